@@ -7,7 +7,7 @@ its bank holidays with Wales), never from a hand-typed list.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache
 
 import holidays
 import numpy as np
@@ -15,7 +15,7 @@ import numpy as np
 EPOCH = dt.date(1970, 1, 1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def bank_holidays(first_year: int, last_year: int) -> np.ndarray:
     """England and Wales bank holidays from first_year to last_year, as sorted datetime64[D]."""
     days = holidays.country_holidays("GB", subdiv="ENG", years=range(first_year, last_year + 1))

@@ -12,7 +12,7 @@ extract maps onto them without translation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Column types, and the DuckDB type each is stored as.
 TYPES = {
@@ -172,8 +172,11 @@ CONTACT_OUTCOME = {
     "NFA": "No further action",
 }
 
-RAG = {"RED": "Red: immediate risk, act within 4 hours", "AMBER": "Amber: act within 24 hours",
-       "GREEN": "Green: act within 72 hours"}
+RAG = {
+    "RED": "Red: immediate risk, act within 4 hours",
+    "AMBER": "Amber: act within 24 hours",
+    "GREEN": "Green: act within 72 hours",
+}
 
 ASSESSMENT_TYPE = {"INITIAL": "Assessment following a referral", "REVIEW": "Updated needs assessment of an open case"}
 
@@ -189,8 +192,13 @@ S47_OUTCOME = {"ICPC": "Initial child protection conference", "CIN": "Child in n
 
 STRATEGY_OUTCOME = {"S47": "Section 47 enquiry", "NFA": "No further action under section 47"}
 
-CP_CATEGORY = {"NEG": "Neglect", "PHY": "Physical abuse", "EMO": "Emotional abuse", "SAB": "Sexual abuse",
-               "MUL": "Multiple"}
+CP_CATEGORY = {
+    "NEG": "Neglect",
+    "PHY": "Physical abuse",
+    "EMO": "Emotional abuse",
+    "SAB": "Sexual abuse",
+    "MUL": "Multiple",
+}
 
 # SSDA903 legal status
 LEGAL_STATUS = {
@@ -341,8 +349,7 @@ ACCOMMODATION = {
 
 HEALTH_ASSESSMENT_TYPE = {"IHA": "Initial health assessment", "RHA": "Review health assessment"}
 
-PLAN_TYPE = {"CIN": "Child in need plan", "CP": "Child protection plan", "CLA": "Child in care",
-             "CL": "Care leaver"}
+PLAN_TYPE = {"CIN": "Child in need plan", "CP": "Child protection plan", "CLA": "Child in care", "CL": "Care leaver"}
 
 EDUCATION_PROVISION = {
     "FTE": "Full-time registered education",
@@ -380,6 +387,7 @@ AUDIT_GRADE = {"OUT": "Outstanding", "GOOD": "Good", "RI": "Requires improvement
 # Tables
 # ---------------------------------------------------------------------------------------------
 
+
 def _c(name, type_, meaning, **kw) -> Column:
     return Column(name, type_, meaning, **kw)
 
@@ -394,27 +402,37 @@ def _team(required: bool = True) -> Column:
 
 TABLES: tuple[Table, ...] = (
     Table(
-        "localities", "The authority's localities (areas), used for every breakdown by area.",
+        "localities",
+        "The authority's localities (areas), used for every breakdown by area.",
         (
             _c("locality_id", "id", "Locality code"),
             _c("name", "str", "Locality name"),
         ),
-        key="locality_id", group="Reference",
+        key="locality_id",
+        group="Reference",
     ),
     Table(
-        "teams", "Teams of the service.",
+        "teams",
+        "Teams of the service.",
         (
             _c("team_id", "id", "Team code"),
             _c("name", "str", "Team name"),
             _c("service", "code", "Kind of team", codes=TEAM_SERVICE),
-            _c("locality_id", "id", "Locality the team serves (empty for county-wide teams)",
-               ref="localities.locality_id", required=False),
+            _c(
+                "locality_id",
+                "id",
+                "Locality the team serves (empty for county-wide teams)",
+                ref="localities.locality_id",
+                required=False,
+            ),
             _c("frontline", "bool", "Front-line case-holding social work team"),
         ),
-        key="team_id", group="Reference",
+        key="team_id",
+        group="Reference",
     ),
     Table(
-        "population", "Mid-year estimate of the 0-17 population, by year, locality, single year of age and sex.",
+        "population",
+        "Mid-year estimate of the 0-17 population, by year, locality, single year of age and sex.",
         (
             _c("year", "int", "Calendar year of the mid-year estimate", min=1990, max=2100),
             _c("locality_id", "id", "Locality", ref="localities.locality_id"),
@@ -425,7 +443,8 @@ TABLES: tuple[Table, ...] = (
         group="Reference",
     ),
     Table(
-        "children", "One row per child known to the service.",
+        "children",
+        "One row per child known to the service.",
         (
             _c("child_id", "id", "Child identifier (personal data: never reported)"),
             _c("family_id", "id", "Family / household identifier"),
@@ -435,10 +454,12 @@ TABLES: tuple[Table, ...] = (
             _c("disability", "bool", "Child has a disability"),
             _c("locality_id", "id", "Locality of the child's home address", ref="localities.locality_id"),
         ),
-        key="child_id", group="Children",
+        key="child_id",
+        group="Children",
     ),
     Table(
-        "contacts", "Contacts to the front door: every request for a service about a child.",
+        "contacts",
+        "Contacts to the front door: every request for a service about a child.",
         (
             _c("contact_id", "id", "Contact identifier"),
             _child(),
@@ -448,10 +469,13 @@ TABLES: tuple[Table, ...] = (
             _c("completed_at", "datetime", "Date and time the contact decision was completed", required=False),
             _c("outcome", "code", "Contact outcome", codes=CONTACT_OUTCOME, required=False),
         ),
-        key="contact_id", date_order=(("contact_at", "completed_at"),), group="Front door",
+        key="contact_id",
+        date_order=(("contact_at", "completed_at"),),
+        group="Front door",
     ),
     Table(
-        "early_help_episodes", "Targeted early help episodes: a family allocated to a worker.",
+        "early_help_episodes",
+        "Targeted early help episodes: a family allocated to a worker.",
         (
             _c("episode_id", "id", "Early help episode identifier"),
             _child(),
@@ -460,10 +484,13 @@ TABLES: tuple[Table, ...] = (
             _c("start_date", "date", "Date allocated"),
             _c("end_date", "date", "Date closed", required=False),
         ),
-        key="episode_id", date_order=(("start_date", "end_date"),), group="Front door",
+        key="episode_id",
+        date_order=(("start_date", "end_date"),),
+        group="Front door",
     ),
     Table(
-        "referrals", "Referrals to children's social care; each opens a child in need episode.",
+        "referrals",
+        "Referrals to children's social care; each opens a child in need episode.",
         (
             _c("referral_id", "id", "Referral identifier"),
             _child(),
@@ -477,10 +504,13 @@ TABLES: tuple[Table, ...] = (
             _c("closure_date", "date", "Date the child in need episode closed", required=False),
             _c("closure_reason", "code", "Reason for closure", codes=CLOSURE_REASON, required=False),
         ),
-        key="referral_id", date_order=(("referral_date", "closure_date"),), group="Child in need",
+        key="referral_id",
+        date_order=(("referral_date", "closure_date"),),
+        group="Child in need",
     ),
     Table(
-        "assessments", "Child and family assessments.",
+        "assessments",
+        "Child and family assessments.",
         (
             _c("assessment_id", "id", "Assessment identifier"),
             _child(),
@@ -491,10 +521,13 @@ TABLES: tuple[Table, ...] = (
             _c("outcome", "code", "Outcome", codes=ASSESSMENT_OUTCOME, required=False),
             _team(),
         ),
-        key="assessment_id", date_order=(("start_date", "authorised_date"),), group="Child in need",
+        key="assessment_id",
+        date_order=(("start_date", "authorised_date"),),
+        group="Child in need",
     ),
     Table(
-        "strategy_discussions", "Strategy discussions (meetings) under section 47.",
+        "strategy_discussions",
+        "Strategy discussions (meetings) under section 47.",
         (
             _c("strategy_id", "id", "Strategy discussion identifier"),
             _child(),
@@ -503,10 +536,13 @@ TABLES: tuple[Table, ...] = (
             _c("held_date", "date", "Date the strategy discussion was held", required=False),
             _c("outcome", "code", "Outcome", codes=STRATEGY_OUTCOME, required=False),
         ),
-        key="strategy_id", date_order=(("decision_date", "held_date"),), group="Child protection",
+        key="strategy_id",
+        date_order=(("decision_date", "held_date"),),
+        group="Child protection",
     ),
     Table(
-        "s47_enquiries", "Section 47 enquiries.",
+        "s47_enquiries",
+        "Section 47 enquiries.",
         (
             _c("s47_id", "id", "Enquiry identifier"),
             _child(),
@@ -517,10 +553,13 @@ TABLES: tuple[Table, ...] = (
             _c("outcome", "code", "Outcome", codes=S47_OUTCOME, required=False),
             _team(),
         ),
-        key="s47_id", date_order=(("start_date", "end_date"),), group="Child protection",
+        key="s47_id",
+        date_order=(("start_date", "end_date"),),
+        group="Child protection",
     ),
     Table(
-        "icpcs", "Initial child protection conferences.",
+        "icpcs",
+        "Initial child protection conferences.",
         (
             _c("icpc_id", "id", "Conference identifier"),
             _child(),
@@ -528,10 +567,12 @@ TABLES: tuple[Table, ...] = (
             _c("conference_date", "date", "Date of the conference"),
             _c("plan_made", "bool", "A child protection plan was made"),
         ),
-        key="icpc_id", group="Child protection",
+        key="icpc_id",
+        group="Child protection",
     ),
     Table(
-        "cin_plans", "Child in need plans.",
+        "cin_plans",
+        "Child in need plans.",
         (
             _c("cin_plan_id", "id", "Plan identifier"),
             _child(),
@@ -540,10 +581,13 @@ TABLES: tuple[Table, ...] = (
             _c("end_date", "date", "Plan end", required=False),
             _team(),
         ),
-        key="cin_plan_id", date_order=(("start_date", "end_date"),), group="Child in need",
+        key="cin_plan_id",
+        date_order=(("start_date", "end_date"),),
+        group="Child in need",
     ),
     Table(
-        "cp_plans", "Child protection plans.",
+        "cp_plans",
+        "Child protection plans.",
         (
             _c("cp_plan_id", "id", "Plan identifier"),
             _child(),
@@ -552,11 +596,18 @@ TABLES: tuple[Table, ...] = (
             _c("start_date", "date", "Plan start"),
             _c("end_date", "date", "Plan end", required=False),
             _c("category", "code", "Initial category of abuse", codes=CP_CATEGORY),
-            _c("assessment_team_id", "id", "Assessment team that brought the child to conference",
-               ref="teams.team_id", required=False),
+            _c(
+                "assessment_team_id",
+                "id",
+                "Assessment team that brought the child to conference",
+                ref="teams.team_id",
+                required=False,
+            ),
             _team(),
         ),
-        key="cp_plan_id", date_order=(("start_date", "end_date"),), group="Child protection",
+        key="cp_plan_id",
+        date_order=(("start_date", "end_date"),),
+        group="Child protection",
     ),
     Table(
         "care_episodes",
@@ -571,27 +622,32 @@ TABLES: tuple[Table, ...] = (
             _c("legal_status", "code", "Legal status (LS)", codes=LEGAL_STATUS),
             _c("placement_type", "code", "Placement type (PLACE)", codes=PLACEMENT_TYPE),
             _c("placement_provider", "code", "Placement provider", codes=PLACEMENT_PROVIDER),
-            _c("reason_ceased", "code", "Reason episode ceased (REC)", codes=REASON_EPISODE_CEASED,
-               required=False),
-            _c("distance_miles", "float", "Straight-line distance from home to placement, miles", min=0,
-               required=False),
+            _c("reason_ceased", "code", "Reason episode ceased (REC)", codes=REASON_EPISODE_CEASED, required=False),
+            _c(
+                "distance_miles", "float", "Straight-line distance from home to placement, miles", min=0, required=False
+            ),
             _c("in_area", "bool", "Placement inside the authority's area"),
             _c("registered", "bool", "Placement is registered (false: unregistered accommodation)"),
             _team(),
         ),
-        key="episode_id", date_order=(("start_date", "end_date"),), group="Children in care",
+        key="episode_id",
+        date_order=(("start_date", "end_date"),),
+        group="Children in care",
     ),
     Table(
-        "permanence_plans", "Permanence plans agreed for children in care.",
+        "permanence_plans",
+        "Permanence plans agreed for children in care.",
         (
             _c("plan_id", "id", "Plan identifier"),
             _child(),
             _c("agreed_date", "date", "Date the permanence plan was agreed"),
         ),
-        key="plan_id", group="Children in care",
+        key="plan_id",
+        group="Children in care",
     ),
     Table(
-        "health_assessments", "Initial and review health assessments of children in care.",
+        "health_assessments",
+        "Initial and review health assessments of children in care.",
         (
             _c("health_assessment_id", "id", "Identifier"),
             _child(),
@@ -599,29 +655,35 @@ TABLES: tuple[Table, ...] = (
             _c("due_date", "date", "Date due", future_ok=True),
             _c("completed_date", "date", "Date completed", required=False),
         ),
-        key="health_assessment_id", group="Children in care",
+        key="health_assessment_id",
+        group="Children in care",
     ),
     Table(
-        "dental_checks", "Dental checks of children in care.",
+        "dental_checks",
+        "Dental checks of children in care.",
         (
             _c("dental_check_id", "id", "Identifier"),
             _child(),
             _c("check_date", "date", "Date of the check"),
         ),
-        key="dental_check_id", group="Children in care",
+        key="dental_check_id",
+        group="Children in care",
     ),
     Table(
-        "sdq_scores", "Strengths and Difficulties Questionnaire scores.",
+        "sdq_scores",
+        "Strengths and Difficulties Questionnaire scores.",
         (
             _c("sdq_id", "id", "Identifier"),
             _child(),
             _c("sdq_date", "date", "Date of the questionnaire"),
             _c("score", "int", "Total difficulties score (0-40)", min=0, max=40),
         ),
-        key="sdq_id", group="Children in care",
+        key="sdq_id",
+        group="Children in care",
     ),
     Table(
-        "visits", "Statutory visits to children, due and done, by the plan they are due under.",
+        "visits",
+        "Statutory visits to children, due and done, by the plan they are due under.",
         (
             _c("visit_id", "id", "Identifier"),
             _child(),
@@ -629,34 +691,40 @@ TABLES: tuple[Table, ...] = (
             _c("due_date", "date", "Date the visit is due", future_ok=True),
             _c("visit_date", "date", "Date the child was seen", required=False),
         ),
-        key="visit_id", group="Impact",
+        key="visit_id",
+        group="Impact",
     ),
     Table(
-        "care_leavers", "Care experienced young people eligible for leaving care services.",
+        "care_leavers",
+        "Care experienced young people eligible for leaving care services.",
         (
             _child(),
             _c("status", "code", "Eligibility", codes=CARE_LEAVER_STATUS),
             _c("left_care_date", "date", "Date the young person left care"),
             _c("service_end_date", "date", "Date leaving care services ended", required=False),
         ),
-        key="child_id", date_order=(("left_care_date", "service_end_date"),), group="Care leavers",
+        key="child_id",
+        date_order=(("left_care_date", "service_end_date"),),
+        group="Care leavers",
     ),
     Table(
-        "care_leaver_contacts", "Contacts with care leavers (the in-touch record) and their situation at each.",
+        "care_leaver_contacts",
+        "Contacts with care leavers (the in-touch record) and their situation at each.",
         (
             _c("contact_id", "id", "Identifier"),
             _c("child_id", "id", "Care leaver", ref="care_leavers.child_id"),
             _c("contact_date", "date", "Date of the contact"),
             _c("in_touch", "code", "In touch (SSDA903 OC3)", codes=IN_TOUCH),
             _c("activity", "code", "Main activity (SSDA903 OC3)", codes=ACTIVITY, required=False),
-            _c("accommodation", "code", "Accommodation type (SSDA903 OC3)", codes=ACCOMMODATION,
-               required=False),
+            _c("accommodation", "code", "Accommodation type (SSDA903 OC3)", codes=ACCOMMODATION, required=False),
             _c("suitable", "bool", "Accommodation is suitable", required=False),
         ),
-        key="contact_id", group="Care leavers",
+        key="contact_id",
+        group="Care leavers",
     ),
     Table(
-        "education_provision", "Education provision of children known to social care, when not simply full-time.",
+        "education_provision",
+        "Education provision of children known to social care, when not simply full-time.",
         (
             _c("provision_id", "id", "Identifier"),
             _child(),
@@ -664,25 +732,34 @@ TABLES: tuple[Table, ...] = (
             _c("start_date", "date", "From"),
             _c("end_date", "date", "To", required=False),
         ),
-        key="provision_id", date_order=(("start_date", "end_date"),), group="Impact",
+        key="provision_id",
+        date_order=(("start_date", "end_date"),),
+        group="Impact",
     ),
     Table(
-        "staff", "Staff in post, permanent and agency, with their start and end.",
+        "staff",
+        "Staff in post, permanent and agency, with their start and end.",
         (
             _c("staff_id", "id", "Staff identifier"),
             _c("role", "code", "Role", codes=STAFF_ROLE),
             _team(),
             _c("employment", "code", "Permanent or agency", codes=EMPLOYMENT),
             _c("fte", "float", "Full-time equivalent", min=0, max=1),
-            _c("newly_qualified", "bool",
-               "Joined as a newly qualified (ASYE) social worker; the ASYE year is the 12 months from start_date"),
+            _c(
+                "newly_qualified",
+                "bool",
+                "Joined as a newly qualified (ASYE) social worker; the ASYE year is the 12 months from start_date",
+            ),
             _c("start_date", "date", "Start in post"),
             _c("end_date", "date", "End in post", required=False),
         ),
-        key="staff_id", date_order=(("start_date", "end_date"),), group="Workforce",
+        key="staff_id",
+        date_order=(("start_date", "end_date"),),
+        group="Workforce",
     ),
     Table(
-        "case_allocations", "Allocation of a child's case to a worker.",
+        "case_allocations",
+        "Allocation of a child's case to a worker.",
         (
             _c("allocation_id", "id", "Identifier"),
             _child(),
@@ -690,10 +767,13 @@ TABLES: tuple[Table, ...] = (
             _c("start_date", "date", "Allocated from"),
             _c("end_date", "date", "Allocated to", required=False),
         ),
-        key="allocation_id", date_order=(("start_date", "end_date"),), group="Workforce",
+        key="allocation_id",
+        date_order=(("start_date", "end_date"),),
+        group="Workforce",
     ),
     Table(
-        "supervisions", "Case supervision (management oversight) of each child's case: due and done.",
+        "supervisions",
+        "Case supervision (management oversight) of each child's case: due and done.",
         (
             _c("supervision_id", "id", "Identifier"),
             _child(),
@@ -701,10 +781,12 @@ TABLES: tuple[Table, ...] = (
             _c("due_date", "date", "Date supervision of this case is due", future_ok=True),
             _c("supervision_date", "date", "Date supervision was recorded", required=False),
         ),
-        key="supervision_id", group="Workforce",
+        key="supervision_id",
+        group="Workforce",
     ),
     Table(
-        "audits", "Case audits: assigned to a manager, completed, graded and moderated.",
+        "audits",
+        "Case audits: assigned to a manager, completed, graded and moderated.",
         (
             _c("audit_id", "id", "Identifier"),
             _child(),
@@ -712,10 +794,17 @@ TABLES: tuple[Table, ...] = (
             _c("assigned_date", "date", "Date the audit was assigned"),
             _c("completed_date", "date", "Date the audit was completed", required=False),
             _c("grade", "code", "Auditor's grade", codes=AUDIT_GRADE, required=False),
-            _c("moderated_grade", "code", "Grade after moderation by quality assurance", codes=AUDIT_GRADE,
-               required=False),
+            _c(
+                "moderated_grade",
+                "code",
+                "Grade after moderation by quality assurance",
+                codes=AUDIT_GRADE,
+                required=False,
+            ),
         ),
-        key="audit_id", date_order=(("assigned_date", "completed_date"),), group="Audit",
+        key="audit_id",
+        date_order=(("assigned_date", "completed_date"),),
+        group="Audit",
     ),
 )
 

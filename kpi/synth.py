@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import gc
 import json
 import math
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,21 +46,74 @@ from .calendar import add_months, bank_holidays, from_days, month_end, month_sta
 
 YEAR = 365.25
 
-LOCALITIES = [("NORTH", "North", 0.21), ("EAST", "East", 0.23), ("SOUTH", "South", 0.20),
-              ("WEST", "West", 0.19), ("CITY", "City", 0.17)]
+LOCALITIES = [
+    ("NORTH", "North", 0.21),
+    ("EAST", "East", 0.23),
+    ("SOUTH", "South", 0.20),
+    ("WEST", "West", 0.19),
+    ("CITY", "City", 0.17),
+]
 
 # Contact volumes by calendar month (normalised to a mean of 1): the August and December dips.
 SEASON = np.array([1.02, 1.03, 1.05, 0.97, 1.05, 1.07, 1.10, 0.80, 1.03, 1.05, 1.04, 0.84])
 SEASON = SEASON / SEASON.mean()
 
-CONTACT_SOURCES = {"6": 0.27, "2A": 0.17, "2B": 0.02, "3A": 0.04, "3B": 0.03, "3C": 0.01, "3D": 0.02,
-                   "3E": 0.03, "3F": 0.04, "1A": 0.06, "1B": 0.01, "1C": 0.02, "1D": 0.01, "4": 0.02,
-                   "5A": 0.05, "5B": 0.02, "5C": 0.02, "5D": 0.05, "7": 0.02, "8": 0.04, "9": 0.02, "10": 0.03}
-PRIMARY_NEEDS = {"N1": 0.50, "N2": 0.05, "N3": 0.05, "N4": 0.12, "N5": 0.15, "N6": 0.03, "N7": 0.01,
-                 "N8": 0.03, "N9": 0.05, "N0": 0.01}
-ETHNICITIES = {"WBRI": 0.84, "WOTH": 0.04, "WIRI": 0.005, "WROM": 0.005, "MWBC": 0.015, "MWBA": 0.007,
-               "MWAS": 0.012, "MOTH": 0.02, "AIND": 0.004, "APKN": 0.003, "AOTH": 0.006, "BAFR": 0.008,
-               "BCRB": 0.003, "BOTH": 0.003, "CHNE": 0.003, "OOTH": 0.007, "REFU": 0.002, "NOBT": 0.015}
+CONTACT_SOURCES = {
+    "6": 0.27,
+    "2A": 0.17,
+    "2B": 0.02,
+    "3A": 0.04,
+    "3B": 0.03,
+    "3C": 0.01,
+    "3D": 0.02,
+    "3E": 0.03,
+    "3F": 0.04,
+    "1A": 0.06,
+    "1B": 0.01,
+    "1C": 0.02,
+    "1D": 0.01,
+    "4": 0.02,
+    "5A": 0.05,
+    "5B": 0.02,
+    "5C": 0.02,
+    "5D": 0.05,
+    "7": 0.02,
+    "8": 0.04,
+    "9": 0.02,
+    "10": 0.03,
+}
+PRIMARY_NEEDS = {
+    "N1": 0.50,
+    "N2": 0.05,
+    "N3": 0.05,
+    "N4": 0.12,
+    "N5": 0.15,
+    "N6": 0.03,
+    "N7": 0.01,
+    "N8": 0.03,
+    "N9": 0.05,
+    "N0": 0.01,
+}
+ETHNICITIES = {
+    "WBRI": 0.84,
+    "WOTH": 0.04,
+    "WIRI": 0.005,
+    "WROM": 0.005,
+    "MWBC": 0.015,
+    "MWBA": 0.007,
+    "MWAS": 0.012,
+    "MOTH": 0.02,
+    "AIND": 0.004,
+    "APKN": 0.003,
+    "AOTH": 0.006,
+    "BAFR": 0.008,
+    "BCRB": 0.003,
+    "BOTH": 0.003,
+    "CHNE": 0.003,
+    "OOTH": 0.007,
+    "REFU": 0.002,
+    "NOBT": 0.015,
+}
 # Age of children at contact
 CONTACT_AGE = np.array([10, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6, 7, 7, 7, 6, 5], dtype=float)
 CONTACT_AGE /= CONTACT_AGE.sum()
@@ -70,14 +124,19 @@ CLA_AGE /= CLA_AGE.sum()
 PLACEMENTS_BY_AGE = {  # age band upper bound -> weights
     5: {"U6": 0.45, "U4": 0.15, "U3": 0.15, "U1": 0.05, "P1": 0.06, "R3": 0.04, "A6": 0.06, "U5": 0.04},
     13: {"U4": 0.36, "U6": 0.30, "U3": 0.08, "U1": 0.07, "K2": 0.09, "P1": 0.06, "S1": 0.02, "Z1": 0.02},
-    16: {"U4": 0.30, "U6": 0.22, "K2": 0.25, "U3": 0.06, "U1": 0.05, "P1": 0.05, "S1": 0.03, "K1": 0.01,
-         "Z1": 0.03},
-    18: {"H5": 0.30, "K2": 0.18, "U4": 0.22, "U6": 0.12, "P2": 0.06, "U1": 0.04, "P1": 0.04, "R5": 0.01,
-         "Z1": 0.03},
+    16: {"U4": 0.30, "U6": 0.22, "K2": 0.25, "U3": 0.06, "U1": 0.05, "P1": 0.05, "S1": 0.03, "K1": 0.01, "Z1": 0.03},
+    18: {"H5": 0.30, "K2": 0.18, "U4": 0.22, "U6": 0.12, "P2": 0.06, "U1": 0.04, "P1": 0.04, "R5": 0.01, "Z1": 0.03},
 }
-PROVIDERS = {"U": {"PR1": 0.6, "PR4": 0.4}, "K": {"PR4": 0.8, "PR1": 0.2}, "A": {"PR1": 0.7, "PR2": 0.3},
-             "P": {"PR0": 1.0}, "H": {"PR4": 0.9, "PR5": 0.1}, "R": {"PR3": 0.6, "PR4": 0.4},
-             "S": {"PR4": 0.7, "PR5": 0.3}, "Z": {"PR4": 1.0}}
+PROVIDERS = {
+    "U": {"PR1": 0.6, "PR4": 0.4},
+    "K": {"PR4": 0.8, "PR1": 0.2},
+    "A": {"PR1": 0.7, "PR2": 0.3},
+    "P": {"PR0": 1.0},
+    "H": {"PR4": 0.9, "PR5": 0.1},
+    "R": {"PR3": 0.6, "PR4": 0.4},
+    "S": {"PR4": 0.7, "PR5": 0.3},
+    "Z": {"PR4": 1.0},
+}
 
 
 @dataclass(frozen=True)
@@ -127,11 +186,11 @@ class _Rows:
         return len(next(iter(self.cols.values())))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Child:
     dob: int
     loc: int
-    open_until: int = -10**9
+    open_until: int = -(10**9)
     cp_end: int | None = None  # end of the last CP plan (or a large number while open)
     cared: bool = False
 
@@ -149,34 +208,78 @@ class _Sim:
         self.children: list[_Child] = []
         self.next_id: dict[str, int] = {}
         self.t = {
-            "children": _Rows("child_id", "family_id", "date_of_birth", "sex", "ethnicity", "disability",
-                              "locality_id"),
-            "early_help_episodes": _Rows("episode_id", "child_id", "family_id", "team_id", "start_date",
-                                         "end_date"),
-            "referrals": _Rows("referral_id", "child_id", "contact_id", "referral_date", "source",
-                               "primary_need", "homeless", "team_id", "locality_id", "closure_date",
-                               "closure_reason"),
-            "assessments": _Rows("assessment_id", "child_id", "referral_id", "assessment_type", "start_date",
-                                 "authorised_date", "outcome", "team_id"),
-            "strategy_discussions": _Rows("strategy_id", "child_id", "referral_id", "decision_date",
-                                          "held_date", "outcome"),
-            "s47_enquiries": _Rows("s47_id", "child_id", "referral_id", "strategy_id", "start_date", "end_date",
-                                   "outcome", "team_id"),
+            "children": _Rows(
+                "child_id", "family_id", "date_of_birth", "sex", "ethnicity", "disability", "locality_id"
+            ),
+            "early_help_episodes": _Rows("episode_id", "child_id", "family_id", "team_id", "start_date", "end_date"),
+            "referrals": _Rows(
+                "referral_id",
+                "child_id",
+                "contact_id",
+                "referral_date",
+                "source",
+                "primary_need",
+                "homeless",
+                "team_id",
+                "locality_id",
+                "closure_date",
+                "closure_reason",
+            ),
+            "assessments": _Rows(
+                "assessment_id",
+                "child_id",
+                "referral_id",
+                "assessment_type",
+                "start_date",
+                "authorised_date",
+                "outcome",
+                "team_id",
+            ),
+            "strategy_discussions": _Rows(
+                "strategy_id", "child_id", "referral_id", "decision_date", "held_date", "outcome"
+            ),
+            "s47_enquiries": _Rows(
+                "s47_id", "child_id", "referral_id", "strategy_id", "start_date", "end_date", "outcome", "team_id"
+            ),
             "icpcs": _Rows("icpc_id", "child_id", "s47_id", "conference_date", "plan_made"),
             "cin_plans": _Rows("cin_plan_id", "child_id", "referral_id", "start_date", "end_date", "team_id"),
-            "cp_plans": _Rows("cp_plan_id", "child_id", "referral_id", "icpc_id", "start_date", "end_date",
-                              "category", "assessment_team_id", "team_id"),
-            "care_episodes": _Rows("episode_id", "child_id", "period_id", "start_date", "end_date",
-                                   "reason_new_episode", "legal_status", "placement_type", "placement_provider",
-                                   "reason_ceased", "distance_miles", "in_area", "registered", "team_id"),
+            "cp_plans": _Rows(
+                "cp_plan_id",
+                "child_id",
+                "referral_id",
+                "icpc_id",
+                "start_date",
+                "end_date",
+                "category",
+                "assessment_team_id",
+                "team_id",
+            ),
+            "care_episodes": _Rows(
+                "episode_id",
+                "child_id",
+                "period_id",
+                "start_date",
+                "end_date",
+                "reason_new_episode",
+                "legal_status",
+                "placement_type",
+                "placement_provider",
+                "reason_ceased",
+                "distance_miles",
+                "in_area",
+                "registered",
+                "team_id",
+            ),
             "permanence_plans": _Rows("plan_id", "child_id", "agreed_date"),
-            "health_assessments": _Rows("health_assessment_id", "child_id", "assessment_type", "due_date",
-                                        "completed_date"),
+            "health_assessments": _Rows(
+                "health_assessment_id", "child_id", "assessment_type", "due_date", "completed_date"
+            ),
             "dental_checks": _Rows("dental_check_id", "child_id", "check_date"),
             "sdq_scores": _Rows("sdq_id", "child_id", "sdq_date", "score"),
             "care_leavers": _Rows("child_id", "status", "left_care_date", "service_end_date"),
-            "care_leaver_contacts": _Rows("contact_id", "child_id", "contact_date", "in_touch", "activity",
-                                          "accommodation", "suitable"),
+            "care_leaver_contacts": _Rows(
+                "contact_id", "child_id", "contact_date", "in_touch", "activity", "accommodation", "suitable"
+            ),
             "education_provision": _Rows("provision_id", "child_id", "provision", "start_date", "end_date"),
         }
         # Segments of open casework: (child, team, start, end) for allocation, and visits by plan.
@@ -230,8 +333,10 @@ class _Sim:
 
     def reference_tables(self) -> dict[str, pd.DataFrame]:
         loc = pd.DataFrame({"locality_id": self.loc_ids, "name": [x[1] for x in LOCALITIES]})
-        teams = pd.DataFrame([(k, v[0], v[1], v[2], "Y" if v[3] else "N") for k, v in self.teams.items()],
-                             columns=["team_id", "name", "service", "locality_id", "frontline"])
+        teams = pd.DataFrame(
+            [(k, v[0], v[1], v[2], "Y" if v[3] else "N") for k, v in self.teams.items()],
+            columns=["team_id", "name", "service", "locality_id", "frontline"],
+        )
         # Population: 146,874 at scale 1 in the window's last year, growing 0.3% a year.
         rng = np.random.default_rng(self.cfg.seed + 1)
         age_w = 1 + 0.06 * np.sin(np.arange(18) / 3.0) + rng.uniform(-0.02, 0.02, 18)
@@ -239,8 +344,12 @@ class _Sim:
         last_year = self.cfg.extract_date.year if self.cfg.extract_date.month > 1 else self.cfg.extract_date.year - 1
         for year in range(self.cfg.sim_start.year - 1, last_year + 1):
             total = round(146_874 * self.s * (1.003 ** (year - last_year)))
-            cells = [(li, a, sx, share * age_w[a] * (0.512 if sx == "M" else 0.488))
-                     for li, (_, _, share) in enumerate(LOCALITIES) for a in range(18) for sx in ("M", "F")]
+            cells = [
+                (li, a, sx, share * age_w[a] * (0.512 if sx == "M" else 0.488))
+                for li, (_, _, share) in enumerate(LOCALITIES)
+                for a in range(18)
+                for sx in ("M", "F")
+            ]
             wsum = sum(c[3] for c in cells)
             exact = [total * c[3] / wsum for c in cells]
             counts = [math.floor(x) for x in exact]
@@ -297,12 +406,22 @@ class _Sim:
                 agency = r.random() < p_agency
                 tenure = int(r.expovariate(1 / (300 if agency else 1500))) + 30
                 month = from_days(day).month
-                nq = (role == "SW" and not agency and month in (9, 10) and r.random() < 0.6)
+                nq = role == "SW" and not agency and month in (9, 10) and r.random() < 0.6
                 fte = 1.0 if agency or r.random() < 0.85 else r.choice([0.6, 0.8])
                 end = day + tenure
                 sid = self.nid("staff")
-                rows.append((sid, role, team, "AGENCY" if agency else "PERM", fte, "Y" if nq else "N", day,
-                             end if end < self.end_excl else None))
+                rows.append(
+                    (
+                        sid,
+                        role,
+                        team,
+                        "AGENCY" if agency else "PERM",
+                        fte,
+                        "Y" if nq else "N",
+                        day,
+                        end if end < self.end_excl else None,
+                    )
+                )
                 day = end + r.randint(0, 45)
         # The September intake of newly qualified social workers (ASYEs): extra posts each year.
         for year in range(self.cfg.sim_start.year, self.cfg.extract_date.year + 1):
@@ -312,10 +431,13 @@ class _Sim:
             for _ in range(round(12 * s)):
                 team = r.choice([f"{c}-FS" for c, _, _ in LOCALITIES] + [f"{c}-ASMT" for c, _, _ in LOCALITIES])
                 end = day + int(r.expovariate(1 / 1400)) + 200
-                rows.append((self.nid("staff"), "SW", team, "PERM", 1.0, "Y", day,
-                             end if end < self.end_excl else None))
-        df = pd.DataFrame(rows, columns=["staff_id", "role", "team_id", "employment", "fte", "newly_qualified",
-                                         "start_date", "end_date"])
+                rows.append(
+                    (self.nid("staff"), "SW", team, "PERM", 1.0, "Y", day, end if end < self.end_excl else None)
+                )
+        df = pd.DataFrame(
+            rows,
+            columns=["staff_id", "role", "team_id", "employment", "fte", "newly_qualified", "start_date", "end_date"],
+        )
         self.staff_df = df
         return df
 
@@ -332,13 +454,18 @@ class _Sim:
             elapsed = min(int(r.expovariate(1 / 700)), self.start - dob - 30)
             care_start = self.start - max(elapsed, 1)
             # memoryless stays: those in care at the start stay on as long again as any entrant
-            ref_day = care_start - r.randint(10, 90)
+            ref_day = max(dob, care_start - r.randint(10, 90))
             rid = self._referral_row(c, None, ref_day, self.pick(CONTACT_SOURCES), "N1", False, loc)
             row = self._ref_row_index
             end = self._care(c, care_start, loc, from_cp=False, min_end=self.start)
             aged_out = self._aged_out(c, end)
-            self._close_referral(rid, c, end + (0 if aged_out else r.randint(0, 30)), "RC6" if aged_out and
-                                 r.random() < 0.2 else "RC7", row)
+            self._close_referral(
+                rid,
+                c,
+                end + (0 if aged_out else r.randint(0, 30)),
+                "RC6" if aged_out and r.random() < 0.2 else "RC7",
+                row,
+            )
         # Care leavers who left care in the eight years before
         months = 96
         for m in range(months):
@@ -352,8 +479,17 @@ class _Sim:
                     continue
                 care_start = left - r.randint(120, 2500)
                 period = self.nid("period")
-                self._episode(c, period, care_start, left, "S", "C2", self._place(c, care_start), "E8"
-                              if self.age(c, left) < 18 else r.choice(["E17", "E5", "E6", "E8"]), loc)
+                self._episode(
+                    c,
+                    period,
+                    care_start,
+                    left,
+                    "S",
+                    "C2",
+                    self._place(c, care_start),
+                    "E8" if self.age(c, left) < 18 else r.choice(["E17", "E5", "E6", "E8"]),
+                    loc,
+                )
                 self.children[c].cared = True
                 self._care_leaver(c, left, loc)
 
@@ -364,8 +500,15 @@ class _Sim:
         ch = self.children[c]
         r = self.r
         sex = "M" if r.random() < 0.51 else ("F" if r.random() < 0.995 else "U")
-        self.t["children"].add(c, family if family is not None else self.nid("family"), ch.dob, sex,
-                               self.pick(ETHNICITIES), "Y" if r.random() < 0.08 else "N", self.loc_ids[ch.loc])
+        self.t["children"].add(
+            c,
+            family if family is not None else self.nid("family"),
+            ch.dob,
+            sex,
+            self.pick(ETHNICITIES),
+            "Y" if r.random() < 0.08 else "N",
+            self.loc_ids[ch.loc],
+        )
 
     # ---- contacts ----------------------------------------------------------------------------
     def contacts(self):
@@ -398,7 +541,8 @@ class _Sim:
         other = rng.choice(3, total, p=[0.25, 0.35, 0.40])  # EH IA NFA
         loc = rng.choice(len(LOCALITIES), total, p=np.array([x[2] for x in LOCALITIES]))
         age = rng.choice(18, total, p=CONTACT_AGE)
-        dob = day - ((age + rng.random(total)) * YEAR).astype(np.int64)
+        # at most 17.9 years old at the contact, so the decision days later is still about a child
+        dob = day - ((age + 0.9 * rng.random(total)) * YEAR).astype(np.int64)
         reuse = (~is_ref) & (rng.random(total) < 0.2)
         self.c_day = day
         self.c_at = at
@@ -466,8 +610,19 @@ class _Sim:
 
     def _referral_row(self, c, contact_id, day, source, need, homeless, loc) -> int:
         rid = self.nid("referral")
-        self.t["referrals"].add(rid, c, contact_id, day, source, need, "Y" if homeless else "N",
-                                f"{self.loc_ids[loc]}-ASMT", self.loc_ids[loc], None, None)
+        self.t["referrals"].add(
+            rid,
+            c,
+            contact_id,
+            day,
+            source,
+            need,
+            "Y" if homeless else "N",
+            f"{self.loc_ids[loc]}-ASMT",
+            self.loc_ids[loc],
+            None,
+            None,
+        )
         self._ref_row_index = len(self.t["referrals"]) - 1
         self.children[c].open_until = 10**9
         return rid
@@ -498,8 +653,9 @@ class _Sim:
         self.pool_children[loc].append(c)
         if 5 <= age < 16 and r.random() < 0.06:
             s = day + r.randint(0, 60)
-            self.t["education_provision"].add(self.nid("edu"), c, r.choice(["PTT", "PTT", "EHE", "CME"]), s,
-                                              s + r.randint(30, 270))
+            self.t["education_provision"].add(
+                self.nid("edu"), c, r.choice(["PTT", "PTT", "EHE", "CME"]), s, s + r.randint(30, 270)
+            )
         if r.random() > 0.86:  # no assessment
             close = day + r.randint(0, 10)
             reason = "RC9" if r.random() < 0.15 else "RC8"
@@ -590,10 +746,9 @@ class _Sim:
 
     def _cin_plan(self, c, rid, start, team, need) -> int:
         r = self.r
-        if need == "N2":
-            dur = r.randint(365, 1100)
-        else:
-            dur = 45 + int(r.expovariate(1 / 330))
+        if start >= self.birthday(c, 18):
+            return start
+        dur = r.randint(365, 1100) if need == "N2" else 45 + int(r.expovariate(1 / 330))
         end = min(start + dur, self.birthday(c, 18))
         self.t["cin_plans"].add(self.nid("cin"), c, rid, start, end, team)
         self.case_segments.append((c, team, start, end))
@@ -604,12 +759,13 @@ class _Sim:
         # an updated assessment for long plans
         if end - start > 400:
             d = start + 365
-            self.t["assessments"].add(self.nid("assessment"), c, rid, "REVIEW", d, d + r.randint(10, 40),
-                                      "CONT", team)
+            self.t["assessments"].add(self.nid("assessment"), c, rid, "REVIEW", d, d + r.randint(10, 40), "CONT", team)
         return end + r.randint(0, 14)
 
     def _cp_plan(self, c, rid, icpc, start, asmt_team, fs_team, loc) -> tuple[int, str]:
         r = self.r
+        if start >= self.birthday(c, 18):
+            return start, "RC6"
         dur = 80 + int(r.expovariate(1 / 215))
         end = min(start + dur, self.birthday(c, 18))
         cat = r.choices(["NEG", "EMO", "PHY", "SAB", "MUL"], [0.5, 0.35, 0.07, 0.04, 0.04])[0]
@@ -644,13 +800,28 @@ class _Sim:
         in_area = r.random() < (0.75 if place[0] in "UP" else 0.5)
         dist = round(r.gammavariate(2.0, 4.0) if in_area else 15 + r.expovariate(1 / 45), 1)
         registered = not (place in ("H5", "Z1", "P2") and r.random() < 0.08) and not (
-            place == "K2" and r.random() < 0.01)
-        self.t["care_episodes"].add(self.nid("episode"), c, period, start, end, rne, ls, place, prov, rec, dist,
-                                    "Y" if in_area else "N", "Y" if registered else "N",
-                                    f"{self.loc_ids[loc]}-CIC")
+            place == "K2" and r.random() < 0.01
+        )
+        self.t["care_episodes"].add(
+            self.nid("episode"),
+            c,
+            period,
+            start,
+            end,
+            rne,
+            ls,
+            place,
+            prov,
+            rec,
+            dist,
+            "Y" if in_area else "N",
+            "Y" if registered else "N",
+            f"{self.loc_ids[loc]}-CIC",
+        )
 
-    def _care(self, c: int, start: int, loc: int, from_cp: bool, emergency: bool = False,
-              min_end: int | None = None) -> int:
+    def _care(
+        self, c: int, start: int, loc: int, from_cp: bool, emergency: bool = False, min_end: int | None = None
+    ) -> int:
         """One period of care; returns its end day (may be beyond the extract)."""
         r = self.r
         ch = self.children[c]
@@ -676,12 +847,11 @@ class _Sim:
         adopt_from = end - r.randint(150, 300) if adopted else None
         while cur < end:
             nxt = cur + max(7, int(r.expovariate(1 / mean_place)))
-            seg_end, why = min((nxt, "P"), (ls_change or 10**9, "L"), (adopt_from or 10**9, "A"), (end, "E"))
+            seg_end, why = min(
+                x for x in ((nxt, "P"), (ls_change or 10**9, "L"), (adopt_from or 10**9, "A"), (end, "E")) if x[0] > cur
+            )
             rec = None
-            if why == "E":
-                rec = self._exit_reason(c, end, adopted)
-            else:
-                rec = "X1"
+            rec = self._exit_reason(c, end, adopted) if why == "E" else "X1"
             self._episode(c, period, cur, seg_end, rne, ls, place, rec, loc)
             if why == "E":
                 break
@@ -689,8 +859,11 @@ class _Sim:
             if why == "P":
                 place, rne = self._place(c, cur), "P"
             elif why == "L":
-                ls, rne, ls_change = ("C2" if ls == "C1" else "C1"), "L", (
-                    cur + r.randint(120, 300) if ls in ("L1", "L2") else None)
+                ls, rne, ls_change = (
+                    ("C2" if ls == "C1" else "C1"),
+                    "L",
+                    (cur + r.randint(120, 300) if ls in ("L1", "L2") else None),
+                )
             else:
                 place, ls, rne, adopt_from = r.choice(["A5", "A6"]), "E1", "T", None
         team = f"{self.loc_ids[loc]}-CIC"
@@ -712,8 +885,7 @@ class _Sim:
         if a < 5:
             return self.pick({"E4A": 0.5, "E45": 0.1, "E46": 0.1, "E47": 0.1, "E41": 0.2})
         if a < 16:
-            return self.pick({"E4A": 0.5, "E13": 0.15, "E45": 0.05, "E47": 0.1, "E41": 0.08, "E8": 0.1,
-                              "E4B": 0.02})
+            return self.pick({"E4A": 0.5, "E13": 0.15, "E45": 0.05, "E47": 0.1, "E41": 0.08, "E8": 0.1, "E4B": 0.02})
         return self.pick({"E4A": 0.3, "E13": 0.2, "E5": 0.2, "E6": 0.1, "E8": 0.15, "E4B": 0.05})
 
     def _care_health(self, c: int, start: int, end: int):
@@ -767,8 +939,11 @@ class _Sim:
                 else:
                     act = self.pick({"G5": 0.6, "G4": 0.25, "G6": 0.15})
                 suit = r.random() < suitable
-                acc = (self.pick({"Z": 0.15, "D": 0.3, "U": 0.35, "E": 0.1, "B": 0.1}) if suit
-                       else self.pick({"S": 0.3, "W": 0.2, "V": 0.2, "R": 0.1, "X": 0.1, "K": 0.1}))
+                acc = (
+                    self.pick({"Z": 0.15, "D": 0.3, "U": 0.35, "E": 0.1, "B": 0.1})
+                    if suit
+                    else self.pick({"S": 0.3, "W": 0.2, "V": 0.2, "R": 0.1, "X": 0.1, "K": 0.1})
+                )
                 clc.add(self.nid("clcontact"), c, day, touch, act, acc, "Y" if suit else "N")
             else:
                 clc.add(self.nid("clcontact"), c, day, touch, None, None, None)
@@ -778,8 +953,14 @@ class _Sim:
         r = self.r
         fam = self.t["children"].cols["family_id"]
         end = start + 50 + int(r.expovariate(1 / 100))
-        self.t["early_help_episodes"].add(self.nid("eh"), c, fam[c],  # child c is row c
-                                          f"{self.loc_ids[loc]}-EH", start, end)
+        self.t["early_help_episodes"].add(
+            self.nid("eh"),
+            c,
+            fam[c],  # child c is row c
+            f"{self.loc_ids[loc]}-EH",
+            start,
+            end,
+        )
         self.case_segments.append((c, f"{self.loc_ids[loc]}-EH", start, end))
 
     # ---- activity that follows from open cases -------------------------------------------------
@@ -817,10 +998,15 @@ class _Sim:
                 out_end.append(stop)
                 cont = stop < end[has]
                 child, start, end = child[has][cont], stop[cont], end[has][cont]
-        df = pd.DataFrame({"child_id": np.concatenate(out_child), "staff_id": np.concatenate(out_staff),
-                           "start_date": np.concatenate(out_start), "end_date": np.concatenate(out_end)})
-        df = df[df["end_date"] > df["start_date"]].sort_values(["start_date", "child_id", "staff_id"],
-                                                              kind="stable")
+        df = pd.DataFrame(
+            {
+                "child_id": np.concatenate(out_child),
+                "staff_id": np.concatenate(out_staff),
+                "start_date": np.concatenate(out_start),
+                "end_date": np.concatenate(out_end),
+            }
+        )
+        df = df[df["end_date"] > df["start_date"]].sort_values(["start_date", "child_id", "staff_id"], kind="stable")
         df.insert(0, "allocation_id", np.arange(1, len(df) + 1))
         return df.reset_index(drop=True)
 
@@ -843,10 +1029,14 @@ class _Sim:
             m = plan == p
             idx, due = self.repeated(start[m], end[m], interval, interval)
             x = rng.random(len(due))
-            done = np.where(x < on_time, due - rng.integers(0, 7, len(due)),
-                            np.where(x < on_time + 0.09, due + rng.integers(1, 21, len(due)), -1))
-            frames.append(pd.DataFrame({"child_id": child[m][idx], "plan_type": p, "due_date": due,
-                                        "visit_date": done}))
+            done = np.where(
+                x < on_time,
+                due - rng.integers(0, 7, len(due)),
+                np.where(x < on_time + 0.09, due + rng.integers(1, 21, len(due)), -1),
+            )
+            frames.append(
+                pd.DataFrame({"child_id": child[m][idx], "plan_type": p, "due_date": due, "visit_date": done})
+            )
         df = pd.concat(frames).sort_values(["due_date", "child_id", "plan_type"], kind="stable")
         df["visit_date"] = df["visit_date"].where(df["visit_date"] >= 0)
         df.insert(0, "visit_id", np.arange(1, len(df) + 1))
@@ -854,8 +1044,7 @@ class _Sim:
 
     def supervisions(self, alloc: pd.DataFrame) -> pd.DataFrame:
         rng = np.random.default_rng(self.cfg.seed + 4)
-        a = alloc[alloc["staff_id"].isin(self.staff_df.loc[self.staff_df["role"].isin(["SW", "ASW"]),
-                                                           "staff_id"])]
+        a = alloc[alloc["staff_id"].isin(self.staff_df.loc[self.staff_df["role"].isin(["SW", "ASW"]), "staff_id"])]
         idx, due = self.repeated(a["start_date"].to_numpy(), a["end_date"].to_numpy(), 30, 30)
         staff = a["staff_id"].to_numpy()[idx]
         # Teams differ in how reliably supervision is recorded; December is worse.
@@ -865,10 +1054,12 @@ class _Sim:
         month = due.astype("datetime64[D]").astype("datetime64[M]").astype(int) % 12
         p = p - np.where(month == 11, 0.07, 0.0)
         x = rng.random(len(due))
-        done = np.where(x < p, due - rng.integers(0, 10, len(due)),
-                        np.where(x < p + 0.06, due + rng.integers(1, 25, len(due)), -1))
-        df = pd.DataFrame({"child_id": a["child_id"].to_numpy()[idx], "staff_id": staff, "due_date": due,
-                           "supervision_date": done})
+        done = np.where(
+            x < p, due - rng.integers(0, 10, len(due)), np.where(x < p + 0.06, due + rng.integers(1, 25, len(due)), -1)
+        )
+        df = pd.DataFrame(
+            {"child_id": a["child_id"].to_numpy()[idx], "staff_id": staff, "due_date": due, "supervision_date": done}
+        )
         df["supervision_date"] = df["supervision_date"].where(df["supervision_date"] >= 0)
         df = df.sort_values(["due_date", "child_id"], kind="stable")
         df.insert(0, "supervision_id", np.arange(1, len(df) + 1))
@@ -890,8 +1081,9 @@ class _Sim:
         d = first
         while d <= m:
             day = to_days(d)
-            active = auditors[(auditors["start_date"] <= day) & (auditors["end_date"].isna() |
-                                                                  (auditors["end_date"] > day + 28))]
+            active = auditors[
+                (auditors["start_date"] <= day) & (auditors["end_date"].isna() | (auditors["end_date"] > day + 28))
+            ]
             k = np.searchsorted(a_start, day, side="right")
             dip = 0.12 if d.month == 1 else 0.0
             for sid in active["staff_id"]:
@@ -910,22 +1102,53 @@ class _Sim:
                         mod = r.choice([g for g in ("GOOD", "RI", "INAD") if g != grade])
                 rows.append((a_child[j], sid, assigned, comp, grade, mod))
             d = add_months(d, 1)
-        df = pd.DataFrame(rows, columns=["child_id", "auditor_id", "assigned_date", "completed_date", "grade",
-                                         "moderated_grade"])
+        df = pd.DataFrame(
+            rows, columns=["child_id", "auditor_id", "assigned_date", "completed_date", "grade", "moderated_grade"]
+        )
         df.insert(0, "audit_id", np.arange(1, len(df) + 1))
         return df
 
 
-ID_PREFIX = {"child_id": "CH", "family_id": "FA", "contact_id": "CT", "referral_id": "RF",
-             "assessment_id": "AS", "strategy_id": "SD", "s47_id": "SF", "icpc_id": "IC", "cin_plan_id": "CN",
-             "cp_plan_id": "CP", "episode_id": "EP", "period_id": "PD", "plan_id": "PP",
-             "health_assessment_id": "HA", "dental_check_id": "DC", "sdq_id": "SQ", "visit_id": "VI",
-             "provision_id": "ED", "staff_id": "ST", "auditor_id": "ST", "allocation_id": "AL",
-             "supervision_id": "SU", "audit_id": "AU"}
+ID_PREFIX = {
+    "child_id": "CH",
+    "family_id": "FA",
+    "contact_id": "CT",
+    "referral_id": "RF",
+    "assessment_id": "AS",
+    "strategy_id": "SD",
+    "s47_id": "SF",
+    "icpc_id": "IC",
+    "cin_plan_id": "CN",
+    "cp_plan_id": "CP",
+    "episode_id": "EP",
+    "period_id": "PD",
+    "plan_id": "PP",
+    "health_assessment_id": "HA",
+    "dental_check_id": "DC",
+    "sdq_id": "SQ",
+    "visit_id": "VI",
+    "provision_id": "ED",
+    "staff_id": "ST",
+    "auditor_id": "ST",
+    "allocation_id": "AL",
+    "supervision_id": "SU",
+    "audit_id": "AU",
+}
 
 
-def generate(cfg: SynthConfig = SynthConfig()) -> dict[str, pd.DataFrame]:
+def generate(cfg: SynthConfig = SynthConfig()) -> dict[str, pa.Table]:
     """Generate every table of the data model for one synthetic authority."""
+    # Millions of small objects and no reference cycles: the cyclic collector only costs time here.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _generate(cfg)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _generate(cfg: SynthConfig) -> dict[str, pa.Table]:
     sim = _Sim(cfg)
     tables = sim.reference_tables()
     tables["staff"] = sim.staff()
@@ -933,10 +1156,17 @@ def generate(cfg: SynthConfig = SynthConfig()) -> dict[str, pd.DataFrame]:
     sim.contacts()
     sim.journeys()
     # contacts, now that every contact has its child
-    tables["contacts"] = pd.DataFrame({
-        "contact_id": sim.c_id, "child_id": sim.c_child, "contact_at": sim.c_at, "source": sim.c_src,
-        "screening_rag": sim.c_rag, "completed_at": sim.c_done,
-        "outcome": np.where(sim.c_ref, "REF", sim.c_other)})
+    tables["contacts"] = pd.DataFrame(
+        {
+            "contact_id": sim.c_id,
+            "child_id": sim.c_child,
+            "contact_at": sim.c_at,
+            "source": sim.c_src,
+            "screening_rag": sim.c_rag,
+            "completed_at": sim.c_done,
+            "outcome": np.where(sim.c_ref, "REF", sim.c_other),
+        }
+    )
     for name, rows in sim.t.items():
         tables[name] = pd.DataFrame(rows.cols)
     alloc = sim.allocations()
@@ -947,7 +1177,7 @@ def generate(cfg: SynthConfig = SynthConfig()) -> dict[str, pd.DataFrame]:
     return _finish(tables, cfg)
 
 
-def _finish(tables: dict[str, pd.DataFrame], cfg: SynthConfig) -> dict[str, pd.DataFrame]:
+def _finish(tables: dict[str, pd.DataFrame], cfg: SynthConfig) -> dict[str, pa.Table]:
     """Cut at the extract date, turn day numbers into dates and ids into text, order the columns."""
     extract = to_days(cfg.extract_date)
     out = {}
@@ -997,7 +1227,7 @@ def _finish(tables: dict[str, pd.DataFrame], cfg: SynthConfig) -> dict[str, pd.D
     for name in ("case_allocations", "supervisions", "visits", "audits", "education_provision"):
         df = out[name]
         out[name] = df[df["child_id"].isin(out["children"]["child_id"])]
-    return {name: _to_text(model.table(name), df) for name, df in out.items()}
+    return {name: _to_arrow(model.table(name), df) for name, df in out.items()}
 
 
 def _blank_with(df: pd.DataFrame, col: str, others: list[str]):
@@ -1005,38 +1235,42 @@ def _blank_with(df: pd.DataFrame, col: str, others: list[str]):
         df[o] = df[o].where(df[col].notna())
 
 
-def _to_text(t: model.Table, df: pd.DataFrame) -> pd.DataFrame:
+def _to_arrow(t: model.Table, df: pd.DataFrame) -> pa.Table:
+    """Day numbers to dates, seconds to date-times, numbers to prefixed ids; straight into Arrow."""
     cols = {}
     for c in t.columns:
         v = df[c.name]
         key = c.ref.split(".")[1] if c.ref else c.name
         prefix = "LC" if (t.name, c.name) == ("care_leaver_contacts", "contact_id") else ID_PREFIX.get(key)
-        if c.type == "id" and prefix:
+        if c.type in ("date", "datetime") or (c.type == "id" and prefix):
             num = pd.to_numeric(v, errors="coerce")
-            s = num.astype("Int64").astype("string")
-            cols[c.name] = (prefix + s).astype(object).where(num.notna(), None)
-        elif c.type == "date":
-            num = pd.to_numeric(v, errors="coerce")
-            d = pd.to_datetime(num, unit="D")
-            cols[c.name] = d.dt.strftime("%Y-%m-%d").astype(object).where(num.notna(), None)
-        elif c.type == "datetime":
-            num = pd.to_numeric(v, errors="coerce")
-            d = pd.to_datetime(num, unit="s")
-            cols[c.name] = d.dt.strftime("%Y-%m-%d %H:%M:%S").astype(object).where(num.notna(), None)
+            mask = num.isna().to_numpy()
+            arr = pa.array(num.fillna(0).to_numpy(np.int64), mask=mask)
+            if c.type == "date":
+                cols[c.name] = arr.cast(pa.int32()).cast(pa.date32())
+            elif c.type == "datetime":
+                cols[c.name] = arr.cast(pa.timestamp("s"))
+            else:
+                cols[c.name] = pc.binary_join_element_wise(prefix, pc.cast(arr, pa.string()), "")
         else:
-            cols[c.name] = v
-    return pd.DataFrame(cols).reset_index(drop=True)
+            cols[c.name] = pa.array(v.to_numpy(), from_pandas=True)
+    return pa.table(cols)
 
 
-def write(tables: dict[str, pd.DataFrame], out_dir: Path, cfg: SynthConfig) -> dict:
+def write(tables: dict[str, pa.Table], out_dir: Path, cfg: SynthConfig) -> dict:
     """Write one CSV per table and ``extract.json`` describing the extract."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, df in tables.items():
-        tbl = pa.Table.from_pandas(df, preserve_index=False)
-        tbl = tbl.cast(pa.schema([pa.field(f.name, pa.string()) for f in tbl.schema]))
-        pacsv.write_csv(tbl, out_dir / f"{name}.csv",
-                        pacsv.WriteOptions(quoting_style="needed"))
+    for name, tbl in tables.items():
+        path = out_dir / f"{name}.csv"
+        for quoting in ("none", "needed"):  # plain CSV unless a value holds a comma or quote
+            try:
+                with open(path, "wb") as f:
+                    f.write((",".join(tbl.column_names) + "\n").encode())
+                    pacsv.write_csv(tbl, f, pacsv.WriteOptions(include_header=False, quoting_style=quoting))
+                break
+            except pa.ArrowInvalid:
+                continue
     meta = {
         "council": cfg.council,
         "extract_date": cfg.extract_date.isoformat(),
@@ -1044,17 +1278,32 @@ def write(tables: dict[str, pd.DataFrame], out_dir: Path, cfg: SynthConfig) -> d
         "generator": "kpi synth",
         "config": {k: v for k, v in asdict(cfg).items()},
         "anomalies": ANOMALIES if cfg.anomalies else [],
-        "rows": {name: len(df) for name, df in tables.items()},
+        "rows": {name: tbl.num_rows for name, tbl in tables.items()},
     }
     (out_dir / "extract.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
 
 
 ANOMALIES = [
-    {"measure": "re-referrals within 12 months", "breakdown": "locality", "group": "EAST", "months": 6,
-     "direction": "rising"},
-    {"measure": "repeat child protection plans within 2 years", "breakdown": "assessment team",
-     "group": "NORTH-ASMT", "months": 4, "direction": "rising"},
-    {"measure": "assessments authorised within 45 days", "breakdown": "locality", "group": "SOUTH", "months": 5,
-     "direction": "falling"},
+    {
+        "measure": "re-referrals within 12 months",
+        "breakdown": "locality",
+        "group": "EAST",
+        "months": 6,
+        "direction": "rising",
+    },
+    {
+        "measure": "repeat child protection plans within 2 years",
+        "breakdown": "assessment team",
+        "group": "NORTH-ASMT",
+        "months": 4,
+        "direction": "rising",
+    },
+    {
+        "measure": "assessments authorised within 45 days",
+        "breakdown": "locality",
+        "group": "SOUTH",
+        "months": 5,
+        "direction": "falling",
+    },
 ]

@@ -1,0 +1,146 @@
+"""The ``kpi`` command: each subcommand is one call into the package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import model
+from .store import DEFAULT_STORE
+
+DEFAULT_SYNTH_DIR = Path("data/synthetic")
+
+
+def _store_arg(p: argparse.ArgumentParser):
+    p.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"DuckDB store file (default {DEFAULT_STORE})")
+
+
+def cmd_synth(a) -> int:
+    from .synth import SynthConfig, generate, write
+
+    cfg = SynthConfig(seed=a.seed, scale=a.scale, end_month=a.end_month, months=a.months, anomalies=not a.no_anomalies)
+    t0 = time.perf_counter()
+    tables = generate(cfg)
+    meta = write(tables, a.out, cfg)
+    rows = sum(meta["rows"].values())
+    print(
+        f"wrote {len(tables)} tables, {rows:,} rows, to {a.out} in {time.perf_counter() - t0:.1f} s "
+        f"(extract date {meta['extract_date']}, latest month {meta['latest_month']})"
+    )
+    return 0
+
+
+def cmd_load(a) -> int:
+    from .store import load
+    from .validate import LoadError
+
+    t0 = time.perf_counter()
+    try:
+        res = load(a.directory, a.store, extract_date=a.extract_date)
+    except LoadError as e:
+        print(f"load stopped, nothing changed: {e}", file=sys.stderr)
+        return 2
+    print(res.summary())
+    print(f"loaded into {a.store} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_volumes(a) -> int:
+    from .store import connect
+    from .volumes import volumes, wide
+
+    con, snap = connect(a.store, a.snapshot)
+    month = a.month or snap["latest_month"]
+    if not month:
+        print("no --month given and the snapshot does not say which month is the latest", file=sys.stderr)
+        return 2
+    df = volumes(con, month, a.months)
+    if a.format == "csv":
+        df.to_csv(sys.stdout, index=False)
+    elif a.format == "json":
+        print(df.to_json(orient="records", indent=1))
+    else:
+        print(
+            f"{snap['council'] or 'Council'}: headline volumes to {month} "
+            f"(snapshot {snap['snapshot_id']}, extract {snap['extract_date'].date()})"
+        )
+        print(wide(df).to_string())
+    return 0
+
+
+def cmd_snapshots(a) -> int:
+    from .store import snapshots
+
+    print(snapshots(a.store).to_string(index=False))
+    return 0
+
+
+def cmd_docs(a) -> int:
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(model.markdown() + "\n")
+    print(f"wrote {a.out}")
+    return 0
+
+
+def cmd_report(a) -> int:
+    """Until the report notebooks land: make sure the synthetic store exists, then print volumes."""
+    from .store import load
+
+    if not (a.data / "extract.json").exists():
+        cmd_synth(
+            argparse.Namespace(seed=20250101, scale=1.0, end_month="2026-10", months=36, no_anomalies=False, out=a.data)
+        )
+    if not a.store.exists():
+        print(load(a.data, a.store).summary())
+    a.month, a.months, a.format, a.snapshot = None, 13, "table", None
+    return cmd_volumes(a)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="kpi", description="Children's social care KPI workbook")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="generate the synthetic authority as one CSV per table")
+    s.add_argument("--out", type=Path, default=DEFAULT_SYNTH_DIR)
+    s.add_argument("--scale", type=float, default=1.0, help="size relative to the seed county (default 1)")
+    s.add_argument("--seed", type=int, default=20250101)
+    s.add_argument("--end-month", default="2026-10", help="last complete month (YYYY-MM)")
+    s.add_argument("--months", type=int, default=36, help="months in the reporting window (default 36)")
+    s.add_argument("--no-anomalies", action="store_true", help="plant no anomalies")
+    s.set_defaults(func=cmd_synth)
+
+    s = sub.add_parser("load", help="validate a directory of extract files and load it as a new snapshot")
+    s.add_argument("directory", type=Path)
+    _store_arg(s)
+    s.add_argument("--extract-date", help="date of the extract (default: extract.json, else today)")
+    s.set_defaults(func=cmd_load)
+
+    s = sub.add_parser("volumes", help="headline flows and month-end stocks")
+    _store_arg(s)
+    s.add_argument("--month", help="YYYY-MM (default: the snapshot's latest month)")
+    s.add_argument("--months", type=int, default=1)
+    s.add_argument("--snapshot", type=int)
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.set_defaults(func=cmd_volumes)
+
+    s = sub.add_parser("snapshots", help="list the loads kept in the store")
+    _store_arg(s)
+    s.set_defaults(func=cmd_snapshots)
+
+    s = sub.add_parser("docs", help="write docs/data-model.md from the data model")
+    s.add_argument("--out", type=Path, default=Path("docs/data-model.md"))
+    s.set_defaults(func=cmd_docs)
+
+    s = sub.add_parser("report", help="produce the latest month's output from the synthetic authority")
+    _store_arg(s)
+    s.add_argument("--data", type=Path, default=DEFAULT_SYNTH_DIR)
+    s.set_defaults(func=cmd_report)
+
+    a = p.parse_args(argv)
+    return a.func(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

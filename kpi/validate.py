@@ -1,0 +1,256 @@
+"""Reading input files and checking them against the data model.
+
+Two kinds of problem:
+
+- A **whole-file problem** (unreadable file, missing column) raises :class:`LoadError`, naming the
+  file and what was expected; the load stops and nothing is written.
+- A **row problem** (bad type, unknown code, out of range, dates out of order, duplicate id,
+  reference that does not resolve, event after the extract date) rejects that row: it is listed
+  with file, row, column, value and what was expected, and the rest of the file loads.
+
+Rows are numbered as a person finds them: for CSV the line number in the file (the header is
+line 1), for Parquet the 1-based row number. The checks themselves are SQL run by DuckDB
+(:func:`row_checks`), so they cost little even for a country-sized extract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .model import Column, Table
+
+ROW = "_row"  # the row-number column added to every raw table
+
+
+class LoadError(Exception):
+    """A whole-file problem: the load stops and changes nothing."""
+
+
+@dataclass
+class RawTable:
+    table: Table
+    path: Path | None  # None: not supplied
+    data: pa.Table  # every model column as text, plus ROW; empty when not supplied
+    extra_columns: list[str]
+    malformed: list[tuple[int, str]]  # (row, reason) for CSV lines that could not be split into fields
+
+    @property
+    def file(self) -> str:
+        return self.path.name if self.path else ""
+
+
+def find_file(directory: Path, table: Table) -> Path | None:
+    for ext in (".csv", ".parquet"):
+        p = directory / f"{table.name}{ext}"
+        if p.exists():
+            return p
+    return None
+
+
+def read_table(directory: Path, table: Table) -> RawTable:
+    """Read one table's file as text, checking that it can be read and has every column."""
+    path = find_file(directory, table)
+    if path is None:
+        empty = pa.table({c: pa.array([], pa.string()) for c in table.column_names} | {ROW: pa.array([], pa.int64())})
+        return RawTable(table, None, empty, [], [])
+    malformed: list[tuple[int, str]] = []
+    try:
+        if path.suffix == ".csv":
+            data, malformed = _read_csv(path)
+            first_row = 2
+        else:
+            data = pq.read_table(path)
+            data = pa.table({n: _as_text(data.column(n)) for n in data.column_names})
+            first_row = 1
+    except LoadError:
+        raise
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as e:
+        raise LoadError(f"{path}: cannot be read as {path.suffix[1:].upper()}: {e}") from None
+    names = [n.strip() for n in data.column_names]
+    data = data.rename_columns(names)
+    missing = [c for c in table.column_names if c not in names]
+    if missing:
+        raise LoadError(
+            f"{path}: missing column(s) {', '.join(missing)}; table {table.name} expects "
+            f"{', '.join(table.column_names)}"
+        )
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise LoadError(f"{path}: column(s) {', '.join(dupes)} appear more than once in the header")
+    extra = [n for n in names if n not in table.column_names]
+    cols = {}
+    for c in table.column_names:
+        v = pc.utf8_trim_whitespace(data.column(c))
+        cols[c] = pc.if_else(pc.equal(v, ""), pa.scalar(None, pa.string()), v)
+    n = data.num_rows
+    rows = _row_numbers(n, first_row, malformed)
+    cols[ROW] = pa.array(rows, pa.int64())
+    return RawTable(table, path, pa.table(cols), extra, malformed)
+
+
+def _read_csv(path: Path) -> tuple[pa.Table, list[tuple[int, str]]]:
+    bad: list[tuple[int, str]] = []
+
+    def on_invalid(row):
+        bad.append((row.number, f"has {row.actual_columns} fields, expected {row.expected_columns}"))
+        return "skip"
+
+    try:
+        with open(path, "rb") as f:
+            head = f.readline()
+        header = pacsv.read_csv(pa.py_buffer(head), read_options=pacsv.ReadOptions(use_threads=False))
+    except pa.ArrowInvalid as e:
+        raise LoadError(f"{path}: no readable header row: {e}") from None
+    types = {n: pa.string() for n in header.column_names}
+    data = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(use_threads=False),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False),
+    )
+    return data, bad
+
+
+def _row_numbers(n: int, first_row: int, malformed: list[tuple[int, str]]) -> list[int]:
+    """Line numbers of the n rows read, skipping the lines rejected as malformed."""
+    skipped = sorted(r for r, _ in malformed if r is not None)
+    rows, line, k = [], first_row, 0
+    while len(rows) < n:
+        if k < len(skipped) and skipped[k] == line:
+            k += 1
+        else:
+            rows.append(line)
+        line += 1
+    return rows
+
+
+def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    t = col.type
+    if pa.types.is_timestamp(t):
+        return pc.strftime(col, format="%Y-%m-%d %H:%M:%S")
+    if pa.types.is_date(t):
+        return pc.strftime(col, format="%Y-%m-%d")
+    return pc.cast(col, pa.string())
+
+
+# ---------------------------------------------------------------------------------------------
+# Row checks as SQL over the raw (all-text) table
+# ---------------------------------------------------------------------------------------------
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+BOOL_TRUE = ("Y", "YES", "TRUE", "T", "1")
+BOOL_FALSE = ("N", "NO", "FALSE", "F", "0")
+
+
+def parsed(col: Column, expr: str | None = None) -> str:
+    """SQL turning the text column into its model type (NULL where it does not parse)."""
+    x = expr or _q(col.name)
+    if col.type in ("id", "str", "code"):
+        return x
+    if col.type == "int":
+        return f"TRY_CAST({x} AS BIGINT)"
+    if col.type == "float":
+        return f"TRY_CAST({x} AS DOUBLE)"
+    if col.type == "bool":
+        t = ", ".join(_lit(v) for v in BOOL_TRUE)
+        f = ", ".join(_lit(v) for v in BOOL_FALSE)
+        return f"(CASE WHEN upper({x}) IN ({t}) THEN TRUE WHEN upper({x}) IN ({f}) THEN FALSE END)"
+    if col.type == "date":
+        return (
+            f"COALESCE(TRY_CAST({x} AS DATE), TRY_CAST(TRY_STRPTIME({x}, '%d/%m/%Y') AS DATE), "
+            f"TRY_CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE))"
+        )
+    if col.type == "datetime":
+        return (
+            f"COALESCE(TRY_CAST({x} AS TIMESTAMP), TRY_STRPTIME({x}, '%d/%m/%Y %H:%M:%S'), "
+            f"TRY_STRPTIME({x}, '%d/%m/%Y %H:%M'), TRY_STRPTIME({x}, '%d/%m/%Y'))"
+        )
+    raise ValueError(col.type)
+
+
+EXPECTED = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "Y or N",
+    "date": "a date YYYY-MM-DD (or DD/MM/YYYY)",
+    "datetime": "a date and time YYYY-MM-DD HH:MM[:SS]",
+}
+
+
+def row_checks(table: Table, raw: str, schema: str, extract_date: str) -> list[str]:
+    """SELECTs each giving (row, column, value, reason) for one kind of row problem."""
+    checks = []
+
+    def add(column: str, value_expr: str, where: str, reason_expr: str):
+        checks.append(
+            f"SELECT {ROW} AS row, {_lit(column)} AS column_name, CAST({value_expr} AS VARCHAR) AS value, "
+            f"{reason_expr} AS reason FROM {raw} WHERE {where}"
+        )
+
+    for c in table.columns:
+        q = _q(c.name)
+        if c.required:
+            add(c.name, q, f"{q} IS NULL", _lit("required value is missing"))
+        if c.type in EXPECTED:
+            add(c.name, q, f"{q} IS NOT NULL AND {parsed(c)} IS NULL", _lit(f"expected {EXPECTED[c.type]}"))
+        if c.codes:
+            codes = ", ".join(_lit(k) for k in c.codes)
+            shown = ", ".join(list(c.codes)[:12]) + (", ..." if len(c.codes) > 12 else "")
+            add(
+                c.name,
+                q,
+                f"{q} IS NOT NULL AND {q} NOT IN ({codes})",
+                _lit(f"expected one of the {c.name} codes ({shown})"),
+            )
+        if c.min is not None:
+            add(c.name, q, f"{parsed(c)} < {c.min}", _lit(f"expected at least {c.min:g}"))
+        if c.max is not None:
+            add(c.name, q, f"{parsed(c)} > {c.max}", _lit(f"expected at most {c.max:g}"))
+        if c.type in ("date", "datetime") and not c.future_ok:
+            add(
+                c.name,
+                q,
+                f"CAST({parsed(c)} AS DATE) >= DATE {_lit(extract_date)}",
+                _lit(f"expected a date before the extract date {extract_date}"),
+            )
+        if c.ref:
+            ptable, pcol = c.ref.split(".")
+            add(
+                c.name,
+                q,
+                f"{q} IS NOT NULL AND {q} NOT IN (SELECT {_q(pcol)} FROM {schema}.{_q(ptable)})",
+                _lit(f"expected a {pcol} loaded in {ptable}"),
+            )
+    for a, b in table.date_order:
+        ca, cb = table.column(a), table.column(b)
+        add(b, _q(b), f"{parsed(cb)} < {parsed(ca)}", f"'expected on or after {a} (' || {_q(a)} || ')'")
+    if table.key:
+        k = _q(table.key)
+        checks.append(
+            f"SELECT row, {_lit(table.key)}, value, 'duplicate ' || {_lit(table.key)} || ', first at row ' || first "
+            f"FROM (SELECT {ROW} AS row, {k} AS value, min({ROW}) OVER (PARTITION BY {k}) AS first "
+            f"FROM {raw} WHERE {k} IS NOT NULL) WHERE row <> first"
+        )
+    return checks
+
+
+def typed_select(table: Table, raw: str) -> str:
+    """SELECT of every column converted to its model type."""
+    from .model import TYPES
+
+    cols = ", ".join(f"CAST({parsed(c)} AS {TYPES[c.type]}) AS {_q(c.name)}" for c in table.columns)
+    return f"SELECT {cols} FROM {raw}"

@@ -1,0 +1,139 @@
+import csv
+from pathlib import Path
+
+import pytest
+
+from kpi.store import load
+from kpi.synth import SynthConfig, generate, write
+
+
+def write_csv(directory: Path, name: str, rows: list[dict] | list[list], header: list[str] | None = None) -> Path:
+    """Write rows (dicts, or lists under an explicit header) as directory/name.csv."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.csv"
+    with open(path, "w", newline="") as f:
+        if header is None:
+            header = list(rows[0]) if rows else []
+            rows = [[r.get(h, "") for h in header] for r in rows]
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def minimal_extract(directory: Path) -> Path:
+    """A small valid extract: two localities, two teams, three children, their referrals."""
+    write_csv(directory, "localities", [{"locality_id": "N", "name": "North"}, {"locality_id": "S", "name": "South"}])
+    write_csv(
+        directory,
+        "teams",
+        [
+            {
+                "team_id": "N-A",
+                "name": "North Assessment",
+                "service": "ASSESSMENT",
+                "locality_id": "N",
+                "frontline": "Y",
+            },
+            {"team_id": "LC", "name": "Leaving care", "service": "LEAVING_CARE", "locality_id": "", "frontline": "N"},
+        ],
+    )
+    write_csv(
+        directory,
+        "children",
+        [
+            {
+                "child_id": "K1",
+                "family_id": "F1",
+                "date_of_birth": "2015-03-01",
+                "sex": "M",
+                "ethnicity": "WBRI",
+                "disability": "N",
+                "locality_id": "N",
+            },
+            {
+                "child_id": "K2",
+                "family_id": "F1",
+                "date_of_birth": "2018-07-15",
+                "sex": "F",
+                "ethnicity": "WBRI",
+                "disability": "N",
+                "locality_id": "N",
+            },
+            {
+                "child_id": "K3",
+                "family_id": "F2",
+                "date_of_birth": "2010-12-31",
+                "sex": "F",
+                "ethnicity": "MWBC",
+                "disability": "Y",
+                "locality_id": "S",
+            },
+        ],
+    )
+    write_csv(
+        directory,
+        "referrals",
+        [
+            {
+                "referral_id": "R1",
+                "child_id": "K1",
+                "contact_id": "",
+                "referral_date": "2024-01-10",
+                "source": "6",
+                "primary_need": "N1",
+                "homeless": "N",
+                "team_id": "N-A",
+                "locality_id": "N",
+                "closure_date": "2024-03-01",
+                "closure_reason": "RC8",
+            },
+            {
+                "referral_id": "R2",
+                "child_id": "K2",
+                "contact_id": "",
+                "referral_date": "2024-02-10",
+                "source": "2A",
+                "primary_need": "N4",
+                "homeless": "N",
+                "team_id": "N-A",
+                "locality_id": "N",
+                "closure_date": "",
+                "closure_reason": "",
+            },
+            {
+                "referral_id": "R3",
+                "child_id": "K3",
+                "contact_id": "",
+                "referral_date": "2024-02-20",
+                "source": "3A",
+                "primary_need": "N2",
+                "homeless": "N",
+                "team_id": "N-A",
+                "locality_id": "S",
+                "closure_date": "",
+                "closure_reason": "",
+            },
+        ],
+    )
+    return directory
+
+
+@pytest.fixture(scope="session")
+def small_authority(tmp_path_factory):
+    """A small synthetic authority (scale 0.05), written and loaded once for the session."""
+    root = tmp_path_factory.mktemp("small")
+    cfg = SynthConfig(scale=0.05)
+    write(generate(cfg), root / "synthetic", cfg)
+    result = load(root / "synthetic", root / "store.duckdb")
+    return root, result
+
+
+@pytest.fixture(scope="session")
+def full_authority(tmp_path_factory):
+    """The default synthetic authority (scale 1), written and loaded once for the session."""
+    root = tmp_path_factory.mktemp("full")
+    cfg = SynthConfig()
+    write(generate(cfg), root / "synthetic", cfg)
+    result = load(root / "synthetic", root / "store.duckdb")
+    return root, result

@@ -1,0 +1,61 @@
+"""Property: whatever is wrong with the rows, every row read is either loaded or listed as rejected."""
+
+import csv
+
+import duckdb
+from conftest import minimal_extract
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kpi.store import load
+
+CELLS = st.sampled_from(
+    [
+        "",
+        "K1",
+        "K2",
+        "K9",
+        "X",
+        "N",
+        "S",
+        "2015-03-01",
+        "01/03/2015",
+        "2031-01-01",
+        "31/02/2015",
+        "WBRI",
+        "Y",
+        "RC8",
+        "N-A",
+        "0",
+        "-3",
+        "  ",
+        "é",
+    ]
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(["children", "referrals"]), st.integers(0, 2), st.integers(0, 10), CELLS), max_size=8
+    )
+)
+def test_rows_read_equal_rows_loaded_plus_rows_rejected(tmp_path_factory, edits):
+    d = minimal_extract(tmp_path_factory.mktemp("acc") / "in")
+    for table, row, col, value in edits:
+        path = d / f"{table}.csv"
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        rows[1 + row][col % len(rows[0])] = value
+        with open(path, "w", newline="") as f:
+            csv.writer(f).writerows(rows)
+    store = d.parent / "w.duckdb"
+    res = load(d, store, extract_date="2024-06-01")
+    acc = res.accounting.set_index("table_name")
+    assert (acc.rows_read == acc.rows_loaded + acc.rows_rejected).all()
+    for table in ("children", "referrals"):
+        rejected_rows = set(res.rejects.loc[res.rejects.table_name == table, "row"])
+        assert len(rejected_rows) == acc.loc[table, "rows_rejected"]
+        with duckdb.connect(str(store), read_only=True) as con:
+            loaded = con.execute(f"SELECT count(*) FROM snap_1.{table}").fetchall()[0][0]
+        assert loaded + len(rejected_rows) == 3

@@ -1,0 +1,40 @@
+import io
+from contextlib import redirect_stdout
+
+import pandas as pd
+
+from kpi.cli import main
+
+
+def run(*args) -> tuple[int, str]:
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        code = main([str(a) for a in args])
+    return code, buf.getvalue()
+
+
+def test_synth_load_volumes(tmp_path):
+    code, out = run("synth", "--scale", "0.02", "--out", tmp_path / "syn")
+    assert code == 0 and "wrote 26 tables" in out
+    assert (tmp_path / "syn" / "referrals.csv").exists()
+    code, out = run("load", tmp_path / "syn", "--store", tmp_path / "w.duckdb")
+    assert code == 0
+    assert "snapshot 1 (extract date 2026-11-01)" in out
+    total = [line for line in out.splitlines() if line.startswith("total")][0].split()
+    assert total[1] == total[2] and total[3] == "0"  # read = loaded, none rejected
+    code, out = run("volumes", "--store", tmp_path / "w.duckdb", "--months", "3", "--format", "csv")
+    assert code == 0
+    df = pd.read_csv(io.StringIO(out))
+    assert list(df.columns) == ["month", "volume", "kind", "count"]
+    assert sorted(df.month.unique()) == ["2026-08", "2026-09", "2026-10"]
+    code, out = run("snapshots", "--store", tmp_path / "w.duckdb")
+    assert "Synthshire County Council" in out
+
+
+def test_load_reports_a_whole_file_problem_and_exits_non_zero(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "children.csv").write_text("child_id,sex\nK1,M\n")
+    code = main(["load", str(tmp_path / "in"), "--store", str(tmp_path / "w.duckdb")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "load stopped, nothing changed" in err and "children.csv: missing column(s) family_id" in err

@@ -1,0 +1,187 @@
+"""The synthetic authority: deterministic, coherent, calibrated to the seed county, anomalies planted."""
+
+import filecmp
+
+import pandas as pd
+import pytest
+
+from kpi.store import connect
+from kpi.synth import SynthConfig, generate, write
+from kpi.volumes import volumes
+
+
+def test_same_seed_same_files_other_seed_other_files(tmp_path):
+    cfg = SynthConfig(scale=0.03)
+    write(generate(cfg), tmp_path / "a", cfg)
+    write(generate(cfg), tmp_path / "b", cfg)
+    other = SynthConfig(scale=0.03, seed=7)
+    write(generate(other), tmp_path / "c", other)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert len(names) == 27  # 26 tables and extract.json
+    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", names, shallow=False)
+    assert mismatch == [] and errors == []
+    assert not filecmp.cmp(tmp_path / "a" / "referrals.csv", tmp_path / "c" / "referrals.csv", shallow=False)
+
+
+def test_every_generated_row_passes_validation(small_authority):
+    _, result = small_authority
+    assert result.rejects.empty, result.rejects.head().to_string()
+    acc = result.accounting
+    assert (acc.rows_read == acc.rows_loaded).all()
+    assert (acc.set_index("table_name").rows_loaded > 0).all(), "every table has rows"
+
+
+def test_journeys_hang_together(small_authority):
+    root, _ = small_authority
+    con, _ = connect(root / "store.duckdb")
+
+    def one(sql):
+        return con.execute(sql).fetchall()[0][0]
+
+    # every CP plan comes from a conference that made a plan, after an S47 that led to conference
+    assert (
+        one("""SELECT count(*) FROM cp_plans p JOIN icpcs i USING (icpc_id) JOIN s47_enquiries s USING (s47_id)
+                  WHERE NOT i.plan_made OR s.outcome <> 'ICPC' OR p.child_id <> i.child_id
+                     OR p.start_date <> i.conference_date OR i.conference_date < s.start_date""")
+        == 0
+    )
+    assert one("SELECT count(*) FROM cp_plans WHERE icpc_id IS NULL") == 0
+    # every S47 follows its strategy discussion, for the same child
+    assert (
+        one("""SELECT count(*) FROM s47_enquiries s JOIN strategy_discussions d USING (strategy_id)
+                  WHERE d.outcome <> 'S47' OR s.start_date < d.held_date OR s.child_id <> d.child_id""")
+        == 0
+    )
+    # referrals and assessments are about children, not adults
+    assert (
+        one("""SELECT count(*) FROM referrals r JOIN children c USING (child_id)
+                  WHERE r.referral_date >= c.date_of_birth + INTERVAL 18 YEAR
+                     OR r.referral_date < c.date_of_birth""")
+        == 0
+    )
+    # care ends by the 18th birthday, and every care leaver was in care
+    assert (
+        one("""SELECT count(*) FROM care_episodes e JOIN children c USING (child_id)
+                  WHERE e.end_date > c.date_of_birth + INTERVAL 18 YEAR + INTERVAL 1 DAY""")
+        == 0
+    )
+    assert (
+        one("""SELECT count(*) FROM care_leavers l WHERE NOT EXISTS (
+                  SELECT 1 FROM care_episodes e WHERE e.child_id = l.child_id AND e.end_date = l.left_care_date)""")
+        == 0
+    )
+    # the first episode of each period of care starts it
+    assert (
+        one("""SELECT count(*) FROM (SELECT period_id, arg_min(reason_new_episode, start_date) AS rne
+                  FROM care_episodes GROUP BY period_id) WHERE rne <> 'S'""")
+        == 0
+    )
+    # each contact that became a referral is that referral's child's contact
+    assert (
+        one("""SELECT count(*) FROM referrals r JOIN contacts c USING (contact_id)
+                  WHERE c.child_id <> r.child_id OR c.outcome <> 'REF'""")
+        == 0
+    )
+    # workers hold cases only while in post
+    assert (
+        one("""SELECT count(*) FROM case_allocations a JOIN staff s USING (staff_id)
+                  WHERE a.start_date < s.start_date OR a.end_date > s.end_date""")
+        == 0
+    )
+
+
+def test_child_ids_are_recognisable(small_authority):
+    root, _ = small_authority
+    ids = pd.read_csv(root / "synthetic" / "children.csv", usecols=["child_id"])["child_id"]
+    assert ids.str.fullmatch(r"CH\d+").all()
+
+
+def test_scale_makes_a_proportionally_smaller_authority(small_authority, full_authority):
+    small = small_authority[1].accounting.set_index("table_name").rows_loaded
+    full = full_authority[1].accounting.set_index("table_name").rows_loaded
+    for t in ("contacts", "referrals", "visits"):
+        assert 0.035 < small[t] / full[t] < 0.065, t
+
+
+TARGETS_FLOW = {"Contacts": 1800, "Referrals": 550, "Assessments completed": 470}
+TARGETS_STOCK = {
+    "Children in need (open episodes)": 4200,
+    "Children on a child protection plan": 550,
+    "Children in care": 860,
+    "Care leavers receiving a service": 600,
+}
+
+
+@pytest.fixture(scope="module")
+def full_volumes(full_authority):
+    root, result = full_authority
+    con, snap = connect(root / "store.duckdb")
+    return volumes(con, snap["latest_month"], 36).pivot(index="month", columns="volume", values="count")
+
+
+@pytest.mark.slow
+def test_calibrated_to_the_seed_county(full_volumes):
+    v = full_volumes
+    assert len(v) == 36
+    for name, target in TARGETS_FLOW.items():
+        mean = v[name].mean()
+        assert abs(mean / target - 1) <= 0.15, f"{name}: {mean:.0f} a month against {target}"
+    for name, target in TARGETS_STOCK.items():
+        worst = v[name].iloc[-24:]
+        assert (abs(worst / target - 1) <= 0.15).all(), f"{name}: {list(worst)} against {target}"
+
+
+@pytest.mark.slow
+def test_august_and_december_dip(full_volumes):
+    c = full_volumes["Contacts"]
+    for year in ("2024", "2025"):
+        assert c[f"{year}-08"] < 0.9 * min(c[f"{year}-07"], c[f"{year}-09"])
+        assert c[f"{year}-12"] < 0.95 * c[f"{year}-11"]
+
+
+@pytest.mark.slow
+def test_population_matches_the_seed_county(full_authority):
+    root, _ = full_authority
+    con, _ = connect(root / "store.duckdb")
+    assert con.execute("SELECT sum(count) FROM population WHERE year = 2026").fetchall() == [(146874,)]
+    assert con.execute("SELECT count(DISTINCT locality_id) FROM population").fetchall() == [(5,)]
+
+
+@pytest.mark.slow
+def test_planted_anomalies_stand_out(full_authority):
+    root, _ = full_authority
+    con, _ = connect(root / "store.duckdb")
+    # re-referrals: share of referrals with another referral of the same child in the 12 months before
+    rr = con.execute("""
+        SELECT r.locality_id, r.referral_date >= DATE '2026-05-01' AS recent,
+               avg(CASE WHEN EXISTS (SELECT 1 FROM referrals p WHERE p.child_id = r.child_id
+                    AND p.referral_date < r.referral_date
+                    AND p.referral_date >= r.referral_date - INTERVAL 12 MONTH) THEN 1 ELSE 0 END) AS rate
+        FROM referrals r WHERE r.referral_date >= DATE '2025-05-01' GROUP BY ALL""").df()
+    rr = rr.pivot(index="locality_id", columns="recent", values="rate")
+    assert rr[True].idxmax() == "EAST"
+    assert rr.loc["EAST", True] - rr.loc["EAST", False] > 0.05
+    # repeat CP plans: share of plan starts with another plan for the child in the 2 years before
+    cp = (
+        con.execute("""
+        SELECT assessment_team_id AS team,
+               avg(CASE WHEN EXISTS (SELECT 1 FROM cp_plans q WHERE q.child_id = p.child_id
+                    AND q.start_date < p.start_date AND q.start_date >= p.start_date - INTERVAL 2 YEAR)
+                   THEN 1 ELSE 0 END) AS rate
+        FROM cp_plans p WHERE p.start_date >= DATE '2026-07-01' GROUP BY ALL""")
+        .df()
+        .set_index("team")["rate"]
+    )
+    assert cp.idxmax() == "NORTH-ASMT"
+    # assessments in 45 days
+    a45 = (
+        con.execute("""
+        SELECT r.locality_id, avg(CASE WHEN a.authorised_date - a.start_date <= 45 THEN 1 ELSE 0 END) AS rate
+        FROM assessments a JOIN referrals r USING (referral_id)
+        WHERE a.assessment_type = 'INITIAL' AND a.authorised_date >= DATE '2026-06-01' GROUP BY ALL
+    """)
+        .df()
+        .set_index("locality_id")["rate"]
+    )
+    assert a45.idxmin() == "SOUTH"
+    assert a45["SOUTH"] < a45.drop("SOUTH").min() - 0.1

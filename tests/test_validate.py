@@ -1,0 +1,285 @@
+"""The loader on hand-made bad files: each kind of problem, where it is reported, and what loads."""
+
+import csv
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import minimal_extract, write_csv
+
+from kpi.store import connect, load, snapshots
+from kpi.validate import LoadError
+
+CHILD_HEADER = ["child_id", "family_id", "date_of_birth", "sex", "ethnicity", "disability", "locality_id"]
+
+
+def children(directory, *rows):
+    write_csv(directory, "children", [list(r) for r in rows], header=CHILD_HEADER)
+
+
+def load_one(tmp_path):
+    res = load(tmp_path / "in", tmp_path / "w.duckdb", extract_date="2024-06-01")
+    acc = res.accounting.set_index("table_name")
+    return res, acc
+
+
+def only_reject(res):
+    assert len(res.rejects) == 1, res.rejects.to_string()
+    return res.rejects.iloc[0]
+
+
+def test_a_clean_extract_loads_every_row(tmp_path):
+    minimal_extract(tmp_path / "in")
+    res, acc = load_one(tmp_path)
+    assert res.snapshot_id == 1
+    assert acc.loc["children", "rows_loaded"] == 3
+    assert acc.loc["referrals", "rows_loaded"] == 3
+    assert acc["rows_rejected"].sum() == 0
+    assert "contacts: not supplied" in " ".join(res.notes)
+    con, snap = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT count(*) FROM referrals WHERE closure_date IS NULL").fetchall() == [(2,)]
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'snap_1' AND table_name = 'children'"
+        ).fetchall()
+    )
+    assert types["date_of_birth"] == "DATE" and types["disability"] == "BOOLEAN"
+
+
+@pytest.mark.parametrize(
+    "row, column, value, reason",
+    [
+        (("K1", "F1", "2015-02-30", "M", "WBRI", "N", "N"), "date_of_birth", "2015-02-30", "expected a date"),
+        (("K1", "F1", "2015-03-01", "X", "WBRI", "N", "N"), "sex", "X", "expected one of the sex codes"),
+        (("K1", "F1", "2015-03-01", "M", "WBRI", "maybe", "N"), "disability", "maybe", "expected Y or N"),
+        (
+            ("K1", "F1", "2015-03-01", "M", "WBRI", "N", "EAST"),
+            "locality_id",
+            "EAST",
+            "expected a locality_id loaded in localities",
+        ),
+        (("K1", "F1", "", "M", "WBRI", "N", "N"), "date_of_birth", None, "required value is missing"),
+        (
+            ("K1", "F1", "2024-07-01", "M", "WBRI", "N", "N"),
+            "date_of_birth",
+            "2024-07-01",
+            "expected a date before the extract date 2024-06-01",
+        ),
+    ],
+)
+def test_each_kind_of_bad_value_is_rejected_with_file_row_column_value_and_reason(tmp_path, row, column, value, reason):
+    d = minimal_extract(tmp_path / "in")
+    children(
+        d, ("K2", "F1", "2018-07-15", "F", "WBRI", "N", "N"), row, ("K3", "F2", "2010-12-31", "F", "WBRI", "N", "S")
+    )
+    res, acc = load_one(tmp_path)
+    kids = res.rejects[res.rejects.table_name == "children"]
+    assert len(kids) == 1, kids.to_string()
+    r = kids.iloc[0]
+    assert (r.file, r.row, r.column_name) == ("children.csv", 3, column)
+    assert (None if r.value is None or r.value != r.value else r.value) == value
+    assert reason in r.reason
+    assert acc.loc["children", "rows_read"] == 3
+    assert acc.loc["children", "rows_loaded"] == 2
+    assert acc.loc["children", "rows_rejected"] == 1
+    # K1's referral now refers to a child that was not loaded: rejected too, nothing silently lost
+    refs = res.rejects[res.rejects.table_name == "referrals"]
+    assert list(refs["value"]) == ["K1"]
+    assert acc.loc["referrals", "rows_loaded"] == 2
+
+
+def test_a_row_whose_parent_was_rejected_is_rejected_too(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    children(
+        d,
+        ("K1", "F1", "2015-03-01", "Q", "WBRI", "N", "N"),
+        ("K2", "F1", "2018-07-15", "F", "WBRI", "N", "N"),
+        ("K3", "F2", "2010-12-31", "F", "WBRI", "N", "S"),
+    )
+    res, acc = load_one(tmp_path)
+    rej = res.rejects.set_index("table_name")
+    assert rej.loc["children", "column_name"] == "sex"
+    assert rej.loc["referrals", "row"] == 2
+    assert rej.loc["referrals", "column_name"] == "child_id"
+    assert rej.loc["referrals", "value"] == "K1"
+    assert (acc.rows_read == acc.rows_loaded + acc.rows_rejected).all()
+
+
+def test_duplicate_ids_keep_the_first_and_name_it(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    children(
+        d,
+        ("K1", "F1", "2015-03-01", "M", "WBRI", "N", "N"),
+        ("K2", "F1", "2018-07-15", "F", "WBRI", "N", "N"),
+        ("K1", "F9", "2016-03-01", "F", "WBRI", "N", "S"),
+        ("K3", "F2", "2010-12-31", "F", "WBRI", "N", "S"),
+    )
+    res, acc = load_one(tmp_path)
+    r = only_reject(res)
+    assert (r.row, r.column_name, r.value) == (4, "child_id", "K1")
+    assert r.reason == "duplicate child_id, first at row 2"
+    con, _ = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT family_id FROM children WHERE child_id = 'K1'").fetchall() == [("F1",)]
+
+
+def test_dates_out_of_order_are_rejected(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    rows = (tmp_path / "in" / "referrals.csv").read_text().replace("2024-03-01", "2023-12-01")
+    (d / "referrals.csv").write_text(rows)
+    res, _ = load_one(tmp_path)
+    r = only_reject(res)
+    assert (r.table_name, r.row, r.column_name, r.value) == ("referrals", 2, "closure_date", "2023-12-01")
+    assert r.reason == "expected on or after referral_date (2024-01-10)"
+
+
+def test_uk_dates_and_spaces_are_read(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    children(
+        d,
+        (" K1 ", "F1", "01/03/2015", "M", "WBRI", "y", "N"),
+        ("K2", "F1", "2018-07-15", "F", "WBRI", "N", "N"),
+        ("K3", "F2", "31/12/2010", "F", "WBRI", "true", "S"),
+    )
+    res, _ = load_one(tmp_path)
+    assert res.rejects.empty
+    con, _ = connect(tmp_path / "w.duckdb")
+    got = con.execute("SELECT child_id, date_of_birth::VARCHAR, disability FROM children ORDER BY child_id").fetchall()
+    assert got == [("K1", "2015-03-01", True), ("K2", "2018-07-15", False), ("K3", "2010-12-31", True)]
+
+
+def test_a_malformed_line_is_rejected_and_the_rest_loads(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    text = (d / "children.csv").read_text().splitlines()
+    text.insert(2, "K9,F9,2015-03-01,M,WBRI,N,N,surplus,fields")
+    text[-1] = text[-1].replace("MWBC", "BAD")  # K3, now on line 5
+    (d / "children.csv").write_text("\n".join(text) + "\n")
+    res, acc = load_one(tmp_path)
+    got = [(r.table_name, r.row, r.column_name) for r in res.rejects.itertuples()]
+    # K3 (line 5, after the malformed line 3) is rejected, and its referral (line 4) follows it out
+    assert got == [("children", 3, ""), ("children", 5, "ethnicity"), ("referrals", 4, "child_id")], got
+    assert "malformed line" in res.rejects.iloc[0].reason and "expected 7" in res.rejects.iloc[0].reason
+    assert acc.loc["children", "rows_read"] == 4
+    assert acc.loc["children", "rows_loaded"] == 2
+    assert acc.loc["children", "rows_rejected"] == 2
+
+
+def test_out_of_range_values_are_rejected(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    write_csv(
+        d,
+        "population",
+        [
+            {"year": 2024, "locality_id": "N", "age": 18, "sex": "M", "count": 10},
+            {"year": 2024, "locality_id": "N", "age": 3, "sex": "M", "count": -1},
+            {"year": 2024, "locality_id": "N", "age": 4, "sex": "M", "count": "ten"},
+        ],
+    )
+    res, acc = load_one(tmp_path)
+    got = [(r.row, r.column_name, r.reason) for r in res.rejects.itertuples()]
+    assert got == [
+        (2, "age", "expected at most 17"),
+        (3, "count", "expected at least 0"),
+        (4, "count", "expected a whole number"),
+    ]
+    assert acc.loc["population", "rows_loaded"] == 0
+
+
+def test_a_missing_column_stops_the_load_and_changes_nothing(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    load(d, tmp_path / "w.duckdb", extract_date="2024-06-01")
+    write_csv(d, "children", [["K1", "F1", "2015-03-01", "M", "WBRI", "N"]], header=CHILD_HEADER[:-1])
+    with pytest.raises(LoadError) as e:
+        load(d, tmp_path / "w.duckdb", extract_date="2024-06-01")
+    msg = str(e.value)
+    assert "children.csv" in msg and "missing column(s) locality_id" in msg
+    assert len(snapshots(tmp_path / "w.duckdb")) == 1  # still just the first load
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        schemas = {r[0] for r in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}
+    assert "snap_2" not in schemas
+
+
+def test_an_unreadable_file_stops_the_load(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    (d / "teams.parquet").unlink(missing_ok=True)
+    (d / "teams.csv").unlink()
+    (d / "teams.parquet").write_bytes(b"this is not parquet")
+    with pytest.raises(LoadError, match=r"teams.parquet: cannot be read as PARQUET"):
+        load(d, tmp_path / "w.duckdb", extract_date="2024-06-01")
+    assert not (tmp_path / "w.duckdb").exists() or snapshots(tmp_path / "w.duckdb").empty
+
+
+def test_no_table_files_at_all_is_a_clear_error(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("hello")
+    with pytest.raises(LoadError, match="holds no file named after a table"):
+        load(tmp_path / "in", tmp_path / "w.duckdb")
+
+
+def test_parquet_input_is_read_with_row_numbers(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    (d / "children.csv").unlink()
+    import datetime as dt
+
+    pq.write_table(
+        pa.table(
+            {
+                "child_id": ["K1", "K2", "K3"],
+                "family_id": ["F1", "F1", "F2"],
+                "date_of_birth": [dt.date(2015, 3, 1), dt.date(2018, 7, 15), dt.date(2010, 12, 31)],
+                "sex": ["M", "F", "Z"],
+                "ethnicity": ["WBRI"] * 3,
+                "disability": [False, False, True],
+                "locality_id": ["N", "N", "S"],
+            }
+        ),
+        d / "children.parquet",
+    )
+    res, acc = load_one(tmp_path)
+    rej = res.rejects[res.rejects.table_name == "children"].iloc[0]
+    assert (rej.file, rej.row, rej.column_name, rej.value) == ("children.parquet", 3, "sex", "Z")
+    assert acc.loc["children", "rows_loaded"] == 2
+
+
+def test_snapshots_keep_earlier_loads(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    load(d, tmp_path / "w.duckdb", extract_date="2024-06-01")
+    children(
+        d,
+        ("K1", "F1", "2015-03-01", "M", "WBRI", "N", "N"),
+        ("K2", "F1", "2018-07-15", "F", "WBRI", "N", "N"),
+        ("K3", "F2", "2010-12-31", "F", "WBRI", "N", "S"),
+        ("K4", "F3", "2012-01-01", "M", "WBRI", "N", "S"),
+    )
+    res = load(d, tmp_path / "w.duckdb", extract_date="2024-07-01")
+    assert res.snapshot_id == 2
+    snaps = snapshots(tmp_path / "w.duckdb")
+    assert list(snaps.snapshot_id) == [1, 2]
+    assert [str(x.date()) for x in snaps.extract_date] == ["2024-06-01", "2024-07-01"]
+    con, snap = connect(tmp_path / "w.duckdb")
+    assert snap["snapshot_id"] == 2
+    assert con.execute("SELECT count(*) FROM children").fetchall() == [(4,)]
+    con1, snap1 = connect(tmp_path / "w.duckdb", snapshot=1)
+    assert con1.execute("SELECT count(*) FROM children").fetchall() == [(3,)]
+
+
+def test_rejects_are_written_beside_the_store(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    children(
+        d,
+        ("K1", "F1", "2015-03-01", "M", "WBRI", "N", "N"),
+        ("K2", "F1", "2018-07-15", "F", "WBRI", "N", "N"),
+        ("K3", "F2", "2010-12-31", "F", "XXXX", "N", "S"),
+    )
+    res, _ = load_one(tmp_path)
+    assert res.rejects_csv == tmp_path / "w-rejects-1.csv"
+    with open(res.rejects_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["table_name"], r["file"], r["row"], r["column_name"], r["value"]) for r in rows] == [
+        ("children", "children.csv", "4", "ethnicity", "XXXX"),
+        ("referrals", "referrals.csv", "4", "child_id", "K3"),
+    ]
+    assert rows[0]["reason"].startswith("expected one of the ethnicity codes (WBRI, WIRI")
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.execute('SELECT "row", reason FROM meta.rejects').fetchall()[0][0] == 4
