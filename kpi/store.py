@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from . import model
-from .validate import ROW, LoadError, RawTable, read_table, row_checks, typed_select
+from .validate import ROW, LoadError, RawTable, check_header, read_table, row_checks, typed_select
 
 DEFAULT_STORE = Path("data/warehouse.duckdb")
 
@@ -100,17 +100,18 @@ def load(
         raise LoadError(f"{directory}: no such directory of input files")
     meta = read_extract_meta(directory)
     notes = []
-    raws: list[RawTable] = [read_table(directory, t) for t in model.load_order()]  # may raise LoadError
-    if not any(r.path for r in raws):
+    # Every header first (cheap), so a broken file stops the load before anything is read in full.
+    headers = {t.name: check_header(directory, t) for t in model.load_order()}
+    if not any(path for path, _ in headers.values()):
         raise LoadError(
             f"{directory}: holds no file named after a table of the data model "
             f"(e.g. {model.TABLES[0].name}.csv); see docs/data-model.md"
         )
-    for r in raws:
-        if r.path is None:
-            notes.append(f"{r.table.name}: not supplied; measures that need it are unavailable")
-        if r.extra_columns:
-            notes.append(f"{r.file}: column(s) {', '.join(r.extra_columns)} are not in the data model and were ignored")
+    for name, (path, extra) in headers.items():
+        if path is None:
+            notes.append(f"{name}: not supplied; measures that need it are unavailable")
+        if extra:
+            notes.append(f"{path.name}: column(s) {', '.join(extra)} are not in the data model and were ignored")
     extract = extract_date or meta.get("extract_date")
     if extract is None:
         extract = dt.date.today().isoformat()
@@ -129,8 +130,8 @@ def load(
         schema = f"snap_{sid}"
         con.execute(f"CREATE SCHEMA {schema}")
         acc, rej = [], []
-        for r in raws:
-            a, rj = _load_table(con, schema, r, extract)
+        for t in model.load_order():  # one table in memory at a time
+            a, rj = _load_table(con, schema, read_table(directory, t), extract)
             acc.append(a)
             rej.append(rj)
         accounting = pd.DataFrame(
@@ -173,9 +174,7 @@ def load(
 
 def _load_table(con, schema: str, r: RawTable, extract: str):
     t = r.table
-    con.register("raw_in", r.data)
-    con.execute("CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM raw_in")
-    con.unregister("raw_in")
+    con.register("raw", r.data)  # scanned in place by every check, not copied
     checks = row_checks(t, "raw", schema, extract)
     problems = (
         con.execute("SELECT * FROM (" + " UNION ALL ".join(checks) + ") ORDER BY row, column_name, reason").df()
@@ -196,6 +195,7 @@ def _load_table(con, schema: str, r: RawTable, extract: str):
         f"WHERE {ROW} NOT IN (SELECT row FROM bad_rows) ORDER BY {ROW}"
     )
     con.unregister("bad_rows")
+    con.unregister("raw")
     loaded = con.execute(f'SELECT count(*) FROM {schema}."{t.name}"').fetchall()[0][0]
     read = r.data.num_rows + len(r.malformed)
     rejected = read - loaded

@@ -193,6 +193,7 @@ class _Child:
     open_until: int = -(10**9)
     cp_end: int | None = None  # end of the last CP plan (or a large number while open)
     cared: bool = False
+    leaver: bool = False
 
 
 class _Sim:
@@ -872,7 +873,7 @@ class _Sim:
         self._care_health(c, start, end)
         if end - start >= 100 and r.random() < 0.97:
             self.t["permanence_plans"].add(self.nid("perm"), c, start + r.randint(90, 140))
-        if self.age(c, end) >= 16 and end - start >= 91:
+        if self.age(c, end) >= 16 and end - start >= 91 and not ch.leaver:
             self._care_leaver(c, end, loc)
         return end
 
@@ -916,6 +917,7 @@ class _Sim:
     def _care_leaver(self, c: int, left: int, loc: int):
         r = self.r
         age_left = self.age(c, left)
+        self.children[c].leaver = True
         svc_end = self.birthday(c, 21 if r.random() < 0.5 else 25)
         status = "RELEVANT" if self.age(c, self.extract) < 18 else "FORMER"
         self.t["care_leavers"].add(c, status, left, svc_end)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -53,27 +54,25 @@ def find_file(directory: Path, table: Table) -> Path | None:
     return None
 
 
-def read_table(directory: Path, table: Table) -> RawTable:
-    """Read one table's file as text, checking that it can be read and has every column."""
+def check_header(directory: Path, table: Table) -> tuple[Path | None, list[str]]:
+    """The table's file and its extra columns; LoadError if unreadable or a column is missing.
+
+    Reads only the header (CSV) or schema (Parquet), so every file of a load can be checked before
+    any is read in full.
+    """
     path = find_file(directory, table)
     if path is None:
-        empty = pa.table({c: pa.array([], pa.string()) for c in table.column_names} | {ROW: pa.array([], pa.int64())})
-        return RawTable(table, None, empty, [], [])
-    malformed: list[tuple[int, str]] = []
+        return None, []
     try:
         if path.suffix == ".csv":
-            data, malformed = _read_csv(path)
-            first_row = 2
+            with open(path, "rb") as f:
+                head = f.readline()
+            names = pacsv.read_csv(pa.py_buffer(head), read_options=pacsv.ReadOptions(use_threads=False)).column_names
         else:
-            data = pq.read_table(path)
-            data = pa.table({n: _as_text(data.column(n)) for n in data.column_names})
-            first_row = 1
-    except LoadError:
-        raise
+            names = pq.read_schema(path).names
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as e:
         raise LoadError(f"{path}: cannot be read as {path.suffix[1:].upper()}: {e}") from None
-    names = [n.strip() for n in data.column_names]
-    data = data.rename_columns(names)
+    names = [n.strip() for n in names]
     missing = [c for c in table.column_names if c not in names]
     if missing:
         raise LoadError(
@@ -83,51 +82,63 @@ def read_table(directory: Path, table: Table) -> RawTable:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise LoadError(f"{path}: column(s) {', '.join(dupes)} appear more than once in the header")
-    extra = [n for n in names if n not in table.column_names]
+    return path, [n for n in names if n not in table.column_names]
+
+
+def read_table(directory: Path, table: Table) -> RawTable:
+    """Read one table's file as text (after :func:`check_header`), with each row's number."""
+    path, extra = check_header(directory, table)
+    if path is None:
+        empty = {c: pa.array([], pa.string()) for c in table.column_names}
+        return RawTable(table, None, pa.table(empty | {ROW: pa.array([], pa.int64())}), [], [])
+    malformed: list[tuple[int, str]] = []
+    try:
+        if path.suffix == ".csv":
+            data, malformed = _read_csv(path)
+            first_row = 2
+        else:
+            data = pq.read_table(path)
+            data = pa.table({n: _as_text(data.column(n)) for n in data.column_names})
+            first_row = 1
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as e:
+        raise LoadError(f"{path}: cannot be read as {path.suffix[1:].upper()}: {e}") from None
+    data = data.rename_columns([n.strip() for n in data.column_names])
     cols = {}
     for c in table.column_names:
         v = pc.utf8_trim_whitespace(data.column(c))
         cols[c] = pc.if_else(pc.equal(v, ""), pa.scalar(None, pa.string()), v)
-    n = data.num_rows
-    rows = _row_numbers(n, first_row, malformed)
-    cols[ROW] = pa.array(rows, pa.int64())
+    cols[ROW] = _row_numbers(data.num_rows, first_row, malformed)
     return RawTable(table, path, pa.table(cols), extra, malformed)
 
 
 def _read_csv(path: Path) -> tuple[pa.Table, list[tuple[int, str]]]:
-    bad: list[tuple[int, str]] = []
+    """All columns as text. Read in parallel; again in one thread if a line is malformed, for its number."""
+    with open(path, "rb") as f:
+        names = pacsv.read_csv(pa.py_buffer(f.readline())).column_names
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False)
+    for threads in (True, False):
+        bad: list[tuple[int, str]] = []
 
-    def on_invalid(row):
-        bad.append((row.number, f"has {row.actual_columns} fields, expected {row.expected_columns}"))
-        return "skip"
+        def on_invalid(row, bad=bad):
+            bad.append((row.number, f"has {row.actual_columns} fields, expected {row.expected_columns}"))
+            return "skip"
 
-    try:
-        with open(path, "rb") as f:
-            head = f.readline()
-        header = pacsv.read_csv(pa.py_buffer(head), read_options=pacsv.ReadOptions(use_threads=False))
-    except pa.ArrowInvalid as e:
-        raise LoadError(f"{path}: no readable header row: {e}") from None
-    types = {n: pa.string() for n in header.column_names}
-    data = pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(use_threads=False),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False),
-    )
+        data = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=threads),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=convert,
+        )
+        if not bad:
+            return data, bad
     return data, bad
 
 
-def _row_numbers(n: int, first_row: int, malformed: list[tuple[int, str]]) -> list[int]:
+def _row_numbers(n: int, first_row: int, malformed: list[tuple[int, str]]) -> pa.Array:
     """Line numbers of the n rows read, skipping the lines rejected as malformed."""
-    skipped = sorted(r for r, _ in malformed if r is not None)
-    rows, line, k = [], first_row, 0
-    while len(rows) < n:
-        if k < len(skipped) and skipped[k] == line:
-            k += 1
-        else:
-            rows.append(line)
-        line += 1
-    return rows
+    rows = np.arange(first_row, first_row + n + len(malformed), dtype=np.int64)
+    skipped = np.array([r for r, _ in malformed if r is not None], dtype=np.int64)
+    return pa.array(rows[~np.isin(rows, skipped)][:n])
 
 
 def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:

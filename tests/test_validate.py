@@ -283,3 +283,27 @@ def test_rejects_are_written_beside_the_store(tmp_path):
     assert rows[0]["reason"].startswith("expected one of the ethnicity codes (WBRI, WIRI")
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute('SELECT "row", reason FROM meta.rejects').fetchall()[0][0] == 4
+
+
+def test_a_file_unreadable_after_its_header_rolls_the_whole_load_back(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    load(d, tmp_path / "w.duckdb", extract_date="2024-06-01")
+    good = (d / "referrals.csv").read_bytes()
+    (d / "referrals.csv").write_bytes(good + b"R4,K1,,2024-03-01,6,N1,N,N-A,N,\xff\xfe,\n")
+    with pytest.raises(LoadError, match=r"referrals.csv: cannot be read as CSV"):
+        load(d, tmp_path / "w.duckdb", extract_date="2024-06-01")
+    assert len(snapshots(tmp_path / "w.duckdb")) == 1
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        schemas = {r[0] for r in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}
+        assert con.execute("SELECT count(*) FROM meta.load_accounting").fetchall() == [(26,)]
+    assert "snap_2" not in schemas
+
+
+def test_extra_columns_are_ignored_with_a_note(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    text = (d / "localities.csv").read_text().splitlines()
+    text = [text[0] + ",colour"] + [line + ",blue" for line in text[1:]]
+    (d / "localities.csv").write_text("\n".join(text) + "\n")
+    res, acc = load_one(tmp_path)
+    assert res.rejects.empty
+    assert "localities.csv: column(s) colour are not in the data model and were ignored" in res.notes
