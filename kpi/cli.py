@@ -85,8 +85,9 @@ def cmd_docs(a) -> int:
 
 
 def cmd_report(a) -> int:
-    """Until the report notebooks land: make sure the synthetic store exists, then print volumes."""
-    from .store import load
+    """Until the report notebooks land: make sure the synthetic store exists, then write the volumes."""
+    from .store import connect, load
+    from .volumes import volumes, wide
 
     if not (a.data / "extract.json").exists():
         cmd_synth(
@@ -94,8 +95,16 @@ def cmd_report(a) -> int:
         )
     if not a.store.exists():
         print(load(a.data, a.store).summary())
-    a.month, a.months, a.format, a.snapshot = None, 13, "table", None
-    return cmd_volumes(a)
+    con, snap = connect(a.store)
+    month = snap["latest_month"]
+    table = wide(volumes(con, month, 13))
+    out = a.output / month / "headline-volumes.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out)
+    print(f"{snap['council']}: headline volumes to {month} (snapshot {snap['snapshot_id']})")
+    print(table.to_string())
+    print(f"\nwrote {out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("report", help="produce the latest month's output from the synthetic authority")
     _store_arg(s)
     s.add_argument("--data", type=Path, default=DEFAULT_SYNTH_DIR)
+    s.add_argument("--output", type=Path, default=Path("output"))
     s.set_defaults(func=cmd_report)
 
     a = p.parse_args(argv)

@@ -38,3 +38,26 @@ def test_load_reports_a_whole_file_problem_and_exits_non_zero(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "load stopped, nothing changed" in err and "children.csv: missing column(s) family_id" in err
+
+
+def test_report_builds_the_synthetic_store_once_and_says_where_its_output_is(tmp_path, monkeypatch):
+    import kpi.cli
+
+    calls = []
+    real = kpi.cli.cmd_synth
+
+    def small_synth(a):  # the real generator, at a test's size
+        calls.append(a.out)
+        a.scale = 0.02
+        return real(a)
+
+    monkeypatch.setattr(kpi.cli, "cmd_synth", small_synth)
+    args = ["report", "--data", tmp_path / "syn", "--store", tmp_path / "w.duckdb", "--output", tmp_path / "out"]
+    code, out = run(*args)
+    assert code == 0 and calls == [tmp_path / "syn"]
+    assert f"wrote {tmp_path / 'out' / '2026-10' / 'headline-volumes.csv'}" in out
+    table = pd.read_csv(tmp_path / "out" / "2026-10" / "headline-volumes.csv", index_col=0)
+    assert list(table.columns)[-1] == "2026-10" and len(table.columns) == 13
+    assert table.loc["Referrals"].gt(0).all()
+    code, out = run(*args)  # second time: neither generated nor loaded again
+    assert code == 0 and calls == [tmp_path / "syn"] and "snapshot 1" in out
