@@ -7,7 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from . import model
+from .engine import BREAKDOWNS as BREAKDOWN_CHOICES
 from .store import DEFAULT_STORE
 
 DEFAULT_SYNTH_DIR = Path("data/synthetic")
@@ -68,6 +71,56 @@ def cmd_volumes(a) -> int:
         )
         print(wide(df).to_string())
     return 0
+
+
+def cmd_measures(a) -> int:
+    from .scorecard import scorecard
+    from .validate import LoadError
+
+    month = a.month
+    if month is None:
+        if a.aggregates is not None:
+            print("--month is needed with --aggregates", file=sys.stderr)
+            return 2
+        from .store import snapshots
+
+        month = snapshots(a.store).iloc[-1]["latest_month"]
+    rejects: list = []
+    try:
+        df = scorecard(
+            month,
+            a.months,
+            store=a.store if (a.store_given or a.aggregates is None) else None,
+            snapshot=a.snapshot,
+            aggregates=a.aggregates,
+            by=a.by,
+            catalogue=a.catalogue,
+            targets=a.targets,
+            rejects=rejects,
+        )
+    except (LoadError, ValueError, LookupError, FileNotFoundError) as e:
+        print(f"kpi measures: {e}", file=sys.stderr)
+        return 2
+    for r in rejects:
+        print(
+            f"rejected: {r['file']} row {r['row']}, column {r['column_name']}: {r['value']!r}: {r['reason']}",
+            file=sys.stderr,
+        )
+    if a.format == "csv":
+        df.to_csv(sys.stdout, index=False)
+    elif a.format == "json":
+        print(df.to_json(orient="records", indent=1, force_ascii=False))
+    else:
+        cols = (
+            ["measure", "kpi", "month"]
+            + (["group"] if a.by else [])
+            + ["display", "calculation", "target", "tolerance", "rag", "vs_last_month"]
+        )
+        show = df[cols].copy()
+        show["kpi"] = show["kpi"].map(lambda k: "" if pd.isna(k) else f"KPI {int(k)}")
+        show["title"] = df["title"].str.slice(0, 48)
+        print(show.fillna("").to_string(index=False))
+    return 1 if rejects else 0
 
 
 def cmd_snapshots(a) -> int:
@@ -134,6 +187,23 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
     s.set_defaults(func=cmd_volumes)
 
+    s = sub.add_parser("measures", help="the scorecard: every measure's figures, calculation and RAG")
+    _store_arg(s)
+    s.add_argument("--month", help="YYYY-MM (default: the store's latest month)")
+    s.add_argument("--months", type=int, default=1, help="the N months ending with --month")
+    s.add_argument("--snapshot", type=int)
+    s.add_argument("--aggregates", type=Path, help="CSV of month,measure,numerator,denominator[,value]")
+    s.add_argument("--by", choices=sorted(BREAKDOWN_CHOICES), help="break every measure down by this")
+    s.add_argument("--catalogue", default="county", help="measure set: a name in kpi/catalogues or a path")
+    s.add_argument(
+        "--targets",
+        type=Path,
+        default=Path("params/targets.yaml"),
+        help="targets and tolerances by financial year (default params/targets.yaml, if present)",
+    )
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.set_defaults(func=cmd_measures)
+
     s = sub.add_parser("snapshots", help="list the loads kept in the store")
     _store_arg(s)
     s.set_defaults(func=cmd_snapshots)
@@ -148,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--output", type=Path, default=Path("output"))
     s.set_defaults(func=cmd_report)
 
+    argv = sys.argv[1:] if argv is None else [str(x) for x in argv]
     a = p.parse_args(argv)
+    a.store_given = "--store" in argv
     return a.func(a)
 
 

@@ -396,14 +396,16 @@ class _Sim:
             day = t0 - r.randint(0, 1500)
             while day < self.end_excl:
                 frac = min(1.0, max(0.0, (day - w_start) / (self.end_excl - w_start)))
+                # Chance a new hire is agency; agency workers stay a fifth as long, so the share in post
+                # is lower: 0.82 gives about 47% of front-line FTE, 0.75 about 38% of team managers.
                 if role in ("SW", "ASW"):
-                    p_agency = 0.50 - 0.05 * frac if self.teams[team][3] else 0.25
+                    p_agency = 0.83 - 0.03 * frac if self.teams[team][3] else 0.5
                 elif role == "TM":
-                    p_agency = 0.38
+                    p_agency = 0.75
                 elif role == "SM":
-                    p_agency = 0.2
+                    p_agency = 0.4
                 else:
-                    p_agency = 0.1
+                    p_agency = 0.2
                 agency = r.random() < p_agency
                 tenure = int(r.expovariate(1 / (300 if agency else 1500))) + 30
                 month = from_days(day).month
@@ -458,7 +460,7 @@ class _Sim:
             ref_day = max(dob, care_start - r.randint(10, 90))
             rid = self._referral_row(c, None, ref_day, self.pick(CONTACT_SOURCES), "N1", False, loc)
             row = self._ref_row_index
-            end = self._care(c, care_start, loc, from_cp=False, min_end=self.start)
+            end = self._care(c, care_start, loc, from_cp=False, min_end=self.start, rid=rid)
             aged_out = self._aged_out(c, end)
             self._close_referral(
                 rid,
@@ -700,7 +702,7 @@ class _Sim:
                 self.t["s47_enquiries"].add(s47, c, rid, sid, held, s_end, s_out, asmt_team)
                 if r.random() < 0.015 and age < 17:  # emergency admission during the enquiry
                     care_day = held + r.randint(0, 10)
-                    end = self._care(c, care_day, loc, from_cp=False, emergency=True)
+                    end = self._care(c, care_day, loc, from_cp=False, emergency=True, rid=rid)
                     reason = "RC7"
                 elif s_out == "ICPC":
                     conf = held + (r.randint(7, 21) if r.random() < 0.86 else r.randint(22, 40))
@@ -728,7 +730,7 @@ class _Sim:
                 reason = "RC7"
             elif x < 0.36 and age < 17:
                 outcome = "CLA"
-                end = self._care(c, authorised, loc, from_cp=False)
+                end = self._care(c, authorised, loc, from_cp=False, rid=rid)
                 reason = "RC7"
             else:
                 outcome = "CLOSE"
@@ -756,7 +758,7 @@ class _Sim:
         self.visit_segments.append((c, "CIN", start, end))
         # a few step up into care
         if r.random() < 0.02 and self.age(c, end) < 16:
-            return self._care(c, end, self.children[c].loc, from_cp=False)
+            return self._care(c, end, self.children[c].loc, from_cp=False, rid=rid)
         # an updated assessment for long plans
         if end - start > 400:
             d = start + 365
@@ -776,7 +778,7 @@ class _Sim:
         self.children[c].cp_end = end
         x = r.random()
         if x < 0.13 and self.age(c, end) < 17:
-            return self._care(c, end, loc, from_cp=True), "RC7"
+            return self._care(c, end, loc, from_cp=True, rid=rid), "RC7"
         if x < 0.6:
             step = end + r.randint(40, 200)
             step = min(step, self.birthday(c, 18))
@@ -821,7 +823,14 @@ class _Sim:
         )
 
     def _care(
-        self, c: int, start: int, loc: int, from_cp: bool, emergency: bool = False, min_end: int | None = None
+        self,
+        c: int,
+        start: int,
+        loc: int,
+        from_cp: bool,
+        emergency: bool = False,
+        min_end: int | None = None,
+        rid: int | None = None,
     ) -> int:
         """One period of care; returns its end day (may be beyond the extract)."""
         r = self.r
@@ -834,8 +843,8 @@ class _Sim:
         mean_stay = 520 if age0 < 5 else (1500 if age0 < 13 else 1300)
         end = max(start, min_end or start) + 30 + int(r.expovariate(1 / mean_stay))
         end = min(end, adult)
-        stable = r.random() < 0.72
-        mean_place = 900 if stable else 150
+        stable = r.random() < 0.8
+        mean_place = 4000 if stable else 150
         period = self.nid("period")
         if emergency:
             ls = r.choice(["L2", "V2", "L1"])
@@ -870,7 +879,7 @@ class _Sim:
         team = f"{self.loc_ids[loc]}-CIC"
         self.case_segments.append((c, team, start, end))
         self.visit_segments.append((c, "CLA", start, end))
-        self._care_health(c, start, end)
+        self._care_health(c, start, end, rid, team)
         if end - start >= 100 and r.random() < 0.97:
             self.t["permanence_plans"].add(self.nid("perm"), c, start + r.randint(90, 140))
         if self.age(c, end) >= 16 and end - start >= 91 and not ch.leaver:
@@ -889,8 +898,16 @@ class _Sim:
             return self.pick({"E4A": 0.5, "E13": 0.15, "E45": 0.05, "E47": 0.1, "E41": 0.08, "E8": 0.1, "E4B": 0.02})
         return self.pick({"E4A": 0.3, "E13": 0.2, "E5": 0.2, "E6": 0.1, "E8": 0.15, "E4B": 0.05})
 
-    def _care_health(self, c: int, start: int, end: int):
+    def _care_health(self, c: int, start: int, end: int, rid: int | None, team: str):
         r = self.r
+        # an updated needs assessment every year in care
+        d = start + 365
+        while rid is not None and d < end:
+            if r.random() < 0.985:
+                self.t["assessments"].add(
+                    self.nid("assessment"), c, rid, "REVIEW", d - r.randint(20, 50), d - r.randint(0, 15), "CONT", team
+                )
+            d += 365
         ha = self.t["health_assessments"]
         due = start + 28
         if due < end:

@@ -1,0 +1,259 @@
+"""Measure catalogues: each council's set of measures, declared as data and checked when loaded.
+
+A catalogue is a YAML file in ``kpi/catalogues/`` (``county.yaml`` is the improvement board set of
+seed 003). Each measure says what it is (reference, title, section, unit, kind, direction,
+definition and its history, data source), what good looks like (target, tolerance, comparators)
+and how it is computed: one or more *parts*, each a cohort of records (``events`` dated in a
+window, or records ``open`` at the month end) contributing to the numerator and denominator.
+:mod:`kpi.engine` turns the parts into SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import model
+
+CATALOGUES = Path(__file__).parent / "catalogues"
+SECTIONS = {
+    "volume": "Volume of activity",
+    "process": "Process",
+    "impact": "Impact",
+    "workforce": "Workforce",
+    "audit": "Audit",
+}
+UNITS = {"count", "percent", "rate", "average"}
+KINDS = {"flow": "flow in the month", "stock": "stock at the month end", "rolling12": "rolling 12 months"}
+DIRECTIONS = {"higher", "lower"}
+WINDOWS = {"month", "ytd", "12m"}
+PART_KEYS = {
+    "events",
+    "open",
+    "date",
+    "start",
+    "end",
+    "where",
+    "num",
+    "num_value",
+    "den_value",
+    "role",
+    "key",
+    "window",
+    "team",
+}
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Part:
+    source: str  # "events" or "open"
+    table: str
+    date: str | None = None  # events: the date (a column of t, or an expression)
+    start: str = "start_date"  # open: the interval
+    end: str = "end_date"
+    where: str = "TRUE"
+    num: str | None = None  # a condition: the row counts in the numerator when true
+    num_value: str | None = None  # or a number to add to the numerator
+    den_value: str | None = None  # a number to add to the denominator (default 1 for ratios)
+    role: str = "both"  # "num" or "den": this part feeds only one side
+    key: str = "child_id"  # open: one row per key at each month end
+    window: str = "month"  # events: the month, the financial year to date, or the 12 months to its end
+    team: str | None = None  # the column of t giving the team for breakdowns (default t.team_id)
+
+
+@dataclass(frozen=True)
+class Measure:
+    ref: str
+    title: str
+    section: str
+    unit: str
+    kind: str
+    direction: str
+    definition: str
+    parts: tuple[Part, ...]
+    decimals: int = 0
+    target: float | None = None
+    tolerance: float | None = None
+    statistical_neighbours: float | None = None
+    england: float | None = None
+    comparator_year: str | None = None
+    source: str = ""
+    kpi: int | None = None
+    kpi_title: str | None = None
+    history: tuple[dict, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"KPI {self.kpi}" if self.kpi else self.ref
+
+
+@dataclass
+class Catalogue:
+    name: str
+    title: str
+    council: str
+    measures: list[Measure]
+    path: Path | None = None
+    by_ref: dict[str, Measure] = field(init=False)
+
+    def __post_init__(self):
+        self.by_ref = {m.ref: m for m in self.measures}
+
+    def __getitem__(self, ref: str) -> Measure:
+        try:
+            return self.by_ref[str(ref)]
+        except KeyError:
+            raise KeyError(f"no measure {ref!r} in the {self.name} catalogue") from None
+
+    def kpis(self) -> list[Measure]:
+        return sorted((m for m in self.measures if m.kpi), key=lambda m: m.kpi)
+
+
+def _num(v, where: str, field_: str) -> float | None:
+    if v is None or v == "TBC":
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise CatalogueError(f"{where}: {field_} must be a number or TBC, not {v!r}") from None
+
+
+def _part(d: dict, where: str) -> Part:
+    unknown = set(d) - PART_KEYS
+    if unknown:
+        raise CatalogueError(f"{where}: unknown part field(s) {', '.join(sorted(unknown))}")
+    if ("events" in d) == ("open" in d):
+        raise CatalogueError(f"{where}: a part is either `events: TABLE` or `open: TABLE`")
+    source = "events" if "events" in d else "open"
+    table = d[source]
+    if table not in model.TABLE_BY_NAME:
+        raise CatalogueError(f"{where}: no table {table!r} in the data model")
+    if source == "events" and not d.get("date"):
+        raise CatalogueError(f"{where}: an events part needs `date`")
+    if d.get("window", "month") not in WINDOWS:
+        raise CatalogueError(f"{where}: window must be one of {', '.join(sorted(WINDOWS))}")
+    if d.get("role", "both") not in ("both", "num", "den"):
+        raise CatalogueError(f"{where}: role must be num or den")
+    if d.get("num") and d.get("num_value"):
+        raise CatalogueError(f"{where}: give num (a condition) or num_value (a number), not both")
+    fields = {k: v for k, v in d.items() if k not in ("events", "open")}
+    return Part(source=source, table=table, **{k: str(v) for k, v in fields.items()})
+
+
+def _measure(d: dict, where: str) -> Measure:
+    for f in ("ref", "title", "section", "unit", "kind", "direction", "definition", "parts"):
+        if f not in d:
+            raise CatalogueError(f"{where}: missing {f}")
+    ref = str(d["ref"])
+    where = f"{where} (measure {ref})"
+    if d["section"] not in SECTIONS:
+        raise CatalogueError(f"{where}: section must be one of {', '.join(SECTIONS)}")
+    if d["unit"] not in UNITS:
+        raise CatalogueError(f"{where}: unit must be one of {', '.join(sorted(UNITS))}")
+    if d["kind"] not in KINDS:
+        raise CatalogueError(f"{where}: kind must be one of {', '.join(KINDS)}")
+    if d["direction"] not in DIRECTIONS:
+        raise CatalogueError(f"{where}: direction must be higher or lower")
+    target = _num(d.get("target"), where, "target")
+    tolerance = _num(d.get("tolerance"), where, "tolerance")
+    if target is not None and tolerance is not None:
+        wrong = tolerance > target if d["direction"] == "higher" else tolerance < target
+        if wrong:
+            side = "below" if d["direction"] == "higher" else "above"
+            raise CatalogueError(
+                f"{where}: {d['direction']} is better, so the tolerance ({tolerance:g}) must lie {side} "
+                f"or at the target ({target:g})"
+            )
+    comp = d.get("comparators") or {}
+    parts = tuple(_part(p, f"{where} part {i + 1}") for i, p in enumerate(d["parts"]))
+    if d["unit"] in ("percent", "average") and not any(p.num or p.num_value or p.role == "num" for p in parts):
+        raise CatalogueError(f"{where}: a {d['unit']} needs a numerator: num or num_value, or a part with role num")
+    history = tuple(d.get("history") or ())
+    for h in history:
+        if not {"from", "change"} <= set(h):
+            raise CatalogueError(f"{where}: each history entry needs `from` (YYYY-MM) and `change`")
+    return Measure(
+        ref=ref,
+        title=d["title"],
+        section=d["section"],
+        unit=d["unit"],
+        kind=d["kind"],
+        direction=d["direction"],
+        definition=" ".join(str(d["definition"]).split()),
+        parts=parts,
+        decimals=int(d.get("decimals", 2 if d["unit"] == "average" else 0)),
+        target=target,
+        tolerance=tolerance,
+        statistical_neighbours=_num(comp.get("statistical_neighbours"), where, "statistical_neighbours"),
+        england=_num(comp.get("england"), where, "england"),
+        comparator_year=comp.get("year"),
+        source=d.get("source", ""),
+        kpi=d.get("kpi"),
+        kpi_title=d.get("kpi_title"),
+        history=history,
+    )
+
+
+def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catalogue:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise CatalogueError(f"{path or name}: not valid YAML: {e}") from None
+    where = str(path or name)
+    if not isinstance(doc, dict) or "measures" not in doc:
+        raise CatalogueError(f"{where}: expected a mapping with `measures`")
+    measures = [_measure(m, where) for m in doc["measures"]]
+    refs = [m.ref for m in measures]
+    dupes = sorted({r for r in refs if refs.count(r) > 1})
+    if dupes:
+        raise CatalogueError(f"{where}: measure reference(s) {', '.join(dupes)} declared more than once")
+    kpis = [m.kpi for m in measures if m.kpi]
+    dupes = sorted({k for k in kpis if kpis.count(k) > 1})
+    if dupes:
+        raise CatalogueError(f"{where}: KPI number(s) {', '.join(map(str, dupes))} given to more than one measure")
+    return Catalogue(
+        name=name, title=doc.get("title", name), council=doc.get("council", ""), measures=measures, path=path
+    )
+
+
+def load(name_or_path: str | Path = "county") -> Catalogue:
+    """A catalogue by name (``county``) or path."""
+    p = Path(name_or_path)
+    if not p.suffix:
+        p = CATALOGUES / f"{name_or_path}.yaml"
+    if not p.exists():
+        known = ", ".join(sorted(x.stem for x in CATALOGUES.glob("*.yaml")))
+        raise CatalogueError(f"no catalogue {name_or_path!r} (known: {known})")
+    return parse(p.read_text(), p.stem, p)
+
+
+def targets_for(measure: Measure, month: str, overrides: dict | None) -> tuple[float | None, float | None]:
+    """Target and tolerance in force for a month: a financial year's override, else the catalogue's.
+
+    ``overrides`` is the parsed ``params/targets.yaml``: ``{"2025-26": {"1.7": {"target": 17, "tolerance": 20}}}``.
+    """
+    target, tolerance = measure.target, measure.tolerance
+    if overrides:
+        y, m = int(month[:4]), int(month[5:7])
+        start = y if m >= 4 else y - 1
+        fy = f"{start}-{(start + 1) % 100:02d}"
+        o = (overrides.get(fy) or {}).get(measure.ref)
+        if o:
+            target = _num(o.get("target", target), f"targets {fy}", "target")
+            tolerance = _num(o.get("tolerance", tolerance), f"targets {fy}", "tolerance")
+    return target, tolerance
+
+
+def load_targets(path: Path | None) -> dict | None:
+    if path is None or not Path(path).exists():
+        return None
+    doc = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(doc, dict):
+        raise CatalogueError(f"{path}: expected a mapping of financial years (2025-26) to measures")
+    return {str(k): {str(r): v for r, v in (vs or {}).items()} for k, vs in doc.items()}

@@ -1,0 +1,343 @@
+"""The measure engine: catalogue parts turned into SQL over one snapshot of the store.
+
+Every measure, for any run of months and any breakdown, comes out as numerator, denominator and
+value, with the calculation written out as the seed report writes it
+(``127/554 = 0.23``, ``((554*12)/146874)*10000 = 453``).
+
+How a measure is computed:
+
+- each *part* of its definition is a cohort query giving one row per record for each month
+  (``events`` dated in the month, the financial year to date or the 12 months to its end;
+  or records ``open`` at the month end, one per child or other key), with the row's contribution
+  to the numerator and denominator and the columns it can be broken down by;
+- the rows are summed by month (and breakdown);
+- rates per 10,000 take their denominator from the 0-17 population of the month's year (broken
+  down by locality, age band or sex where asked), and annualise flows: count x 12.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import model
+from .calendar import add_months, bank_holidays, month_end, month_start, months_back
+from .catalogue import Catalogue, Measure, Part
+
+BREAKDOWNS = {
+    "locality": "locality_id",
+    "team": "team_id",
+    "age_band": "age_band",
+    "sex": "sex",
+    "ethnicity": "ethnicity",
+    "source": "source",
+    "primary_need": "primary_need",
+    "placement_type": "placement_type",
+}
+POPULATION_BREAKDOWNS = {"locality", "age_band", "sex"}
+AGE_BANDS = ("Under 1", "1-4", "5-9", "10-15", "16-17", "18+")
+AGE_BAND_SQL = """CASE WHEN {a} IS NULL THEN NULL WHEN {a} < 1 THEN 'Under 1' WHEN {a} < 5 THEN '1-4'
+    WHEN {a} < 10 THEN '5-9' WHEN {a} < 16 THEN '10-15' WHEN {a} < 18 THEN '16-17' ELSE '18+' END"""
+
+MACROS = [
+    # exact age in whole years on a day
+    """CREATE OR REPLACE TEMP MACRO age_at(dob, d) AS
+       (year(d) - year(dob)) - CASE WHEN month(d) * 100 + day(d) < month(dob) * 100 + day(dob) THEN 1 ELSE 0 END""",
+    # working days after a, up to and including b (England and Wales bank holidays)
+    """CREATE OR REPLACE TEMP MACRO wd_between(a, b) AS
+       (SELECT wd FROM kpi_calendar WHERE day = CAST(b AS DATE)) - (SELECT wd FROM kpi_calendar WHERE day = CAST(a AS DATE))""",
+    # hours between two timestamps that fall on working days
+    """CREATE OR REPLACE TEMP MACRO work_hours(a, b) AS
+       coalesce((SELECT sum(epoch(least(b, day + INTERVAL 1 DAY) - greatest(a, CAST(day AS TIMESTAMP))))
+                 FROM kpi_calendar WHERE workday AND day BETWEEN CAST(a AS DATE) AND CAST(b AS DATE)), 0) / 3600""",
+    # the latest visit of this plan type due by day (and after since) was made by day; true if none was due
+    """CREATE OR REPLACE TEMP MACRO visited(cid, plan, d, since) AS
+       coalesce((SELECT arg_max(v.visit_date IS NOT NULL AND v.visit_date <= d, v.due_date) FROM visits v
+                 WHERE v.child_id = cid AND v.plan_type = plan AND v.due_date <= d AND v.due_date > since), TRUE)""",
+    # the latest case supervision due in the 3 months to day was recorded by day; true if none was due
+    """CREATE OR REPLACE TEMP MACRO supervised(cid, d) AS
+       coalesce((SELECT arg_max(s.supervision_date IS NOT NULL AND s.supervision_date <= d, s.due_date)
+                 FROM supervisions s WHERE s.child_id = cid AND s.due_date <= d
+                 AND s.due_date > d - INTERVAL 3 MONTH), TRUE)""",
+    # a care leaver's most recent contact in the 16 weeks to day (a struct; NULL if none)
+    """CREATE OR REPLACE TEMP MACRO cl_latest(cid, d) AS
+       (SELECT arg_max({'in_touch': k.in_touch, 'activity': k.activity, 'suitable': k.suitable}, k.contact_date)
+        FROM care_leaver_contacts k WHERE k.child_id = cid AND k.contact_date <= d
+        AND k.contact_date > d - INTERVAL 16 WEEK)""",
+    # the start of a period of care
+    """CREATE OR REPLACE TEMP MACRO period_start(pid) AS
+       (SELECT min(e.start_date) FROM care_episodes e WHERE e.period_id = pid)""",
+    # the start of the placement a child was in on day (a change of legal status alone is not a move)
+    """CREATE OR REPLACE TEMP MACRO placement_start(cid, d) AS
+       (SELECT max(p.start_date) FROM placements p WHERE p.child_id = cid AND p.start_date <= d)""",
+]
+
+# Placement spells: a new placement starts with a new period of care or a change of placement.
+PLACEMENTS_VIEW = """
+CREATE OR REPLACE TEMP VIEW placements AS
+SELECT child_id, period_id, spell, min(start_date) AS start_date,
+       CASE WHEN bool_or(end_date IS NULL) THEN NULL ELSE max(end_date) END AS end_date,
+       arg_min(placement_type, start_date) AS placement_type
+FROM (SELECT *, sum(CASE WHEN reason_new_episode IN ('S', 'P', 'T', 'B', 'U') THEN 1 ELSE 0 END)
+             OVER (PARTITION BY child_id, period_id ORDER BY start_date, episode_id) AS spell
+      FROM care_episodes)
+GROUP BY child_id, period_id, spell
+"""
+
+
+@dataclass
+class Context:
+    """A connection to one snapshot, prepared for the engine (calendar, macros, derived views)."""
+
+    con: object
+    snapshot: dict
+
+    @classmethod
+    def prepare(cls, con, snapshot: dict | None = None) -> Context:
+        first, last = _date_span(con)
+        days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1)
+        hols = bank_holidays(first.year, last.year)
+        workday = np.is_busday(days, holidays=hols)
+        cal = pd.DataFrame({"day": days, "workday": workday, "wd": np.cumsum(workday)})
+        con.register("kpi_calendar_df", cal)
+        con.execute("CREATE OR REPLACE TEMP TABLE kpi_calendar AS SELECT * FROM kpi_calendar_df")
+        con.unregister("kpi_calendar_df")
+        con.execute(PLACEMENTS_VIEW)
+        for m in MACROS:
+            con.execute(m)
+        return cls(con, snapshot or {})
+
+
+def _date_span(con) -> tuple[dt.date, dt.date]:
+    """A calendar wide enough for every date in the store (and a year either side)."""
+    lo = con.execute("SELECT min(date_of_birth) FROM children").fetchall()[0][0] or dt.date(2000, 1, 1)
+    lo = max(lo, dt.date(1990, 1, 1))
+    return dt.date(lo.year - 1, 1, 1), dt.date(dt.date.today().year + 3, 12, 31)
+
+
+def _months_frame(months: list[str]) -> pd.DataFrame:
+    starts = [month_start(m) for m in months]
+    return pd.DataFrame(
+        {
+            "month": months,
+            "m_start": starts,
+            "m_end": [month_end(m) for m in months],
+            "fy_start": [dt.date(s.year if s.month >= 4 else s.year - 1, 4, 1) for s in starts],
+            "m12_start": [add_months(s, -11) for s in starts],
+        }
+    )
+
+
+def _col(expr: str) -> str:
+    """A bare column name means the part table's column."""
+    return f"t.{expr}" if expr.isidentifier() else expr
+
+
+def part_sql(measure: Measure, part: Part) -> str:
+    """The cohort query of one part: month, num, den and the breakdown columns."""
+    table = model.table(part.table)
+    cols = set(table.column_names)
+    joins = []
+    if "child_id" in cols:
+        joins.append("LEFT JOIN children c ON c.child_id = t.child_id")
+    else:
+        joins.append(
+            "LEFT JOIN (SELECT NULL::VARCHAR AS child_id, NULL::DATE AS date_of_birth, "
+            "NULL::VARCHAR AS sex, NULL::VARCHAR AS ethnicity, NULL::VARCHAR AS locality_id) c ON FALSE"
+        )
+    if part.table == "referrals":
+        ref_alias = "t"
+    elif "referral_id" in cols:
+        joins.append("LEFT JOIN referrals r ON r.referral_id = t.referral_id")
+        ref_alias = "r"
+    else:
+        ref_alias = None
+    team = part.team and _col(part.team) or ("t.team_id" if "team_id" in cols else "NULL")
+    if part.table == "referrals":
+        locality = "t.locality_id"
+    elif "child_id" in cols:
+        locality = "c.locality_id"
+    elif "team_id" in cols:
+        joins.append("LEFT JOIN teams tm ON tm.team_id = t.team_id")
+        locality = "tm.locality_id"
+    else:
+        locality = "NULL"
+    place = "t.placement_type" if part.table == "care_episodes" else "NULL"
+
+    # numerator and denominator contributions
+    if part.role == "den":
+        num = "0"
+    elif part.num_value:
+        num = f"CAST({part.num_value} AS DOUBLE)"
+    elif part.num:
+        num = f"CASE WHEN {part.num} THEN 1 ELSE 0 END"
+    else:
+        num = "1"
+    if part.role == "num":
+        den = "0"
+    elif part.den_value:
+        den = f"CAST({part.den_value} AS DOUBLE)"
+    elif measure.unit in ("percent", "average"):
+        den = "1"
+    else:
+        den = "NULL"
+
+    if part.source == "events":
+        date = _col(part.date)
+        lo = {"month": "m.m_start", "ytd": "m.fy_start", "12m": "m.m12_start"}[part.window]
+        on = f"CAST({date} AS DATE) BETWEEN {lo} AND m.m_end"
+        ref_date = f"CAST({date} AS DATE)"
+        qualify = ""
+    else:
+        start, end = _col(part.start), _col(part.end)
+        on = f"{start} <= m.m_end AND ({end} IS NULL OR {end} > m.m_end)"
+        ref_date = "m.m_end"
+        qualify = f"QUALIFY row_number() OVER (PARTITION BY m.month, t.{part.key} ORDER BY {start} DESC) = 1"
+    age = f"age_at(c.date_of_birth, {ref_date})"
+    return f"""
+        SELECT m.month, {num} AS num, {den} AS den,
+               {locality} AS locality_id, {team} AS team_id, {AGE_BAND_SQL.format(a=age)} AS age_band,
+               c.sex, c.ethnicity,
+               {f"{ref_alias}.source" if ref_alias else "NULL"} AS source,
+               {f"{ref_alias}.primary_need" if ref_alias else "NULL"} AS primary_need,
+               {place} AS placement_type
+        FROM kpi_months m
+        JOIN {part.table} t ON {on}
+        {" ".join(joins)}
+        WHERE {part.where}
+        {qualify}"""
+
+
+def measure_sql(measure: Measure, by: str | None = None) -> str:
+    cohort = " UNION ALL ".join(f"({part_sql(measure, p)})" for p in measure.parts)
+    group = f", {BREAKDOWNS[by]} AS grp" if by else ""
+    return f"""SELECT month{group}, sum(num) AS numerator, sum(den) AS denominator
+               FROM ({cohort}) GROUP BY ALL"""
+
+
+def population(con, months: list[str], by: str | None = None) -> pd.DataFrame:
+    """The 0-17 population for each month (the latest estimate not after the month's year)."""
+    group = {"locality": "locality_id", "sex": "sex", "age_band": AGE_BAND_SQL.format(a="age")}.get(by)
+    sel = f", {group} AS grp" if group else ""
+    pop = con.execute(f"SELECT year{sel}, sum(count) AS population FROM population GROUP BY ALL").df()
+    if pop.empty:
+        return pd.DataFrame(columns=["month", "population"] + (["grp"] if group else []))
+    years = sorted(pop["year"].unique())
+    rows = []
+    for m in months:
+        y = int(m[:4])
+        use = max([x for x in years if x <= y], default=years[0])
+        sel_ = pop[pop["year"] == use].drop(columns="year").assign(month=m)
+        rows.append(sel_)
+    return pd.concat(rows, ignore_index=True)
+
+
+def compute(
+    ctx: Context, catalogue: Catalogue, months: list[str], by: str | None = None, refs: list[str] | None = None
+) -> pd.DataFrame:
+    """Numerator, denominator, value and calculation for each measure and month (and group)."""
+    if by is not None and by not in BREAKDOWNS:
+        raise ValueError(f"cannot break down by {by!r}: choose one of {', '.join(BREAKDOWNS)}")
+    con = ctx.con
+    con.register("kpi_months_df", _months_frame(months))
+    con.execute("CREATE OR REPLACE TEMP TABLE kpi_months AS SELECT * FROM kpi_months_df")
+    con.unregister("kpi_months_df")
+    pop = None
+    frames = []
+    measures = [catalogue[r] for r in refs] if refs else catalogue.measures
+    for mz in measures:
+        df = con.execute(measure_sql(mz, by)).df()
+        df = _complete(df, months, by)
+        if mz.unit == "rate":
+            if by and by not in POPULATION_BREAKDOWNS:
+                df["denominator"] = np.nan  # no population by team, source, ...
+            else:
+                if pop is None:
+                    pop = population(con, months, by)
+                keys = ["month", "grp"] if by else ["month"]
+                df = df.drop(columns="denominator").merge(pop, on=keys, how="left")
+                df = df.rename(columns={"population": "denominator"})
+        df.insert(0, "measure", mz.ref)
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True)
+    return finish(out, catalogue)
+
+
+def _complete(df: pd.DataFrame, months: list[str], by: str | None) -> pd.DataFrame:
+    """A row for every month (and every group seen), zero where nothing was counted."""
+    if by:
+        groups = sorted(df["grp"].dropna().unique().tolist()) + ([None] if df["grp"].isna().any() else [])
+        idx = pd.MultiIndex.from_product([months, groups], names=["month", "grp"])
+        df = df.set_index(["month", "grp"]).reindex(idx).reset_index()
+    else:
+        df = df.set_index("month").reindex(months).reset_index()
+    df["numerator"] = df["numerator"].fillna(0)
+    return df
+
+
+def value_of(unit: str, kind: str, numerator, denominator):
+    """The measure's value from numerator and denominator (percentages in percent)."""
+    num = pd.to_numeric(numerator, errors="coerce")
+    den = pd.to_numeric(denominator, errors="coerce")
+    if unit == "count":
+        return num.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den = den.where(den != 0)
+        if unit == "percent":
+            return 100 * num / den
+        if unit == "rate":
+            return num * (12 if kind == "flow" else 1) / den * 10000
+        return num / den
+
+
+def _fmt_num(x) -> str:
+    if x is None or pd.isna(x):
+        return ""
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
+def calculation(measure: Measure, num, den, value) -> str:
+    """The working, as the seed report shows it."""
+    if value is None or pd.isna(value) or measure.unit == "count" or den is None or pd.isna(den):
+        return ""
+    n, d = _fmt_num(num), _fmt_num(den)
+    if measure.unit == "percent":
+        return f"{n}/{d} = {value / 100:.{measure.decimals + 2}f}"
+    if measure.unit == "rate":
+        if measure.kind == "flow":
+            return f"(({n}*12)/{d})*10000 = {value:.{measure.decimals}f}"
+        return f"({n}/{d})*10000 = {value:.{measure.decimals}f}"
+    return f"{n}/{d} = {value:.{measure.decimals}f}"
+
+
+def display(measure: Measure, value) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    if measure.unit == "percent":
+        return f"{value:.{measure.decimals}f}%"
+    if measure.unit == "count":
+        return f"{value:.0f}"
+    return f"{value:.{measure.decimals}f}"
+
+
+def finish(df: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """Add value (where not given), display and calculation to rows of measure, month, numerator, denominator."""
+    out = []
+    for ref, g in df.groupby("measure", sort=False):
+        mz = catalogue[ref]
+        g = g.copy()
+        computed = value_of(mz.unit, mz.kind, g["numerator"], g["denominator"])
+        g["value"] = g["value"].where(g["value"].notna(), computed) if "value" in g else computed
+        g["display"] = [display(mz, v) for v in g["value"]]
+        g["calculation"] = [
+            calculation(mz, n, d, v) for n, d, v in zip(g["numerator"], g["denominator"], g["value"], strict=True)
+        ]
+        out.append(g)
+    return pd.concat(out, ignore_index=True)
+
+
+def months_to(month: str, n: int) -> list[str]:
+    return months_back(month, n)

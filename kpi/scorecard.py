@@ -1,0 +1,155 @@
+"""The scorecard: every measure of a catalogue for a run of months, with its status.
+
+The one entry point for the command line and the notebooks::
+
+    from kpi.scorecard import scorecard
+    df = scorecard("2026-10", months=13)                       # from the store
+    df = scorecard("2025-01", aggregates="figures.csv")         # from monthly figures only
+    df = scorecard("2026-10", months=6, by="locality")          # broken down
+
+Returns one row per measure and month (and group), with numerator, denominator, value (unrounded,
+percentages in percent), display, calculation, target, tolerance, RAG, changes since last month and
+the same month last year, and comparison with statistical neighbours and England.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import aggregates as agg
+from .calendar import months_back
+from .catalogue import Catalogue, load, load_targets, targets_for
+from .engine import Context, compute, finish
+from .status import RAG_TEXT, compare, rag
+from .store import DEFAULT_STORE, connect
+
+DEFAULT_TARGETS = Path("params/targets.yaml")
+
+COLUMNS = [
+    "measure",
+    "kpi",
+    "title",
+    "section",
+    "unit",
+    "month",
+    "numerator",
+    "denominator",
+    "value",
+    "display",
+    "calculation",
+    "target",
+    "tolerance",
+    "direction",
+    "rag",
+    "rag_text",
+    "change_month",
+    "vs_last_month",
+    "change_year",
+    "vs_last_year",
+    "statistical_neighbours",
+    "vs_statistical_neighbours",
+    "england",
+    "vs_england",
+]
+
+
+def scorecard(
+    month: str,
+    months: int = 1,
+    *,
+    store: Path | str | None = DEFAULT_STORE,
+    snapshot: int | None = None,
+    context: Context | None = None,
+    aggregates: Path | str | None = None,
+    by: str | None = None,
+    catalogue: Catalogue | str = "county",
+    targets: Path | str | dict | None = DEFAULT_TARGETS,
+    rejects: list | None = None,
+) -> pd.DataFrame:
+    """The scorecard for the ``months`` months ending with ``month``.
+
+    Measures come from the store (``store``/``snapshot``, or an open ``context``) and, where an
+    ``aggregates`` file gives a measure and month, from that file instead. Rows rejected from the
+    aggregates file are appended to ``rejects`` when a list is given.
+    """
+    cat = load(catalogue) if isinstance(catalogue, str) else catalogue
+    overrides = targets if isinstance(targets, dict) else load_targets(Path(targets) if targets else None)
+    wanted = months_back(month, months)
+    span = months_back(month, months + 12)  # a year more, for the changes
+    frames = []
+    if context is None and store is not None and (aggregates is None or Path(store).exists()):
+        con, snap = connect(store, snapshot)
+        context = Context.prepare(con, snap)
+    if context is not None:
+        frames.append(compute(context, cat, span, by=by).drop(columns=["value", "display", "calculation"]))
+    if aggregates is not None:
+        if by:
+            raise ValueError("aggregates have no breakdowns: --by needs record-level data")
+        rows, rej = agg.read(aggregates, cat)
+        if rejects is not None:
+            rejects.extend(rej.to_dict("records"))
+        if frames:
+            base = frames.pop()
+            keep = ~base.set_index(["measure", "month"]).index.isin(rows.set_index(["measure", "month"]).index)
+            frames.append(base[keep])
+        frames.append(rows)
+    if not frames:
+        raise ValueError("no data: give a store or an aggregates file")
+    df = pd.concat(frames, ignore_index=True)
+    if "grp" not in df:
+        df["grp"] = None
+    df = finish(df, cat)
+    return _status(df, cat, overrides, wanted, by)
+
+
+def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: str | None) -> pd.DataFrame:
+    out = []
+    for ref, g in df.groupby("measure", sort=False):
+        mz = cat[ref]
+        g = g.copy()
+        shown = pd.to_numeric(g["display"].str.rstrip("%"), errors="coerce")
+        tt = [targets_for(mz, m, overrides) for m in g["month"]]
+        g["target"] = [t for t, _ in tt]
+        g["tolerance"] = [t for _, t in tt]
+        g["rag"] = [rag(v, t, tol, mz.direction) for v, (t, tol) in zip(shown, tt, strict=True)]
+        g["rag_text"] = [RAG_TEXT[r] for r in g["rag"]]
+        g["shown"] = shown
+        prev = _shifted(g, 1)
+        year = _shifted(g, 12)
+        g["change_month"] = g["value"] - prev["value"].to_numpy()
+        g["vs_last_month"] = [compare(a, b, mz.direction) for a, b in zip(shown, prev["shown"], strict=True)]
+        g["change_year"] = g["value"] - year["value"].to_numpy()
+        g["vs_last_year"] = [compare(a, b, mz.direction) for a, b in zip(shown, year["shown"], strict=True)]
+        g["statistical_neighbours"] = mz.statistical_neighbours
+        g["england"] = mz.england
+        g["vs_statistical_neighbours"] = [compare(a, mz.statistical_neighbours, mz.direction) for a in shown]
+        g["vs_england"] = [compare(a, mz.england, mz.direction) for a in shown]
+        g["kpi"] = mz.kpi
+        g["title"] = mz.title
+        g["section"] = mz.section
+        g["unit"] = mz.unit
+        g["direction"] = mz.direction
+        out.append(g[g["month"].isin(wanted)])
+    res = pd.concat(out, ignore_index=True)
+    cols = COLUMNS[:6] + (["group"] if by else []) + COLUMNS[6:]
+    res = res.rename(columns={"grp": "group"})
+    order = {m.ref: i for i, m in enumerate(cat.measures)}
+    res = res.sort_values(
+        ["measure", "month"] + (["group"] if by else []),
+        key=lambda s: s.map(order) if s.name == "measure" else s,
+        kind="stable",
+    )
+    return res[cols].reset_index(drop=True)
+
+
+def _shifted(g: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The same group's row n months earlier, aligned to g's rows (NaN where absent)."""
+    from .calendar import add_months, month_label, month_start
+
+    earlier = [month_label(add_months(month_start(m), -n)) for m in g["month"]]
+    keys = list(zip(earlier, g["grp"], strict=True))
+    idx = g.set_index(["month", "grp"])[["value", "shown"]]
+    idx = idx[~idx.index.duplicated()]
+    return idx.reindex(pd.MultiIndex.from_tuples(keys, names=["month", "grp"])).reset_index(drop=True)
