@@ -100,6 +100,9 @@ def scorecard(
     df = pd.concat(frames, ignore_index=True)
     if "grp" not in df:
         df["grp"] = None
+    if not by:  # every measure of the catalogue, for every month: "not available" where no figure exists
+        full = pd.MultiIndex.from_product([[m.ref for m in cat.measures], span], names=["measure", "month"])
+        df = df.set_index(["measure", "month"]).reindex(full).reset_index()
     df = finish(df, cat)
     return _status(df, cat, overrides, wanted, by)
 
@@ -113,8 +116,9 @@ def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: 
         tt = [targets_for(mz, m, overrides) for m in g["month"]]
         g["target"] = [t for t, _ in tt]
         g["tolerance"] = [t for _, t in tt]
-        g["rag"] = [rag(v, t, tol, mz.direction) for v, (t, tol) in zip(shown, tt, strict=True)]
-        g["rag_text"] = [RAG_TEXT[r] for r in g["rag"]]
+        rags = [rag(v, t, tol, mz.direction) for v, (t, tol) in zip(shown, tt, strict=True)]
+        g["rag"] = pd.Series(rags, index=g.index, dtype=object)
+        g["rag_text"] = [RAG_TEXT[r] for r in rags]
         g["shown"] = shown
         prev = _shifted(g, 1)
         year = _shifted(g, 12)

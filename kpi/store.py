@@ -175,12 +175,9 @@ def load(
 def _load_table(con, schema: str, r: RawTable, extract: str):
     t = r.table
     con.register("raw", r.data)  # scanned in place by every check, not copied
-    checks = row_checks(t, "raw", schema, extract)
-    problems = (
-        con.execute("SELECT * FROM (" + " UNION ALL ".join(checks) + ") ORDER BY row, column_name, reason").df()
-        if checks
-        else pd.DataFrame(columns=["row", "column_name", "value", "reason"])
-    )
+    problems = con.execute(
+        f"SELECT * FROM ({row_checks(t, 'raw', schema, extract)}) ORDER BY row, column_name, reason"
+    ).df()
     if r.malformed:
         extra = pd.DataFrame(
             [(row, "", None, f"malformed line: {why}") for row, why in r.malformed],

@@ -202,15 +202,17 @@ EXPECTED = {
 }
 
 
-def row_checks(table: Table, raw: str, schema: str, extract_date: str) -> list[str]:
-    """SELECTs each giving (row, column, value, reason) for one kind of row problem."""
-    checks = []
+def row_checks(table: Table, raw: str, schema: str, extract_date: str) -> str:
+    """One query giving (row, column_name, value, reason) for every row problem of the table.
 
-    def add(column: str, value_expr: str, where: str, reason_expr: str):
-        checks.append(
-            f"SELECT {ROW} AS row, {_lit(column)} AS column_name, CAST({value_expr} AS VARCHAR) AS value, "
-            f"{reason_expr} AS reason FROM {raw} WHERE {where}"
-        )
+    All the checks of a row are evaluated in a single pass over the raw table (each a CASE building
+    a problem, the non-empty ones unnested); duplicate ids need a window, so a second pass.
+    """
+    items = []  # (column, value expression, condition, reason expression)
+    joins = []
+
+    def add(column: str, value_expr: str, cond: str, reason_expr: str):
+        items.append((column, value_expr, cond, reason_expr))
 
     for c in table.columns:
         q = _q(c.name)
@@ -240,23 +242,32 @@ def row_checks(table: Table, raw: str, schema: str, extract_date: str) -> list[s
             )
         if c.ref:
             ptable, pcol = c.ref.split(".")
-            add(
-                c.name,
-                q,
-                f"{q} IS NOT NULL AND {q} NOT IN (SELECT {_q(pcol)} FROM {schema}.{_q(ptable)})",
-                _lit(f"expected a {pcol} loaded in {ptable}"),
+            alias = f"_ref{len(joins)}"
+            joins.append(
+                f"LEFT JOIN (SELECT {_q(pcol)} AS _k FROM {schema}.{_q(ptable)}) AS {alias} ON {alias}._k = r.{q}"
             )
+            add(c.name, q, f"{q} IS NOT NULL AND {alias}._k IS NULL", _lit(f"expected a {pcol} loaded in {ptable}"))
     for a, b in table.date_order:
         ca, cb = table.column(a), table.column(b)
         add(b, _q(b), f"{parsed(cb)} < {parsed(ca)}", f"'expected on or after {a} (' || {_q(a)} || ')'")
+    cases = ", ".join(
+        f"CASE WHEN {cond} THEN {{'column_name': {_lit(col)}, 'value': CAST({val} AS VARCHAR), 'reason': {why}}} END"
+        for col, val, cond, why in items
+    )
+    sql = (
+        f"SELECT row, unnest(problems, recursive := true) FROM ("
+        f"SELECT r.{ROW} AS row, list_filter([{cases}], lambda x: x IS NOT NULL) AS problems "
+        f"FROM {raw} r {' '.join(joins)}) WHERE len(problems) > 0"
+    )
     if table.key:
         k = _q(table.key)
-        checks.append(
-            f"SELECT row, {_lit(table.key)}, value, 'duplicate ' || {_lit(table.key)} || ', first at row ' || first "
+        sql += (
+            f" UNION ALL SELECT row, {_lit(table.key)}, value, "
+            f"'duplicate ' || {_lit(table.key)} || ', first at row ' || first "
             f"FROM (SELECT {ROW} AS row, {k} AS value, min({ROW}) OVER (PARTITION BY {k}) AS first "
             f"FROM {raw} WHERE {k} IS NOT NULL) WHERE row <> first"
         )
-    return checks
+    return sql
 
 
 def typed_select(table: Table, raw: str) -> str:

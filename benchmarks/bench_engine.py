@@ -1,0 +1,74 @@
+"""Benchmark: the measure engine on a loaded store, each run in its own process (time and peak memory).
+
+    .venv/bin/python benchmarks/bench_engine.py                     # builds the default authority first
+    .venv/bin/python benchmarks/bench_engine.py --store PATH        # an existing store
+    .venv/bin/python benchmarks/bench_engine.py --scale 50          # synth + load + score a country-sized one
+
+Targets (issue #3): full catalogue for 24 months under 2 s; all measures for 36 months by locality under
+5 s; at scale 50, load and score the full catalogue for 24 months under 60 s within 8 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SCORE = """
+import json, resource, sys, time
+from kpi.catalogue import load
+from kpi.engine import Context, compute
+from kpi.calendar import months_back
+from kpi.store import connect
+store, months, by = sys.argv[1], int(sys.argv[2]), (sys.argv[3] or None)
+con, snap = connect(store)
+t = time.perf_counter()
+ctx = Context.prepare(con, snap)
+df = compute(ctx, load("county"), months_back(snap["latest_month"], months), by=by)
+print(json.dumps({"seconds": time.perf_counter() - t, "rows": len(df),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+CLI = """
+import json, resource, sys, time
+from kpi.cli import main
+t = time.perf_counter()
+code = main(sys.argv[1:])
+print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run(script: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--store", type=Path)
+    p.add_argument("--scale", type=float, default=1.0)
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = a.store
+        if store is None:
+            synth = run(CLI, "synth", "--scale", str(a.scale), "--out", f"{tmp}/syn")
+            load = run(CLI, "load", f"{tmp}/syn", "--store", f"{tmp}/w.duckdb")
+            store = Path(tmp) / "w.duckdb"
+            print(
+                f"scale {a.scale:g}: synth {synth['seconds']:.1f} s ({synth['peak_mb']:,.0f} MB peak), "
+                f"load {load['seconds']:.1f} s ({load['peak_mb']:,.0f} MB peak)"
+            )
+        for months, by in ((24, ""), (36, "locality")):
+            r = run(SCORE, str(store), str(months), by)
+            what = f"full catalogue, {months} months" + (f", by {by}" if by else "")
+            print(f"  {what:<40} {r['seconds']:6.2f} s  {r['peak_mb']:8,.0f} MB peak  ({r['rows']:,} rows)")
+            if a.scale != 1.0 and a.store is None:
+                total = load["seconds"] + r["seconds"]
+                print(f"  load + score {months} months: {total:.1f} s")
+                break
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The scorecard on the synthetic authority, and the aggregates input."""
+
+import io
+from contextlib import redirect_stdout
+
+import pandas as pd
+import pytest
+
+from kpi.catalogue import load
+from kpi.cli import main
+from kpi.engine import BREAKDOWNS, Context, compute
+from kpi.scorecard import scorecard
+from kpi.store import connect
+
+
+@pytest.fixture(scope="module")
+def ctx(small_authority):
+    root, _ = small_authority
+    con, snap = connect(root / "store.duckdb")
+    return Context.prepare(con, snap)
+
+
+def test_every_measure_computes_from_records(ctx):
+    df = scorecard("2026-10", 13, context=ctx, targets=None)
+    cat = load("county")
+    assert set(df["measure"]) == {m.ref for m in cat.measures}
+    assert len(df) == 13 * len(cat.measures)
+    latest = df[df["month"] == "2026-10"].set_index("measure")
+    # every KPI has a figure in the latest month from records alone
+    for m in cat.kpis():
+        assert latest.loc[m.ref, "display"] != "", m.ref
+    pct = df[df["unit"] == "percent"]["value"].dropna()
+    assert ((pct >= 0) & (pct <= 100)).all()
+    assert set(df["rag"].dropna()) <= {"green", "amber", "red"}
+
+
+def test_breakdowns_add_up_to_the_whole(ctx):
+    cat = load("county")
+    months = ["2026-09", "2026-10"]
+    whole = compute(ctx, cat, months, refs=["1.6", "4.0", "1.7"]).set_index(["measure", "month"])
+    for by in ("locality", "age_band", "sex", "source"):
+        parts = compute(ctx, cat, months, by=by, refs=["1.6", "4.0", "1.7"])
+        sums = parts.groupby(["measure", "month"])[["numerator"]].sum()
+        assert (sums["numerator"].reindex(whole.index) == whole["numerator"]).all(), by
+    # re-referral denominators add up too
+    parts = compute(ctx, cat, months, by="locality", refs=["1.7"]).groupby("month")["denominator"].sum()
+    assert list(parts) == list(whole.loc["1.7", "denominator"])
+
+
+@pytest.mark.parametrize("by", sorted(BREAKDOWNS))
+def test_every_breakdown_runs(ctx, by):
+    df = compute(ctx, load("county"), ["2026-10"], by=by)
+    assert not df.empty
+    if by in ("team", "source", "primary_need", "placement_type", "ethnicity"):
+        # no population by these: rates per 10,000 are not available rather than wrong
+        assert df[df["measure"] == "1.5"]["value"].isna().all()
+
+
+def test_rejected_aggregate_rows_are_named(tmp_path):
+    path = tmp_path / "figures.csv"
+    path.write_text(
+        "month,measure,numerator,denominator\n"
+        "2025-01,1.7,127,554\n"
+        "2025-13,1.7,127,554\n"
+        "2025-01,99.9,1,2\n"
+        "2025-01,1.5,554,\n"
+        "2025-01,2.2,lots,472\n"
+        "2025-01,1.7,120,554\n"
+    )
+    rejects = []
+    df = scorecard("2025-01", aggregates=path, store=None, targets=None, rejects=rejects)
+    got = [(r["row"], r["column_name"], r["reason"]) for r in rejects]
+    assert got == [
+        (3, "month", "expected a month YYYY-MM"),
+        (4, "measure", "expected a measure reference of the county catalogue"),
+        (5, "denominator", "expected the 0-17 population for a rate"),
+        (6, "numerator", "expected a number"),
+        (7, "measure", "a second row for measure 1.7 in 2025-01; the first is used"),
+    ]
+    assert df.set_index("measure").loc["1.7", "display"] == "23%"
+
+
+def test_aggregates_replace_computed_figures_for_their_measures(small_authority, tmp_path):
+    root, _ = small_authority
+    path = tmp_path / "agency.csv"
+    path.write_text("month,measure,numerator,denominator,value\n2026-10,8.0,,,47.2\n")
+    df = scorecard("2026-10", store=root / "store.duckdb", aggregates=path, targets=None).set_index("measure")
+    assert df.loc["8.0", "display"] == "47.2%" and df.loc["8.0", "rag"] == "red"
+    assert df.loc["1.6", "display"] != ""  # the rest still from records
+
+
+def test_kpi_measures_csv_and_json(small_authority):
+    root, _ = small_authority
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        code = main(["measures", "--store", str(root / "store.duckdb"), "--months", "3", "--format", "csv"])
+    assert code == 0
+    df = pd.read_csv(io.StringIO(buf.getvalue()), dtype={"measure": str})
+    for col in ("measure", "month", "numerator", "denominator", "value", "display", "target", "tolerance", "rag"):
+        assert col in df.columns
+    assert sorted(df["month"].unique()) == ["2026-08", "2026-09", "2026-10"]
+    row = df[(df.measure == "1.7") & (df.month == "2026-10")].iloc[0]
+    assert row["value"] == pytest.approx(100 * row["numerator"] / row["denominator"])
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(["measures", "--store", str(root / "store.duckdb"), "--format", "json", "--by", "locality"]) == 0
+    assert '"group":"EAST"' in buf.getvalue().replace(" ", "")
