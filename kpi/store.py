@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from . import model
-from .validate import ROW, LoadError, RawTable, check_header, read_table, row_checks, typed_select
+from .validate import ROW, LoadError, RawTable, check_header, raw_view, read_table, row_checks, typed_select
 
 DEFAULT_STORE = Path("data/warehouse.duckdb")
 
@@ -174,7 +174,8 @@ def load(
 
 def _load_table(con, schema: str, r: RawTable, extract: str):
     t = r.table
-    con.register("raw", r.data)  # scanned in place by every check, not copied
+    con.register("raw_arrow", r.data)  # scanned in place, not copied
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS {raw_view(t, 'raw_arrow')}")
     problems = con.execute(
         f"SELECT * FROM ({row_checks(t, 'raw', schema, extract)}) ORDER BY row, column_name, reason"
     ).df()
@@ -188,11 +189,11 @@ def _load_table(con, schema: str, r: RawTable, extract: str):
         )
     con.register("bad_rows", problems[["row"]].drop_duplicates())
     con.execute(
-        f'CREATE TABLE {schema}."{t.name}" AS {typed_select(t, "raw")} '
-        f"WHERE {ROW} NOT IN (SELECT row FROM bad_rows) ORDER BY {ROW}"
+        f'CREATE TABLE {schema}."{t.name}" AS {typed_select(t, "raw")} WHERE {ROW} NOT IN (SELECT row FROM bad_rows)'
     )
     con.unregister("bad_rows")
-    con.unregister("raw")
+    con.execute("DROP VIEW raw")
+    con.unregister("raw_arrow")
     loaded = con.execute(f'SELECT count(*) FROM {schema}."{t.name}"').fetchall()[0][0]
     read = r.data.num_rows + len(r.malformed)
     rejected = read - loaded

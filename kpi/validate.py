@@ -103,10 +103,7 @@ def read_table(directory: Path, table: Table) -> RawTable:
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as e:
         raise LoadError(f"{path}: cannot be read as {path.suffix[1:].upper()}: {e}") from None
     data = data.rename_columns([n.strip() for n in data.column_names])
-    cols = {}
-    for c in table.column_names:
-        v = pc.utf8_trim_whitespace(data.column(c))
-        cols[c] = pc.if_else(pc.equal(v, ""), pa.scalar(None, pa.string()), v)
+    cols = {c: data.column(c) for c in table.column_names}  # trimmed, and empty made NULL, by raw_view()
     cols[ROW] = _row_numbers(data.num_rows, first_row, malformed)
     return RawTable(table, path, pa.table(cols), extra, malformed)
 
@@ -153,6 +150,12 @@ def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
 # ---------------------------------------------------------------------------------------------
 # Row checks as SQL over the raw (all-text) table
 # ---------------------------------------------------------------------------------------------
+
+
+def raw_view(table: Table, arrow_name: str) -> str:
+    """The raw text of each column trimmed, empty text as NULL (computed by DuckDB, in parallel)."""
+    cols = ", ".join(f"NULLIF(trim({_q(c)}), '') AS {_q(c)}" for c in table.column_names)
+    return f"SELECT {cols}, {ROW} FROM {arrow_name}"
 
 
 def _q(name: str) -> str:
