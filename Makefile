@@ -8,14 +8,16 @@ BIN    := $(VENV)/bin
 STORE  ?= data/warehouse.duckdb
 SYNTH  ?= data/synthetic
 
-.PHONY: report test lint format setup setup-test bench clean
+LINT   := kpi tests benchmarks notebooks conftest.py
+
+.PHONY: report test lint format setup setup-test browser bench clean
 
 report: $(VENV)/.installed
 	$(BIN)/kpi report --data $(SYNTH) --store $(STORE)
 
-test: $(VENV)/.installed-test
-	$(BIN)/ruff check kpi tests benchmarks
-	$(BIN)/ruff format --check kpi tests benchmarks
+test: $(VENV)/.installed-test browser
+	$(BIN)/ruff check $(LINT)
+	$(BIN)/ruff format --check $(LINT)
 	$(BIN)/python -m pytest
 
 setup: $(VENV)/.installed
@@ -35,12 +37,19 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
+# The browser tests drive Debian's chromium (playwright-core's own browser download is not used).
+browser:
+	@command -v chromium > /dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium > /dev/null; }
+
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check kpi tests benchmarks
+	$(BIN)/ruff check $(LINT)
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format kpi tests benchmarks
-	$(BIN)/ruff check --fix kpi tests benchmarks
+	$(BIN)/ruff format $(LINT)
+	$(BIN)/ruff check --fix $(LINT)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_synth_load.py

@@ -138,9 +138,8 @@ def cmd_docs(a) -> int:
 
 
 def cmd_report(a) -> int:
-    """Until the report notebooks land: make sure the synthetic store exists, then write the volumes."""
-    from .store import connect, load
-    from .volumes import volumes, wide
+    """Set up the synthetic authority if needed, then run the latest month's report."""
+    from .store import load
 
     if not (a.data / "extract.json").exists():
         cmd_synth(
@@ -148,15 +147,52 @@ def cmd_report(a) -> int:
         )
     if not a.store.exists():
         print(load(a.data, a.store).summary())
-    con, snap = connect(a.store)
-    month = snap["latest_month"]
-    table = wide(volumes(con, month, 13))
-    out = a.output / month / "headline-volumes.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out)
-    print(f"{snap['council']}: headline volumes to {month} (snapshot {snap['snapshot_id']})")
-    print(table.to_string())
-    print(f"\nwrote {out}")
+    a.month, a.params, a.public, a.workers = None, None, False, None
+    return cmd_run(a)
+
+
+def cmd_run(a) -> int:
+    from .params import ParamsError
+    from .runner import run
+
+    try:
+        res = run(a.month, a.store, a.params, a.output, workers=a.workers, public=a.public)
+    except (ParamsError, LookupError, FileNotFoundError) as e:
+        print(f"kpi run: {e}", file=sys.stderr)
+        return 2
+    if not res.ok:
+        for f in res.failures:
+            where = f"cell {f['cell']} ({f.get('source', '')})" if f.get("cell") is not None else "the page"
+            print(f"failed: {f['notebook']} {where}: {f['error']}", file=sys.stderr)
+        return 1
+    print(f"report: {res.report}")
+    return 0
+
+
+def cmd_params_new(a) -> int:
+    """Start params/YYYY-MM.yaml from the previous month's, with drafted commentary for managers to edit."""
+    from . import params as pm
+    from .calendar import add_months, month_label, month_start
+    from .narrative import draft
+    from .report import Report
+
+    path = a.dir / f"{a.month}.yaml"
+    if path.exists() and not a.force:
+        print(f"{path} exists; --force to start it again", file=sys.stderr)
+        return 2
+    prev = pm.for_month(month_label(add_months(month_start(a.month), -1)), a.dir)
+    r = Report.open(a.month, a.store)
+    new = pm.MonthParams(
+        month=a.month, council=prev.council or str(r.snapshot.get("council") or ""), catalogue=prev.catalogue, notes=""
+    )
+    for m in r.catalogue.kpis():
+        new.commentary[m.ref] = "DRAFT: " + draft(m, r.series(m.ref))
+    a.dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(pm.dump(new))
+    print(
+        f"wrote {path}: commentary drafted for {len(new.commentary)} KPIs; edit it, removing DRAFT where a "
+        f"manager has written the text"
+    )
     return 0
 
 
@@ -212,11 +248,29 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--out", type=Path, default=Path("docs/data-model.md"))
     s.set_defaults(func=cmd_docs)
 
-    s = sub.add_parser("report", help="produce the latest month's output from the synthetic authority")
+    s = sub.add_parser("report", help="produce the latest month's report from the synthetic authority")
     _store_arg(s)
     s.add_argument("--data", type=Path, default=DEFAULT_SYNTH_DIR)
     s.add_argument("--output", type=Path, default=Path("output"))
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("run", help="run the report notebooks for a month and render output/YYYY-MM/report.html")
+    _store_arg(s)
+    s.add_argument("--month", help="YYYY-MM (default: the store's latest month)")
+    s.add_argument("--params", type=Path, help="the month's params file (default: params/YYYY-MM.yaml if present)")
+    s.add_argument("--output", type=Path, default=Path("output"))
+    s.add_argument("--workers", type=int, help="notebooks run at once (default: one per core)")
+    s.add_argument("--public", action="store_true", help="suppress counts of 1 to 5 as official statistics do")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("params", help="monthly parameter files")
+    psub = s.add_subparsers(dest="params_command", required=True)
+    s = psub.add_parser("new", help="start params/YYYY-MM.yaml with drafted commentary")
+    s.add_argument("month")
+    _store_arg(s)
+    s.add_argument("--dir", type=Path, default=Path("params"))  # relative to where kpi runs
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(func=cmd_params_new)
 
     argv = sys.argv[1:] if argv is None else [str(x) for x in argv]
     a = p.parse_args(argv)

@@ -67,17 +67,22 @@ def scorecard(
     catalogue: Catalogue | str = "county",
     targets: Path | str | dict | None = DEFAULT_TARGETS,
     rejects: list | None = None,
+    year_on_year: bool = True,
 ) -> pd.DataFrame:
     """The scorecard for the ``months`` months ending with ``month``.
 
     Measures come from the store (``store``/``snapshot``, or an open ``context``) and, where an
     ``aggregates`` file gives a measure and month, from that file instead. Rows rejected from the
-    aggregates file are appended to ``rejects`` when a list is given.
+    aggregates file are appended to ``rejects`` when a list is given. ``year_on_year=False`` computes
+    only the months shown (about half the time); the change on a year before is then given only where
+    that month is among them.
     """
     cat = load(catalogue) if isinstance(catalogue, str) else catalogue
     overrides = targets if isinstance(targets, dict) else load_targets(Path(targets) if targets else None)
     wanted = months_back(month, months)
-    span = months_back(month, months + 12)  # a year more, for the changes
+    # a year more, so every month shown has its change on a year before; without, only the months
+    # 12 or more after the first shown have it (with 13 months: the latest)
+    span = months_back(month, months + 12 if year_on_year else months)
     frames = []
     if context is None and store is not None and (aggregates is None or Path(store).exists()):
         con, snap = connect(store, snapshot)

@@ -40,7 +40,7 @@ def test_load_reports_a_whole_file_problem_and_exits_non_zero(tmp_path, capsys):
     assert "load stopped, nothing changed" in err and "children.csv: missing column(s) family_id" in err
 
 
-def test_report_builds_the_synthetic_store_once_and_says_where_its_output_is(tmp_path, monkeypatch):
+def test_report_builds_the_synthetic_store_once_and_says_where_the_report_is(tmp_path, monkeypatch):
     import kpi.cli
 
     calls = []
@@ -54,10 +54,10 @@ def test_report_builds_the_synthetic_store_once_and_says_where_its_output_is(tmp
     monkeypatch.setattr(kpi.cli, "cmd_synth", small_synth)
     args = ["report", "--data", tmp_path / "syn", "--store", tmp_path / "w.duckdb", "--output", tmp_path / "out"]
     code, out = run(*args)
+    report = tmp_path / "out" / "2026-10" / "report.html"
     assert code == 0 and calls == [tmp_path / "syn"]
-    assert f"wrote {tmp_path / 'out' / '2026-10' / 'headline-volumes.csv'}" in out
-    table = pd.read_csv(tmp_path / "out" / "2026-10" / "headline-volumes.csv", index_col=0)
-    assert list(table.columns)[-1] == "2026-10" and len(table.columns) == 13
-    assert table.loc["Referrals"].gt(0).all()
+    assert f"report: {report}" in out and report.exists()
+    assert "snapshot 1 (extract date 2026-11-01)" in out  # loaded once
     code, out = run(*args)  # second time: neither generated nor loaded again
-    assert code == 0 and calls == [tmp_path / "syn"] and "snapshot 1" in out
+    assert code == 0 and calls == [tmp_path / "syn"] and "snapshot 1 (extract" not in out
+    assert f"report: {report}" in out

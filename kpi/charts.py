@@ -1,0 +1,121 @@
+"""One chart style for every KPI: the series, its target and tolerance, its comparators.
+
+Readable in greyscale: the series is a solid black line with markers, the target a dashed line, the
+tolerance a dotted one, comparators dash-dot lines with their own markers; each line is labelled in the
+legend, and the latest value is written beside its point. RAG colours only tint the latest marker,
+never carry meaning alone. Every chart has alt text (:func:`alt_text`).
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .catalogue import Measure  # noqa: E402
+from .narrative import _fmt  # noqa: E402
+
+RAG_COLOURS = {"green": "#1b7837", "amber": "#b35806", "red": "#b2182b", None: "#444444"}
+RAG_MARKERS = {"green": "o", "amber": "D", "red": "s", None: "o"}
+
+
+def _label(month: str) -> str:
+    return pd.Timestamp(month + "-01").strftime("%b-%y")
+
+
+def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
+    """PNG of a measure's series (rows with month, value, target, tolerance, rag), oldest first."""
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
+    s = series.sort_values("month").reset_index(drop=True)
+    x = list(range(len(s)))
+    fig, ax = plt.subplots(figsize=(8.0, 3.6), dpi=100)
+    ax.plot(x, s["value"], color="black", linewidth=2, marker="o", markersize=4, label="Actual")
+    target, tolerance = s["target"].iloc[-1], s["tolerance"].iloc[-1]
+    if pd.notna(target):
+        ax.plot(
+            x, s["target"], color="#1b7837", linestyle="--", linewidth=1.5, label=f"Target ({_fmt(measure, target)})"
+        )
+    if pd.notna(tolerance):
+        ax.plot(
+            x,
+            s["tolerance"],
+            color="#b2182b",
+            linestyle=":",
+            linewidth=1.8,
+            label=f"Tolerance ({_fmt(measure, tolerance)})",
+        )
+    for value, name, marker in (
+        (measure.statistical_neighbours, "Statistical neighbours", "^"),
+        (measure.england, "England", "v"),
+    ):
+        if value is not None:
+            ax.plot(
+                x,
+                [value] * len(x),
+                color="#5e5e5e",
+                linestyle="-.",
+                linewidth=1,
+                marker=marker,
+                markevery=[len(x) - 1],
+                label=f"{name} {measure.comparator_year or ''} ({_fmt(measure, value)})",
+            )
+    last = s.iloc[-1]
+    if pd.notna(last["value"]):
+        rag = last["rag"] if isinstance(last["rag"], str) else None
+        ax.plot(
+            [x[-1]],
+            [last["value"]],
+            linestyle="none",
+            marker=RAG_MARKERS[rag],
+            markersize=9,
+            color=RAG_COLOURS[rag],
+            markeredgecolor="black",
+        )
+        ax.annotate(
+            _fmt(measure, last["value"]),
+            (x[-1], last["value"]),
+            textcoords="offset points",
+            xytext=(-8, 9),
+            ha="right",
+            fontsize=10,
+            fontweight="bold",
+        )
+    ax.set_xticks(x, [_label(m) for m in s["month"]], rotation=45, ha="right", fontsize=8)
+    ax.set_xlim(-0.5, len(x) - 0.3)
+    unit = {"percent": "%", "rate": "per 10,000", "count": "number", "average": "average"}[measure.unit]
+    ax.set_ylabel(unit)
+    if measure.unit == "percent":
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0f}%"))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, fontsize=8, frameon=False)
+    sns.despine(ax=ax)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def alt_text(measure: Measure, series: pd.DataFrame) -> str:
+    """A sentence a screen reader can read in place of the chart."""
+    s = series.sort_values("month")
+    vals = s.dropna(subset=["value"])
+    if vals.empty:
+        return f"Chart of {measure.title}: no figures available."
+    first, last = vals.iloc[0], vals.iloc[-1]
+    hi, lo = vals.loc[vals["value"].idxmax()], vals.loc[vals["value"].idxmin()]
+    parts = [
+        f"Line chart of {measure.title}, {_label(s['month'].iloc[0])} to {_label(s['month'].iloc[-1])}.",
+        f"It went from {_fmt(measure, first['value'])} in {_label(first['month'])} to "
+        f"{_fmt(measure, last['value'])} in {_label(last['month'])};",
+        f"highest {_fmt(measure, hi['value'])} ({_label(hi['month'])}), lowest {_fmt(measure, lo['value'])} "
+        f"({_label(lo['month'])}).",
+    ]
+    t, tol = s["target"].iloc[-1], s["tolerance"].iloc[-1]
+    if pd.notna(t):
+        parts.append(f"Target {_fmt(measure, t)}" + (f", tolerance {_fmt(measure, tol)}." if pd.notna(tol) else "."))
+    return " ".join(parts)

@@ -1,0 +1,112 @@
+"""Drafted commentary: plain sentences from a measure's series, for managers to edit.
+
+Deterministic (the same series gives the same words) and modest: it says what moved, how it stands
+against target and tolerance, and for how long, never why. The report marks it as a draft wherever a
+manager's own commentary has not been given.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .catalogue import Measure
+
+STANDING = {
+    "green": "meets the target",
+    "amber": "is within tolerance but short of the target",
+    "red": "is outside tolerance",
+}
+
+
+def _fmt(measure: Measure, v) -> str:
+    if v is None or pd.isna(v):
+        return "n/a"
+    if measure.unit == "percent":
+        return f"{v:.{measure.decimals}f}%"
+    if measure.unit == "count":
+        return f"{v:,.0f}"
+    return f"{v:.{measure.decimals}f}"
+
+
+def _month(m: str) -> str:
+    return pd.Timestamp(m + "-01").strftime("%B %Y")
+
+
+def draft(measure: Measure, series: pd.DataFrame) -> str:
+    """Sentences about the latest month of a series (rows with month, value, target, tolerance, rag)."""
+    s = series.sort_values("month").reset_index(drop=True)
+    known = s.dropna(subset=["value"])
+    if known.empty or pd.isna(s["value"].iloc[-1]):
+        return f"No figure is available for {_month(s['month'].iloc[-1])}."
+    last = s.iloc[-1]
+    now = _fmt(measure, last["value"])
+    out = []
+    if len(known) >= 2:
+        prev = known.iloc[-2]
+        before = _fmt(measure, prev["value"])
+        if before == now:
+            out.append(f"Unchanged at {now} in {_month(last['month'])}.")
+        else:
+            verb = "Rose" if last["value"] > prev["value"] else "Fell"
+            better = (last["value"] > prev["value"]) == (measure.direction == "higher")
+            out.append(
+                f"{verb} to {now} in {_month(last['month'])} from {before} in {_month(prev['month'])} "
+                f"({'an improvement' if better else 'a deterioration'})."
+            )
+        run = _run_before(known)
+        if run >= 3:
+            trend = "rise" if known["value"].iloc[-2] > known["value"].iloc[-2 - run] else "fall"
+            turned = (known["value"].iloc[-1] > known["value"].iloc[-2]) != (trend == "rise")
+            if turned:
+                out.append(f"This follows {run} months of {trend}.")
+        extreme = _extreme(known)
+        if extreme:
+            out.append(extreme)
+    else:
+        out.append(f"{now} in {_month(last['month'])}.")
+    rag = last["rag"] if isinstance(last["rag"], str) else None
+    if rag:
+        t, tol = _fmt(measure, last["target"]), _fmt(measure, last["tolerance"])
+        sentence = f"It {STANDING[rag]} (target {t}, tolerance {tol})"
+        since = _first_since(s, rag)
+        out.append(sentence + (f", {since}." if since else "."))
+    return " ".join(out)
+
+
+def _run_before(known: pd.DataFrame) -> int:
+    """How many consecutive moves in one direction ended at the month before the latest."""
+    v = known["value"].tolist()[:-1]
+    if len(v) < 2:
+        return 0
+    up = v[-1] > v[-2]
+    n = 0
+    for a, b in zip(reversed(v[:-1]), reversed(v[1:]), strict=True):
+        if (b > a) == up and b != a:
+            n += 1
+        else:
+            break
+    return n
+
+
+def _extreme(known: pd.DataFrame) -> str | None:
+    """'the highest since ...' when the latest value tops the months before it."""
+    v = known["value"].tolist()
+    last = v[-1]
+    for word, beats in (("highest", lambda x: x >= last), ("lowest", lambda x: x <= last)):
+        earlier = [i for i, x in enumerate(v[:-1]) if beats(x)]
+        if len(v) >= 6 and (not earlier or earlier[-1] < len(v) - 4):
+            when = f"since {_month(known['month'].iloc[earlier[-1]])}" if earlier else f"in the {len(v)} months shown"
+            return f"The {word} {when}."
+    return None
+
+
+def _first_since(s: pd.DataFrame, rag: str) -> str | None:
+    """'for the first time since September 2024' when the RAG changed into rag this month."""
+    rags = [r if isinstance(r, str) else None for r in s["rag"]]
+    if len(rags) < 2 or rags[-2] == rag or rags[-2] is None:
+        return None
+    for i in range(len(rags) - 2, -1, -1):
+        if rags[i] == rag:
+            gap = len(rags) - 1 - i
+            return f"for the first time since {_month(s['month'].iloc[i])}" if gap >= 3 else None
+    return f"for the first time in the {len(rags)} months shown"

@@ -1,0 +1,375 @@
+"""What the report notebooks show: the month at a glance, section pages, appendices.
+
+Notebooks stay thin: a parameters cell and one call per part, e.g. ``Report.open(month, ...).section("volume")``.
+Everything shown is aggregate (the scorecard): no child-level record reaches a notebook through this
+module. Output is HTML (headings with stable anchors, charts as embedded PNG with alt text), so the page
+reads the same in JupyterLab and in the rendered report.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import params as params_mod
+from .catalogue import KINDS, SECTIONS, Catalogue, Measure, load
+
+# The store, the engine and the charting stack are imported where used: a notebook that draws no chart
+# (the summary, the appendices) then starts in half the time.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_store() -> Path:
+    """$KPI_STORE, else the project's data/warehouse.duckdb (wherever the notebook runs from)."""
+    return Path(os.environ.get("KPI_STORE") or ROOT / "data" / "warehouse.duckdb")
+
+
+RAG_STYLE = {  # text, symbol and colour: never colour alone
+    "green": ("Green", "●", "#1b7837"),
+    "amber": ("Amber", "◆", "#8c4a00"),
+    "red": ("Red", "■", "#b2182b"),
+    None: ("No RAG", "○", "#444444"),
+}
+SMALL = 6  # counts from 1 to 5 are suppressed in the public version, as official statistics do
+
+
+def prepare_data(month: str, store: str | Path, p: params_mod.MonthParams, out: Path | None = None) -> Path:
+    """Compute the month's scorecard once and write what the notebooks need (all of it aggregate)."""
+    import tempfile
+
+    from .engine import Context
+    from .scorecard import scorecard
+    from .store import connect
+
+    out = Path(out) if out else Path(tempfile.mkdtemp(prefix="kpi-report-"))
+    out.mkdir(parents=True, exist_ok=True)
+    con, snap = connect(store, p.snapshot)
+    card = scorecard(month, 13, context=Context.prepare(con, snap), catalogue=load(p.catalogue), year_on_year=False)
+    card.to_parquet(out / "scorecard.parquet", index=False)
+    acc = con.execute(
+        "SELECT table_name, file, sha256, rows_read, rows_loaded, rows_rejected "
+        "FROM meta.load_accounting WHERE snapshot_id = ? ORDER BY rowid",
+        [int(snap["snapshot_id"])],
+    ).df()
+    acc.to_parquet(out / "accounting.parquet", index=False)
+    snap = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in snap.items()}
+    (out / "snapshot.json").write_text(json.dumps(snap, default=str))
+    con.close()
+    return out
+
+
+def _show(markup: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(markup))
+
+
+def _e(x) -> str:
+    return html.escape("" if x is None or (isinstance(x, float) and pd.isna(x)) else str(x))
+
+
+def month_name(m: str) -> str:
+    return pd.Timestamp(m + "-01").strftime("%B %Y")
+
+
+def rag_badge(rag: str | None, text: str | None = None) -> str:
+    word, symbol, colour = RAG_STYLE[rag if isinstance(rag, str) else None]
+    label = text or word
+    return (
+        f'<span class="rag" style="border:2px solid {colour};color:{colour};padding:1px 8px;'
+        f'border-radius:4px;font-weight:bold;white-space:nowrap">{symbol} {_e(label)}</span>'
+    )
+
+
+@dataclass
+class Report:
+    month: str
+    card: pd.DataFrame  # the scorecard: 13 months to ``month``
+    catalogue: Catalogue
+    params: params_mod.MonthParams
+    snapshot: dict
+    public: bool = False
+
+    accounting: pd.DataFrame | None = None
+
+    @classmethod
+    def open(
+        cls,
+        month: str | None = None,
+        store: str | Path | None = None,
+        params_file: str | Path | None = None,
+        data_dir: str | Path | None = None,
+        public: bool = False,
+    ) -> Report:
+        """The month's report data: from the runner's ``data_dir`` if it has it, else computed from the store."""
+        store = Path(store) if store else default_store()
+        if month is None:  # the latest month of the store
+            from .store import snapshots
+
+            month = str(snapshots(store).iloc[-1]["latest_month"])
+        p = params_mod.load(params_file) if params_file else params_mod.for_month(month)
+        cat = load(p.catalogue)
+        d = Path(data_dir) if data_dir else None
+        if d is None or not (d / "scorecard.parquet").exists():
+            d = prepare_data(month, store, p, d)
+        card = pd.read_parquet(d / "scorecard.parquet")
+        accounting = pd.read_parquet(d / "accounting.parquet")
+        snap = json.loads((d / "snapshot.json").read_text())
+        return cls(month, card, cat, p, snap, public or p.public, accounting)
+
+    # ------------------------------------------------------------------ helpers
+    def series(self, ref: str) -> pd.DataFrame:
+        return self.card[self.card["measure"] == ref]
+
+    def latest(self, ref: str) -> pd.Series:
+        s = self.series(ref)
+        return s[s["month"] == self.month].iloc[0]
+
+    def _count(self, x) -> str:
+        if x is None or pd.isna(x):
+            return ""
+        if self.public and 0 < x < SMALL:
+            return "[c]"
+        return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+    def _display(self, row: pd.Series) -> str:
+        if not row["display"]:
+            return "not available"
+        if self.public:
+            n, d = row["numerator"], row["denominator"]
+            unit = row["unit"]
+            if (unit == "count" and pd.notna(n) and 0 < n < SMALL) or (
+                unit == "percent" and pd.notna(n) and (0 < n < SMALL or (pd.notna(d) and 0 < d - n < SMALL))
+            ):
+                return "[c]"
+        return row["display"]
+
+    def _working(self, m: Measure, row: pd.Series) -> str:
+        if not row["display"]:
+            return "No figure for this month."
+        if m.unit == "count":
+            return f"{self._count(row['numerator'])} in {month_name(self.month)}."
+        if self.public and "[c]" in (self._count(row["numerator"]), self._count(row["denominator"])):
+            return "Suppressed: a count of 1 to 5."
+        if pd.isna(row["numerator"]):
+            return "Supplied as a figure, without numerator and denominator."
+        return f"{self._count(row['numerator'])} / {self._count(row['denominator'])}: {_e(row['calculation'])}"
+
+    def _change(self, m: Measure, row: pd.Series) -> str:
+        ch = row["change_month"]
+        if ch is None or pd.isna(ch):
+            return "No figure for the month before."
+        unit = {"percent": " percentage points", "rate": " per 10,000"}.get(m.unit, "")
+        word = {"better": "better", "worse": "worse", "same": "no change"}.get(row["vs_last_month"], "")
+        return f"{ch:+.{max(m.decimals, 1) if m.unit != 'count' else 0}f}{unit} since last month ({word})."
+
+    # ------------------------------------------------------------------ parts
+    def title(self) -> None:
+        council = self.params.council or self.snapshot.get("council") or "Council"
+        extract = self.snapshot.get("extract_date")
+        extract = pd.Timestamp(extract).strftime("%d %B %Y") if extract is not None and pd.notna(extract) else "unknown"
+        notes = f"<p>{_e(self.params.notes)}</p>" if self.params.notes else ""
+        _show(f"""<h1 id="top">{_e(council)}: children's social care performance, {month_name(self.month)}</h1>
+<p>Figures to the end of {month_name(self.month)}, from the data extract of {extract}
+(snapshot {_e(self.snapshot.get("snapshot_id", ""))}). RAG is shown in words and symbols as well as colour:
+{rag_badge("green", "Green: meets target")} {rag_badge("amber", "Amber: within tolerance")}
+{rag_badge("red", "Red: outside tolerance")}. Commentary marked <strong>DRAFT</strong> was drafted from the figures
+and has not been written by a manager.{" Counts from 1 to 5 are suppressed as [c]." if self.public else ""}</p>
+{notes}""")
+
+    def contents(self) -> None:
+        items = ['<li><a href="#summary">The month at a glance</a></li>']
+        for key, name in SECTIONS.items():
+            kpis = [m for m in self.catalogue.kpis() if m.section == key]
+            if not any(m.section == key for m in self.catalogue.measures):
+                continue
+            sub = "".join(
+                f'<li><a href="#kpi-{m.kpi}">KPI {m.kpi}: {_e(m.kpi_title or m.title)}</a></li>' for m in kpis
+            )
+            items.append(f'<li><a href="#section-{key}">{name}</a>{f"<ul>{sub}</ul>" if sub else ""}</li>')
+        items += [
+            '<li><a href="#appendix-definitions">Appendix 1: definitions</a></li>',
+            '<li><a href="#appendix-scorecard">Appendix 2: scorecard</a></li>',
+            '<li><a href="#appendix-comparators">Appendix 3: comparators</a></li>',
+            '<li><a href="#appendix-data">Appendix 4: data quality</a></li>',
+        ]
+        _show(f'<nav aria-label="Contents"><h2 id="contents">Contents</h2><ul>{"".join(items)}</ul></nav>')
+
+    def summary(self) -> None:
+        kpis = self.catalogue.kpis()
+        rows = [(m, self.latest(m.ref)) for m in kpis]
+        counts = {
+            k: sum(1 for _, r in rows if (r["rag"] if isinstance(r["rag"], str) else None) == k)
+            for k in ("green", "amber", "red", None)
+        }
+        tally = " ".join(f"{rag_badge(k, f'{RAG_STYLE[k][0]}: {n}')}" for k, n in counts.items())
+        moved = []
+        for m, r in rows:
+            prev = self.series(m.ref)
+            prev = prev[prev["month"] < self.month].tail(1)
+            before = prev["rag"].iloc[0] if len(prev) and isinstance(prev["rag"].iloc[0], str) else None
+            now = r["rag"] if isinstance(r["rag"], str) else None
+            if before and now and before != now:
+                moved.append(
+                    f"<li>KPI {m.kpi} {_e(m.kpi_title or m.title)}: {rag_badge(before)} to {rag_badge(now)}"
+                    f" ({_e(self._display(r))})</li>"
+                )
+        changes = []
+        for m, r in rows:
+            if m.unit == "percent" and pd.notna(r["change_month"]):
+                changes.append((abs(r["change_month"]), m, r))
+        changes.sort(key=lambda x: -x[0])
+        big = "".join(
+            f"<li>KPI {m.kpi} {_e(m.kpi_title or m.title)}: {_e(self._display(r))}, "
+            f"{r['change_month']:+.1f} points ({_e(r['vs_last_month'])})</li>"
+            for _, m, r in changes[:5]
+        )
+        table = "".join(
+            f"<tr><td>KPI {m.kpi}</td><td><a href='#kpi-{m.kpi}'>{_e(m.kpi_title or m.title)}</a></td>"
+            f"<td>{_e(self._display(r))}</td><td>{rag_badge(r['rag'])}</td><td>{_e(r['vs_last_month'] or '')}</td></tr>"
+            for m, r in rows
+        )
+        _show(f"""<p>Of the {len(kpis)} KPIs this month: {tally}</p>
+<h3>Moved between green, amber and red since last month</h3>
+<ul>{"".join(moved) or "<li>None.</li>"}</ul>
+<h3>Largest changes since last month</h3><ul>{big or "<li>None.</li>"}</ul>
+<table><caption>The KPIs in {month_name(self.month)}</caption>
+<thead><tr><th scope="col">KPI</th><th scope="col">Measure</th><th scope="col">{month_name(self.month)}</th>
+<th scope="col">RAG</th><th scope="col">Since last month</th></tr></thead><tbody>{table}</tbody></table>""")
+
+    def heading(self, key: str) -> None:
+        """A section's heading (before the notebook's own introduction to it)."""
+        if key == "summary":
+            _show('<h2 id="summary">The month at a glance</h2>')
+        else:
+            _show(f'<h2 id="section-{key}">{SECTIONS[key]}</h2>')
+
+    def section(self, key: str) -> None:
+        """Each KPI of the section on its own page, then its other measures in a table."""
+        measures = [m for m in self.catalogue.measures if m.section == key]
+        name = SECTIONS[key]
+        for m in sorted((m for m in measures if m.kpi), key=lambda m: m.kpi):
+            self.kpi_page(m)
+        others = [m for m in measures if not m.kpi]
+        if others:
+            self._table(others, f"Other measures: {name.lower()}", f"others-{key}")
+
+    def kpi_page(self, m: Measure) -> None:
+        from .charts import alt_text, kpi_chart
+        from .narrative import draft
+
+        s = self.series(m.ref)
+        r = self.latest(m.ref)
+        commentary = self.params.commentary.get(m.ref)
+        if commentary:
+            comment = "".join(f"<p>{_e(p)}</p>" for p in commentary.split("\n\n"))
+        else:
+            comment = (
+                f"<p><strong>DRAFT</strong> (drafted from the figures, not yet written by a manager): "
+                f"{_e(draft(m, s))}</p>"
+            )
+        png = base64.b64encode(kpi_chart(m, s)).decode()
+        target = "not set" if pd.isna(r["target"]) else self._fmt_threshold(m, r["target"])
+        tolerance = "not set" if pd.isna(r["tolerance"]) else self._fmt_threshold(m, r["tolerance"])
+        changed = [h for h in m.history]
+        change_note = "".join(
+            f"<p><em>Definition changed from {_e(h['from'])}:</em> {_e(h['change'])}</p>" for h in changed
+        )
+        _show(f"""<section class="kpi" aria-labelledby="kpi-{m.kpi}">
+<h3 id="kpi-{m.kpi}">KPI {m.kpi}: {_e(m.kpi_title or m.title)}</h3>
+<p><strong>{month_name(self.month)}: {_e(self._display(r))}</strong> {rag_badge(r["rag"], r["rag_text"])}</p>
+<p>Target {target}; tolerance {tolerance}; {"higher" if m.direction == "higher" else "lower"} is better.
+Measure {m.ref}: {_e(m.title)}.</p>
+<p>{self._working(m, r)} {self._change(m, r)}</p>
+<img alt="{_e(alt_text(m, s))}" src="data:image/png;base64,{png}" style="max-width:100%">
+<h4>Commentary</h4>{comment}{change_note}
+</section>""")
+
+    def _threshold_or_blank(self, m: Measure, v: float | None) -> str:
+        return "" if v is None else self._fmt_threshold(m, v)
+
+    def _fmt_threshold(self, m: Measure, v: float) -> str:
+        return f"{v:g}%" if m.unit == "percent" else f"{v:g}"
+
+    def _table(self, measures: list[Measure], caption: str, anchor: str) -> None:
+        months = sorted(self.card["month"].unique())[-7:]
+        head = "".join(f'<th scope="col">{pd.Timestamp(x + "-01"):%b-%y}</th>' for x in months)
+        body = []
+        for m in measures:
+            s = self.series(m.ref).set_index("month")
+            r = self.latest(m.ref)
+            cells = "".join(f"<td>{_e(self._display(s.loc[x]))}</td>" for x in months)
+            t = "" if pd.isna(r["target"]) else self._fmt_threshold(m, r["target"])
+            tol = "" if pd.isna(r["tolerance"]) else self._fmt_threshold(m, r["tolerance"])
+            body.append(
+                f"<tr><th scope='row'>{_e(m.ref)}</th><td>{_e(m.title)}</td><td>{t}</td><td>{tol}</td>"
+                f"{cells}<td>{_e(self._working(m, r)) if m.unit != 'count' else ''}</td>"
+                f"<td>{rag_badge(r['rag'])}</td></tr>"
+            )
+        _show(f"""<table id="{anchor}"><caption>{_e(caption)}</caption><thead><tr><th scope="col">Ref</th>
+<th scope="col">Measure</th><th scope="col">Target</th><th scope="col">Tolerance</th>{head}
+<th scope="col">Number</th><th scope="col">RAG</th></tr></thead><tbody>{"".join(body)}</tbody></table>""")
+
+    # ------------------------------------------------------------------ appendices
+    def definitions(self) -> None:
+        rows = []
+        for m in self.catalogue.measures:
+            changes = "".join(f"<br><em>Changed from {_e(h['from'])}:</em> {_e(h['change'])}" for h in m.history)
+            kpi = f"KPI {m.kpi}" if m.kpi else ""
+            rows.append(
+                f"<tr><th scope='row'>{_e(m.ref)}</th><td>{kpi}</td><td>{_e(m.title)}</td>"
+                f"<td>{_e(m.definition)}{changes}</td><td>{_e(KINDS[m.kind])}</td><td>{_e(m.source)}</td></tr>"
+            )
+        rows = "".join(rows)
+        _show(f"""<h2 id="appendix-definitions">Appendix 1: definitions</h2>
+<table><caption>Measure definitions, with changes of definition</caption><thead><tr><th scope="col">Ref</th>
+<th scope="col">KPI</th><th scope="col">Measure</th><th scope="col">Definition</th><th scope="col">Kind</th>
+<th scope="col">Source</th></tr></thead><tbody>{rows}</tbody></table>""")
+
+    def full_scorecard(self) -> None:
+        _show('<h2 id="appendix-scorecard">Appendix 2: scorecard</h2>')
+        for key, name in SECTIONS.items():
+            ms = [m for m in self.catalogue.measures if m.section == key]
+            if ms:
+                self._table(ms, f"Scorecard: {name.lower()}", f"scorecard-{key}")
+
+    def comparators(self) -> None:
+        rows = []
+        for m in self.catalogue.measures:
+            if m.statistical_neighbours is None and m.england is None:
+                continue
+            r = self.latest(m.ref)
+            rows.append(
+                f"<tr><th scope='row'>{_e(m.ref)}</th><td>{_e(m.title)}</td><td>{_e(self._display(r))}</td>"
+                f"<td>{self._threshold_or_blank(m, m.statistical_neighbours)}</td><td>{_e(r['vs_statistical_neighbours'] or '')}</td>"
+                f"<td>{self._threshold_or_blank(m, m.england)}</td><td>{_e(r['vs_england'] or '')}</td>"
+                f"<td>{_e(m.comparator_year or '')}</td></tr>"
+            )
+        _show(f"""<h2 id="appendix-comparators">Appendix 3: comparators</h2>
+<table><caption>{month_name(self.month)} against statistical neighbours and England</caption><thead><tr>
+<th scope="col">Ref</th><th scope="col">Measure</th><th scope="col">{month_name(self.month)}</th>
+<th scope="col">Statistical neighbours</th><th scope="col">Position</th><th scope="col">England</th>
+<th scope="col">Position</th><th scope="col">Year</th></tr></thead><tbody>{"".join(rows)}</tbody></table>""")
+
+    def data_quality(self) -> None:
+        """Rows read, loaded and rejected per table (never the rejected values, which may identify a child)."""
+        accounting = self.accounting
+        if accounting is None or accounting.empty:
+            _show('<h2 id="appendix-data">Appendix 4: data quality</h2><p>No load accounting available.</p>')
+            return
+        rows = "".join(
+            f"<tr><th scope='row'>{_e(r.table_name)}</th><td>{r.rows_read:,}</td><td>{r.rows_loaded:,}</td>"
+            f"<td>{r.rows_rejected:,}</td></tr>"
+            for r in accounting.itertuples()
+        )
+        _show(f"""<h2 id="appendix-data">Appendix 4: data quality</h2>
+<p>The load used by this report (snapshot {_e(self.snapshot.get("snapshot_id", ""))}): every row read was loaded
+or rejected with its reason.</p><table><caption>Rows read, loaded and rejected, by table</caption><thead><tr>
+<th scope="col">Table</th><th scope="col">Read</th><th scope="col">Loaded</th><th scope="col">Rejected</th>
+</tr></thead><tbody>{rows}</tbody></table>""")

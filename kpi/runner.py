@@ -1,0 +1,273 @@
+"""The monthly batch: run the report notebooks with papermill, render one HTML with nbconvert.
+
+``run()`` computes the month's scorecard once, executes every notebook in ``notebooks/`` (in parallel,
+one worker per core), keeps the executed notebooks under ``output/YYYY-MM/notebooks/``, merges them into
+one self-contained page (``output/YYYY-MM/report.html``: no code, charts embedded, a table of contents)
+and writes ``manifest.json``. A failing notebook stops nothing else; it is named with its cell and error,
+the run fails, and the last good report is left in place. Before a report is written its text is checked
+for every child identifier in the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from . import params as params_mod
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class RunResult:
+    month: str
+    out_dir: Path
+    report: Path | None
+    failures: list[dict] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and self.report is not None
+
+
+def notebooks(directory: Path = NOTEBOOKS) -> list[Path]:
+    return sorted(directory.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _execute(nb: str, out: str, parameters: dict, cwd: str) -> dict:
+    """Run one notebook (in a worker process). Retries a kernel that fails to start, never a cell error."""
+    import papermill as pm
+
+    t = time.perf_counter()
+    for attempt in (1, 2):
+        try:
+            pm.execute_notebook(
+                nb,
+                out,
+                parameters=parameters,
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=cwd,
+                start_timeout=120,
+                log_output=False,
+            )
+            return {"notebook": Path(nb).name, "ok": True, "seconds": time.perf_counter() - t}
+        except pm.PapermillExecutionError as e:
+            cell, source = _error_cell(out)
+            return {
+                "notebook": Path(nb).name,
+                "ok": False,
+                "seconds": time.perf_counter() - t,
+                "cell": cell,
+                "source": source,
+                "error": f"{e.ename}: {e.evalue}",
+            }
+        except RuntimeError as e:  # the kernel died before replying: start it once more
+            if attempt == 2 or "kernel" not in str(e).lower():
+                return {
+                    "notebook": Path(nb).name,
+                    "ok": False,
+                    "seconds": time.perf_counter() - t,
+                    "cell": None,
+                    "error": f"RuntimeError: {e}",
+                }
+    raise AssertionError("unreachable")
+
+
+def _error_cell(path: str) -> tuple[int | None, str]:
+    """The index (in the executed notebook kept for the analyst) and first line of the cell that failed."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for i, c in enumerate(nb.cells):
+        if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.get("outputs", [])):
+            return i, c.source.splitlines()[0] if c.source else ""
+    return None, ""
+
+
+def run(
+    month: str | None = None,
+    store: Path | str = "data/warehouse.duckdb",
+    params_file: Path | str | None = None,
+    out_root: Path | str = "output",
+    workers: int | None = None,
+    public: bool = False,
+    notebook_dir: Path = NOTEBOOKS,
+    progress=print,
+) -> RunResult:
+    from .report import prepare_data
+    from .store import snapshots
+
+    t0 = time.perf_counter()
+    store = Path(store).resolve()
+    if month is None:
+        month = str(snapshots(store).iloc[-1]["latest_month"])
+    p = params_mod.load(params_file) if params_file else params_mod.for_month(month)
+    if p.month != month:
+        raise params_mod.ParamsError(f"{p.path}: is for {p.month}, not {month}")
+    out = Path(out_root).resolve() / month
+    build = out / f".build-{os.getpid()}"
+    shutil.rmtree(build, ignore_errors=True)
+    (build / "notebooks").mkdir(parents=True)
+    timings = {}
+    progress(f"[{month}] computing the scorecard from {store}")
+    data = prepare_data(month, store, p, build / "data")
+    timings["scorecard"] = time.perf_counter() - t0
+    books = notebooks(notebook_dir)
+    parameters = {
+        "month": month,
+        "store": str(store),
+        "params_file": str(p.path.resolve()) if p.path else None,
+        "data_dir": str(data),
+        "public": public,
+    }
+    results = []
+    workers = workers or min(len(books), os.cpu_count() or 1)
+    progress(f"[{month}] running {len(books)} notebooks, {workers} at a time")
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [
+            pool.submit(_execute, str(nb), str(build / "notebooks" / nb.name), parameters, str(ROOT)) for nb in books
+        ]
+        for f in as_completed(futures):
+            r = f.result()
+            results.append(r)
+            timings[r["notebook"]] = r["seconds"]
+            what = "done" if r["ok"] else f"FAILED at cell {r['cell']} ({r.get('source', '')}): {r['error']}"
+            progress(f"[{month}]   {r['notebook']}: {what} ({r['seconds']:.1f} s)")
+    failures = [r for r in results if not r["ok"]]
+    # executed notebooks are kept (failed ones too, for their error banners)
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    for nb in (build / "notebooks").glob("*.ipynb"):
+        os.replace(nb, out / "notebooks" / nb.name)
+    report = None
+    if not failures:
+        t = time.perf_counter()
+        page = render([out / "notebooks" / nb.name for nb in books], title=_title(p, data, month))
+        leaked = leaked_identifiers(page, store, data)
+        if leaked:
+            failures.append(
+                {
+                    "notebook": "report.html",
+                    "cell": None,
+                    "error": f"{len(leaked)} child identifier(s) found in the page; report not written",
+                }
+            )
+        else:
+            tmp = out / "report.html.tmp"
+            tmp.write_text(page, encoding="utf-8")
+            os.replace(tmp, out / "report.html")  # never a half-written report
+            report = out / "report.html"
+        timings["render"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    _manifest(out, month, p, store, data, results, failures, timings, report)
+    if report:  # the figures behind the page (aggregates only), for analysts and for checking re-runs
+        shutil.rmtree(out / "data", ignore_errors=True)
+        os.replace(data, out / "data")
+    shutil.rmtree(build, ignore_errors=True)
+    if report:
+        progress(f"[{month}] wrote {report} ({report.stat().st_size / 1e6:.1f} MB) in {timings['total']:.1f} s")
+    else:
+        progress(f"[{month}] FAILED: {len(failures)} notebook(s) failed; the previous report (if any) is unchanged")
+    return RunResult(month, out, report, failures, timings)
+
+
+def _title(p, data: Path, month: str) -> str:
+    import pandas as pd
+
+    snap = json.loads((data / "snapshot.json").read_text())
+    council = p.council or snap.get("council") or "Council"
+    return f"{council}: performance report, {pd.Timestamp(month + '-01'):%B %Y}"
+
+
+def render(executed: list[Path], title: str) -> str:
+    """One page from the executed notebooks: outputs only, stderr dropped, cells renumbered."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    merged = nbformat.v4.new_notebook()
+    merged.metadata = {
+        "title": title,
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    }
+    for path in executed:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            tags = cell.get("metadata", {}).get("tags", [])
+            if "parameters" in tags or "injected-parameters" in tags:
+                continue
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+                if not cell.outputs:
+                    continue
+            cell.id = f"c{len(merged.cells):04d}"
+            merged.cells.append(cell)
+    exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES)])
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": title}})
+    return body
+
+
+def leaked_identifiers(page: str, store: Path, data: Path) -> set[str]:
+    """Child identifiers of the report's snapshot that appear as words in the page."""
+    from .store import connect
+
+    snap = json.loads((data / "snapshot.json").read_text())
+    con, _ = connect(store, int(snap["snapshot_id"]))
+    ids = {r[0] for r in con.execute("SELECT child_id FROM children").fetchall()}
+    con.close()
+    words = set(re.findall(r"[A-Za-z0-9_\-/]+", re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", "", page)))
+    return words & ids
+
+
+def _sha256(path: Path) -> str | None:
+    if not path or not Path(path).exists():
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _manifest(out, month, p, store, data, results, failures, timings, report):
+    import pandas as pd
+
+    snap = json.loads((data / "snapshot.json").read_text())
+    acc = pd.read_parquet(data / "accounting.parquet")
+    versions = {}
+    for pkg in ("csc-kpi-workbook", "pandas", "duckdb", "pyarrow", "papermill", "nbconvert", "seaborn", "matplotlib"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    manifest = {
+        "month": month,
+        "status": "ok" if report else "failed",
+        "report": str(report.relative_to(out)) if report else None,
+        "report_bytes": report.stat().st_size if report else None,
+        "snapshot": snap,
+        "inputs": {
+            "store": str(store),
+            "params_file": str(p.path) if p.path else None,
+            "params_sha256": _sha256(p.path) if p.path else None,
+            "extract_files": {r.file or r.table_name: r.sha256 for r in acc.itertuples() if r.sha256},
+        },
+        "commentary_from_managers": sorted(p.commentary),
+        "packages": versions,
+        "python": sys.version.split()[0],
+        "notebooks": sorted(results, key=lambda r: r["notebook"]),
+        "failures": failures,
+        "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")

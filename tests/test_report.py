@@ -1,0 +1,223 @@
+"""The monthly batch end to end on the small synthetic authority, and the page in headless Chromium."""
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from kpi import params as pm
+from kpi.catalogue import load
+from kpi.cli import main
+from kpi.runner import NOTEBOOKS, run
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def batch(small_authority, tmp_path_factory):
+    root, _ = small_authority
+    out = tmp_path_factory.mktemp("output")
+    res = run(None, root / "store.duckdb", out_root=out, progress=lambda s: None)
+    assert res.ok, res.failures
+    return res, root
+
+
+def page_text(html: str) -> str:
+    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
+
+
+def test_one_report_with_every_section_and_kpi(batch):
+    res, _ = batch
+    assert res.report == res.out_dir / "report.html" and res.month == "2026-10"
+    html = res.report.read_text()
+    for anchor in (
+        "summary",
+        "section-volume",
+        "section-process",
+        "section-impact",
+        "section-workforce",
+        "section-audit",
+        "appendix-definitions",
+        "appendix-scorecard",
+        "appendix-comparators",
+        "appendix-data",
+    ):
+        assert f'id="{anchor}"' in html, anchor
+        assert f'href="#{anchor}"' in html, anchor  # in the table of contents
+    for m in load("county").kpis():
+        assert f'id="kpi-{m.kpi}"' in html, m.kpi
+    assert html.count('<img alt="Line chart of') == 19
+    assert re.search(r"(Green: meets target|Amber: within tolerance|Red: outside tolerance)", html)
+    assert "DRAFT" in html  # no manager's commentary given: drafted, and marked so
+
+
+def test_no_code_no_outside_scripts_no_child_identifiers(batch):
+    res, root = batch
+    html = res.report.read_text()
+    text = page_text(html)
+    assert "from kpi.report import" not in html and "Report.open(" not in html and "report.section(" not in html
+    assert "<script src=" not in text and "cdn." not in text.lower()  # no scripts from outside
+    ids = set(pd.read_csv(root / "synthetic" / "children.csv", usecols=["child_id"])["child_id"])
+    words = set(re.findall(r"CH\d+", text))
+    assert not (words & ids)
+    dobs = set(pd.read_csv(root / "synthetic" / "children.csv", usecols=["date_of_birth"])["date_of_birth"])
+    assert not any(d in text for d in list(dobs)[:2000])
+
+
+def test_manifest_and_executed_notebooks_are_kept(batch):
+    res, _ = batch
+    m = json.loads((res.out_dir / "manifest.json").read_text())
+    assert m["status"] == "ok" and m["month"] == "2026-10" and m["report"] == "report.html"
+    assert m["snapshot"]["snapshot_id"] == 1
+    assert len(m["inputs"]["extract_files"]) == 26 and all(len(h) == 64 for h in m["inputs"]["extract_files"].values())
+    assert {n["notebook"] for n in m["notebooks"]} == {p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
+    assert m["packages"]["papermill"] and m["timings_seconds"]["total"] > 0
+    kept = sorted(p.name for p in (res.out_dir / "notebooks").glob("*.ipynb"))
+    assert len(kept) == 7
+    nb = nbformat.read(res.out_dir / "notebooks" / "02_volume.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+def test_same_inputs_same_figures(batch, tmp_path):
+    res, root = batch
+    again = run(None, root / "store.duckdb", out_root=tmp_path, progress=lambda s: None)
+
+    def glance(path):  # the month at a glance, the KPI table included
+        t = page_text(path.read_text())
+        return t[t.index('id="summary"') : t.index('id="section-volume"')]
+
+    assert glance(res.report) == glance(again.report)
+    a, b = (pd.read_parquet(r.out_dir / "data" / "scorecard.parquet") for r in (res, again))
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_failing_notebook_is_named_and_the_good_report_stays(batch, tmp_path):
+    res, root = batch
+    books = tmp_path / "books"
+    books.mkdir()
+    shutil.copy(NOTEBOOKS / "01_summary.ipynb", books / "01_summary.ipynb")
+    broken = nbformat.read(NOTEBOOKS / "06_audit.ipynb", as_version=4)
+    broken.cells.append(nbformat.v4.new_code_cell("report.section('no such section')"))
+    nbformat.write(broken, books / "06_audit.ipynb")
+    out = tmp_path / "out"
+    (out / "2026-10").mkdir(parents=True)
+    (out / "2026-10" / "report.html").write_text("the last good report")
+    lines = []
+    bad = run(None, root / "store.duckdb", out_root=out, notebook_dir=books, progress=lines.append)
+    assert not bad.ok and bad.report is None
+    assert [f["notebook"] for f in bad.failures] == ["06_audit.ipynb"]
+    assert "KeyError" in bad.failures[0]["error"]
+    # the cell is numbered as in the executed notebook kept for the analyst (parameters injected)
+    kept = nbformat.read(out / "2026-10" / "notebooks" / "06_audit.ipynb", as_version=4)
+    assert kept.cells[bad.failures[0]["cell"]].source == "report.section('no such section')"
+    assert any("06_audit.ipynb: FAILED at cell" in line for line in lines)
+    assert any("01_summary.ipynb: done" in line for line in lines)  # the others ran
+    assert (out / "2026-10" / "report.html").read_text() == "the last good report"
+    assert json.loads((out / "2026-10" / "manifest.json").read_text())["status"] == "failed"
+
+
+def test_managers_commentary_replaces_the_draft(batch, tmp_path):
+    res, root = batch
+    p = tmp_path / "2026-10.yaml"
+    p.write_text(
+        "month: 2026-10\ncouncil: Test Council\ncommentary:\n  '1.7': Re-referrals rose in East; a review "
+        "of closures is under way.\nnotes: Data for October is provisional.\n"
+    )
+    out = run(
+        "2026-10",
+        root / "store.duckdb",
+        params_file=p,
+        out_root=tmp_path / "o",
+        notebook_dir=_only(tmp_path, "01_summary", "02_volume"),
+        progress=lambda s: None,
+    )
+    html = out.report.read_text()
+    section = html[html.index('id="kpi-3"') : html.index('id="kpi-1"') if False else None]
+    kpi3 = section[: section.index("</section>")]
+    assert "Re-referrals rose in East; a review of closures is under way." in kpi3 and "DRAFT" not in kpi3
+    assert "Test Council" in html and "Data for October is provisional." in html
+
+
+def _only(tmp_path, *names) -> Path:
+    d = tmp_path / "only"
+    d.mkdir(exist_ok=True)
+    for n in names:
+        shutil.copy(NOTEBOOKS / f"{n}.ipynb", d / f"{n}.ipynb")
+    return d
+
+
+def test_params_are_validated():
+    with pytest.raises(pm.ParamsError, match="month must be YYYY-MM"):
+        pm.parse({"month": "October"}, "p.yaml")
+    with pytest.raises(pm.ParamsError, match="unknown field"):
+        pm.parse({"month": "2026-10", "comentary": {}}, "p.yaml")
+    p = pm.parse({"month": "2026-10", "commentary": {"1.7": "Text", 2.2: "More"}}, "p.yaml")
+    assert p.commentary == {"1.7": "Text", "2.2": "More"}
+
+
+def test_params_new_drafts_commentary_for_managers(small_authority, tmp_path, capsys):
+    root, _ = small_authority
+    code = main(["params", "new", "2026-10", "--store", str(root / "store.duckdb"), "--dir", str(tmp_path)])
+    assert code == 0
+    p = pm.load(tmp_path / "2026-10.yaml")
+    assert p.month == "2026-10" and len(p.commentary) == 19
+    assert all(t.startswith("DRAFT: ") for t in p.commentary.values())
+    assert main(["params", "new", "2026-10", "--store", str(root / "store.duckdb"), "--dir", str(tmp_path)]) == 2
+
+
+def _browser():
+    if CHROMIUM is None:
+        message = "Debian's chromium is not installed (make test installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    return sync_playwright()
+
+
+def test_the_page_in_headless_chromium(batch, tmp_path):
+    res, _ = batch
+    with _browser() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(res.report.as_uri())
+        assert page.locator("h1").first.inner_text().startswith("Synthshire County Council")
+        assert page.locator("section.kpi").count() == 19
+        assert page.locator("img[alt^='Line chart of']").count() == 19
+        broken = page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0).length")
+        assert broken == 0
+        assert page.get_by_text("Red: outside tolerance").count() + page.get_by_text("Green: meets target").count() > 0
+        assert all(u.startswith(("file:", "data:")) for u in requests), requests  # nothing fetched from outside
+        page.screenshot(path=str(res.out_dir / "screenshot.png"), full_page=False)
+        page.locator("#kpi-3").scroll_into_view_if_needed()
+        page.screenshot(path=str(res.out_dir / "screenshot-kpi3.png"))
+        assert (res.out_dir / "screenshot.png").stat().st_size > 10_000
+        from axe_playwright_python.sync_playwright import Axe
+
+        results = Axe().run(page)
+        serious = [
+            (v["id"], v["impact"], len(v["nodes"]))
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == []
+        browser.close()
