@@ -54,6 +54,7 @@ format: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_synth_load.py
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_report.py --store $(STORE)
 
 clean:
 	rm -rf $(VENV) $(SYNTH) $(STORE) data/*-rejects-*.csv

@@ -147,7 +147,7 @@ def cmd_report(a) -> int:
         )
     if not a.store.exists():
         print(load(a.data, a.store).summary())
-    a.month, a.params, a.public, a.workers = None, None, False, None
+    a.month, a.months, a.params, a.public, a.workers = None, None, None, False, None
     return cmd_run(a)
 
 
@@ -155,8 +155,33 @@ def cmd_run(a) -> int:
     from .params import ParamsError
     from .runner import run
 
+    months = [a.month]
+    if getattr(a, "months", None):
+        from .calendar import month_label, month_start, months_back
+
+        try:
+            first, last = a.months.split("..")
+            n = (
+                (month_start(last).year - month_start(first).year) * 12
+                + month_start(last).month
+                - month_start(first).month
+            )
+            months = months_back(month_label(month_start(last)), n + 1)
+        except ValueError:
+            print(f"kpi run: --months must be YYYY-MM..YYYY-MM, not {a.months!r}", file=sys.stderr)
+            return 2
+        if n < 0:
+            print(f"kpi run: --months {a.months} ends before it starts", file=sys.stderr)
+            return 2
+    code = 0
+    for month in months:
+        code = max(code, _run_month(a, month, run, ParamsError))
+    return code
+
+
+def _run_month(a, month, run, ParamsError) -> int:
     try:
-        res = run(a.month, a.store, a.params, a.output, workers=a.workers, public=a.public)
+        res = run(month, a.store, a.params, a.output, workers=a.workers, public=a.public)
     except (ParamsError, LookupError, FileNotFoundError) as e:
         print(f"kpi run: {e}", file=sys.stderr)
         return 2
@@ -257,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("run", help="run the report notebooks for a month and render output/YYYY-MM/report.html")
     _store_arg(s)
     s.add_argument("--month", help="YYYY-MM (default: the store's latest month)")
+    s.add_argument("--months", help="a run of months, A..B (YYYY-MM..YYYY-MM), one report each")
     s.add_argument("--params", type=Path, help="the month's params file (default: params/YYYY-MM.yaml if present)")
     s.add_argument("--output", type=Path, default=Path("output"))
     s.add_argument("--workers", type=int, help="notebooks run at once (default: one per core)")

@@ -222,7 +222,9 @@ def part_sql(measure: Measure, part: Part) -> str:
 def measure_sql(measure: Measure, by: str | None = None) -> str:
     cohort = " UNION ALL ".join(f"({part_sql(measure, p)})" for p in measure.parts)
     group = f", {BREAKDOWNS[by]} AS grp" if by else ""
-    return f"""SELECT month{group}, sum(num) AS numerator, sum(den) AS denominator
+    # Parallel sums of fractions (FTE) can differ in the last bits from run to run: rounding makes
+    # re-runs on the same data give the same figures.
+    return f"""SELECT month{group}, round(sum(num), 9) AS numerator, round(sum(den), 9) AS denominator
                FROM ({cohort}) GROUP BY ALL"""
 
 

@@ -157,9 +157,9 @@ class Report:
             return f"{self._count(row['numerator'])} in {month_name(self.month)}."
         if self.public and "[c]" in (self._count(row["numerator"]), self._count(row["denominator"])):
             return "Suppressed: a count of 1 to 5."
-        if pd.isna(row["numerator"]):
+        if pd.isna(row["numerator"]) or not row["calculation"]:
             return "Supplied as a figure, without numerator and denominator."
-        return f"{self._count(row['numerator'])} / {self._count(row['denominator'])}: {_e(row['calculation'])}"
+        return _e(row["calculation"])
 
     def _change(self, m: Measure, row: pd.Series) -> str:
         ch = row["change_month"]
@@ -286,7 +286,7 @@ and has not been written by a manager.{" Counts from 1 to 5 are suppressed as [c
 <p><strong>{month_name(self.month)}: {_e(self._display(r))}</strong> {rag_badge(r["rag"], r["rag_text"])}</p>
 <p>Target {target}; tolerance {tolerance}; {"higher" if m.direction == "higher" else "lower"} is better.
 Measure {m.ref}: {_e(m.title)}.</p>
-<p>{self._working(m, r)} {self._change(m, r)}</p>
+<p>Calculation: {self._working(m, r)} Change: {self._change(m, r)}</p>
 <img alt="{_e(alt_text(m, s))}" src="data:image/png;base64,{png}" style="max-width:100%">
 <h4>Commentary</h4>{comment}{change_note}
 </section>""")

@@ -104,7 +104,7 @@ def run(
     out_root: Path | str = "output",
     workers: int | None = None,
     public: bool = False,
-    notebook_dir: Path = NOTEBOOKS,
+    notebook_dir: Path | None = None,
     progress=print,
 ) -> RunResult:
     from .report import prepare_data
@@ -125,7 +125,7 @@ def run(
     progress(f"[{month}] computing the scorecard from {store}")
     data = prepare_data(month, store, p, build / "data")
     timings["scorecard"] = time.perf_counter() - t0
-    books = notebooks(notebook_dir)
+    books = notebooks(notebook_dir or NOTEBOOKS)
     parameters = {
         "month": month,
         "store": str(store),

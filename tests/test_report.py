@@ -208,6 +208,11 @@ def test_the_page_in_headless_chromium(batch, tmp_path):
         assert page.get_by_text("Red: outside tolerance").count() + page.get_by_text("Green: meets target").count() > 0
         assert all(u.startswith(("file:", "data:")) for u in requests), requests  # nothing fetched from outside
         page.screenshot(path=str(res.out_dir / "screenshot.png"), full_page=False)
+        page.pdf(path=str(tmp_path / "report.pdf"))  # prints: one page per KPI, by the print styles
+        assert (tmp_path / "report.pdf").read_bytes()[:5] == b"%PDF-"
+        assert (tmp_path / "report.pdf").read_bytes().count(b"/Type /Page\n") >= 19 or (
+            (tmp_path / "report.pdf").read_bytes().count(b"/Type /Page") >= 19
+        )
         page.locator("#kpi-3").scroll_into_view_if_needed()
         page.screenshot(path=str(res.out_dir / "screenshot-kpi3.png"))
         assert (res.out_dir / "screenshot.png").stat().st_size > 10_000
@@ -221,3 +226,52 @@ def test_the_page_in_headless_chromium(batch, tmp_path):
         ]
         assert serious == []
         browser.close()
+
+
+def test_public_version_suppresses_small_counts(batch):
+    from kpi.report import Report
+
+    res, root = batch
+    r = Report.open("2026-10", root / "store.duckdb", data_dir=res.out_dir / "data", public=True)
+    row = r.latest("6.16").copy()  # a count
+    for n, shown in ((0, "0"), (3, "[c]"), (5, "[c]"), (6, "6")):
+        row["numerator"], row["value"], row["display"] = n, n, str(n)
+        assert r._display(row) == shown
+    pct = r.latest("1.7").copy()
+    pct["numerator"], pct["denominator"], pct["display"] = 4, 40, "10%"
+    assert r._display(pct) == "[c]"  # a small numerator could be worked back
+    pct["numerator"], pct["denominator"] = 38, 40
+    assert r._display(pct) == "[c]"  # so could a small remainder
+    pct["calculation"] = "4/40 = 0.10"
+    pct["numerator"], pct["denominator"] = 4, 40
+    assert r._working(r.catalogue["1.7"], pct) == "Suppressed: a count of 1 to 5."
+    pct["numerator"], pct["denominator"] = 20, 40
+    assert r._display(pct) == "10%"
+    assert r._working(r.catalogue["1.7"], pct) == "4/40 = 0.10"
+
+
+def test_a_run_of_months(batch, tmp_path):
+    res, root = batch
+    books = _only(tmp_path, "01_summary")
+    import kpi.runner
+
+    real = kpi.runner.NOTEBOOKS
+    kpi.runner.NOTEBOOKS = books  # keep the test short: the summary notebook only
+    try:
+        code = main(
+            [
+                "run",
+                "--store",
+                str(root / "store.duckdb"),
+                "--months",
+                "2026-08..2026-10",
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
+    finally:
+        kpi.runner.NOTEBOOKS = real
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["2026-08", "2026-09", "2026-10"]
+    assert all((tmp_path / "out" / m / "report.html").exists() for m in ("2026-08", "2026-09", "2026-10"))
+    assert main(["run", "--store", str(root / "store.duckdb"), "--months", "2026-10..2026-08"]) == 2
