@@ -51,7 +51,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format $(LINT)
 	$(BIN)/ruff check --fix $(LINT)
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test report
 	$(BIN)/python benchmarks/bench_synth_load.py
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_report.py --store $(STORE)
