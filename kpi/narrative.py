@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .catalogue import Measure
+from .engine import display
 
 STANDING = {
     "green": "meets the target",
@@ -19,13 +20,10 @@ STANDING = {
 
 
 def _fmt(measure: Measure, v) -> str:
+    """A value as the report shows it (counts with thousands separators in prose)."""
     if v is None or pd.isna(v):
         return "n/a"
-    if measure.unit == "percent":
-        return f"{v:.{measure.decimals}f}%"
-    if measure.unit == "count":
-        return f"{v:,.0f}"
-    return f"{v:.{measure.decimals}f}"
+    return f"{v:,.0f}" if measure.unit == "count" else display(measure, v)
 
 
 def _month(m: str) -> str:
