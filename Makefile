@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STORE  ?= data/warehouse.duckdb
 SYNTH  ?= data/synthetic
 
-LINT   := kpi tests benchmarks notebooks conftest.py
+LINT   := kpi tests benchmarks notebooks
 
 .PHONY: report test lint format setup setup-test browser bench clean
 
