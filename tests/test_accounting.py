@@ -3,7 +3,7 @@
 import csv
 
 import duckdb
-from conftest import minimal_extract
+from helpers import minimal_extract
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

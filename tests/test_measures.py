@@ -5,7 +5,7 @@ early May 2024-05-06, spring 2024-05-27, Christmas 2024-12-25/26, New Year 2025-
 """
 
 import pytest
-from conftest import build_store, figure
+from helpers import build_store, figure
 
 
 def referral(rid, child, date, **kw):

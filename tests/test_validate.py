@@ -6,7 +6,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import minimal_extract, write_csv
+from helpers import minimal_extract, write_csv
 
 from kpi.store import connect, load, snapshots
 from kpi.validate import LoadError
