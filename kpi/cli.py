@@ -59,7 +59,7 @@ def cmd_volumes(a) -> int:
     if not month:
         print("no --month given and the snapshot does not say which month is the latest", file=sys.stderr)
         return 2
-    df = volumes(con, month, a.months)
+    df = volumes(con, month, a.months, snap)
     if a.format == "csv":
         df.to_csv(sys.stdout, index=False)
     elif a.format == "json":

@@ -1,76 +1,50 @@
-"""Headline volumes: flows in each month and stocks at each month end, from the store.
+"""Headline volumes: flows in each month and stocks at each month end.
 
-These are the figures the synthetic authority is calibrated against (contacts, referrals,
-assessments; children in need, on plans, in care, care leavers), declared as data below.
+The figures the synthetic authority is calibrated against (contacts, referrals, assessments; children
+in need, on plans, in care, care leavers). They are not defined here: each is the numerator (or the
+denominator) of a measure of the county catalogue, computed by the engine, so a volume and the measure
+built on it can never disagree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
-from .calendar import month_end, month_start, months_back
+from .calendar import months_back
+from .catalogue import load
+from .engine import Context, compute
+
+# volume: (measure reference, the part of it that is this volume, flow or stock)
+VOLUMES = {
+    "Contacts": ("1.0", "numerator", "flow"),
+    "Referrals": ("1.6", "numerator", "flow"),
+    "Assessments completed": ("2.0", "numerator", "flow"),
+    "Section 47 enquiries started": ("3.0", "numerator", "flow"),
+    "Initial child protection conferences": ("3.2", "numerator", "flow"),
+    "Children starting to be looked after": ("6.1", "numerator", "flow"),
+    "Children in need (open episodes)": ("4.0", "numerator", "stock"),
+    "Children on a child in need plan": ("4.1", "denominator", "stock"),
+    "Children on a child protection plan": ("5.0", "numerator", "stock"),
+    "Children in care": ("6.0", "numerator", "stock"),
+    "Care leavers receiving a service": ("7.0", "denominator", "stock"),
+    "Families in targeted early help": ("1.3", "numerator", "stock"),
+}
 
 
-@dataclass(frozen=True)
-class Volume:
-    name: str
-    kind: str  # "flow": events dated in the month; "stock": open at the month end
-    table: str
-    start: str  # the event date (flow) or the start of the open interval (stock)
-    end: str | None = None  # the end of the open interval (stock)
-    where: str = "TRUE"
-    count: str = "child_id"  # counted distinct for stocks
-
-
-VOLUMES = (
-    Volume("Contacts", "flow", "contacts", "CAST(contact_at AS DATE)"),
-    Volume("Referrals", "flow", "referrals", "referral_date"),
-    Volume("Assessments completed", "flow", "assessments", "authorised_date", where="assessment_type = 'INITIAL'"),
-    Volume("Section 47 enquiries started", "flow", "s47_enquiries", "start_date"),
-    Volume("Initial child protection conferences", "flow", "icpcs", "conference_date"),
-    Volume(
-        "Children starting to be looked after", "flow", "care_episodes", "start_date", where="reason_new_episode = 'S'"
-    ),
-    Volume("Children in need (open episodes)", "stock", "referrals", "referral_date", "closure_date"),
-    Volume("Children on a child in need plan", "stock", "cin_plans", "start_date", "end_date"),
-    Volume("Children on a child protection plan", "stock", "cp_plans", "start_date", "end_date"),
-    Volume("Children in care", "stock", "care_episodes", "start_date", "end_date"),
-    Volume("Care leavers receiving a service", "stock", "care_leavers", "left_care_date", "service_end_date"),
-    Volume(
-        "Families in targeted early help", "stock", "early_help_episodes", "start_date", "end_date", count="family_id"
-    ),
-)
-
-
-def volumes(con, month: str, months: int = 1) -> pd.DataFrame:
+def volumes(con, month: str, months: int = 1, snapshot: dict | None = None) -> pd.DataFrame:
     """One row per volume and month: month, volume, kind, count."""
-    labels = months_back(month, months)
-    bounds = pd.DataFrame(
-        {"month": labels, "m_start": [month_start(m) for m in labels], "m_end": [month_end(m) for m in labels]}
-    )
-    con.register("months_df", bounds)
-    parts = []
-    for i, v in enumerate(VOLUMES):
-        if v.kind == "flow":
-            cond = f"{v.start} BETWEEN m.m_start AND m.m_end"
-            agg = f"count(t.{v.count})"
-        else:
-            cond = f"{v.start} <= m.m_end AND ({v.end} IS NULL OR {v.end} > m.m_end)"
-            agg = f"count(DISTINCT t.{v.count})"
-        parts.append(
-            f"SELECT m.month, {i} AS i, {agg} AS n FROM months_df m "
-            f"LEFT JOIN {v.table} t ON {cond} AND {v.where} GROUP BY m.month"
-        )
-    df = con.execute(" UNION ALL ".join(parts) + " ORDER BY i, month").df()
-    con.unregister("months_df")
-    df["volume"] = [VOLUMES[i].name for i in df["i"]]
-    df["kind"] = [VOLUMES[i].kind for i in df["i"]]
-    return df[["month", "volume", "kind", "n"]].rename(columns={"n": "count"})
+    refs = sorted({ref for ref, _, _ in VOLUMES.values()})
+    df = compute(Context.prepare(con, snapshot), load("county"), months_back(month, months), refs=refs)
+    df = df.set_index(["measure", "month"])
+    rows = [
+        (m, name, kind, int(df.loc[(ref, m), part]))
+        for name, (ref, part, kind) in VOLUMES.items()
+        for m in months_back(month, months)
+    ]
+    return pd.DataFrame(rows, columns=["month", "volume", "kind", "count"])
 
 
 def wide(df: pd.DataFrame) -> pd.DataFrame:
     """Volumes as a table with one column per month, in declaration order."""
     out = df.pivot(index="volume", columns="month", values="count")
-    return out.loc[[v.name for v in VOLUMES]]
+    return out.loc[list(VOLUMES)]
