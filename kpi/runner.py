@@ -1,7 +1,8 @@
 """The monthly batch: run the report notebooks with papermill, render one HTML with nbconvert.
 
-``run()`` computes the month's scorecard once, executes every notebook in ``notebooks/`` (in parallel,
-one worker per core), keeps the executed notebooks under ``output/YYYY-MM/notebooks/``, merges them into
+``run()`` starts a kernel for every notebook in ``notebooks/`` (warming its imports) while it computes
+the month's scorecard once, then executes the notebooks on those kernels with papermill (in parallel,
+one at a time per core), keeps the executed notebooks under ``output/YYYY-MM/notebooks/``, merges them into
 one self-contained page (``output/YYYY-MM/report.html``: no code, charts embedded, a table of contents)
 and writes ``manifest.json``. A failing notebook stops nothing else; it is named with its cell and error,
 the run fails, and the last good report is left in place. Before a report is written its text is checked
@@ -17,7 +18,7 @@ import re
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -46,43 +47,68 @@ def notebooks(directory: Path = NOTEBOOKS) -> list[Path]:
     return sorted(directory.glob("[0-9][0-9]_*.ipynb"))
 
 
-def _execute(nb: str, out: str, parameters: dict, cwd: str) -> dict:
-    """Run one notebook (in a worker process). Retries a kernel that fails to start, never a cell error."""
+# Imported by every report notebook: loaded into each kernel while the scorecard is computed.
+WARM_UP = "import kpi.report, kpi.charts, kpi.narrative"
+
+
+class _Kernel:
+    """A notebook's kernel, started (and its imports begun) before the notebook is run."""
+
+    def __init__(self):
+        from jupyter_client.manager import KernelManager
+
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(cwd=str(ROOT))
+        self.client = self.km.client()
+        self.client.start_channels()
+        self.client.execute(WARM_UP, silent=True, store_history=False)
+
+    def stop(self):
+        self.client.stop_channels()
+        if self.km.has_kernel:
+            self.km.shutdown_kernel(now=True)
+
+
+def _execute(nb: Path, out: Path, parameters: dict, kernel: _Kernel) -> dict:
+    """Run one notebook on its warm kernel. A kernel that dies is replaced once; a cell error is final."""
     import papermill as pm
 
     t = time.perf_counter()
     for attempt in (1, 2):
         try:
             pm.execute_notebook(
-                nb,
-                out,
+                str(nb),
+                str(out),
                 parameters=parameters,
                 kernel_name="python3",
                 progress_bar=False,
-                cwd=cwd,
+                cwd=str(ROOT),
                 start_timeout=120,
                 log_output=False,
+                km=kernel.km,
             )
-            return {"notebook": Path(nb).name, "ok": True, "seconds": time.perf_counter() - t}
+            return {"notebook": nb.name, "ok": True, "seconds": time.perf_counter() - t}
         except pm.PapermillExecutionError as e:
-            cell, source = _error_cell(out)
+            cell, source = _error_cell(str(out))
             return {
-                "notebook": Path(nb).name,
+                "notebook": nb.name,
                 "ok": False,
                 "seconds": time.perf_counter() - t,
                 "cell": cell,
                 "source": source,
                 "error": f"{e.ename}: {e.evalue}",
             }
-        except RuntimeError as e:  # the kernel died before replying: start it once more
+        except RuntimeError as e:  # the kernel died before replying: once more on a new one
             if attempt == 2 or "kernel" not in str(e).lower():
                 return {
-                    "notebook": Path(nb).name,
+                    "notebook": nb.name,
                     "ok": False,
                     "seconds": time.perf_counter() - t,
                     "cell": None,
                     "error": f"RuntimeError: {e}",
                 }
+            kernel.stop()
+            kernel.__init__()
     raise AssertionError("unreachable")
 
 
@@ -122,30 +148,37 @@ def run(
     shutil.rmtree(build, ignore_errors=True)
     (build / "notebooks").mkdir(parents=True)
     timings = {}
-    progress(f"[{month}] computing the scorecard from {store}")
-    data = prepare_data(month, store, p, build / "data")
-    timings["scorecard"] = time.perf_counter() - t0
     books = notebooks(notebook_dir or NOTEBOOKS)
-    parameters = {
-        "month": month,
-        "store": str(store),
-        "params_file": str(p.path.resolve()) if p.path else None,
-        "data_dir": str(data),
-        "public": public,
-    }
-    results = []
-    workers = workers or min(len(books), os.cpu_count() or 1)
-    progress(f"[{month}] running {len(books)} notebooks, {workers} at a time")
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [
-            pool.submit(_execute, str(nb), str(build / "notebooks" / nb.name), parameters, str(ROOT)) for nb in books
-        ]
-        for f in as_completed(futures):
-            r = f.result()
-            results.append(r)
-            timings[r["notebook"]] = r["seconds"]
-            what = "done" if r["ok"] else f"FAILED at cell {r['cell']} ({r.get('source', '')}): {r['error']}"
-            progress(f"[{month}]   {r['notebook']}: {what} ({r['seconds']:.1f} s)")
+    # Every notebook's kernel starts now and imports the package while the scorecard is computed.
+    kernels = [_Kernel() for _ in books]
+    try:
+        progress(f"[{month}] computing the scorecard from {store}")
+        data = prepare_data(month, store, p, build / "data")
+        timings["scorecard"] = time.perf_counter() - t0
+        parameters = {
+            "month": month,
+            "store": str(store),
+            "params_file": str(p.path.resolve()) if p.path else None,
+            "data_dir": str(data),
+            "public": public,
+        }
+        results = []
+        workers = workers or min(len(books), os.cpu_count() or 1)
+        progress(f"[{month}] running {len(books)} notebooks, {workers} at a time")
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [
+                pool.submit(_execute, nb, build / "notebooks" / nb.name, parameters, k)
+                for nb, k in zip(books, kernels, strict=True)
+            ]
+            for f in as_completed(futures):
+                r = f.result()
+                results.append(r)
+                timings[r["notebook"]] = r["seconds"]
+                what = "done" if r["ok"] else f"FAILED at cell {r['cell']} ({r.get('source', '')}): {r['error']}"
+                progress(f"[{month}]   {r['notebook']}: {what} ({r['seconds']:.1f} s)")
+    finally:
+        for k in kernels:
+            k.stop()
     failures = [r for r in results if not r["ok"]]
     # executed notebooks are kept (failed ones too, for their error banners)
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
