@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import model
-from .calendar import add_months, bank_holidays, month_end, month_start, months_back
+from .calendar import add_months, bank_holidays, month_end, month_start
 from .catalogue import Catalogue, Measure, Part
 
 BREAKDOWNS = {
@@ -370,7 +370,3 @@ def finish(df: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
         ]
         out.append(g)
     return pd.concat(out, ignore_index=True)
-
-
-def months_to(month: str, n: int) -> list[str]:
-    return months_back(month, n)

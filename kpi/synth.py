@@ -192,7 +192,6 @@ class _Child:
     loc: int
     open_until: int = -(10**9)
     cp_end: int | None = None  # end of the last CP plan (or a large number while open)
-    cared: bool = False
     leaver: bool = False
 
 
@@ -204,7 +203,6 @@ class _Sim:
         self.s = cfg.scale
         self.start = to_days(cfg.sim_start)
         self.extract = to_days(cfg.extract_date)
-        self.end_excl = self.extract  # first day not simulated
         self.hols = bank_holidays(cfg.sim_start.year - 10, cfg.extract_date.year + 1)
         self.children: list[_Child] = []
         self.next_id: dict[str, int] = {}
@@ -394,8 +392,8 @@ class _Sim:
         rows = []
         for team, role in posts:
             day = t0 - r.randint(0, 1500)
-            while day < self.end_excl:
-                frac = min(1.0, max(0.0, (day - w_start) / (self.end_excl - w_start)))
+            while day < self.extract:
+                frac = min(1.0, max(0.0, (day - w_start) / (self.extract - w_start)))
                 # Chance a new hire is agency; agency workers stay a fifth as long, so the share in post
                 # is lower: 0.82 gives about 47% of front-line FTE, 0.75 about 38% of team managers.
                 if role in ("SW", "ASW"):
@@ -422,21 +420,19 @@ class _Sim:
                         fte,
                         "Y" if nq else "N",
                         day,
-                        end if end < self.end_excl else None,
+                        end if end < self.extract else None,
                     )
                 )
                 day = end + r.randint(0, 45)
         # The September intake of newly qualified social workers (ASYEs): extra posts each year.
         for year in range(self.cfg.sim_start.year, self.cfg.extract_date.year + 1):
             day = to_days(dt.date(year, 9, 22))
-            if day >= self.end_excl:
+            if day >= self.extract:
                 break
             for _ in range(round(12 * s)):
                 team = r.choice([f"{c}-FS" for c, _, _ in LOCALITIES] + [f"{c}-ASMT" for c, _, _ in LOCALITIES])
                 end = day + int(r.expovariate(1 / 1400)) + 200
-                rows.append(
-                    (self.nid("staff"), "SW", team, "PERM", 1.0, "Y", day, end if end < self.end_excl else None)
-                )
+                rows.append((self.nid("staff"), "SW", team, "PERM", 1.0, "Y", day, end if end < self.extract else None))
         df = pd.DataFrame(
             rows,
             columns=["staff_id", "role", "team_id", "employment", "fte", "newly_qualified", "start_date", "end_date"],
@@ -458,16 +454,14 @@ class _Sim:
             care_start = self.start - max(elapsed, 1)
             # memoryless stays: those in care at the start stay on as long again as any entrant
             ref_day = max(dob, care_start - r.randint(10, 90))
-            rid = self._referral_row(c, None, ref_day, self.pick(CONTACT_SOURCES), "N1", False, loc)
-            row = self._ref_row_index
-            end = self._care(c, care_start, loc, from_cp=False, min_end=self.start, rid=rid)
+            rid, row = self._referral_row(c, None, ref_day, self.pick(CONTACT_SOURCES), "N1", False, loc)
+            end = self._care(c, care_start, loc, min_end=self.start, rid=rid)
             aged_out = self._aged_out(c, end)
             self._close_referral(
-                rid,
+                row,
                 c,
                 end + (0 if aged_out else r.randint(0, 30)),
                 "RC6" if aged_out and r.random() < 0.2 else "RC7",
-                row,
             )
         # Care leavers who left care in the eight years before
         months = 96
@@ -493,7 +487,6 @@ class _Sim:
                     "E8" if self.age(c, left) < 18 else r.choice(["E17", "E5", "E6", "E8"]),
                     loc,
                 )
-                self.children[c].cared = True
                 self._care_leaver(c, left, loc)
 
     def _pick_loc(self) -> int:
@@ -516,7 +509,7 @@ class _Sim:
     # ---- contacts ----------------------------------------------------------------------------
     def contacts(self):
         rng = self.rng
-        days = np.arange(self.start, self.end_excl)
+        days = np.arange(self.start, self.extract)
         dd = days.astype("datetime64[D]")
         weekday = (days + 3) % 7
         month = dd.astype("datetime64[M]").astype(int) % 12
@@ -580,7 +573,7 @@ class _Sim:
             north = self.loc_ids[loc] == "NORTH" and self.in_anomaly(day, 4)
             p_rep = 0.20
             if self.loc_ids[loc] == "EAST" and self.in_anomaly(day, 6):
-                p_rep = 0.20 + 0.16 * (day - self.cfg.anomaly_start(6)) / (self.end_excl - self.cfg.anomaly_start(6))
+                p_rep = 0.20 + 0.16 * (day - self.cfg.anomaly_start(6)) / (self.extract - self.cfg.anomaly_start(6))
                 p_rep = max(p_rep, 0.27)
             c = None
             if r.random() < p_rep:
@@ -611,7 +604,8 @@ class _Sim:
             fallback = fallback if fallback is not None else c
         return fallback
 
-    def _referral_row(self, c, contact_id, day, source, need, homeless, loc) -> int:
+    def _referral_row(self, c, contact_id, day, source, need, homeless, loc) -> tuple[int, int]:
+        """Add an open referral; returns its id and its row (for closing it later)."""
         rid = self.nid("referral")
         self.t["referrals"].add(
             rid,
@@ -626,16 +620,13 @@ class _Sim:
             None,
             None,
         )
-        self._ref_row_index = len(self.t["referrals"]) - 1
         self.children[c].open_until = 10**9
-        return rid
+        return rid, len(self.t["referrals"]) - 1
 
-    def _close_referral(self, rid: int, c: int, day: int, reason: str, row: int | None = None):
+    def _close_referral(self, row: int, c: int, day: int, reason: str):
         rows = self.t["referrals"].cols
-        idx = self._ref_row_index if row is None else row
-        assert rows["referral_id"][idx] == rid
-        rows["closure_date"][idx] = day
-        rows["closure_reason"][idx] = reason
+        rows["closure_date"][row] = day
+        rows["closure_reason"][row] = reason
         self.children[c].open_until = day
 
     def _referral_journey(self, c: int, contact_id: int, day: int, source: str, loc: int, north: bool):
@@ -647,8 +638,7 @@ class _Sim:
         homeless = age >= 16 and r.random() < 0.06
         if homeless:
             need = "N4"
-        rid = self._referral_row(c, contact_id, day, source, need, homeless, loc)
-        row = self._ref_row_index
+        rid, row = self._referral_row(c, contact_id, day, source, need, homeless, loc)
         lc = self.loc_ids[loc]
         asmt_team = f"{lc}-ASMT"
         fs_team = f"{lc}-FS"
@@ -662,7 +652,7 @@ class _Sim:
         if r.random() > 0.86:  # no assessment
             close = day + r.randint(0, 10)
             reason = "RC9" if r.random() < 0.15 else "RC8"
-            self._close_referral(rid, c, close, reason, row)
+            self._close_referral(row, c, close, reason)
             if reason == "RC9":
                 self._early_help(c, close + r.randint(2, 15), loc)
             return
@@ -702,7 +692,7 @@ class _Sim:
                 self.t["s47_enquiries"].add(s47, c, rid, sid, held, s_end, s_out, asmt_team)
                 if r.random() < 0.015 and age < 17:  # emergency admission during the enquiry
                     care_day = held + r.randint(0, 10)
-                    end = self._care(c, care_day, loc, from_cp=False, emergency=True, rid=rid)
+                    end = self._care(c, care_day, loc, emergency=True, rid=rid)
                     reason = "RC7"
                 elif s_out == "ICPC":
                     conf = held + (r.randint(7, 21) if r.random() < 0.86 else r.randint(22, 40))
@@ -730,7 +720,7 @@ class _Sim:
                 reason = "RC7"
             elif x < 0.36 and age < 17:
                 outcome = "CLA"
-                end = self._care(c, authorised, loc, from_cp=False, rid=rid)
+                end = self._care(c, authorised, loc, rid=rid)
                 reason = "RC7"
             else:
                 outcome = "CLOSE"
@@ -742,7 +732,7 @@ class _Sim:
         end = max(end, authorised)
         if self._aged_out(c, end):
             reason = "RC6" if r.random() < 0.2 else "RC7"
-        self._close_referral(rid, c, end, reason, row)
+        self._close_referral(row, c, end, reason)
 
     def _aged_out(self, c: int, day: int) -> bool:
         return day >= self.birthday(c, 18)
@@ -758,7 +748,7 @@ class _Sim:
         self.visit_segments.append((c, "CIN", start, end))
         # a few step up into care
         if r.random() < 0.02 and self.age(c, end) < 16:
-            return self._care(c, end, self.children[c].loc, from_cp=False, rid=rid)
+            return self._care(c, end, self.children[c].loc, rid=rid)
         # an updated assessment for long plans
         if end - start > 400:
             d = start + 365
@@ -778,7 +768,7 @@ class _Sim:
         self.children[c].cp_end = end
         x = r.random()
         if x < 0.13 and self.age(c, end) < 17:
-            return self._care(c, end, loc, from_cp=True, rid=rid), "RC7"
+            return self._care(c, end, loc, rid=rid), "RC7"
         if x < 0.6:
             step = end + r.randint(40, 200)
             step = min(step, self.birthday(c, 18))
@@ -827,7 +817,6 @@ class _Sim:
         c: int,
         start: int,
         loc: int,
-        from_cp: bool,
         emergency: bool = False,
         min_end: int | None = None,
         rid: int | None = None,
@@ -835,7 +824,6 @@ class _Sim:
         """One period of care; returns its end day (may be beyond the extract)."""
         r = self.r
         ch = self.children[c]
-        ch.cared = True
         age0 = self.age(c, start)
         adult = self.birthday(c, 18)
         if start >= adult:
@@ -946,7 +934,7 @@ class _Sim:
         suitable = r.betavariate(8, 1.4)
         day = max(left + r.randint(10, 60), self.start - 400)
         clc = self.t["care_leaver_contacts"]
-        while day < min(svc_end, self.end_excl + 90):
+        while day < min(svc_end, self.extract + 90):
             x = r.random()
             touch = "YES" if x < engage else ("REFU" if r.random() < 0.4 else "NO")
             if touch == "YES":
