@@ -102,16 +102,16 @@ def load(
     notes = []
     # Every header first (cheap), so a broken file stops the load before anything is read in full.
     headers = {t.name: check_header(directory, t) for t in model.load_order()}
-    if not any(path for path, _ in headers.values()):
+    if not any(h.path for h in headers.values()):
         raise LoadError(
             f"{directory}: holds no file named after a table of the data model "
             f"(e.g. {model.TABLES[0].name}.csv); see docs/data-model.md"
         )
-    for name, (path, extra) in headers.items():
-        if path is None:
+    for name, h in headers.items():
+        if h.path is None:
             notes.append(f"{name}: not supplied; measures that need it are unavailable")
-        if extra:
-            notes.append(f"{path.name}: column(s) {', '.join(extra)} are not in the data model and were ignored")
+        if h.extra:
+            notes.append(f"{h.path.name}: column(s) {', '.join(h.extra)} are not in the data model and were ignored")
     extract = extract_date or meta.get("extract_date")
     if extract is None:
         extract = dt.date.today().isoformat()
@@ -131,7 +131,7 @@ def load(
         con.execute(f"CREATE SCHEMA {schema}")
         acc, rej = [], []
         for t in model.load_order():  # one table in memory at a time
-            a, rj = _load_table(con, schema, read_table(directory, t), extract)
+            a, rj = _load_table(con, schema, read_table(t, headers[t.name]), extract)
             acc.append(a)
             rej.append(rj)
         accounting = pd.DataFrame(

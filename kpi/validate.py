@@ -38,7 +38,6 @@ class RawTable:
     table: Table
     path: Path | None  # None: not supplied
     data: pa.Table  # every model column as text, plus ROW; empty when not supplied
-    extra_columns: list[str]
     malformed: list[tuple[int, str]]  # (row, reason) for CSV lines that could not be split into fields
 
     @property
@@ -54,15 +53,22 @@ def find_file(directory: Path, table: Table) -> Path | None:
     return None
 
 
-def check_header(directory: Path, table: Table) -> tuple[Path | None, list[str]]:
-    """The table's file and its extra columns; LoadError if unreadable or a column is missing.
+@dataclass(frozen=True)
+class Header:
+    path: Path | None  # None: not supplied
+    names: list[str]  # the column names as written in the file
+    extra: list[str]  # columns not in the data model (ignored)
+
+
+def check_header(directory: Path, table: Table) -> Header:
+    """The table's file and header; LoadError if unreadable or a column is missing.
 
     Reads only the header (CSV) or schema (Parquet), so every file of a load can be checked before
     any is read in full.
     """
     path = find_file(directory, table)
     if path is None:
-        return None, []
+        return Header(None, [], [])
     try:
         if path.suffix == ".csv":
             with open(path, "rb") as f:
@@ -72,7 +78,7 @@ def check_header(directory: Path, table: Table) -> tuple[Path | None, list[str]]
             names = pq.read_schema(path).names
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as e:
         raise LoadError(f"{path}: cannot be read as {path.suffix[1:].upper()}: {e}") from None
-    names = [n.strip() for n in names]
+    raw, names = names, [n.strip() for n in names]
     missing = [c for c in table.column_names if c not in names]
     if missing:
         raise LoadError(
@@ -82,19 +88,19 @@ def check_header(directory: Path, table: Table) -> tuple[Path | None, list[str]]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise LoadError(f"{path}: column(s) {', '.join(dupes)} appear more than once in the header")
-    return path, [n for n in names if n not in table.column_names]
+    return Header(path, raw, [n for n in names if n not in table.column_names])
 
 
-def read_table(directory: Path, table: Table) -> RawTable:
-    """Read one table's file as text (after :func:`check_header`), with each row's number."""
-    path, extra = check_header(directory, table)
+def read_table(table: Table, header: Header) -> RawTable:
+    """Read one table's file, whose header :func:`check_header` checked, as text with each row's number."""
+    path = header.path
     if path is None:
         empty = {c: pa.array([], pa.string()) for c in table.column_names}
-        return RawTable(table, None, pa.table(empty | {ROW: pa.array([], pa.int64())}), [], [])
+        return RawTable(table, None, pa.table(empty | {ROW: pa.array([], pa.int64())}), [])
     malformed: list[tuple[int, str]] = []
     try:
         if path.suffix == ".csv":
-            data, malformed = _read_csv(path)
+            data, malformed = _read_csv(path, header.names)
             first_row = 2
         else:
             data = pq.read_table(path)
@@ -105,13 +111,11 @@ def read_table(directory: Path, table: Table) -> RawTable:
     data = data.rename_columns([n.strip() for n in data.column_names])
     cols = {c: data.column(c) for c in table.column_names}  # trimmed, and empty made NULL, by raw_view()
     cols[ROW] = _row_numbers(data.num_rows, first_row, malformed)
-    return RawTable(table, path, pa.table(cols), extra, malformed)
+    return RawTable(table, path, pa.table(cols), malformed)
 
 
-def _read_csv(path: Path) -> tuple[pa.Table, list[tuple[int, str]]]:
+def _read_csv(path: Path, names: list[str]) -> tuple[pa.Table, list[tuple[int, str]]]:
     """All columns as text. Read in parallel; again in one thread if a line is malformed, for its number."""
-    with open(path, "rb") as f:
-        names = pacsv.read_csv(pa.py_buffer(f.readline())).column_names
     convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False)
     for threads in (True, False):
         bad: list[tuple[int, str]] = []
