@@ -94,10 +94,7 @@ def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, fontsize=8, frameon=False)
     sns.despine(ax=ax)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return _png(fig)
 
 
 def alt_text(measure: Measure, series: pd.DataFrame) -> str:
@@ -119,3 +116,77 @@ def alt_text(measure: Measure, series: pd.DataFrame) -> str:
     if pd.notna(t):
         parts.append(f"Target {_fmt(measure, t)}" + (f", tolerance {_fmt(measure, tol)}." if pd.notna(tol) else "."))
     return " ".join(parts)
+
+
+SPC_MARKERS = {  # shape and fill carry the class, not colour alone
+    "common_cause": ("o", "#9a9a9a", "Common cause"),
+    "special_cause_improvement": ("^", "#1f5fa8", "Special cause: improvement"),
+    "special_cause_concern": ("s", "#d46a00", "Special cause: concern"),
+}
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def spc_chart(measure: Measure, series: pd.DataFrame) -> bytes:
+    """PNG of a Making Data Count XmR chart: rows with month, value, mean, lpl, upl, variation (and target)."""
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
+    s = series.sort_values("month").reset_index(drop=True)
+    x = list(range(len(s)))
+    fig, ax = plt.subplots(figsize=(9.0, 3.8), dpi=100)
+    ax.plot(x, s["value"], color="#5e5e5e", linewidth=1.2, zorder=1)
+    ax.plot(x, s["mean"], color="black", linewidth=1.2, label="Mean")
+    ax.plot(x, s["upl"], color="black", linestyle="--", linewidth=1, label="Process limits")
+    ax.plot(x, s["lpl"], color="black", linestyle="--", linewidth=1)
+    if "target" in s and s["target"].notna().any():
+        ax.plot(x, s["target"], color="#1b7837", linestyle=":", linewidth=1.8, label="Target")
+    for cls, (marker, colour, label) in SPC_MARKERS.items():
+        pts = s[s["variation"] == cls]
+        if len(pts):
+            ax.scatter(
+                pts.index, pts["value"], marker=marker, s=36, color=colour, edgecolor="black", zorder=2, label=label
+            )
+    step = max(1, len(x) // 18)
+    ax.set_xticks(x[::step], [_label(m) for m in s["month"]][::step], rotation=45, ha="right", fontsize=8)
+    if measure.unit == "percent":
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0f}%"))
+    ax.set_title(f"{measure.ref} {measure.title}: XmR chart", fontsize=10, loc="left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, fontsize=8, frameon=False)
+    sns.despine(ax=ax)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def breakdown_chart(measure: Measure, df: pd.DataFrame, highlight: str | None = None) -> bytes:
+    """PNG of a measure by group (rows with month, label, value): one line per group, ``highlight`` in black."""
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
+    d = df.dropna(subset=["value"]).copy()
+    d["when"] = d["month"].map(_label)
+    order = list(dict.fromkeys(d.sort_values("month")["when"]))
+    d["x"] = d["when"].map(order.index)
+    fig, ax = plt.subplots(figsize=(9.0, 3.8), dpi=100)
+    groups = sorted(d["label"].unique(), key=str)
+    palette = {
+        g: ("black" if g == highlight else c)
+        for g, c in zip(groups, sns.color_palette("Greys", len(groups) + 2)[2:], strict=True)
+    }
+    sns.lineplot(
+        data=d, x="x", y="value", hue="label", style="label", markers=True, dashes=True, palette=palette, ax=ax
+    )
+    if highlight is not None:
+        h = d[d["label"] == highlight]
+        ax.plot(h["x"], h["value"], color="black", linewidth=3, zorder=3)
+    ax.set_xticks(range(len(order)), order, rotation=45, ha="right", fontsize=8)
+    ax.set_xlabel("")
+    ax.set_ylabel({"percent": "%", "rate": "per 10,000", "count": "number", "average": "average"}[measure.unit])
+    ax.set_title(
+        f"{measure.ref} {measure.title}" + (f" ({highlight} in bold)" if highlight else ""), fontsize=10, loc="left"
+    )
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    sns.despine(ax=ax)
+    fig.tight_layout()
+    return _png(fig)

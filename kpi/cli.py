@@ -211,13 +211,89 @@ def cmd_params_new(a) -> int:
         month=a.month, council=prev.council or str(r.snapshot.get("council") or ""), catalogue=prev.catalogue, notes=""
     )
     for m in r.catalogue.kpis():
-        new.commentary[m.ref] = "DRAFT: " + draft(m, r.series(m.ref))
+        new.commentary[m.ref] = "DRAFT: " + draft(m, r.series(m.ref), r.spc(m.ref))
     a.dir.mkdir(parents=True, exist_ok=True)
     path.write_text(pm.dump(new))
     print(
         f"wrote {path}: commentary drafted for {len(new.commentary)} KPIs; edit it, removing DRAFT where a "
         f"manager has written the text"
     )
+    return 0
+
+
+def cmd_spc(a) -> int:
+    """Making Data Count SPC of any series (a CSV of period,value)."""
+    from .spc import ASSURANCE_TEXT, VARIATION_TEXT, read_series, xmr
+
+    try:
+        series, rejects = read_series(a.file)
+        if series.empty:
+            raise ValueError(f"{a.file}: no row with a period and a number to chart")
+        spc = xmr(
+            series["value"],
+            series["period"],
+            improvement=a.improvement,
+            target=a.target,
+            baseline=a.baseline,
+            rebase=a.rebase or (),
+            screen=not a.no_screen,
+        )
+    except ValueError as e:
+        print(f"kpi spc: {e}", file=sys.stderr)
+        return 2
+    for r in rejects:
+        print(
+            f"rejected: {r['file']} row {r['row']}, column {r['column']}: {r['value']!r}: {r['reason']}",
+            file=sys.stderr,
+        )
+    pts = spc.points[["period", "value", "group", "mean", "lpl", "upl", "rules", "variation"]]
+    if a.format == "csv":
+        pts.to_csv(sys.stdout, index=False)
+    else:
+        print(pts.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    latest = spc.latest
+    print(
+        f"variation: {spc.variation} ({VARIATION_TEXT[spc.variation]}, at {latest['period']})\n"
+        f"assurance: {spc.assurance or 'none'} ({ASSURANCE_TEXT[spc.assurance]})"
+        + ("\ntrial limits: fewer than 13 points in the latest group" if spc.trial else ""),
+        file=sys.stderr if a.format == "csv" else sys.stdout,
+    )
+    return 1 if rejects else 0
+
+
+def cmd_explore(a) -> int:
+    """Start an explore notebook for a measure with papermill (it opens nothing by itself)."""
+    import papermill as pm
+
+    from .runner import ROOT
+
+    nb = ROOT / "notebooks" / "explore" / f"{a.notebook}.ipynb"
+    if not nb.exists():
+        names = sorted(p.stem for p in nb.parent.glob("*.ipynb"))
+        print(f"kpi explore: no notebook {a.notebook!r}; choose one of {', '.join(names)}", file=sys.stderr)
+        return 2
+    from .explore import Explorer
+
+    try:
+        x = Explorer(a.store)
+        m = x.measure(a.measure)
+    except (KeyError, ValueError, FileNotFoundError, LookupError) as e:
+        print(f"kpi explore: {e}", file=sys.stderr)
+        return 2
+    month = a.month or x.latest_month
+    x.context.con.close()
+    out = a.out / f"{a.notebook}-{m.ref}-{month}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    params = {"measure": m.ref, "month": month, "store": str(a.store.resolve())}
+    print(f"running {nb.name} for {m.ref} {m.title}, {month}")
+    try:
+        pm.execute_notebook(
+            str(nb), str(out), parameters=params, kernel_name="python3", progress_bar=False, cwd=str(ROOT)
+        )
+    except pm.PapermillExecutionError as e:
+        print(f"kpi explore: {out} failed at cell {e.cell_index}: {e.ename}: {e.evalue}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}: open it in JupyterLab (.venv/bin/jupyter lab {out})")
     return 0
 
 
@@ -288,6 +364,24 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--workers", type=int, help="notebooks run at once (default: one per core)")
     s.add_argument("--public", action="store_true", help="suppress counts of 1 to 5 as official statistics do")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("spc", help="Making Data Count SPC of a series: a CSV of period,value")
+    s.add_argument("file", type=Path)
+    s.add_argument("--improvement", choices=["increase", "decrease"], required=True, help="which way is better")
+    s.add_argument("--target", type=float)
+    s.add_argument("--baseline", type=int, help="limits from the first N points of each group only")
+    s.add_argument("--rebase", nargs="+", metavar="PERIOD", help="start new limits at these periods")
+    s.add_argument("--no-screen", action="store_true", help="keep large moving ranges (as NHS England's Excel tools)")
+    s.add_argument("--format", choices=["table", "csv"], default="table")
+    s.set_defaults(func=cmd_spc)
+
+    s = sub.add_parser("explore", help="run an explore notebook for a measure (papermill; opens nothing)")
+    s.add_argument("measure", help="a reference (1.7) or KPI number (KPI 3)")
+    s.add_argument("--month", help="YYYY-MM (default: the store's latest month)")
+    _store_arg(s)
+    s.add_argument("--notebook", default="measure", help="notebooks/explore/NAME.ipynb (default measure)")
+    s.add_argument("--out", type=Path, default=Path("output/explore"))
+    s.set_defaults(func=cmd_explore)
 
     s = sub.add_parser("params", help="monthly parameter files")
     psub = s.add_subparsers(dest="params_command", required=True)

@@ -145,7 +145,7 @@ def _col(expr: str) -> str:
 
 
 def part_sql(measure: Measure, part: Part) -> str:
-    """The cohort query of one part: month, num, den and the breakdown columns."""
+    """The cohort query of one part: month, num, den, the breakdown columns and the record behind each row."""
     table = model.table(part.table)
     cols = set(table.column_names)
     joins = []
@@ -205,8 +205,9 @@ def part_sql(measure: Measure, part: Part) -> str:
         ref_date = "m.m_end"
         qualify = f"QUALIFY row_number() OVER (PARTITION BY m.month, t.{part.key} ORDER BY {start} DESC) = 1"
     age = f"age_at(c.date_of_birth, {ref_date})"
+    record = f"CAST(t.{table.key} AS VARCHAR)" if table.key else "NULL"
     return f"""
-        SELECT m.month, {num} AS num, {den} AS den,
+        SELECT m.month, {num} AS num, {den} AS den, '{part.table}' AS record_table, {record} AS record_id, c.child_id,
                {locality} AS locality_id, {team} AS team_id, {AGE_BAND_SQL.format(a=age)} AS age_band,
                c.sex, c.ethnicity,
                {f"{ref_alias}.source" if ref_alias else "NULL"} AS source,
@@ -226,6 +227,15 @@ def measure_sql(measure: Measure, by: str | None = None) -> str:
     # re-runs on the same data give the same figures.
     return f"""SELECT month{group}, round(sum(num), 9) AS numerator, round(sum(den), 9) AS denominator
                FROM ({cohort}) GROUP BY ALL"""
+
+
+def cohort(ctx: Context, measure: Measure, month: str) -> pd.DataFrame:
+    """The records behind a measure's figure for one month: one row per record and part, with its
+    contribution to the numerator and denominator. Record level: for the analyst, never for a report."""
+    _set_months(ctx.con, [month])
+    sql = " UNION ALL ".join(f"({part_sql(measure, p)})" for p in measure.parts)
+    df = ctx.con.execute(f"SELECT * FROM ({sql}) ORDER BY record_table, record_id").df()
+    return df.rename(columns={"num": "numerator", "den": "denominator"})
 
 
 def _set_months(con, months: list[str]) -> None:

@@ -30,8 +30,45 @@ def _month(m: str) -> str:
     return pd.Timestamp(m + "-01").strftime("%B %Y")
 
 
-def draft(measure: Measure, series: pd.DataFrame) -> str:
-    """Sentences about the latest month of a series (rows with month, value, target, tolerance, rag)."""
+# what each Making Data Count rule means, in months
+RULE_PHRASE = {
+    "outside_limits": "outside the process limits",
+    "shift": "7 or more months in a row {side} the average",
+    "trend": "7 or more months in a row {way}",
+    "two_of_three": "two of three months close to the {limit} process limit",
+}
+
+
+def spc_sentence(spc) -> str:
+    """The SPC verdict on the latest month, in words ("" when there are too few figures)."""
+    last = spc.latest
+    if last is None or spc.variation is None or pd.isna(last["mean"]):
+        return ""
+    n = int((spc.points["group"] == last["group"]).sum())
+    if spc.variation == "common_cause":
+        out = f"Over the last {n} months the variation is common cause: no significant change."
+    else:
+        kind = "improvement" if spc.variation == "special_cause_improvement" else "concern"
+        above = last["value"] > last["mean"]
+        way = "rising" if spc.points["value"].dropna().diff().iloc[-1] > 0 else "falling"
+        why = [
+            RULE_PHRASE[r].format(side="above" if above else "below", way=way, limit="upper" if above else "lower")
+            for r in last["rules"].split(", ")
+            if r
+        ]
+        out = f"Statistical process control shows special cause {kind}: {' and '.join(why)}."
+    if spc.assurance:
+        from .spc import ASSURANCE_TEXT
+
+        out += f" On this process {ASSURANCE_TEXT[spc.assurance]}."
+    if spc.trial:
+        out += " (Trial limits: fewer than 13 months since the definition changed.)"
+    return out
+
+
+def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:
+    """Sentences about the latest month of a series (rows with month, value, target, tolerance, rag),
+    ending with the SPC verdict when ``spc`` (:func:`kpi.spc.spc_of`) is given."""
     s = series.sort_values("month").reset_index(drop=True)
     known = s.dropna(subset=["value"])
     if known.empty or pd.isna(s["value"].iloc[-1]):
@@ -68,6 +105,8 @@ def draft(measure: Measure, series: pd.DataFrame) -> str:
         sentence = f"It {STANDING[rag]} (target {t}, tolerance {tol})"
         since = _first_since(s, rag)
         out.append(sentence + (f", {since}." if since else "."))
+    if spc is not None and spc_sentence(spc):
+        out.append(spc_sentence(spc))
     return " ".join(out)
 
 

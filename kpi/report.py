@@ -36,6 +36,14 @@ RAG_STYLE = {  # text, symbol and colour: never colour alone
     "red": ("Red", "■", "#b2182b"),
     None: ("No RAG", "○", "#444444"),
 }
+SPC_SHORT = {
+    "common_cause": "Common cause",
+    "special_cause_improvement": "Special cause: improvement",
+    "special_cause_concern": "Special cause: concern",
+    None: "Too few figures",
+}
+SPC_MONTHS = 24  # months behind each KPI's SPC verdict (the page shows the last 13)
+SHOWN_MONTHS = 13
 SMALL = 6  # counts from 1 to 5 are suppressed in the public version, as official statistics do
 
 
@@ -50,7 +58,9 @@ def prepare_data(month: str, store: str | Path, p: params_mod.MonthParams, out: 
     out = Path(out) if out else Path(tempfile.mkdtemp(prefix="kpi-report-"))
     out.mkdir(parents=True, exist_ok=True)
     con, snap = connect(store, p.snapshot)
-    card = scorecard(month, 13, context=Context.prepare(con, snap), catalogue=load(p.catalogue), year_on_year=False)
+    card = scorecard(
+        month, SPC_MONTHS, context=Context.prepare(con, snap), catalogue=load(p.catalogue), year_on_year=False
+    )
     card.to_parquet(out / "scorecard.parquet", index=False)
     acc = con.execute(
         "SELECT table_name, file, sha256, rows_read, rows_loaded, rows_rejected "
@@ -90,13 +100,18 @@ def rag_badge(rag: str | None, text: str | None = None) -> str:
 @dataclass
 class Report:
     month: str
-    card: pd.DataFrame  # the scorecard: 13 months to ``month``
+    history: pd.DataFrame  # the scorecard: 24 months to ``month``, for SPC
     catalogue: Catalogue
     params: params_mod.MonthParams
     snapshot: dict
     public: bool = False
 
     accounting: pd.DataFrame | None = None
+
+    def __post_init__(self):
+        shown = sorted(self.history["month"].unique())[-SHOWN_MONTHS:]
+        self.card = self.history[self.history["month"].isin(shown)]  # what the page shows: 13 months
+        self._spc = {}
 
     @classmethod
     def open(
@@ -118,14 +133,22 @@ class Report:
         d = Path(data_dir) if data_dir else None
         if d is None or not (d / "scorecard.parquet").exists():
             d = prepare_data(month, store, p, d)
-        card = pd.read_parquet(d / "scorecard.parquet")
+        history = pd.read_parquet(d / "scorecard.parquet")
         accounting = pd.read_parquet(d / "accounting.parquet")
         snap = json.loads((d / "snapshot.json").read_text())
-        return cls(month, card, cat, p, snap, public or p.public, accounting)
+        return cls(month, history, cat, p, snap, public or p.public, accounting)
 
     # ------------------------------------------------------------------ helpers
     def series(self, ref: str) -> pd.DataFrame:
         return self.card[self.card["measure"] == ref]
+
+    def spc(self, ref: str):
+        """Making Data Count SPC of the measure over the 24 months to the report's month."""
+        if ref not in self._spc:
+            from .spc import spc_of
+
+            self._spc[ref] = spc_of(self.catalogue[ref], self.history[self.history["measure"] == ref])
+        return self._spc[ref]
 
     def latest(self, ref: str) -> pd.Series:
         s = self.series(ref)
@@ -202,6 +225,8 @@ and has not been written by a manager.{" Counts from 1 to 5 are suppressed as [c
         _show(f'<nav aria-label="Contents"><h2 id="contents">Contents</h2><ul>{"".join(items)}</ul></nav>')
 
     def summary(self) -> None:
+        from .narrative import spc_sentence
+
         kpis = self.catalogue.kpis()
         rows = [(m, self.latest(m.ref)) for m in kpis]
         counts = {
@@ -232,16 +257,28 @@ and has not been written by a manager.{" Counts from 1 to 5 are suppressed as [c
         )
         table = "".join(
             f"<tr><td>KPI {m.kpi}</td><td><a href='#kpi-{m.kpi}'>{_e(m.kpi_title or m.title)}</a></td>"
-            f"<td>{_e(self._display(r))}</td><td>{rag_badge(r['rag'])}</td><td>{_e(r['vs_last_month'] or '')}</td></tr>"
+            f"<td>{_e(self._display(r))}</td><td>{rag_badge(r['rag'])}</td><td>{_e(r['vs_last_month'] or '')}</td>"
+            f"<td>{_e(SPC_SHORT[self.spc(m.ref).variation])}</td></tr>"
             for m, r in rows
+        )
+        special = "".join(
+            f"<li>KPI {m.kpi} {_e(m.kpi_title or m.title)}: {_e(SPC_SHORT[self.spc(m.ref).variation].lower())}. "
+            f"{_e(spc_sentence(self.spc(m.ref)))}</li>"
+            for m, _ in rows
+            if (self.spc(m.ref).variation or "").startswith("special")
         )
         _show(f"""<p>Of the {len(kpis)} KPIs this month: {tally}</p>
 <h3>Moved between green, amber and red since last month</h3>
 <ul>{"".join(moved) or "<li>None.</li>"}</ul>
+<h3>Special cause variation this month</h3>
+<p>Statistical process control (NHS England's Making Data Count rules, over {SPC_MONTHS} months) separates a
+real change from the month-to-month noise of the process.</p>
+<ul>{special or "<li>None: every KPI shows common cause variation.</li>"}</ul>
 <h3>Largest changes since last month</h3><ul>{big or "<li>None.</li>"}</ul>
 <table><caption>The KPIs in {month_name(self.month)}</caption>
 <thead><tr><th scope="col">KPI</th><th scope="col">Measure</th><th scope="col">{month_name(self.month)}</th>
-<th scope="col">RAG</th><th scope="col">Since last month</th></tr></thead><tbody>{table}</tbody></table>""")
+<th scope="col">RAG</th><th scope="col">Since last month</th><th scope="col">SPC variation</th></tr></thead>
+<tbody>{table}</tbody></table>""")
 
     def heading(self, key: str) -> None:
         """A section's heading (before the notebook's own introduction to it)."""
@@ -262,9 +299,11 @@ and has not been written by a manager.{" Counts from 1 to 5 are suppressed as [c
 
     def kpi_page(self, m: Measure) -> None:
         from .charts import alt_text, kpi_chart
-        from .narrative import draft
+        from .narrative import draft, spc_sentence
+        from .spc import VARIATION_TEXT
 
         s = self.series(m.ref)
+        spc = self.spc(m.ref)
         r = self.latest(m.ref)
         commentary = self.params.commentary.get(m.ref)
         if commentary:
@@ -287,6 +326,8 @@ and has not been written by a manager.{" Counts from 1 to 5 are suppressed as [c
 <p>Target {target}; tolerance {tolerance}; {"higher" if m.direction == "higher" else "lower"} is better.
 Measure {m.ref}: {_e(m.title)}.</p>
 <p>Calculation: {self._working(m, r)} Change: {self._change(m, r)}</p>
+<p class="spc"><strong>{_e(VARIATION_TEXT[spc.variation])}</strong> (Making Data Count, {SPC_MONTHS} months).
+{_e(spc_sentence(spc))}</p>
 <img alt="{_e(alt_text(m, s))}" src="data:image/png;base64,{png}" style="max-width:100%">
 <h4>Commentary</h4>{comment}{change_note}
 </section>""")

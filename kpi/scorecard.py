@@ -68,6 +68,7 @@ def scorecard(
     targets: Path | str | dict | None = DEFAULT_TARGETS,
     rejects: list | None = None,
     year_on_year: bool = True,
+    measures: list[str] | None = None,
 ) -> pd.DataFrame:
     """The scorecard for the ``months`` months ending with ``month``.
 
@@ -75,9 +76,10 @@ def scorecard(
     ``aggregates`` file gives a measure and month, from that file instead. Rows rejected from the
     aggregates file are appended to ``rejects`` when a list is given. ``year_on_year=False`` computes
     only the months shown (about half the time); the change on a year before is then given only where
-    that month is among them.
+    that month is among them. ``measures`` (references) limits it to those measures.
     """
     cat = load(catalogue) if isinstance(catalogue, str) else catalogue
+    refs = [cat[r].ref for r in measures] if measures else [m.ref for m in cat.measures]
     overrides = targets if isinstance(targets, dict) else load_targets(Path(targets) if targets else None)
     wanted = months_back(month, months)
     # a year more, so every month shown has its change on a year before; without, only the months
@@ -88,7 +90,7 @@ def scorecard(
         con, snap = connect(store, snapshot)
         context = Context.prepare(con, snap)
     if context is not None:
-        frames.append(compute(context, cat, span, by=by).drop(columns=["value", "display", "calculation"]))
+        frames.append(compute(context, cat, span, by=by, refs=refs).drop(columns=["value", "display", "calculation"]))
     if aggregates is not None:
         if by:
             raise ValueError("aggregates have no breakdowns: --by needs record-level data")
@@ -99,14 +101,14 @@ def scorecard(
             base = frames.pop()
             keep = ~base.set_index(["measure", "month"]).index.isin(rows.set_index(["measure", "month"]).index)
             frames.append(base[keep])
-        frames.append(rows)
+        frames.append(rows[rows["measure"].isin(refs)])
     if not frames:
         raise ValueError("no data: give a store or an aggregates file")
     df = pd.concat(frames, ignore_index=True)
     if "grp" not in df:
         df["grp"] = None
     if not by:  # every measure of the catalogue, for every month: "not available" where no figure exists
-        full = pd.MultiIndex.from_product([[m.ref for m in cat.measures], span], names=["measure", "month"])
+        full = pd.MultiIndex.from_product([refs, span], names=["measure", "month"])
         df = df.set_index(["measure", "month"]).reindex(full).reset_index()
     df = finish(df, cat)
     return _status(df, cat, overrides, wanted, by)

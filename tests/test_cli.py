@@ -61,3 +61,26 @@ def test_report_builds_the_synthetic_store_once_and_says_where_the_report_is(tmp
     code, out = run(*args)  # second time: neither generated nor loaded again
     assert code == 0 and calls == [tmp_path / "syn"] and "snapshot 1 (extract" not in out
     assert f"report: {report}" in out
+
+
+def test_spc_reads_any_series(tmp_path, capsys):
+    # [5, 1] x 5, then 7 months above the mean of 3 and 7 below it: two shifts (tests/test_spc.py)
+    rows = [5, 1] * 5 + [4, 4.5, 4, 4.5, 4, 4.5, 4] + [2, 1.5, 2, 1.5, 2, 1.5, 2]
+    f = tmp_path / "series.csv"
+    f.write_text("period,value\n" + "".join(f"p{i:02d},{v}\n" for i, v in enumerate(rows)))
+    code, out = run("spc", f, "--improvement", "increase", "--target", "10", "--format", "csv")
+    assert code == 0
+    df = pd.read_csv(io.StringIO(out))
+    assert list(df.columns) == ["period", "value", "group", "mean", "lpl", "upl", "rules", "variation"]
+    assert df["mean"].round(9).eq(3).all()
+    assert df["rules"].fillna("").eq("shift").tolist() == [False] * 10 + [True] * 14
+    err = capsys.readouterr().err
+    assert "variation: special_cause_concern" in err and "assurance: consistently_missed" in err
+    code, out = run("spc", f, "--improvement", "decrease", "--rebase", "p10", "p17")
+    assert code == 0 and "variation: common_cause" in out and "assurance: none" in out
+    f.write_text("period,value\np1,1\np2,oops\np3,2\n")
+    code, _ = run("spc", f, "--improvement", "increase")
+    assert code == 1
+    assert "rejected: " + str(f) + " row 3, column value: 'oops': expected a number" in capsys.readouterr().err
+    code, _ = run("spc", f, "--improvement", "increase", "--rebase", "p9")
+    assert code == 2 and "rebase period(s) not in the series: p9" in capsys.readouterr().err

@@ -54,6 +54,13 @@ def test_one_report_with_every_section_and_kpi(batch):
     assert html.count('<img alt="Line chart of') == 19
     assert re.search(r"(Green: meets target|Amber: within tolerance|Red: outside tolerance)", html)
     assert "DRAFT" in html  # no manager's commentary given: drafted, and marked so
+    # every KPI page carries its Making Data Count verdict, in words
+    pages = html.split('<section aria-labelledby="kpi-')[1:]
+    assert len(pages) == 19
+    verdicts = ("Common cause variation", "Special cause variation: improvement", "Special cause variation: concern")
+    for page in pages:
+        assert "(Making Data Count, 24 months)" in page and any(v in page for v in verdicts), page[:200]
+    assert "Special cause variation this month" in html and "SPC variation" in html
 
 
 def test_no_code_no_outside_scripts_no_child_identifiers(batch):

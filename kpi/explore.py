@@ -1,0 +1,332 @@
+"""Analysts' drill-down: a measure by any breakdown, what drove a change, the records behind a figure.
+
+For JupyterLab and the explore notebooks, never for the report (``cohort`` is record level)::
+
+    from kpi.explore import Explorer
+    x = Explorer()                                   # the store's latest snapshot
+    x.series("KPI 3")                                # 36 months with RAG and SPC
+    x.breakdown("1.7", "locality", months=13)        # by any breakdown
+    x.drivers("1.7", "locality", before="2025-11..2026-04", after="2026-05..2026-10")
+    x.cohort("1.7", "2026-10")                       # the referrals behind October's figure
+    x.story("1.7").text                              # the SPC verdict and what drove it, in words
+
+How a change is split between groups (``drivers``): a ratio over all groups is the groups' ratios
+weighted by their share of the denominator, R = sum(w_g * r_g), so between two periods
+dR = sum(mean(w_g) * d(r_g)) + sum(mean(r_g) * d(w_g)): each group's *rate effect* (its own figure moved)
+plus its *mix effect* (its share of the denominator moved). The two add up exactly to the change
+overall. Each period is a month or a run of months whose numerators and denominators are averaged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import model
+from .calendar import add_months, month_label, month_start, months_back
+from .catalogue import Catalogue, Measure, load
+from .engine import BREAKDOWNS, POPULATION_BREAKDOWNS, Context, compute, value_of
+from .engine import cohort as _cohort
+from .scorecard import DEFAULT_TARGETS, scorecard
+from .spc import SPC, VARIATION_TEXT, spc_of
+from .store import connect
+
+# code lists of the data model, for breakdowns by a coded column
+CODE_LABELS = {
+    "sex": model.SEX,
+    "ethnicity": model.ETHNICITY,
+    "source": model.REFERRAL_SOURCE,
+    "primary_need": model.PRIMARY_NEED,
+    "placement_type": model.PLACEMENT_TYPE,
+}
+STORY_BREAKDOWNS = ("locality", "team", "source", "age_band", "sex", "ethnicity", "primary_need")
+
+
+def months_of(spec) -> list[str]:
+    """'2026-10', '2026-05..2026-10' or a list of months, as a list of months."""
+    if isinstance(spec, list | tuple):
+        return [month_label(month_start(m)) for m in spec]
+    spec = str(spec)
+    if ".." in spec:
+        first, last = (month_start(x) for x in spec.split(".."))
+        n = (last.year - first.year) * 12 + last.month - first.month
+        if n < 0:
+            raise ValueError(f"{spec!r} ends before it starts")
+        return months_back(month_label(last), n + 1)
+    return [month_label(month_start(spec))]
+
+
+def span_label(months: list[str]) -> str:
+    """'October 2026' or 'May to October 2026'."""
+    a, b = (pd.Timestamp(m + "-01") for m in (months[0], months[-1]))
+    if a == b:
+        return f"{b:%B %Y}"
+    return f"{a:%B}{'' if a.year == b.year else f' {a.year}'} to {b:%B %Y}"
+
+
+@dataclass
+class Story:
+    """The SPC verdict on a measure's latest month and the groups behind its movement."""
+
+    measure: Measure
+    month: str
+    spc: SPC
+    before: list[str]
+    after: list[str]
+    drivers: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def top(self, by: str) -> str | None:
+        """The group that did most to move the figure the way it moved."""
+        d = self.drivers.get(by)
+        return None if d is None or d.empty else d["label"].iloc[0]
+
+    @property
+    def change(self) -> float:
+        d = next(iter(self.drivers.values()), None)
+        return float("nan") if d is None else d.attrs["change"]
+
+    @property
+    def text(self) -> str:
+        m = self.measure
+        out = [f"{m.ref} {m.title}: {VARIATION_TEXT[self.spc.variation].lower()}"]
+        rules = self.spc.latest["rules"] if self.spc.latest is not None else ""
+        out[-1] += f" ({rules.replace('_', ' ')})." if rules else "."
+        d = next(iter(self.drivers.values()), None)
+        if d is not None:
+            a, b = d.attrs["value_before"], d.attrs["value_after"]
+            out.append(
+                f"It moved from {_fmt(m, a)} ({span_label(self.before)}) to {_fmt(m, b)} ({span_label(self.after)})."
+            )
+        for by, d in self.drivers.items():
+            if d.empty or not d.attrs["change"]:
+                continue
+            first = d.iloc[0]
+            share = first["share_of_change"]
+            how = ""
+            if pd.notna(first["rate_effect"]) and pd.notna(first["mix_effect"]):
+                how = (
+                    " mostly through its own figure"
+                    if abs(first["rate_effect"]) >= abs(first["mix_effect"])
+                    else " mostly through its share of the cases"
+                )
+            out.append(
+                f"By {by.replace('_', ' ')}, {first['label']} did most to move it "
+                f"({share:.0%} of the change{',' if how else ''}{how})."
+            )
+        return " ".join(out)
+
+
+def _fmt(m: Measure, v) -> str:
+    from .narrative import _fmt as fmt
+
+    return fmt(m, v)
+
+
+class Explorer:
+    """One snapshot of the store, prepared once for many questions."""
+
+    def __init__(
+        self,
+        store: Path | str | None = None,
+        snapshot: int | None = None,
+        catalogue: Catalogue | str = "county",
+        targets: Path | str | dict | None = DEFAULT_TARGETS,
+    ):
+        from .report import default_store
+
+        con, snap = connect(Path(store) if store else default_store(), snapshot)
+        self.context = Context.prepare(con, snap)
+        self.snapshot = snap
+        self.catalogue = load(catalogue) if isinstance(catalogue, str) else catalogue
+        self.targets = targets
+        # the snapshot's latest month, else the last month before its extract date
+        latest = snap.get("latest_month")
+        if not latest:
+            latest = month_label(add_months(month_start(pd.Timestamp(snap["extract_date"]).strftime("%Y-%m")), -1))
+        self.latest_month = str(latest)
+        self._labels: dict[str, dict] = {}
+
+    # ---------------------------------------------------------------- measures and series
+    def measure(self, name: str) -> Measure:
+        """A measure by reference ('1.7') or KPI number ('KPI 3', 'kpi3')."""
+        s = str(name).strip()
+        if s.lower().startswith("kpi"):
+            n = int(s[3:].strip())
+            for m in self.catalogue.kpis():
+                if m.kpi == n:
+                    return m
+            raise KeyError(f"no KPI {n} in the {self.catalogue.name} catalogue")
+        return self.catalogue[s]
+
+    def series(self, name: str, month: str | None = None, months: int = 36) -> pd.DataFrame:
+        """The measure's scorecard rows for ``months`` months to ``month``, with each point's SPC."""
+        m = self.measure(name)
+        df = self._card(m, month, months)
+        s = self.spc(m.ref, month, months, _card=df)
+        cols = ["mean", "lpl", "upl", "variation", "rules"]
+        return pd.concat([df.reset_index(drop=True), s.points[cols].reset_index(drop=True)], axis=1)
+
+    def _card(self, m: Measure, month: str | None, months: int, by: str | None = None) -> pd.DataFrame:
+        return scorecard(
+            month or self.latest_month,
+            months,
+            context=self.context,
+            catalogue=self.catalogue,
+            targets=self.targets,
+            measures=[m.ref],
+            by=by,
+            year_on_year=False,
+        )
+
+    def spc(self, name: str, month: str | None = None, months: int = 36, *, _card=None) -> SPC:
+        """Making Data Count SPC of the measure, with new limits from each change of its definition."""
+        m = self.measure(name)
+        df = self._card(m, month, months) if _card is None else _card
+        return spc_of(m, df)
+
+    def breakdown(self, name: str, by: str, month: str | None = None, months: int = 13) -> pd.DataFrame:
+        """The measure by ``by`` (locality, team, age band, ...), one row per month and group, with labels."""
+        m = self.measure(name)
+        labels = self._label_map(by)
+        df = self._card(m, month, months, by=by)
+        df.insert(df.columns.get_loc("group") + 1, "label", df["group"].map(labels))
+        return df
+
+    def wide(self, name: str, by: str, month: str | None = None, months: int = 13) -> pd.DataFrame:
+        """The breakdown as a table: a row per group, a column per month (values)."""
+        df = self.breakdown(name, by, month, months)
+        return df.pivot_table(index="label", columns="month", values="value", dropna=False, sort=True)
+
+    # ---------------------------------------------------------------- what drove a change
+    def drivers(self, name: str, by: str, before, after) -> pd.DataFrame:
+        """Each group's part in the change of the measure between two periods, largest first."""
+        m = self.measure(name)
+        a, b = months_of(before), months_of(after)
+        months = sorted(set(a) | set(b))
+        groups = compute(self.context, self.catalogue, months, by=by, refs=[m.ref])
+        total = compute(self.context, self.catalogue, months, refs=[m.ref])
+        out = decompose(m, groups, total, a, b, by)
+        out.insert(1, "label", out["group"].map(self._label_map(by)))
+        return out
+
+    def cohort(self, name: str, month: str | None = None, numerator: bool = False) -> pd.DataFrame:
+        """The records behind the measure's figure for a month, with child characteristics and team
+        (``numerator=True``: only those counted in the numerator). Record level: for the analyst only,
+        never for a report or a shared file."""
+        m = self.measure(name)
+        df = _cohort(self.context, m, month or self.latest_month)
+        return df[df["numerator"] > 0].reset_index(drop=True) if numerator else df
+
+    # ---------------------------------------------------------------- pictures (PNG, for IPython.display.Image)
+    def spc_chart(self, name: str, month: str | None = None, months: int = 36) -> bytes:
+        from .charts import spc_chart
+
+        return spc_chart(self.measure(name), self.series(name, month, months))
+
+    def breakdown_chart(
+        self, name: str, by: str, month: str | None = None, months: int = 13, highlight: str | None = None
+    ) -> bytes:
+        from .charts import breakdown_chart
+
+        return breakdown_chart(self.measure(name), self.breakdown(name, by, month, months), highlight)
+
+    def story(
+        self, name: str, month: str | None = None, by=STORY_BREAKDOWNS, months: int = 36, window: int | None = None
+    ) -> Story:
+        """The SPC verdict on the latest month, and for each breakdown which groups drove the movement.
+
+        The change looked at is from the 12 months before the latest signal to the signal itself (its
+        special-cause points, at most 6 months), or, with no signal, to the latest 3 months; ``window``
+        fixes the months after instead."""
+        m = self.measure(name)
+        month = month or self.latest_month
+        s = self.spc(m.ref, month, months)
+        n = window or min(max(len(s.signal()), 3), 6)
+        after = months_back(month, n)
+        before = months_back(month_label(add_months(month_start(after[0]), -1)), 12)
+        by = [by] if isinstance(by, str) else list(by)
+        drivers = {b: self.drivers(m.ref, b, before, after) for b in by}
+        return Story(m, month, s, before, after, drivers)
+
+    # ---------------------------------------------------------------- labels
+    def _label_map(self, by: str):
+        if by not in BREAKDOWNS:
+            raise ValueError(f"cannot break down by {by!r}: choose one of {', '.join(BREAKDOWNS)}")
+        if by not in self._labels:
+            labels = dict(CODE_LABELS.get(by, {}))
+            if by in ("locality", "team"):
+                table = "localities" if by == "locality" else "teams"
+                key = BREAKDOWNS[by]
+                labels = dict(self.context.con.execute(f"SELECT {key}, name FROM {table}").fetchall())
+            self._labels[by] = labels
+        labels = self._labels[by]
+        return lambda g: "Not recorded" if g is None or (isinstance(g, float) and np.isnan(g)) else labels.get(g, g)
+
+
+def decompose(m: Measure, groups: pd.DataFrame, total: pd.DataFrame, a: list[str], b: list[str], by: str):
+    """The rate and mix effects of each group between periods a and b (see the module's docstring)."""
+
+    def mean_of(df, months):
+        sel = df[df["month"].isin(months)]
+        keys = ["grp"] if "grp" in df else []
+        if keys:
+            g = sel.groupby(keys, dropna=False)[["numerator", "denominator"]].sum(min_count=1) / len(months)
+            return g
+        return sel[["numerator", "denominator"]].sum(min_count=1) / len(months)
+
+    ga, gb = mean_of(groups, a), mean_of(groups, b)
+    g = (
+        ga.add_suffix("_before")
+        .join(gb.add_suffix("_after"), how="outer")
+        .fillna({"numerator_before": 0, "numerator_after": 0})
+    )
+    ta, tb = mean_of(total, a), mean_of(total, b)
+    value = lambda n, d: value_of(m.unit, m.kind, pd.Series([n]), pd.Series([d])).iloc[0]  # noqa: E731
+    v_a, v_b = value(ta["numerator"], ta["denominator"]), value(tb["numerator"], tb["denominator"])
+    g["value_before"] = value_of(m.unit, m.kind, g["numerator_before"], g["denominator_before"])
+    g["value_after"] = value_of(m.unit, m.kind, g["numerator_after"], g["denominator_after"])
+    ratio = m.unit in ("percent", "average") or (m.unit == "rate" and by in POPULATION_BREAKDOWNS)
+    if ratio:
+        da, db = g["denominator_before"].fillna(0), g["denominator_after"].fillna(0)
+        g["share_before"] = da / da.sum() if da.sum() else 0.0
+        g["share_after"] = db / db.sum() if db.sum() else 0.0
+        ra = g["value_before"].where(da > 0, g["value_after"]).fillna(0)
+        rb = g["value_after"].where(db > 0, g["value_before"]).fillna(0)
+        g["rate_effect"] = (g["share_before"] + g["share_after"]) / 2 * (rb - ra)
+        g["mix_effect"] = (ra + rb) / 2 * (g["share_after"] - g["share_before"])
+        g["contribution"] = g["rate_effect"] + g["mix_effect"]
+    else:  # counts, and rates by a breakdown without a population: each group's numerator on the whole
+
+        def scale(n, d):
+            return n if m.unit == "count" else value_of(m.unit, m.kind, n, pd.Series(d, index=n.index))
+
+        g["share_before"] = g["share_after"] = np.nan
+        g["rate_effect"] = g["mix_effect"] = np.nan
+        g["contribution"] = scale(g["numerator_after"], tb["denominator"]) - scale(
+            g["numerator_before"], ta["denominator"]
+        )
+    change = v_b - v_a
+    g["share_of_change"] = g["contribution"] / change if change else np.nan
+    order = np.sign(change) * g["contribution"] if change else g["contribution"].abs()
+    g = g.assign(_order=order.to_numpy()).sort_values("_order", ascending=False, kind="stable").drop(columns="_order")
+    g = g.reset_index().rename(columns={"grp": "group"})
+    g.attrs.update({"value_before": v_a, "value_after": v_b, "change": change, "before": a, "after": b})
+    cols = [
+        "group",
+        "numerator_before",
+        "denominator_before",
+        "value_before",
+        "numerator_after",
+        "denominator_after",
+        "value_after",
+        "share_before",
+        "share_after",
+        "rate_effect",
+        "mix_effect",
+        "contribution",
+        "share_of_change",
+    ]
+    return g[cols]

@@ -1,0 +1,288 @@
+"""Statistical process control as NHS England's Making Data Count does it: XmR charts and their verdicts.
+
+The parameters (docs/assumptions.md A34) are those of the NHS-R community's "plot the dots" package, the
+reference implementation of Making Data Count:
+
+- the mean of the points, the moving ranges between consecutive points and their mean; moving ranges of
+  3.267 x the mean moving range or more are screened out and the mean recomputed (``screen=False`` keeps
+  them, as NHS England's spreadsheet tools do);
+- process limits at mean +/- 2.66 x mean moving range; "near a limit" beyond mean +/- 2/3 of that distance
+  but inside the limits;
+- rules, each within a rebase group: a point outside the limits; a shift of 7 or more points in a row on
+  one side of the mean (a point on the mean breaks it); a trend of 7 or more points in a row each higher
+  (or each lower) than the one before (a tie breaks it); two of three consecutive points near a limit with
+  all three on the same side of the mean (only the near points are flagged). Every point of a shift or
+  trend is flagged;
+- a flagged point is an improvement or a concern by the side of the mean it lies on and the measure's
+  direction (a trend point lying exactly on the mean by the trend's direction);
+- the variation verdict is the latest point's; assurance compares the target with the latest group's
+  limits: a target beyond the limits on the good side is consistently met, on the bad side consistently
+  missed, inside them hit and miss;
+- limits come from every point of a group, or from its first ``baseline`` points only; ``rebase`` starts a
+  new group (a new mean and limits) at each given period, e.g. when a definition changed. A group of fewer
+  than 13 points has trial limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+LIMIT = 2.66  # 3 / d2, d2 = 1.128 for moving ranges of two points
+NEAR = 2 * LIMIT / 3  # two sigma
+SCREEN = 3.267  # D4 for moving ranges of two points
+RUN = 7  # points in a shift or a trend
+MIN_POINTS = 13  # fewer: trial limits
+
+IMPROVEMENT = {"increase": 1, "decrease": -1, "higher": 1, "lower": -1}
+
+VARIATION_TEXT = {
+    "common_cause": "Common cause variation: no significant change",
+    "special_cause_improvement": "Special cause variation: improvement",
+    "special_cause_concern": "Special cause variation: concern",
+    None: "No SPC verdict: too few figures",
+}
+ASSURANCE_TEXT = {
+    "consistently_met": "the target will consistently be met",
+    "consistently_missed": "the target will consistently be missed",
+    "hit_and_miss": "the target will be met in some months and missed in others (hit and miss)",
+    None: "no target to assure against",
+}
+RULE_TEXT = {
+    "outside_limits": "outside the process limits",
+    "shift": "a shift: 7 or more points in a row on one side of the mean",
+    "trend": "a trend: 7 or more points in a row rising or falling",
+    "two_of_three": "two of three points near a process limit",
+}
+RULES = tuple(RULE_TEXT)
+
+
+@dataclass
+class SPC:
+    """An XmR analysis: one row per point (``points``), and the verdicts on the latest point."""
+
+    points: pd.DataFrame
+    improvement: str
+    target: float | None
+
+    @property
+    def latest(self) -> pd.Series | None:
+        known = self.points.dropna(subset=["value"])
+        return known.iloc[-1] if len(known) else None
+
+    @property
+    def variation(self) -> str | None:
+        last = self.latest
+        return None if last is None else last["variation"]
+
+    @property
+    def assurance(self) -> str | None:
+        last = self.latest
+        if last is None or self.target is None or pd.isna(self.target) or pd.isna(last["upl"]):
+            return None
+        up = IMPROVEMENT[self.improvement] == 1
+        if self.target > last["upl"]:
+            return "consistently_missed" if up else "consistently_met"
+        if self.target < last["lpl"]:
+            return "consistently_met" if up else "consistently_missed"
+        return "hit_and_miss"
+
+    @property
+    def trial(self) -> bool:
+        """Limits from fewer than 13 points: to be read as provisional."""
+        last = self.latest
+        return last is not None and bool(last["trial"])
+
+    def signal(self) -> pd.DataFrame:
+        """The run of consecutive special-cause points of one class ending at the latest point (empty if none)."""
+        known = self.points.dropna(subset=["value"])
+        if known.empty or known["variation"].iloc[-1] == "common_cause":
+            return known.iloc[0:0]
+        cls = known["variation"].iloc[-1]
+        n = 0
+        for v in reversed(known["variation"].tolist()):
+            if v != cls:
+                break
+            n += 1
+        return known.iloc[-n:]
+
+    def summary(self) -> dict:
+        last = self.latest
+        return {
+            "variation": self.variation,
+            "variation_text": VARIATION_TEXT[self.variation],
+            "assurance": self.assurance,
+            "assurance_text": ASSURANCE_TEXT[self.assurance],
+            "rules": "" if last is None else last["rules"],
+            "mean": None if last is None else float(last["mean"]),
+            "lpl": None if last is None else float(last["lpl"]),
+            "upl": None if last is None else float(last["upl"]),
+            "trial_limits": self.trial,
+        }
+
+
+def xmr(
+    values,
+    periods=None,
+    *,
+    improvement: str = "increase",
+    target: float | None = None,
+    baseline: int | None = None,
+    rebase=(),
+    screen: bool = True,
+) -> SPC:
+    """The XmR analysis of a series (oldest first). Missing values are left out of every calculation."""
+    if improvement not in IMPROVEMENT:
+        raise ValueError(f"improvement must be increase or decrease, not {improvement!r}")
+    y = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").astype(float).to_numpy()
+    periods = list(range(1, len(y) + 1)) if periods is None else list(periods)
+    if len(periods) != len(y):
+        raise ValueError("periods and values differ in length")
+    unknown = [p for p in rebase if p not in periods]
+    if unknown:
+        raise ValueError(f"rebase period(s) not in the series: {', '.join(map(str, unknown))}")
+    if baseline is not None and baseline < 2:
+        raise ValueError("a baseline needs at least 2 points")
+    starts = {periods.index(p) for p in rebase}
+    group = np.cumsum([1 if i in starts else 0 for i in range(len(y))])
+    out = pd.DataFrame({"period": periods, "value": y, "group": group})
+    cols = {c: np.full(len(y), np.nan) for c in ("mean", "lpl", "upl", "near_lower", "near_upper")}
+    flags = {r: np.zeros(len(y), dtype=bool) for r in RULES}
+    side = np.zeros(len(y))
+    trial = np.zeros(len(y), dtype=bool)
+    trend_dir = np.zeros(len(y))
+    for g in np.unique(group):
+        idx = np.flatnonzero((group == g) & ~np.isnan(y))
+        if len(idx) == 0:
+            continue
+        v = y[idx]
+        base = v[: baseline or len(v)]
+        mean = base.mean()
+        mr = np.abs(np.diff(base))
+        amr = mr.mean() if len(mr) else np.nan
+        if screen and len(mr):
+            kept = mr[mr < SCREEN * amr]
+            amr = kept.mean() if len(kept) else amr
+        lpl, upl = mean - LIMIT * amr, mean + LIMIT * amr
+        nl, nu = mean - NEAR * amr, mean + NEAR * amr
+        for k, val in (("mean", mean), ("lpl", lpl), ("upl", upl), ("near_lower", nl), ("near_upper", nu)):
+            cols[k][idx] = val
+        trial[idx] = len(base) < MIN_POINTS
+        s = np.sign(v - mean)
+        side[idx] = s
+        outside = (v > upl) | (v < lpl)
+        near = ~outside & ((v < nl) | (v > nu))
+        flags["outside_limits"][idx] = outside
+        flags["shift"][idx] = _runs(s, lambda w: w[0] != 0 and np.all(w == w[0]))
+        rises = np.sign(np.diff(v))
+        trend = np.zeros(len(v), dtype=bool)
+        tdir = np.zeros(len(v))
+        for i in range(len(v) - RUN + 1):
+            d = rises[i : i + RUN - 1]
+            if d[0] != 0 and np.all(d == d[0]):
+                trend[i : i + RUN] = True
+                tdir[i : i + RUN] = d[0]
+        flags["trend"][idx] = trend
+        trend_dir[idx] = tdir
+        two = np.zeros(len(v), dtype=bool)
+        for i in range(len(v) - 2):
+            w = slice(i, i + 3)
+            if near[w].sum() >= 2 and abs(s[w].sum()) == 3:
+                two[w] |= near[w]
+        flags["two_of_three"][idx] = two
+    for k, col in cols.items():
+        out[k] = col
+    for r in RULES:
+        out[r] = flags[r]
+    special = np.any([flags[r] for r in RULES], axis=0)
+    up = IMPROVEMENT[improvement]
+    direction = np.where(side != 0, side, trend_dir)
+    out["variation"] = pd.Series(  # object: None where there is no value (pandas' str dtype would give NaN)
+        [
+            None
+            if np.isnan(v)
+            else "common_cause"
+            if not sp
+            else "special_cause_improvement"
+            if d == up
+            else "special_cause_concern"
+            for v, sp, d in zip(y, special, direction, strict=True)
+        ],
+        dtype=object,
+    )
+    out["rules"] = [", ".join(r for r in RULES if flags[r][i]) for i in range(len(y))]
+    out["trial"] = trial
+    return SPC(out, improvement, target)
+
+
+def spc_of(measure, card: pd.DataFrame) -> SPC:
+    """SPC of one catalogue measure from its scorecard rows (month, value, target), with new limits from
+    each change of its definition within the months given."""
+    card = card.sort_values("month")
+    months = card["month"].tolist()
+    rebase = [h["from"] for h in measure.history if months and months[0] < h["from"] <= months[-1]]
+    target = card["target"].iloc[-1] if len(card) else None
+    return xmr(
+        card["value"].tolist(),
+        months,
+        improvement=measure.direction,
+        target=None if target is None or pd.isna(target) else float(target),
+        rebase=[r for r in rebase if r in months],
+    )
+
+
+def _runs(s: np.ndarray, same) -> np.ndarray:
+    """Points belonging to any window of RUN consecutive points for which ``same(window)`` holds."""
+    hit = np.zeros(len(s), dtype=bool)
+    for i in range(len(s) - RUN + 1):
+        if same(s[i : i + RUN]):
+            hit[i : i + RUN] = True
+    return hit
+
+
+def read_series(path) -> tuple[pd.DataFrame, list[dict]]:
+    """A CSV of ``period,value``: the rows that load, and each other row with its reason."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise ValueError(f"{path}: cannot be read as CSV: {e}") from e
+    missing = [c for c in ("period", "value") if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: row 1 (header): expected columns period,value; missing {', '.join(missing)}")
+    rows, rejects = [], []
+    seen: dict[str, int] = {}
+    for i, r in enumerate(df.itertuples(index=False), start=2):
+        period, raw = r.period.strip(), r.value.strip()
+        if not period:
+            rejects.append(
+                {"file": str(path), "row": i, "column": "period", "value": r.period, "reason": "expected a period"}
+            )
+            continue
+        if period in seen:
+            rejects.append(
+                {
+                    "file": str(path),
+                    "row": i,
+                    "column": "period",
+                    "value": period,
+                    "reason": f"expected each period once; already on row {seen[period]}",
+                }
+            )
+            continue
+        try:
+            value = float(raw)
+            if not np.isfinite(value):
+                raise ValueError
+        except ValueError:
+            rejects.append(
+                {"file": str(path), "row": i, "column": "value", "value": raw, "reason": "expected a number"}
+            )
+            continue
+        seen[period] = i
+        rows.append({"period": period, "value": value})
+    return pd.DataFrame(rows, columns=["period", "value"]), rejects
