@@ -38,3 +38,22 @@ def test_improvement_and_unchanged():
 
 def test_no_figure():
     assert draft(load("county")["1.7"], series([20, None])) == "No figure is available for August 2024."
+
+
+def test_the_spc_verdict_ends_the_draft():
+    from kpi.spc import spc_of
+
+    m = load("county")["1.7"]  # lower is better
+    # [5, 1] x 5, 7 months above the mean of 3, then 7 below it (tests/test_spc.py): a shift, and the limits
+    # 3 +/- 2.66 x 47/23 (0 to 8.4) lie below the target of 18, which is therefore consistently met
+    s = series([5, 1] * 5 + [4, 4.5, 4, 4.5, 4, 4.5, 4] + [2, 1.5, 2, 1.5, 2, 1.5, 2], start="2023-01")
+    text = draft(m, s, spc_of(m, s))
+    assert text.endswith(
+        "Statistical process control shows special cause improvement: 7 or more months in a row below the "
+        "average. On this process the target will consistently be met."
+    )
+    flat = series([20, 22] * 7, start="2023-01")
+    assert draft(m, flat, spc_of(m, flat)).endswith(
+        "Over the last 14 months the variation is common cause: no significant change. On this process the "
+        "target will be met in some months and missed in others (hit and miss)."
+    )
