@@ -39,8 +39,15 @@ RULE_PHRASE = {
 }
 
 
-def spc_sentence(spc) -> str:
-    """The SPC verdict on the latest month, in words ("" when there are too few figures)."""
+STOCK_CAVEAT = (
+    " A month-end figure shares most of its children with the month before, so runs on one side of the average"
+    " come more often than in monthly flows: read this one with care."
+)
+
+
+def spc_sentence(spc, measure: Measure | None = None) -> str:
+    """The SPC verdict on the latest month, in words ("" when there are too few figures). With the measure,
+    a month-end (stock) figure flagged only by a run or trend carries a caveat (assumptions A38)."""
     last = spc.latest
     if last is None or spc.variation is None or pd.isna(last["mean"]):
         return ""
@@ -57,6 +64,9 @@ def spc_sentence(spc) -> str:
             if r
         ]
         out = f"Statistical process control shows special cause {kind}: {' and '.join(why)}."
+        runs_only = set(last["rules"].split(", ")) <= {"shift", "trend"}
+        if measure is not None and measure.kind != "flow" and runs_only:
+            out += STOCK_CAVEAT
     if spc.assurance:
         from .spc import ASSURANCE_TEXT
 
@@ -105,8 +115,8 @@ def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:
         sentence = f"It {STANDING[rag]} (target {t}, tolerance {tol})"
         since = _first_since(s, rag)
         out.append(sentence + (f", {since}." if since else "."))
-    if spc is not None and spc_sentence(spc):
-        out.append(spc_sentence(spc))
+    if spc is not None and spc_sentence(spc, measure):
+        out.append(spc_sentence(spc, measure))
     return " ".join(out)
 
 

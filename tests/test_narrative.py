@@ -57,3 +57,14 @@ def test_the_spc_verdict_ends_the_draft():
         "Over the last 14 months the variation is common cause: no significant change. On this process the "
         "target will be met in some months and missed in others (hit and miss)."
     )
+
+
+def test_a_stock_flagged_by_a_run_carries_a_caveat():
+    from kpi.spc import spc_of
+
+    cat = load("county")
+    stock, flow = cat["6.5"], cat["1.7"]  # under-13s in residential care (month end); re-referrals (month)
+    assert stock.kind == "stock" and flow.kind == "flow"
+    s = series([5, 1] * 5 + [4, 4.5, 4, 4.5, 4, 4.5, 4] + [2, 1.5, 2, 1.5, 2, 1.5, 2], start="2023-01")
+    assert "read this one with care" in draft(stock, s, spc_of(stock, s))
+    assert "read this one with care" not in draft(flow, s, spc_of(flow, s))
