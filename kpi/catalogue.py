@@ -200,9 +200,15 @@ def _measure(d: dict, where: str) -> Measure:
     )
 
 
+def read_yaml(text: str):
+    """YAML as safe_load reads it, with libyaml's C parser where PyYAML has it (ten times faster: the
+    catalogue is read by every report notebook)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catalogue:
     try:
-        doc = yaml.safe_load(text)
+        doc = read_yaml(text)
     except yaml.YAMLError as e:
         raise CatalogueError(f"{path or name}: not valid YAML: {e}") from None
     where = str(path or name)
@@ -253,7 +259,7 @@ def targets_for(measure: Measure, month: str, overrides: dict | None) -> tuple[f
 def load_targets(path: Path | None) -> dict | None:
     if path is None or not Path(path).exists():
         return None
-    doc = yaml.safe_load(Path(path).read_text()) or {}
+    doc = read_yaml(Path(path).read_text()) or {}
     if not isinstance(doc, dict):
         raise CatalogueError(f"{path}: expected a mapping of financial years (2025-26) to measures")
     return {str(k): {str(r): v for r, v in (vs or {}).items()} for k, vs in doc.items()}

@@ -280,9 +280,15 @@ def population(con, months: list[str], by: str | None = None) -> pd.DataFrame:
 
 
 def compute(
-    ctx: Context, catalogue: Catalogue, months: list[str], by: str | None = None, refs: list[str] | None = None
+    ctx: Context,
+    catalogue: Catalogue,
+    months: list[str],
+    by: str | None = None,
+    refs: list[str] | None = None,
+    finished: bool = True,
 ) -> pd.DataFrame:
-    """Numerator, denominator, value and calculation for each measure and month (and group)."""
+    """Numerator, denominator, value and calculation for each measure and month (and group);
+    ``finished=False``: numerator and denominator only (for a caller that adds more rows and finishes)."""
     if by is not None and by not in BREAKDOWNS:
         raise ValueError(f"cannot break down by {by!r}: choose one of {', '.join(BREAKDOWNS)}")
     con = ctx.con
@@ -306,7 +312,7 @@ def compute(
         df.insert(0, "measure", mz.ref)
         frames.append(df)
     out = pd.concat(frames, ignore_index=True)
-    return finish(out, catalogue)
+    return finish(out, catalogue) if finished else out
 
 
 def _complete(df: pd.DataFrame, months: list[str], by: str | None) -> pd.DataFrame:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from .catalogue import read_yaml
+
 PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"  # the project's, wherever it runs from
 FIELDS = {"month", "council", "snapshot", "catalogue", "commentary", "notes", "public"}
 
@@ -72,7 +74,7 @@ def parse(doc: dict, where: str) -> MonthParams:
 def load(path: Path | str) -> MonthParams:
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = read_yaml(path.read_text())
     except (OSError, yaml.YAMLError) as e:
         raise ParamsError(f"{path}: cannot be read: {e}") from None
     p = parse(doc, str(path))

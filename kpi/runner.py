@@ -1,8 +1,9 @@
 """The monthly batch: run the report notebooks with papermill, render one HTML with nbconvert.
 
-``run()`` starts a kernel for every notebook in ``notebooks/`` (warming its imports) while it computes
-the month's scorecard once, then executes the notebooks on those kernels with papermill (in parallel,
-one at a time per core), keeps the executed notebooks under ``output/YYYY-MM/notebooks/``, merges them into
+``run()`` starts one kernel per worker (one per core) and warms its imports while it computes the month's
+scorecard once, then executes the notebooks in ``notebooks/`` with papermill, each worker taking the next
+notebook on its own kernel (its namespace cleared between notebooks, so no notebook can lean on another's
+variables; the imports stay loaded), keeps the executed notebooks under ``output/YYYY-MM/notebooks/``, merges them into
 one self-contained page (``output/YYYY-MM/report.html``: no code, charts embedded, a table of contents)
 and writes ``manifest.json``. A failing notebook stops nothing else; it is named with its cell and error,
 the run fails, and the last good report is left in place. Before a report is written its text is checked
@@ -14,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -52,7 +54,7 @@ WARM_UP = "import kpi.report, kpi.charts, kpi.narrative"
 
 
 class _Kernel:
-    """A notebook's kernel, started (and its imports begun) before the notebook is run."""
+    """A worker's kernel, started (and its imports begun) before the notebooks are run on it."""
 
     def __init__(self):
         from jupyter_client.manager import KernelManager
@@ -62,6 +64,17 @@ class _Kernel:
         self.client = self.km.client()
         self.client.start_channels()
         self.client.execute(WARM_UP, silent=True, store_history=False)
+
+    def clear(self):
+        """Forget the last notebook's variables (imported modules stay loaded). Called from the worker's
+        thread, so with a client of its own (a client's sockets belong to the thread that started them)."""
+        client = self.km.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=60)
+            client.execute_interactive("%reset -f", silent=True, store_history=False, timeout=60)
+        finally:
+            client.stop_channels()
 
     def stop(self):
         self.client.stop_channels()
@@ -149,8 +162,10 @@ def run(
     (build / "notebooks").mkdir(parents=True)
     timings = {}
     books = notebooks(notebook_dir or NOTEBOOKS)
-    # Every notebook's kernel starts now and imports the package while the scorecard is computed.
-    kernels = [_Kernel() for _ in books]
+    workers = workers or min(len(books), os.cpu_count() or 1)
+    # Each worker's kernel starts now and imports the package while the scorecard is computed: importing
+    # pandas, matplotlib and seaborn costs a second of CPU per kernel, so kernels are few and reused.
+    kernels = [_Kernel() for _ in range(workers)]
     try:
         progress(f"[{month}] computing the scorecard from {store}")
         data = prepare_data(month, store, p, build / "data")
@@ -163,19 +178,30 @@ def run(
             "public": public,
         }
         results = []
-        workers = workers or min(len(books), os.cpu_count() or 1)
         progress(f"[{month}] running {len(books)} notebooks, {workers} at a time")
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [
-                pool.submit(_execute, nb, build / "notebooks" / nb.name, parameters, k)
-                for nb, k in zip(books, kernels, strict=True)
-            ]
-            for f in as_completed(futures):
-                r = f.result()
+        todo = queue.SimpleQueue()
+        for nb in books:
+            todo.put(nb)
+
+        def worker(kernel: _Kernel) -> None:
+            first = True
+            while True:
+                try:
+                    nb = todo.get_nowait()
+                except queue.Empty:
+                    return
+                if not first:
+                    kernel.clear()
+                first = False
+                r = _execute(nb, build / "notebooks" / nb.name, parameters, kernel)
                 results.append(r)
                 timings[r["notebook"]] = r["seconds"]
                 what = "done" if r["ok"] else f"FAILED at cell {r['cell']} ({r.get('source', '')}): {r['error']}"
                 progress(f"[{month}]   {r['notebook']}: {what} ({r['seconds']:.1f} s)")
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for f in [pool.submit(worker, k) for k in kernels]:
+                f.result()
     finally:
         for k in kernels:
             k.stop()

@@ -90,7 +90,7 @@ def scorecard(
         con, snap = connect(store, snapshot)
         context = Context.prepare(con, snap)
     if context is not None:
-        frames.append(compute(context, cat, span, by=by, refs=refs).drop(columns=["value", "display", "calculation"]))
+        frames.append(compute(context, cat, span, by=by, refs=refs, finished=False))
     if aggregates is not None:
         if by:
             raise ValueError("aggregates have no breakdowns: --by needs record-level data")
@@ -115,37 +115,46 @@ def scorecard(
 
 
 def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: str | None) -> pd.DataFrame:
-    out = []
-    for ref, g in df.groupby("measure", sort=False):
-        mz = cat[ref]
-        g = g.copy()
-        shown = pd.to_numeric(g["display"].str.rstrip("%"), errors="coerce")
-        tt = [targets_for(mz, m, overrides) for m in g["month"]]
-        g["target"] = [t for t, _ in tt]
-        g["tolerance"] = [t for _, t in tt]
-        rags = [rag(v, t, tol, mz.direction) for v, (t, tol) in zip(shown, tt, strict=True)]
-        g["rag"] = pd.Series(rags, index=g.index, dtype=object)
-        g["rag_text"] = [RAG_TEXT[r] for r in rags]
-        g["shown"] = shown
-        prev = _shifted(g, 1)
-        year = _shifted(g, 12)
-        g["change_month"] = g["value"] - prev["value"].to_numpy()
-        g["vs_last_month"] = [compare(a, b, mz.direction) for a, b in zip(shown, prev["shown"], strict=True)]
-        g["change_year"] = g["value"] - year["value"].to_numpy()
-        g["vs_last_year"] = [compare(a, b, mz.direction) for a, b in zip(shown, year["shown"], strict=True)]
-        g["statistical_neighbours"] = mz.statistical_neighbours
-        g["england"] = mz.england
-        g["vs_statistical_neighbours"] = [compare(a, mz.statistical_neighbours, mz.direction) for a in shown]
-        g["vs_england"] = [compare(a, mz.england, mz.direction) for a in shown]
-        g["kpi"] = mz.kpi
-        g["title"] = mz.title
-        g["section"] = mz.section
-        g["unit"] = mz.unit
-        g["direction"] = mz.direction
-        out.append(g[g["month"].isin(wanted)])
-    res = pd.concat(out, ignore_index=True)
+    """RAG, changes and comparisons for every row at once (a loop per measure costs more than the engine)."""
+    from .calendar import add_months, month_label, month_start
+
+    meta = pd.DataFrame(
+        [
+            (m.ref, m.kpi, m.title, m.section, m.unit, m.direction, m.statistical_neighbours, m.england)
+            for m in cat.measures
+        ],
+        columns=["measure", "kpi", "title", "section", "unit", "direction", "statistical_neighbours", "england"],
+        dtype=object,  # None where a measure has no KPI number or comparator, as the catalogue says
+    )
+    df = df.merge(meta, on="measure", how="left")
+    df["shown"] = pd.to_numeric(df["display"].str.rstrip("%"), errors="coerce")
+    pairs = df[["measure", "month"]].drop_duplicates()
+    tt = [targets_for(cat[r], m, overrides) for r, m in zip(pairs["measure"], pairs["month"], strict=True)]
+    pairs = pairs.assign(target=[t for t, _ in tt], tolerance=[t for _, t in tt])
+    df = df.merge(pairs, on=["measure", "month"], how="left")
+    df["rag"] = pd.Series(
+        [
+            rag(v, t, tol, d)
+            for v, t, tol, d in zip(df["shown"], df["target"], df["tolerance"], df["direction"], strict=True)
+        ],
+        index=df.index,
+        dtype=object,
+    )
+    df["rag_text"] = [RAG_TEXT[r] for r in df["rag"]]
+    months = df["month"].unique()
+    keys = df[["measure", "month", "grp"]].copy()
+    for n, name in ((1, "month"), (12, "year")):
+        earlier = {m: month_label(add_months(month_start(m), -n)) for m in months}
+        then = df[["measure", "month", "grp", "value", "shown"]].drop_duplicates(["measure", "month", "grp"])
+        then = then.rename(columns={"value": "value_then", "shown": "shown_then"})
+        got = keys.assign(month=keys["month"].map(earlier)).merge(then, on=["measure", "month", "grp"], how="left")
+        df[f"change_{name}"] = df["value"].to_numpy() - got["value_then"].to_numpy()
+        df[f"vs_last_{name}"] = _compare(df["shown"].to_numpy(), got["shown_then"].to_numpy(), df["direction"])
+    for comp in ("statistical_neighbours", "england"):
+        other = pd.to_numeric(df[comp], errors="coerce").to_numpy()
+        df[f"vs_{comp}"] = _compare(df["shown"].to_numpy(), other, df["direction"])
+    res = df[df["month"].isin(wanted)].rename(columns={"grp": "group"})
     cols = COLUMNS[:6] + (["group"] if by else []) + COLUMNS[6:]
-    res = res.rename(columns={"grp": "group"})
     order = {m.ref: i for i, m in enumerate(cat.measures)}
     res = res.sort_values(
         ["measure", "month"] + (["group"] if by else []),
@@ -155,12 +164,6 @@ def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: 
     return res[cols].reset_index(drop=True)
 
 
-def _shifted(g: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The same group's row n months earlier, aligned to g's rows (NaN where absent)."""
-    from .calendar import add_months, month_label, month_start
-
-    earlier = [month_label(add_months(month_start(m), -n)) for m in g["month"]]
-    keys = list(zip(earlier, g["grp"], strict=True))
-    idx = g.set_index(["month", "grp"])[["value", "shown"]]
-    idx = idx[~idx.index.duplicated()]
-    return idx.reindex(pd.MultiIndex.from_tuples(keys, names=["month", "grp"])).reset_index(drop=True)
+def _compare(a, b, direction) -> pd.Series:
+    """:func:`kpi.status.compare` of each pair, as an object column (None where either is missing)."""
+    return pd.Series([compare(x, y, d) for x, y, d in zip(a, b, direction, strict=True)], dtype=object)

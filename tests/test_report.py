@@ -128,6 +128,24 @@ def test_a_failing_notebook_is_named_and_the_good_report_stays(batch, tmp_path):
     assert json.loads((out / "2026-10" / "manifest.json").read_text())["status"] == "failed"
 
 
+def test_notebooks_sharing_a_kernel_do_not_share_variables(batch, tmp_path):
+    """Workers reuse their kernel (its imports stay warm) but clear its namespace between notebooks."""
+    res, root = batch
+    books = tmp_path / "books"
+    books.mkdir()
+    for name, code in (("01_first", "leftover = 1"), ("02_second", "print(leftover)")):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells = [nbformat.v4.new_code_cell(code)]
+        nbformat.write(nb, books / f"{name}.ipynb")
+    bad = run(
+        None, root / "store.duckdb", out_root=tmp_path / "out", notebook_dir=books, workers=1, progress=lambda s: None
+    )
+    assert [(f["notebook"], f["error"]) for f in bad.failures] == [
+        ("02_second.ipynb", "NameError: name 'leftover' is not defined")
+    ]
+
+
 def test_managers_commentary_replaces_the_draft(batch, tmp_path):
     res, root = batch
     p = tmp_path / "2026-10.yaml"
