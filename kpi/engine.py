@@ -18,6 +18,7 @@ How a measure is computed:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,22 +145,26 @@ def _col(expr: str) -> str:
     return f"t.{expr}" if expr.isidentifier() else expr
 
 
-def part_sql(measure: Measure, part: Part) -> str:
-    """The cohort query of one part: month, num, den, the breakdown columns and the record behind each row."""
+def part_sql(measure: Measure, part: Part, by: str | None = None, detail: bool = False) -> str:
+    """The cohort query of one part: month, num, den, and the breakdown column ``by`` asks for (``detail``:
+    every breakdown column and the record behind each row, for :func:`cohort`).
+
+    Only the joins a query uses are written: the store declares no keys, so the database cannot drop an
+    unused join by itself, and a join of every event row against every child costs more than the measure."""
     table = model.table(part.table)
     cols = set(table.column_names)
-    joins = []
+    joins = {}
     if "child_id" in cols:
-        joins.append("LEFT JOIN children c ON c.child_id = t.child_id")
+        joins["c"] = "LEFT JOIN children c ON c.child_id = t.child_id"
     else:
-        joins.append(
+        joins["c"] = (
             "LEFT JOIN (SELECT NULL::VARCHAR AS child_id, NULL::DATE AS date_of_birth, "
             "NULL::VARCHAR AS sex, NULL::VARCHAR AS ethnicity, NULL::VARCHAR AS locality_id) c ON FALSE"
         )
     if part.table == "referrals":
         ref_alias = "t"
     elif "referral_id" in cols:
-        joins.append("LEFT JOIN referrals r ON r.referral_id = t.referral_id")
+        joins["r"] = "LEFT JOIN referrals r ON r.referral_id = t.referral_id"
         ref_alias = "r"
     else:
         ref_alias = None
@@ -169,7 +174,7 @@ def part_sql(measure: Measure, part: Part) -> str:
     elif "child_id" in cols:
         locality = "c.locality_id"
     elif "team_id" in cols:
-        joins.append("LEFT JOIN teams tm ON tm.team_id = t.team_id")
+        joins["tm"] = "LEFT JOIN teams tm ON tm.team_id = t.team_id"
         locality = "tm.locality_id"
     else:
         locality = "NULL"
@@ -204,24 +209,34 @@ def part_sql(measure: Measure, part: Part) -> str:
         on = f"{start} <= m.m_end AND ({end} IS NULL OR {end} > m.m_end)"
         ref_date = "m.m_end"
         qualify = f"QUALIFY row_number() OVER (PARTITION BY m.month, t.{part.key} ORDER BY {start} DESC) = 1"
-    age = f"age_at(c.date_of_birth, {ref_date})"
-    record = f"CAST(t.{table.key} AS VARCHAR)" if table.key else "NULL"
+    breakdowns = {
+        "locality_id": locality,
+        "team_id": team,
+        "age_band": AGE_BAND_SQL.format(a=f"age_at(c.date_of_birth, {ref_date})"),
+        "sex": "c.sex",
+        "ethnicity": "c.ethnicity",
+        "source": f"{ref_alias}.source" if ref_alias else "NULL",
+        "primary_need": f"{ref_alias}.primary_need" if ref_alias else "NULL",
+        "placement_type": place,
+    }
+    wanted = list(breakdowns) if detail else [BREAKDOWNS[by]] if by else []
+    select = [f"{breakdowns[w]} AS {w}" for w in wanted]
+    if detail:
+        record = f"CAST(t.{table.key} AS VARCHAR)" if table.key else "NULL"
+        select[:0] = [f"'{part.table}' AS record_table", f"{record} AS record_id", "c.child_id"]
+    used = " ".join([num, den, on, part.where, *select])
+    needed = [j for alias, j in joins.items() if re.search(rf"\b{alias}\.", used)]
     return f"""
-        SELECT m.month, {num} AS num, {den} AS den, '{part.table}' AS record_table, {record} AS record_id, c.child_id,
-               {locality} AS locality_id, {team} AS team_id, {AGE_BAND_SQL.format(a=age)} AS age_band,
-               c.sex, c.ethnicity,
-               {f"{ref_alias}.source" if ref_alias else "NULL"} AS source,
-               {f"{ref_alias}.primary_need" if ref_alias else "NULL"} AS primary_need,
-               {place} AS placement_type
+        SELECT m.month, {num} AS num, {den} AS den{"".join(", " + x for x in select)}
         FROM kpi_months m
         JOIN {part.table} t ON {on}
-        {" ".join(joins)}
+        {" ".join(needed)}
         WHERE {part.where}
         {qualify}"""
 
 
 def measure_sql(measure: Measure, by: str | None = None) -> str:
-    cohort = " UNION ALL ".join(f"({part_sql(measure, p)})" for p in measure.parts)
+    cohort = " UNION ALL ".join(f"({part_sql(measure, p, by)})" for p in measure.parts)
     group = f", {BREAKDOWNS[by]} AS grp" if by else ""
     # Parallel sums of fractions (FTE) can differ in the last bits from run to run: rounding makes
     # re-runs on the same data give the same figures.
@@ -233,7 +248,7 @@ def cohort(ctx: Context, measure: Measure, month: str) -> pd.DataFrame:
     """The records behind a measure's figure for one month: one row per record and part, with its
     contribution to the numerator and denominator. Record level: for the analyst, never for a report."""
     _set_months(ctx.con, [month])
-    sql = " UNION ALL ".join(f"({part_sql(measure, p)})" for p in measure.parts)
+    sql = " UNION ALL ".join(f"({part_sql(measure, p, detail=True)})" for p in measure.parts)
     df = ctx.con.execute(f"SELECT * FROM ({sql}) ORDER BY record_table, record_id").df()
     return df.rename(columns={"num": "numerator", "den": "denominator"})
 
