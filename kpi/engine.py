@@ -96,6 +96,14 @@ GROUP BY child_id, period_id, spell
 """
 
 
+# What compute() fills for the months asked (kpi_months, and the status of visits and supervisions due)
+EMPTY_TABLES = {
+    "kpi_months": "month VARCHAR, m_start DATE, m_end DATE, fy_start DATE, m12_start DATE",
+    "kpi_visit_status": "m_end DATE, child_id VARCHAR, plan_type VARCHAR, due_date DATE, done BOOLEAN",
+    "kpi_supervision_status": "m_end DATE, child_id VARCHAR, due_date DATE, done BOOLEAN",
+}
+
+
 @dataclass
 class Context:
     """A connection to one snapshot, prepared for the engine (calendar, macros, derived views)."""
@@ -114,7 +122,8 @@ class Context:
         con.execute("CREATE OR REPLACE TEMP TABLE kpi_calendar AS SELECT * FROM kpi_calendar_df")
         con.unregister("kpi_calendar_df")
         con.execute(PLACEMENTS_VIEW)
-        _set_months(con, [f"{last.year - 3}-01"])  # the macros need the tables they read to exist
+        for name, cols in EMPTY_TABLES.items():  # the macros need the tables they read to exist
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({cols})")
         for m in MACROS:
             con.execute(m)
         return cls(con, snapshot or {})
@@ -208,7 +217,9 @@ def part_sql(measure: Measure, part: Part, by: str | None = None, detail: bool =
         start, end = _col(part.start), _col(part.end)
         on = f"{start} <= m.m_end AND ({end} IS NULL OR {end} > m.m_end)"
         ref_date = "m.m_end"
-        qualify = f"QUALIFY row_number() OVER (PARTITION BY m.month, t.{part.key} ORDER BY {start} DESC) = 1"
+        # the latest record started; of two started the same day, the one with the greater id (re-runs agree)
+        tie = f", t.{table.key} DESC" if table.key else ""
+        qualify = f"QUALIFY row_number() OVER (PARTITION BY m.month, t.{part.key} ORDER BY {start} DESC{tie}) = 1"
     breakdowns = {
         "locality_id": locality,
         "team_id": team,
@@ -258,23 +269,33 @@ def _set_months(con, months: list[str]) -> None:
     con.register("kpi_months_df", _months_frame(months))
     con.execute("CREATE OR REPLACE TEMP TABLE kpi_months AS SELECT * FROM kpi_months_df")
     con.unregister("kpi_months_df")
-    _due_status(con)
+    _due_status(con, month_end(min(months)), month_end(max(months)))
 
 
-def _due_status(con) -> None:
+def _due_status(con, first: dt.date, last: dt.date) -> None:
     """For each month end, each child's latest visit (by plan type) and case supervision due by then,
-    and whether it was done by then: one ASOF join each instead of a look-up per child and month."""
+    and whether it was done by then: one ASOF join each instead of a look-up per child and month. Two
+    dues on the same day are one, done by the month end if either was (A39): the join would otherwise
+    pick either of them, and re-runs could differ."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE kpi_visit_status AS
         SELECT m.m_end, k.child_id, k.plan_type, v.due_date, (v.visit_date IS NOT NULL AND v.visit_date <= m.m_end) AS done
         FROM (SELECT DISTINCT child_id, plan_type FROM visits) k CROSS JOIN kpi_months m
-        ASOF JOIN visits v ON v.child_id = k.child_id AND v.plan_type = k.plan_type AND m.m_end >= v.due_date""")
-    con.execute("""
+        ASOF JOIN (SELECT child_id, plan_type, due_date, min(visit_date) AS visit_date FROM visits GROUP BY ALL) v
+            ON v.child_id = k.child_id AND v.plan_type = k.plan_type AND m.m_end >= v.due_date""")
+    # supervised() looks only at dues in the 3 months to the month end: children with none in the months
+    # computed, and month ends whose latest due is older, are left out (at scale 50, 24 months: 1.0M
+    # children x 24 month ends before, the few with a case open after)
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE kpi_supervision_status AS
         SELECT m.m_end, k.child_id, s.due_date,
                (s.supervision_date IS NOT NULL AND s.supervision_date <= m.m_end) AS done
-        FROM (SELECT DISTINCT child_id FROM supervisions) k CROSS JOIN kpi_months m
-        ASOF JOIN supervisions s ON s.child_id = k.child_id AND m.m_end >= s.due_date""")
+        FROM (SELECT DISTINCT child_id FROM supervisions
+              WHERE due_date > DATE '{first}' - INTERVAL 3 MONTH AND due_date <= DATE '{last}') k
+        CROSS JOIN kpi_months m
+        ASOF JOIN (SELECT child_id, due_date, min(supervision_date) AS supervision_date FROM supervisions GROUP BY ALL) s
+            ON s.child_id = k.child_id AND m.m_end >= s.due_date
+        WHERE s.due_date > m.m_end - INTERVAL 3 MONTH""")
 
 
 def population(con, months: list[str], by: str | None = None) -> pd.DataFrame:

@@ -261,10 +261,13 @@ def row_checks(table: Table, raw: str, schema: str, extract_date: str) -> str:
         f"CASE WHEN {cond} THEN {{'column_name': {_lit(col)}, 'value': CAST({val} AS VARCHAR), 'reason': {why}}} END"
         for col, val, cond, why in items
     )
+    # Rows with any problem are found first with plain conditions; the list of problems (a struct per
+    # check) is built only for them, not for the millions of good rows.
+    anything = " OR ".join(f"({cond})" for _, _, cond, _ in items) or "FALSE"
     sql = (
         f"SELECT row, unnest(problems, recursive := true) FROM ("
         f"SELECT r.{ROW} AS row, list_filter([{cases}], lambda x: x IS NOT NULL) AS problems "
-        f"FROM {raw} r {' '.join(joins)}) WHERE len(problems) > 0"
+        f"FROM {raw} r {' '.join(joins)} WHERE {anything}) WHERE len(problems) > 0"
     )
     if table.key:
         k = _q(table.key)

@@ -366,7 +366,7 @@ def test_supervision_in_timescale(tmp_path):
                     "staff_id": "TM1" if c == "V5" else "SW1",
                     "start_date": "2024-06-01",
                 }
-                for c in ("V1", "V2", "V3", "V4", "V5")
+                for c in ("V1", "V2", "V3", "V4", "V5", "V6")
             ],
             "supervisions": [
                 sup("1", "V1", "2024-11-15", "2024-11-10"),
@@ -375,12 +375,15 @@ def test_supervision_in_timescale(tmp_path):
                 sup("4", "V2", "2024-12-15"),  # latest not done
                 sup("5", "V3", "2024-12-31", "2025-01-02"),  # done after the month end
                 sup("6", "V4", "2024-09-30", "2024-09-20"),  # nothing due in the 3 months: up to date
+                # two due the same day, one recorded: done (A39), whichever row the database meets first
+                sup("7", "V6", "2024-12-10"),
+                sup("8", "V6", "2024-12-10", "2024-12-05"),
             ],
         },
         extract_date="2025-02-01",
     )
     dec = figure(ctx, "8.4", "2024-12")
-    assert (dec.numerator, dec.denominator) == (2, 4)  # V1 V4 of V1-V4 (V5 is held by a manager)
+    assert (dec.numerator, dec.denominator) == (3, 5)  # V1 V4 V6 of V1-V4, V6 (V5 is held by a manager)
 
 
 def test_stocks_at_the_month_end_and_flows_annualised(tmp_path):
