@@ -132,8 +132,9 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def spc_chart(measure: Measure, series: pd.DataFrame) -> bytes:
-    """PNG of a Making Data Count XmR chart: rows with month, value, mean, lpl, upl, variation (and target)."""
+def spc_chart(measure: Measure, series: pd.DataFrame, group: str | None = None) -> bytes:
+    """PNG of a Making Data Count XmR chart: rows with month, value, mean, lpl, upl, variation (and target);
+    ``group`` names the group whose series it is, if not the whole authority's."""
     sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
     s = series.sort_values("month").reset_index(drop=True)
     x = list(range(len(s)))
@@ -154,7 +155,7 @@ def spc_chart(measure: Measure, series: pd.DataFrame) -> bytes:
     ax.set_xticks(x[::step], [_label(m) for m in s["month"]][::step], rotation=45, ha="right", fontsize=8)
     if measure.unit == "percent":
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0f}%"))
-    ax.set_title(f"{measure.ref} {measure.title}: XmR chart", fontsize=10, loc="left")
+    ax.set_title(f"{measure.ref} {measure.title}{f' ({group})' if group else ''}: XmR chart", fontsize=10, loc="left")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, fontsize=8, frameon=False)
     sns.despine(ax=ax)
     fig.tight_layout()

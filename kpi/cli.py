@@ -101,11 +101,7 @@ def cmd_measures(a) -> int:
     except (LoadError, ValueError, LookupError, FileNotFoundError) as e:
         print(f"kpi measures: {e}", file=sys.stderr)
         return 2
-    for r in rejects:
-        print(
-            f"rejected: {r['file']} row {r['row']}, column {r['column_name']}: {r['value']!r}: {r['reason']}",
-            file=sys.stderr,
-        )
+    _print_rejects(rejects)
     if a.format == "csv":
         df.to_csv(sys.stdout, index=False)
     elif a.format == "json":
@@ -121,6 +117,15 @@ def cmd_measures(a) -> int:
         show["title"] = df["title"].str.slice(0, 48)
         print(show.fillna("").to_string(index=False))
     return 1 if rejects else 0
+
+
+def _print_rejects(rejects: list[dict]) -> None:
+    """Each rejected input row, with file, row, column and why, on standard error."""
+    for r in rejects:
+        print(
+            f"rejected: {r['file']} row {r['row']}, column {r['column_name']}: {r['value']!r}: {r['reason']}",
+            file=sys.stderr,
+        )
 
 
 def cmd_snapshots(a) -> int:
@@ -241,11 +246,7 @@ def cmd_spc(a) -> int:
     except ValueError as e:
         print(f"kpi spc: {e}", file=sys.stderr)
         return 2
-    for r in rejects:
-        print(
-            f"rejected: {r['file']} row {r['row']}, column {r['column']}: {r['value']!r}: {r['reason']}",
-            file=sys.stderr,
-        )
+    _print_rejects(rejects)
     pts = spc.points[["period", "value", "group", "mean", "lpl", "upl", "rules", "variation"]]
     if a.format == "csv":
         pts.to_csv(sys.stdout, index=False)

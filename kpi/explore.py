@@ -77,6 +77,7 @@ class Story:
     before: list[str]
     after: list[str]
     drivers: dict[str, pd.DataFrame] = field(default_factory=dict)
+    group_spc: tuple[str, str, SPC] | None = None  # (breakdown, group, its SPC): the first breakdown's top group
 
     def top(self, by: str) -> str | None:
         """The group that did most to move the figure the way it moved."""
@@ -99,6 +100,13 @@ class Story:
             a, b = d.attrs["value_before"], d.attrs["value_after"]
             out.append(
                 f"It moved from {_fmt(m, a)} ({span_label(self.before)}) to {_fmt(m, b)} ({span_label(self.after)})."
+            )
+        if self.group_spc is not None:
+            by, group, g = self.group_spc
+            rules = g.latest["rules"].replace("_", " ") if g.latest is not None else ""
+            out.append(
+                f"{group} on its own ({by.replace('_', ' ')}): {VARIATION_TEXT[g.variation].lower()}"
+                + (f" ({rules})." if rules else ".")
             )
         for by, d in self.drivers.items():
             if d.empty or not d.attrs["change"]:
@@ -161,13 +169,23 @@ class Explorer:
             raise KeyError(f"no KPI {n} in the {self.catalogue.name} catalogue")
         return self.catalogue[s]
 
-    def series(self, name: str, month: str | None = None, months: int = 36) -> pd.DataFrame:
-        """The measure's scorecard rows for ``months`` months to ``month``, with each point's SPC."""
+    def series(
+        self, name: str, month: str | None = None, months: int = 36, by: str | None = None, group: str | None = None
+    ) -> pd.DataFrame:
+        """The measure's scorecard rows for ``months`` months to ``month``, with each point's SPC; with ``by``
+        and ``group`` (a label or code, e.g. by="locality", group="East"), that group's own series."""
         m = self.measure(name)
-        df = self._card(m, month, months)
-        s = self.spc(m.ref, month, months, _card=df)
+        df = self._card(m, month, months) if by is None else self._group_card(m, month, months, by, group)
+        s = spc_of(m, df)
         cols = ["mean", "lpl", "upl", "variation", "rules"]
         return pd.concat([df.reset_index(drop=True), s.points[cols].reset_index(drop=True)], axis=1)
+
+    def _group_card(self, m: Measure, month, months: int, by: str, group) -> pd.DataFrame:
+        df = self.breakdown(m.ref, by, month, months)
+        rows = df[(df["label"] == group) | (df["group"] == group)]
+        if rows.empty:
+            raise KeyError(f"no group {group!r} by {by}: choose one of {', '.join(map(str, df['label'].unique()))}")
+        return rows.reset_index(drop=True)
 
     def _card(self, m: Measure, month: str | None, months: int, by: str | None = None) -> pd.DataFrame:
         return scorecard(
@@ -181,10 +199,13 @@ class Explorer:
             year_on_year=False,
         )
 
-    def spc(self, name: str, month: str | None = None, months: int = 36, *, _card=None) -> SPC:
-        """Making Data Count SPC of the measure, with new limits from each change of its definition."""
+    def spc(
+        self, name: str, month: str | None = None, months: int = 36, by: str | None = None, group: str | None = None
+    ) -> SPC:
+        """Making Data Count SPC of the measure (or of one group's series), with new limits from each change
+        of its definition."""
         m = self.measure(name)
-        df = self._card(m, month, months) if _card is None else _card
+        df = self._card(m, month, months) if by is None else self._group_card(m, month, months, by, group)
         return spc_of(m, df)
 
     def breakdown(self, name: str, by: str, month: str | None = None, months: int = 13) -> pd.DataFrame:
@@ -221,10 +242,12 @@ class Explorer:
         return df[df["numerator"] > 0].reset_index(drop=True) if numerator else df
 
     # ---------------------------------------------------------------- pictures (PNG, for IPython.display.Image)
-    def spc_chart(self, name: str, month: str | None = None, months: int = 36) -> bytes:
+    def spc_chart(
+        self, name: str, month: str | None = None, months: int = 36, by: str | None = None, group: str | None = None
+    ) -> bytes:
         from .charts import spc_chart
 
-        return spc_chart(self.measure(name), self.series(name, month, months))
+        return spc_chart(self.measure(name), self.series(name, month, months, by, group), group)
 
     def breakdown_chart(
         self, name: str, by: str, month: str | None = None, months: int = 13, highlight: str | None = None
@@ -249,7 +272,11 @@ class Explorer:
         before = months_back(month_label(add_months(month_start(after[0]), -1)), 12)
         by = [by] if isinstance(by, str) else list(by)
         drivers = {b: self.drivers(m.ref, b, before, after) for b in by}
-        return Story(m, month, s, before, after, drivers)
+        story = Story(m, month, s, before, after, drivers)
+        first = by[0] if by else None
+        if first and story.top(first) is not None:  # the group that moved it most, on its own limits
+            story.group_spc = (first, story.top(first), self.spc(m.ref, month, months, first, story.top(first)))
+        return story
 
     # ---------------------------------------------------------------- labels
     def _label_map(self, by: str):

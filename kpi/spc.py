@@ -260,7 +260,7 @@ def read_series(path) -> tuple[pd.DataFrame, list[dict]]:
         period, raw = r.period.strip(), r.value.strip()
         if not period:
             rejects.append(
-                {"file": str(path), "row": i, "column": "period", "value": r.period, "reason": "expected a period"}
+                {"file": str(path), "row": i, "column_name": "period", "value": r.period, "reason": "expected a period"}
             )
             continue
         if period in seen:
@@ -268,7 +268,7 @@ def read_series(path) -> tuple[pd.DataFrame, list[dict]]:
                 {
                     "file": str(path),
                     "row": i,
-                    "column": "period",
+                    "column_name": "period",
                     "value": period,
                     "reason": f"expected each period once; already on row {seen[period]}",
                 }
@@ -280,7 +280,7 @@ def read_series(path) -> tuple[pd.DataFrame, list[dict]]:
                 raise ValueError
         except ValueError:
             rejects.append(
-                {"file": str(path), "row": i, "column": "value", "value": raw, "reason": "expected a number"}
+                {"file": str(path), "row": i, "column_name": "value", "value": raw, "reason": "expected a number"}
             )
             continue
         seen[period] = i

@@ -131,6 +131,19 @@ BASE_TABLES = {
 }
 
 
+def referral(rid, child, date, **kw):
+    """A hand-made referral (police, abuse or neglect) for build_store; keyword arguments override."""
+    return {
+        "referral_id": rid,
+        "child_id": child,
+        "referral_date": date,
+        "source": "6",
+        "primary_need": "N1",
+        "homeless": "N",
+        **kw,
+    }
+
+
 def build_store(root: Path, tables: dict[str, list[dict]], extract_date: str = "2026-01-01"):
     """Write hand-made records (columns not given filled from the data model) and load them.
 

@@ -3,22 +3,9 @@
 import json
 
 import pytest
-from helpers import build_store
+from helpers import build_store, referral
 
 from kpi.explore import Explorer, months_of
-
-
-def referral(rid, child, date, locality):
-    return {
-        "referral_id": rid,
-        "child_id": child,
-        "referral_date": date,
-        "source": "6",
-        "primary_need": "N1",
-        "homeless": "N",
-        "locality_id": locality,
-        "team_id": "T" if locality == "N" else "T2",
-    }
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +22,10 @@ def two_localities(tmp_path_factory):
         for i in range(total):
             n += 1
             child = f"{locality}{month}{i}"
+            where = {"locality_id": locality, "team_id": "T" if locality == "N" else "T2"}
             if i < repeats:
-                rows.append(referral(f"P{n}", child, "2023-10-10", locality))
-            rows.append(referral(f"R{n}", child, f"2024-{month}-1{i}", locality))
+                rows.append(referral(f"P{n}", child, "2023-10-10", **where))
+            rows.append(referral(f"R{n}", child, f"2024-{month}-1{i}", **where))
 
     add("03", "N", 4, 1)
     add("03", "S", 4, 1)
@@ -125,7 +113,11 @@ def test_the_planted_anomalies_are_named_first(full_authority):
     planted = json.loads((root / "synthetic" / "extract.json").read_text())["anomalies"]
     assert len(planted) == 3
     x = Explorer(root / "store.duckdb")
-    assert x.story("KPI 3", by="locality").top("locality") == "East"
+    three = x.story("KPI 3", by="locality")
+    assert three.top("locality") == "East"
+    # lost in the county's figure, special cause in East's own series
+    assert three.group_spc[1] == "East" and three.group_spc[2].variation == "special_cause_concern"
+    assert "East on its own (locality): special cause variation: concern" in three.text
     assert x.story("KPI 6", by="team").top("team") == "North Assessment Team"
     four = x.story("KPI 4", by=("locality", "team"))
     assert four.top("locality") == "South" and four.top("team") == "South Assessment Team"

@@ -5,19 +5,7 @@ early May 2024-05-06, spring 2024-05-27, Christmas 2024-12-25/26, New Year 2025-
 """
 
 import pytest
-from helpers import build_store, figure
-
-
-def referral(rid, child, date, **kw):
-    return {
-        "referral_id": rid,
-        "child_id": child,
-        "referral_date": date,
-        "source": "6",
-        "primary_need": "N1",
-        "homeless": "N",
-        **kw,
-    }
+from helpers import build_store, figure, referral
 
 
 def test_re_referrals_within_12_months(tmp_path):

@@ -179,7 +179,7 @@ def test_read_series_lists_each_bad_row(tmp_path):
     f.write_text("period,value\n2025-01,20\n2025-02,abc\n2025-01,21\n,3\n2025-03,19.5\n")
     df, rejects = read_series(f)
     assert df.to_dict("list") == {"period": ["2025-01", "2025-03"], "value": [20.0, 19.5]}
-    assert [(r["row"], r["column"]) for r in rejects] == [(3, "value"), (4, "period"), (5, "period")]
+    assert [(r["row"], r["column_name"]) for r in rejects] == [(3, "value"), (4, "period"), (5, "period")]
     assert "already on row 2" in rejects[1]["reason"]
     (tmp_path / "bad.csv").write_text("month,figure\n2025-01,1\n")
     with pytest.raises(ValueError, match="bad.csv: row 1 .*missing period, value"):
