@@ -1,9 +1,9 @@
 """How often SPC calls special cause where nothing was planted: synthetic authorities without anomalies.
 
-For each seed: generate an authority with ``--no-anomalies``, load it, compute the 19 KPIs for the 36
-reporting months, and run Making Data Count SPC on each. Prints, per seed and overall, the share of KPIs
-whose latest month is flagged special cause, beside the same rules' rate on pure noise (normal series of
-the same length), which is what chance alone gives.
+For each seed: generate an authority with ``--no-anomalies``, load it, compute the 19 KPIs for the
+months the report's verdicts use (``kpi.spc.MONTHS``), and run Making Data Count SPC on each. Prints,
+per seed and overall, the share of KPIs whose latest month is flagged special cause, beside the same
+rules' rate on pure noise (normal series of the same length), which is what chance alone gives.
 
     .venv/bin/python benchmarks/spc_false_alarms.py --seeds 10 --scale 0.5
 """
@@ -22,7 +22,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--scale", type=float, default=0.5)
-    ap.add_argument("--months", type=int, default=36)
+    from kpi.spc import MONTHS
+
+    ap.add_argument("--months", type=int, default=MONTHS)
     a = ap.parse_args()
 
     from kpi.catalogue import load as load_catalogue

@@ -4,7 +4,7 @@ For JupyterLab and the explore notebooks, never for the report (``cohort`` is re
 
     from kpi.explore import Explorer
     x = Explorer()                                   # the store's latest snapshot
-    x.series("KPI 3")                                # 36 months with RAG and SPC
+    x.series("KPI 3")                                # 24 months with RAG and SPC, as the report
     x.breakdown("1.7", "locality", months=13)        # by any breakdown
     x.drivers("1.7", "locality", before="2025-11..2026-04", after="2026-05..2026-10")
     x.cohort("1.7", "2026-10")                       # the referrals behind October's figure
@@ -31,6 +31,7 @@ from .catalogue import Catalogue, Measure, load
 from .engine import BREAKDOWNS, POPULATION_BREAKDOWNS, Context, compute, value_of
 from .engine import cohort as _cohort
 from .scorecard import DEFAULT_TARGETS, scorecard
+from .spc import MONTHS as SPC_MONTHS
 from .spc import SPC, VARIATION_TEXT, spc_of
 from .store import connect
 
@@ -170,7 +171,12 @@ class Explorer:
         return self.catalogue[s]
 
     def series(
-        self, name: str, month: str | None = None, months: int = 36, by: str | None = None, group: str | None = None
+        self,
+        name: str,
+        month: str | None = None,
+        months: int = SPC_MONTHS,
+        by: str | None = None,
+        group: str | None = None,
     ) -> pd.DataFrame:
         """The measure's scorecard rows for ``months`` months to ``month``, with each point's SPC; with ``by``
         and ``group`` (a label or code, e.g. by="locality", group="East"), that group's own series."""
@@ -200,7 +206,12 @@ class Explorer:
         )
 
     def spc(
-        self, name: str, month: str | None = None, months: int = 36, by: str | None = None, group: str | None = None
+        self,
+        name: str,
+        month: str | None = None,
+        months: int = SPC_MONTHS,
+        by: str | None = None,
+        group: str | None = None,
     ) -> SPC:
         """Making Data Count SPC of the measure (or of one group's series), with new limits from each change
         of its definition."""
@@ -243,7 +254,12 @@ class Explorer:
 
     # ---------------------------------------------------------------- pictures (PNG, for IPython.display.Image)
     def spc_chart(
-        self, name: str, month: str | None = None, months: int = 36, by: str | None = None, group: str | None = None
+        self,
+        name: str,
+        month: str | None = None,
+        months: int = SPC_MONTHS,
+        by: str | None = None,
+        group: str | None = None,
     ) -> bytes:
         from .charts import spc_chart
 
@@ -257,7 +273,12 @@ class Explorer:
         return breakdown_chart(self.measure(name), self.breakdown(name, by, month, months), highlight)
 
     def story(
-        self, name: str, month: str | None = None, by=STORY_BREAKDOWNS, months: int = 36, window: int | None = None
+        self,
+        name: str,
+        month: str | None = None,
+        by=STORY_BREAKDOWNS,
+        months: int = SPC_MONTHS,
+        window: int | None = None,
     ) -> Story:
         """The SPC verdict on the latest month, and for each breakdown which groups drove the movement.
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import params as params_mod
+from . import spc as spc_mod
 from .catalogue import KINDS, SECTIONS, Catalogue, Measure, load
 
 # The store, the engine and the charting stack are imported where used: a notebook that draws no chart
@@ -42,7 +43,7 @@ SPC_SHORT = {
     "special_cause_concern": "Special cause: concern",
     None: "Too few figures",
 }
-SPC_MONTHS = 24  # months behind each KPI's SPC verdict (the page shows the last 13)
+SPC_MONTHS = spc_mod.MONTHS  # months behind each KPI's SPC verdict (the page shows the last 13)
 SHOWN_MONTHS = 13
 SMALL = 6  # counts from 1 to 5 are suppressed in the public version, as official statistics do
 

@@ -35,6 +35,7 @@ NEAR = 2 * LIMIT / 3  # two sigma
 SCREEN = 3.267  # D4 for moving ranges of two points
 RUN = 7  # points in a shift or a trend
 MIN_POINTS = 13  # fewer: trial limits
+MONTHS = 24  # months behind a KPI's verdict, in the report and the explore notebooks alike (A35)
 
 IMPROVEMENT = {"increase": 1, "decrease": -1, "higher": 1, "lower": -1}
 
