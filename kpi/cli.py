@@ -264,35 +264,15 @@ def cmd_spc(a) -> int:
 
 def cmd_explore(a) -> int:
     """Start an explore notebook for a measure with papermill (it opens nothing by itself)."""
-    import papermill as pm
-
-    from .runner import ROOT
-
-    nb = ROOT / "notebooks" / "explore" / f"{a.notebook}.ipynb"
-    if not nb.exists():
-        names = sorted(p.stem for p in nb.parent.glob("*.ipynb"))
-        print(f"kpi explore: no notebook {a.notebook!r}; choose one of {', '.join(names)}", file=sys.stderr)
-        return 2
-    from .explore import Explorer
+    from .runner import explore
 
     try:
-        x = Explorer(a.store)
-        m = x.measure(a.measure)
+        out = explore(a.measure, a.month, a.store, a.notebook, a.out, progress=print)
     except (KeyError, ValueError, FileNotFoundError, LookupError) as e:
         print(f"kpi explore: {e}", file=sys.stderr)
         return 2
-    month = a.month or x.latest_month
-    x.context.con.close()
-    out = a.out / f"{a.notebook}-{m.ref}-{month}.ipynb"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    params = {"measure": m.ref, "month": month, "store": str(a.store.resolve())}
-    print(f"running {nb.name} for {m.ref} {m.title}, {month}")
-    try:
-        pm.execute_notebook(
-            str(nb), str(out), parameters=params, kernel_name="python3", progress_bar=False, cwd=str(ROOT)
-        )
-    except pm.PapermillExecutionError as e:
-        print(f"kpi explore: {out} failed at cell {e.cell_index}: {e.ename}: {e.evalue}", file=sys.stderr)
+    except RuntimeError as e:  # the notebook failed: its cell and error
+        print(f"kpi explore: {e}", file=sys.stderr)
         return 1
     print(f"wrote {out}: open it in JupyterLab (.venv/bin/jupyter lab {out})")
     return 0

@@ -27,6 +27,12 @@ from pathlib import Path
 
 from . import params as params_mod
 
+# jsonschema (imported through nbformat by papermill and nbconvert) loads the optional rfc3987_syntax
+# package when it is installed, and that builds a grammar for 2 s of CPU on this project's machines: two
+# seconds of every run. Notebook validation never checks the IRI formats it serves, so the batch does
+# without it.
+sys.modules.setdefault("rfc3987_syntax", None)
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -60,7 +66,9 @@ class _Kernel:
         from jupyter_client.manager import KernelManager
 
         self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(cwd=str(ROOT))
+        # the kernel application's own log (not the notebooks' output or errors) only from errors up: it
+        # would print a warning about loopback TCP for every kernel (IPC sockets, which avoid it, start slower)
+        self.km.start_kernel(cwd=str(ROOT), extra_arguments=["--IPKernelApp.log_level=ERROR"])
         self.client = self.km.client()
         self.client.start_channels()
         self.client.execute(WARM_UP, silent=True, store_history=False)
@@ -240,6 +248,42 @@ def run(
     else:
         progress(f"[{month}] FAILED: {len(failures)} notebook(s) failed; the previous report (if any) is unchanged")
     return RunResult(month, out, report, failures, timings)
+
+
+def explore(
+    measure: str,
+    month: str | None,
+    store: Path | str,
+    notebook: str = "measure",
+    out_dir: Path | str = "output/explore",
+    progress=print,
+) -> Path:
+    """Run ``notebooks/explore/NOTEBOOK.ipynb`` for a measure (reference or KPI number) with papermill; the
+    executed notebook's path. KeyError/ValueError for an unknown notebook or measure, RuntimeError naming the
+    cell and error if the notebook fails."""
+    import papermill as pm
+
+    from .explore import Explorer
+
+    nb = NOTEBOOKS / "explore" / f"{notebook}.ipynb"
+    if not nb.exists():
+        names = sorted(p.stem for p in nb.parent.glob("*.ipynb"))
+        raise ValueError(f"no notebook {notebook!r}; choose one of {', '.join(names)}")
+    x = Explorer(store)
+    m = x.measure(measure)
+    month = month or x.latest_month
+    x.context.con.close()
+    out = Path(out_dir) / f"{notebook}-{m.ref}-{month}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    progress(f"running {nb.name} for {m.ref} {m.title}, {month}")
+    params = {"measure": m.ref, "month": month, "store": str(Path(store).resolve())}
+    try:
+        pm.execute_notebook(
+            str(nb), str(out), parameters=params, kernel_name="python3", progress_bar=False, cwd=str(ROOT)
+        )
+    except pm.PapermillExecutionError as e:
+        raise RuntimeError(f"{out} failed at cell {e.cell_index}: {e.ename}: {e.evalue}") from None
+    return out
 
 
 def _title(p, data: Path, month: str) -> str:
