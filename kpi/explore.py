@@ -30,6 +30,7 @@ from .calendar import add_months, month_label, month_start, months_back
 from .catalogue import Catalogue, Measure, load
 from .engine import BREAKDOWNS, POPULATION_BREAKDOWNS, Context, compute, value_of
 from .engine import cohort as _cohort
+from .narrative import _fmt
 from .scorecard import DEFAULT_TARGETS, scorecard
 from .spc import MONTHS as SPC_MONTHS
 from .spc import SPC, VARIATION_TEXT, spc_of
@@ -86,11 +87,6 @@ class Story:
         return None if d is None or d.empty else d["label"].iloc[0]
 
     @property
-    def change(self) -> float:
-        d = next(iter(self.drivers.values()), None)
-        return float("nan") if d is None else d.attrs["change"]
-
-    @property
     def text(self) -> str:
         m = self.measure
         out = [f"{m.ref} {m.title}: {VARIATION_TEXT[self.spc.variation].lower()}"]
@@ -126,12 +122,6 @@ class Story:
                 f"({share:.0%} of the change{',' if how else ''}{how})."
             )
         return " ".join(out)
-
-
-def _fmt(m: Measure, v) -> str:
-    from .narrative import _fmt as fmt
-
-    return fmt(m, v)
 
 
 class Explorer:

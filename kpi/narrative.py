@@ -11,6 +11,7 @@ import pandas as pd
 
 from .catalogue import Measure
 from .engine import display
+from .spc import ASSURANCE_TEXT
 
 STANDING = {
     "green": "meets the target",
@@ -68,8 +69,6 @@ def spc_sentence(spc, measure: Measure | None = None) -> str:
         if measure is not None and measure.kind != "flow" and runs_only:
             out += STOCK_CAVEAT
     if spc.assurance:
-        from .spc import ASSURANCE_TEXT
-
         out += f" On this process {ASSURANCE_TEXT[spc.assurance]}."
     if spc.trial:
         out += " (Trial limits: fewer than 13 months since the definition changed.)"

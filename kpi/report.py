@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import params as params_mod
-from . import spc as spc_mod
 from .catalogue import KINDS, SECTIONS, Catalogue, Measure, load
+from .spc import MONTHS as SPC_MONTHS
+from .spc import VARIATION_TEXT, spc_of
 
 # The store, the engine and the charting stack are imported where used: a notebook that draws no chart
 # (the summary, the appendices) then starts in half the time.
@@ -43,7 +44,6 @@ SPC_SHORT = {
     "special_cause_concern": "Special cause: concern",
     None: "Too few figures",
 }
-SPC_MONTHS = spc_mod.MONTHS  # months behind each KPI's SPC verdict (the page shows the last 13)
 SHOWN_MONTHS = 13
 SMALL = 6  # counts from 1 to 5 are suppressed in the public version, as official statistics do
 
@@ -146,8 +146,6 @@ class Report:
     def spc(self, ref: str):
         """Making Data Count SPC of the measure over the 24 months to the report's month."""
         if ref not in self._spc:
-            from .spc import spc_of
-
             self._spc[ref] = spc_of(self.catalogue[ref], self.history[self.history["measure"] == ref])
         return self._spc[ref]
 
@@ -301,7 +299,6 @@ real change from the month-to-month noise of the process.</p>
     def kpi_page(self, m: Measure) -> None:
         from .charts import alt_text, kpi_chart
         from .narrative import draft, spc_sentence
-        from .spc import VARIATION_TEXT
 
         s = self.series(m.ref)
         spc = self.spc(m.ref)

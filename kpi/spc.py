@@ -26,6 +26,7 @@ reference implementation of Making Data Count:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -51,13 +52,7 @@ ASSURANCE_TEXT = {
     "hit_and_miss": "the target will be met in some months and missed in others (hit and miss)",
     None: "no target to assure against",
 }
-RULE_TEXT = {
-    "outside_limits": "outside the process limits",
-    "shift": "a shift: 7 or more points in a row on one side of the mean",
-    "trend": "a trend: 7 or more points in a row rising or falling",
-    "two_of_three": "two of three points near a process limit",
-}
-RULES = tuple(RULE_TEXT)
+RULES = ("outside_limits", "shift", "trend", "two_of_three")  # in the order they are listed
 
 
 @dataclass
@@ -245,8 +240,6 @@ def _runs(s: np.ndarray, same) -> np.ndarray:
 
 def read_series(path) -> tuple[pd.DataFrame, list[dict]]:
     """A CSV of ``period,value``: the rows that load, and each other row with its reason."""
-    from pathlib import Path
-
     path = Path(path)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
