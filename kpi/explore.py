@@ -171,12 +171,15 @@ class Explorer:
         """The measure's scorecard rows for ``months`` months to ``month``, with each point's SPC; with ``by``
         and ``group`` (a label or code, e.g. by="locality", group="East"), that group's own series."""
         m = self.measure(name)
-        df = self._card(m, month, months) if by is None else self._group_card(m, month, months, by, group)
+        df = self._rows(m, month, months, by, group)
         s = spc_of(m, df)
         cols = ["mean", "lpl", "upl", "variation", "rules"]
         return pd.concat([df.reset_index(drop=True), s.points[cols].reset_index(drop=True)], axis=1)
 
-    def _group_card(self, m: Measure, month, months: int, by: str, group) -> pd.DataFrame:
+    def _rows(self, m: Measure, month, months: int, by: str | None, group) -> pd.DataFrame:
+        """The scorecard rows of the whole authority, or with ``by`` of one group."""
+        if by is None:
+            return self._card(m, month, months)
         df = self.breakdown(m.ref, by, month, months)
         rows = df[(df["label"] == group) | (df["group"] == group)]
         if rows.empty:
@@ -206,8 +209,7 @@ class Explorer:
         """Making Data Count SPC of the measure (or of one group's series), with new limits from each change
         of its definition."""
         m = self.measure(name)
-        df = self._card(m, month, months) if by is None else self._group_card(m, month, months, by, group)
-        return spc_of(m, df)
+        return spc_of(m, self._rows(m, month, months, by, group))
 
     def breakdown(self, name: str, by: str, month: str | None = None, months: int = 13) -> pd.DataFrame:
         """The measure by ``by`` (locality, team, age band, ...), one row per month and group, with labels."""
