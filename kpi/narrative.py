@@ -46,15 +46,17 @@ STOCK_CAVEAT = (
 )
 
 
-def spc_sentence(spc, measure: Measure | None = None) -> str:
+def spc_sentence(spc, measure: Measure | None = None, headline: bool = True) -> str:
     """The SPC verdict on the latest month, in words ("" when there are too few figures). With the measure,
-    a month-end (stock) figure flagged only by a run or trend carries a caveat (assumptions A38)."""
+    a month-end (stock) figure flagged only by a run or trend carries a caveat (assumptions A38).
+    ``headline=False`` leaves out the variation class, for a page that states it already: only why,
+    the assurance and any caveat."""
     last = spc.latest
     if last is None or spc.variation is None or pd.isna(last["mean"]):
         return ""
     n = int((spc.points["group"] == last["group"]).sum())
     if spc.variation == "common_cause":
-        out = f"Over the last {n} months the variation is common cause: no significant change."
+        out = f"Over the last {n} months the variation is common cause: no significant change." if headline else ""
     else:
         kind = "improvement" if spc.variation == "special_cause_improvement" else "concern"
         above = last["value"] > last["mean"]
@@ -64,7 +66,12 @@ def spc_sentence(spc, measure: Measure | None = None) -> str:
             for r in last["rules"].split(", ")
             if r
         ]
-        out = f"Statistical process control shows special cause {kind}: {' and '.join(why)}."
+        reason = " and ".join(why)
+        out = (
+            f"Statistical process control shows special cause {kind}: {reason}."
+            if headline
+            else f"{reason[:1].upper()}{reason[1:]}."
+        )
         runs_only = set(last["rules"].split(", ")) <= {"shift", "trend"}
         if measure is not None and measure.kind != "flow" and runs_only:
             out += STOCK_CAVEAT
@@ -72,7 +79,7 @@ def spc_sentence(spc, measure: Measure | None = None) -> str:
         out += f" On this process {ASSURANCE_TEXT[spc.assurance]}."
     if spc.trial:
         out += " (Trial limits: fewer than 13 months since the definition changed.)"
-    return out
+    return out.strip()
 
 
 def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:

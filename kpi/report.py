@@ -262,7 +262,7 @@ and has not been written by a manager.{" Counts from 1 to 5 are suppressed as [c
         )
         special = "".join(
             f"<li>KPI {m.kpi} {_e(m.kpi_title or m.title)}: {_e(SPC_SHORT[self.spc(m.ref).variation].lower())}. "
-            f"{_e(spc_sentence(self.spc(m.ref), m))}</li>"
+            f"{_e(spc_sentence(self.spc(m.ref), m, headline=False))}</li>"
             for m, _ in rows
             if (self.spc(m.ref).variation or "").startswith("special")
         )
@@ -325,7 +325,7 @@ real change from the month-to-month noise of the process.</p>
 Measure {m.ref}: {_e(m.title)}.</p>
 <p>Calculation: {self._working(m, r)} Change: {self._change(m, r)}</p>
 <p class="spc"><strong>{_e(VARIATION_TEXT[spc.variation])}</strong> (Making Data Count, {SPC_MONTHS} months).
-{_e(spc_sentence(spc, m))}</p>
+{_e(spc_sentence(spc, m, headline=False))}</p>
 <img alt="{_e(alt_text(m, s))}" src="data:image/png;base64,{png}" style="max-width:100%">
 <h4>Commentary</h4>{comment}{change_note}
 </section>""")

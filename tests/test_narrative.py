@@ -68,3 +68,18 @@ def test_a_stock_flagged_by_a_run_carries_a_caveat():
     s = series([5, 1] * 5 + [4, 4.5, 4, 4.5, 4, 4.5, 4] + [2, 1.5, 2, 1.5, 2, 1.5, 2], start="2023-01")
     assert "read this one with care" in draft(stock, s, spc_of(stock, s))
     assert "read this one with care" not in draft(flow, s, spc_of(flow, s))
+
+
+def test_the_spc_line_under_a_stated_verdict_does_not_repeat_it():
+    from kpi.narrative import spc_sentence
+    from kpi.spc import spc_of
+
+    m = load("county")["1.7"]
+    s = series([5, 1] * 5 + [4, 4.5, 4, 4.5, 4, 4.5, 4] + [2, 1.5, 2, 1.5, 2, 1.5, 2], start="2023-01")
+    assert spc_sentence(spc_of(m, s), m, headline=False) == (
+        "7 or more months in a row below the average. On this process the target will consistently be met."
+    )
+    flat = series([20, 22] * 7, start="2023-01")
+    assert spc_sentence(spc_of(m, flat), m, headline=False) == (
+        "On this process the target will be met in some months and missed in others (hit and miss)."
+    )
