@@ -89,9 +89,7 @@ class Story:
     @property
     def text(self) -> str:
         m = self.measure
-        out = [f"{m.ref} {m.title}: {VARIATION_TEXT[self.spc.variation].lower()}"]
-        rules = self.spc.latest["rules"] if self.spc.latest is not None else ""
-        out[-1] += f" ({rules.replace('_', ' ')})." if rules else "."
+        out = [f"{m.ref} {m.title}: {_verdict(self.spc)}"]
         d = next(iter(self.drivers.values()), None)
         if d is not None:
             a, b = d.attrs["value_before"], d.attrs["value_after"]
@@ -100,11 +98,7 @@ class Story:
             )
         if self.group_spc is not None:
             by, group, g = self.group_spc
-            rules = g.latest["rules"].replace("_", " ") if g.latest is not None else ""
-            out.append(
-                f"{group} on its own ({by.replace('_', ' ')}): {VARIATION_TEXT[g.variation].lower()}"
-                + (f" ({rules})." if rules else ".")
-            )
+            out.append(f"{group} on its own ({by.replace('_', ' ')}): {_verdict(g)}")
         for by, d in self.drivers.items():
             if d.empty or not d.attrs["change"]:
                 continue
@@ -122,6 +116,12 @@ class Story:
                 f"({share:.0%} of the change{',' if how else ''}{how})."
             )
         return " ".join(out)
+
+
+def _verdict(spc: SPC) -> str:
+    """'special cause variation: concern (outside limits).': the variation and the rules behind it."""
+    rules = spc.latest["rules"].replace("_", " ") if spc.latest is not None else ""
+    return VARIATION_TEXT[spc.variation].lower() + (f" ({rules})." if rules else ".")
 
 
 class Explorer:
@@ -313,8 +313,7 @@ def decompose(m: Measure, groups: pd.DataFrame, total: pd.DataFrame, a: list[str
         sel = df[df["month"].isin(months)]
         keys = ["grp"] if "grp" in df else []
         if keys:
-            g = sel.groupby(keys, dropna=False)[["numerator", "denominator"]].sum(min_count=1) / len(months)
-            return g
+            return sel.groupby(keys, dropna=False)[["numerator", "denominator"]].sum(min_count=1) / len(months)
         return sel[["numerator", "denominator"]].sum(min_count=1) / len(months)
 
     ga, gb = mean_of(groups, a), mean_of(groups, b)

@@ -121,8 +121,9 @@ def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:
         sentence = f"It {STANDING[rag]} (target {t}, tolerance {tol})"
         since = _first_since(s, rag)
         out.append(sentence + (f", {since}." if since else "."))
-    if spc is not None and spc_sentence(spc, measure):
-        out.append(spc_sentence(spc, measure))
+    said = spc_sentence(spc, measure) if spc is not None else ""
+    if said:
+        out.append(said)
     return " ".join(out)
 
 
