@@ -104,12 +104,57 @@ EMPTY_TABLES = {
 }
 
 
+# The tables the macros read
+MACRO_TABLES = {
+    "visited": "visits",
+    "supervised": "supervisions",
+    "cl_latest": "care_leaver_contacts",
+    "period_start": "care_episodes",
+    "placement_start": "care_episodes",
+}
+ALIAS_TABLES = {"c": "children", "r": "referrals"}
+
+
+def needs(measure: Measure) -> set[tuple[str, str | None]]:
+    """What a measure reads: (table, column), or (table, None) for a table as a whole."""
+    out: set[tuple[str, str | None]] = set()
+    for p in measure.parts:
+        out.add((p.table, None))
+        exprs = [p.date, p.start, p.end, p.where, p.num, p.num_value, p.den_value, p.key, p.team]
+        for e in filter(None, exprs):
+            if e.isidentifier():
+                out.add((p.table, e))
+            for alias, col in re.findall(r"\b([tcr])\.(\w+)", e):
+                out.add((p.table if alias == "t" else ALIAS_TABLES[alias], col))
+            for macro, table in MACRO_TABLES.items():
+                if re.search(rf"\b{macro}\(", e):
+                    out.add((table, None))
+    if measure.unit == "rate":
+        out.add(("population", None))
+    return out
+
+
 @dataclass
 class Context:
     """A connection to one snapshot, prepared for the engine (calendar, macros, derived views)."""
 
     con: object
     snapshot: dict
+    # what the snapshot's sources could not supply: (table, column or None) -> why
+    missing: dict = None
+
+    def __post_init__(self):
+        if self.missing is None:
+            self.missing = _missing(self.con, self.snapshot)
+
+    def unavailable(self, measure: Measure) -> str | None:
+        """Why the measure cannot be computed from this snapshot (None: it can)."""
+        whys = []
+        for table, col in sorted(needs(measure), key=lambda x: (x[0], x[1] or "")):
+            why = self.missing.get((table, col)) or self.missing.get((table, None))
+            if why:
+                whys.append(f"{table}{'.' + col if col and (table, col) in self.missing else ''}: {why}")
+        return "; ".join(dict.fromkeys(whys)) or None
 
     @classmethod
     def prepare(cls, con, snapshot: dict | None = None) -> Context:
@@ -127,6 +172,21 @@ class Context:
         for m in MACROS:
             con.execute(m)
         return cls(con, snapshot or {})
+
+
+def _missing(con, snapshot: dict) -> dict:
+    """The snapshot's meta.availability (stores loaded before it existed: everything available)."""
+    sid = (snapshot or {}).get("snapshot_id")
+    if sid is None:
+        return {}
+    try:
+        rows = con.execute(
+            "SELECT table_name, column_name, reason FROM meta.availability WHERE snapshot_id = ?", [int(sid)]
+        ).fetchall()
+    except Exception:  # noqa: BLE001 - a store from before availability was recorded
+        return {}
+    # a table the standard format left out is "not supplied": unavailable, as the load's notes say
+    return {(t, c): why for t, c, why in rows}
 
 
 def _date_span(con) -> tuple[dt.date, dt.date]:
@@ -335,6 +395,8 @@ def compute(
     # One query per measure: running the whole catalogue as one query is no faster at scale and holds
     # every measure's intermediate results at once (10 GB against 3 GB at scale 50).
     for mz in measures:
+        if ctx.unavailable(mz):
+            continue  # "not available", not a count of nothing
         df = _complete(con.execute(measure_sql(mz, by)).df(), months, by)
         if mz.unit == "rate":
             if by and by not in POPULATION_BREAKDOWNS:
@@ -347,6 +409,8 @@ def compute(
                 df = df.rename(columns={"population": "denominator"})
         df.insert(0, "measure", mz.ref)
         frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=["measure", "month", *(["grp"] if by else []), "numerator", "denominator"])
     out = pd.concat(frames, ignore_index=True)
     return finish(out, catalogue) if finished else out
 

@@ -174,6 +174,9 @@ class Report:
 
     def _working(self, m: Measure, row: pd.Series) -> str:
         if not row["display"]:
+            why = row.get("not_available")
+            if isinstance(why, str) and why:
+                return _e(f"Not available: the data loaded cannot supply it ({why}).")
             return "No figure for this month."
         if m.unit == "count":
             return f"{self._count(row['numerator'])} in {month_name(self.month)}."

@@ -52,6 +52,7 @@ COLUMNS = [
     "vs_statistical_neighbours",
     "england",
     "vs_england",
+    "not_available",
 ]
 
 
@@ -111,7 +112,12 @@ def scorecard(
         full = pd.MultiIndex.from_product([refs, span], names=["measure", "month"])
         df = df.set_index(["measure", "month"]).reindex(full).reset_index()
     df = finish(df, cat)
-    return _status(df, cat, overrides, wanted, by)
+    res = _status(df, cat, overrides, wanted, by)
+    # why a measure has no figure: what the snapshot's sources could not supply
+    why = {m.ref: context.unavailable(m) for m in cat.measures} if context is not None else {}
+    given = set(rows["measure"]) if aggregates is not None else set()
+    res["not_available"] = [None if r in given else why.get(r) for r in res["measure"]]
+    return res
 
 
 def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: str | None) -> pd.DataFrame:
@@ -161,7 +167,7 @@ def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: 
         key=lambda s: s.map(order) if s.name == "measure" else s,
         kind="stable",
     )
-    return res[cols].reset_index(drop=True)
+    return res[[c for c in cols if c != "not_available"]].reset_index(drop=True)
 
 
 def _compare(a, b, direction) -> pd.Series:

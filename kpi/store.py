@@ -2,8 +2,9 @@
 
 Each load becomes schema ``snap_<n>`` with every table of the data model, plus rows in
 ``meta.snapshots`` (extract date, source, council), ``meta.load_accounting`` (rows read, loaded,
-rejected per table, and the file's SHA-256) and ``meta.rejects`` (each rejected row with its
-reason). Older snapshots are kept, so a past month's report can be rebuilt exactly from the data
+rejected and merged per table and source file, and the file's SHA-256), ``meta.rejects`` (each row
+not loaded, with its reason) and ``meta.availability`` (tables and columns no source supplied: the
+measures needing them are "not available", :func:`kpi.engine.unavailable`). Older snapshots are kept, so a past month's report can be rebuilt exactly from the data
 it was first built on: :func:`connect` opens the latest snapshot unless told which.
 """
 
@@ -16,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import model
-from .validate import ROW, LoadError, RawTable, check_header, raw_view, read_table, row_checks, typed_select
+from .validate import ROW, LoadError, _lit, _q, raw_view, row_checks, typed_select
 
 DEFAULT_STORE = Path("data/warehouse.duckdb")
 
@@ -31,6 +34,9 @@ CREATE TABLE IF NOT EXISTS meta.snapshots (
 CREATE TABLE IF NOT EXISTS meta.load_accounting (
     snapshot_id INTEGER, table_name VARCHAR, file VARCHAR, sha256 VARCHAR,
     rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT);
+ALTER TABLE meta.load_accounting ADD COLUMN IF NOT EXISTS rows_merged BIGINT DEFAULT 0;
+CREATE TABLE IF NOT EXISTS meta.availability (
+    snapshot_id INTEGER, table_name VARCHAR, column_name VARCHAR, reason VARCHAR);
 CREATE TABLE IF NOT EXISTS meta.rejects (
     snapshot_id INTEGER, table_name VARCHAR, file VARCHAR, "row" BIGINT, column_name VARCHAR,
     value VARCHAR, reason VARCHAR);
@@ -93,26 +99,31 @@ def load(
     extract_date: str | None = None,
     council: str | None = None,
 ) -> LoadResult:
-    """Validate every table in ``directory`` and load it into a new snapshot of ``store``."""
-    directory = Path(directory)
+    """Validate every table in ``directory`` (the standard format) and load it into a new snapshot."""
+    from .readers import read_standard
+
+    return load_sources([read_standard(directory)], store, extract_date, council)
+
+
+def load_sources(
+    extracts: list,
+    store: Path | str = DEFAULT_STORE,
+    extract_date: str | None = None,
+    council: str | None = None,
+) -> LoadResult:
+    """Validate what the readers give (:mod:`kpi.readers`, one or more formats for one snapshot) and load
+    it into a new snapshot of ``store``. Where several sources give the same table, their rows are
+    combined; a record (a child) in more than one source is loaded once, the first source's values kept
+    and its gaps filled from the others."""
     store = Path(store)
-    if not directory.is_dir():
-        raise LoadError(f"{directory}: no such directory of input files")
-    meta = read_extract_meta(directory)
-    notes = []
-    # Every header first (cheap), so a broken file stops the load before anything is read in full.
-    headers = {t.name: check_header(directory, t) for t in model.load_order()}
-    if not any(h.path for h in headers.values()):
-        raise LoadError(
-            f"{directory}: holds no file named after a table of the data model "
-            f"(e.g. {model.TABLES[0].name}.csv); see docs/data-model.md"
-        )
-    for name, h in headers.items():
-        if h.path is None:
-            notes.append(f"{name}: not supplied; measures that need it are unavailable")
-        if h.extra:
-            notes.append(f"{h.path.name}: column(s) {', '.join(h.extra)} are not in the data model and were ignored")
-    extract = extract_date or meta.get("extract_date")
+    notes = [n for e in extracts for n in e.notes]
+    avail = availability(extracts)
+    for r in avail.itertuples():
+        if r.column_name is None:
+            notes.append(f"{r.table_name}: {r.reason}; measures that need it are unavailable")
+        else:
+            notes.append(f"{r.table_name}.{r.column_name}: {r.reason}")
+    extract = extract_date or max((e.extract_date for e in extracts if e.extract_date), default=None)
     if extract is None:
         extract = dt.date.today().isoformat()
         notes.append(f"no extract date given (--extract-date or extract.json): using today, {extract}")
@@ -120,6 +131,8 @@ def load(
         extract_d = dt.date.fromisoformat(extract)
     except ValueError:
         raise LoadError(f"extract date {extract!r} is not a date YYYY-MM-DD") from None
+    latest = max((e.latest_month for e in extracts if e.latest_month), default=None)
+    source = "; ".join(f"{e.format}:{e.source}" if e.format != "standard" else e.source for e in extracts)
 
     store.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(store))
@@ -131,36 +144,43 @@ def load(
         con.execute(f"CREATE SCHEMA {schema}")
         acc, rej = [], []
         for t in model.load_order():  # one table in memory at a time
-            a, rj = _load_table(con, schema, read_table(t, headers[t.name]), extract)
-            acc.append(a)
+            parts = [(i, p) for i, e in enumerate(extracts) for p in e.parts_of(t.name)]
+            reader_rejects = [r for e in extracts for r in e.rejects if r["table_name"] == t.name]
+            a, rj = _load_table(con, schema, t, parts, reader_rejects, extract)
+            acc += a
             rej.append(rj)
         accounting = pd.DataFrame(
-            acc, columns=["table_name", "file", "sha256", "rows_read", "rows_loaded", "rows_rejected"]
+            acc,
+            columns=["table_name", "file", "sha256", "rows_read", "rows_loaded", "rows_rejected", "rows_merged"],
         )
         rejects = pd.concat(rej, ignore_index=True)
-        assert (accounting.rows_read == accounting.rows_loaded + accounting.rows_rejected).all()
+        assert (
+            accounting.rows_read == accounting.rows_loaded + accounting.rows_rejected + accounting.rows_merged
+        ).all()
         con.execute(
             "INSERT INTO meta.snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 sid,
                 extract_d,
                 dt.datetime.now().replace(microsecond=0),
-                str(directory.resolve()),
-                council or meta.get("council"),
-                meta.get("latest_month"),
+                source,
+                council or next((e.council for e in extracts if e.council), None),
+                latest,
                 "; ".join(notes) or None,
             ],
         )
         con.register("acc_df", accounting.assign(snapshot_id=sid))
         con.execute(
-            "INSERT INTO meta.load_accounting SELECT snapshot_id, table_name, file, sha256, rows_read, "
-            "rows_loaded, rows_rejected FROM acc_df"
+            "INSERT INTO meta.load_accounting BY NAME SELECT snapshot_id, table_name, file, sha256, rows_read, "
+            "rows_loaded, rows_rejected, rows_merged FROM acc_df"
         )
         con.register("rej_df", rejects.assign(snapshot_id=sid))
         con.execute(
             'INSERT INTO meta.rejects SELECT snapshot_id, table_name, file, "row", column_name, value, '
             "reason FROM rej_df"
         )
+        con.register("avail_df", avail.assign(snapshot_id=sid))
+        con.execute("INSERT INTO meta.availability BY NAME SELECT * FROM avail_df")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -172,35 +192,150 @@ def load(
     return LoadResult(sid, extract_d, accounting.drop(columns="sha256"), rejects, rejects_csv, notes)
 
 
-def _load_table(con, schema: str, r: RawTable, extract: str):
-    t = r.table
-    con.register("raw_arrow", r.data)  # scanned in place, not copied
-    con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS {raw_view(t, 'raw_arrow')}")
-    problems = con.execute(
-        f"SELECT * FROM ({row_checks(t, 'raw', schema, extract)}) ORDER BY row, column_name, reason"
-    ).df()
-    if r.malformed:
-        extra = pd.DataFrame(
-            [(row, "", None, f"malformed line: {why}") for row, why in r.malformed],
-            columns=["row", "column_name", "value", "reason"],
+def availability(extracts: list) -> pd.DataFrame:
+    """Tables no source supplies, and columns no source of their table supplies: (table_name, column_name
+    or None for the whole table, reason)."""
+    rows = []
+    for t in model.TABLES:
+        givers = [e for e in extracts if t.name in e.supplies]
+        if not givers:
+            why = "; ".join(dict.fromkeys(f"{e.missing[t.name]}" for e in extracts if t.name in e.missing))
+            rows.append((t.name, None, why or "not supplied"))
+            continue
+        for c in t.columns:
+            whys = [e.missing_columns.get(t.name, {}).get(c.name) for e in givers]
+            if all(whys):
+                rows.append((t.name, c.name, "; ".join(dict.fromkeys(whys))))
+    return pd.DataFrame(rows, columns=["table_name", "column_name", "reason"], dtype=object)
+
+
+def _combined(t: model.Table, parts: list) -> pa.Table:
+    """One raw table from the parts: every model column as text (NULL where a part has none), each row's
+    part (_part), its source (_src: which extract) and its line in its file (_line), numbered _row."""
+    tables = []
+    for k, (src, p) in enumerate(parts):
+        n = p.data.num_rows
+        names = p.data.column_names
+        cols = {
+            c: (p.data.column(c).cast(pa.string()) if c in names else pa.nulls(n, pa.string())) for c in t.column_names
+        }
+        cols |= {
+            "_line": p.data.column("_line").cast(pa.int64()),
+            "_part": pa.array(np.full(n, k, dtype=np.int32)),
+            "_src": pa.array(np.full(n, src, dtype=np.int32)),
+        }
+        tables.append(pa.table(cols))
+    if tables:
+        data = pa.concat_tables(tables)
+    else:
+        empty = {c: pa.array([], pa.string()) for c in t.column_names}
+        data = pa.table(
+            empty
+            | {"_line": pa.array([], pa.int64()), "_part": pa.array([], pa.int32()), "_src": pa.array([], pa.int32())}
         )
-        problems = pd.concat([problems, extra], ignore_index=True).sort_values(
-            ["row", "column_name"], kind="stable", ignore_index=True
-        )
-    con.register("bad_rows", problems[["row"]].drop_duplicates())
+    return data.append_column(ROW, pa.array(np.arange(1, data.num_rows + 1, dtype=np.int64)))
+
+
+REJECT_COLUMNS = ["file", "row", "column_name", "value", "reason"]
+
+
+def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: list, extract: str):
+    """Check and load one table from its parts: (accounting rows, one per part or file; rejects)."""
+    files = [p.file for _, p in parts]
+    con.register("raw_arrow", _combined(t, parts))  # scanned in place, not copied
+    file_of = _lit(files[0] if files else "")
+    if len(set(files)) > 1:
+        file_of = "CASE _part " + " ".join(f"WHEN {k} THEN {_lit(f)}" for k, f in enumerate(files)) + " END"
+    extra = ("_line", "_part", "_src")
     con.execute(
-        f'CREATE TABLE {schema}."{t.name}" AS {typed_select(t, "raw")} WHERE {ROW} NOT IN (SELECT row FROM bad_rows)'
+        f"CREATE OR REPLACE TEMP VIEW raw AS SELECT *, {file_of} AS _file FROM ({raw_view(t, 'raw_arrow', extra)})"
     )
-    con.unregister("bad_rows")
+    merged = (
+        _merge(con, t) if t.key and len({s for s, _ in parts}) > 1 else pd.DataFrame(columns=REJECT_COLUMNS + ["_part"])
+    )
+    # a column a part's format cannot supply is not asked of that part's rows
+    exempt = {
+        c.name: [k for k, (_, p) in enumerate(parts) if c.name not in p.supplied] for c in t.columns if c.required
+    }
+    con.execute(f"CREATE OR REPLACE TEMP TABLE probs AS {row_checks(t, 'raw', schema, extract, exempt)}")
+    problems = con.execute(
+        f"SELECT r._file AS file, r._line AS row, p.column_name, p.value, p.reason, r._part "
+        f"FROM probs p JOIN raw r ON r.{ROW} = p.row ORDER BY r.{ROW}, p.column_name, p.reason"
+    ).df()
+    con.execute(
+        f'CREATE TABLE {schema}."{t.name}" AS {typed_select(t, "raw")} WHERE {ROW} NOT IN (SELECT row FROM probs)'
+    )
+    loaded = dict(
+        con.execute(f"SELECT _part, count(*) FROM raw WHERE {ROW} NOT IN (SELECT row FROM probs) GROUP BY 1").fetchall()
+    )
+    con.execute("DROP TABLE probs")
     con.execute("DROP VIEW raw")
+    con.execute("DROP TABLE IF EXISTS raw_merged")
     con.unregister("raw_arrow")
-    loaded = con.execute(f'SELECT count(*) FROM {schema}."{t.name}"').fetchall()[0][0]
-    read = r.data.num_rows + len(r.malformed)
-    rejected = read - loaded
-    problems.insert(0, "file", r.file)
-    problems.insert(0, "table_name", t.name)
-    sha = _sha256(r.path) if r.path else None
-    return (t.name, r.file, sha, read, loaded, rejected), problems
+
+    # the source's own column names in what is reported
+    labels = [p.columns for _, p in parts]
+    problems["column_name"] = [
+        labels[k].get(c, c) for k, c in zip(problems["_part"], problems["column_name"], strict=True)
+    ]
+    malformed = pd.DataFrame(
+        [
+            (p.file, line, "", None, f"malformed line: {why}", k)
+            for k, (_, p) in enumerate(parts)
+            for line, why in p.malformed
+        ],
+        columns=REJECT_COLUMNS + ["_part"],
+    )
+    from_reader = pd.DataFrame(reader_rejects, columns=["table_name"] + REJECT_COLUMNS).drop(columns="table_name")
+    acc = []
+    for k, (_, p) in enumerate(parts):
+        bad = problems.loc[problems["_part"] == k, "row"].nunique() + int((malformed["_part"] == k).sum())
+        n_merged = int((merged["_part"] == k).sum())
+        by_reader = int((from_reader["file"] == p.file).sum()) if k == files.index(p.file) else 0
+        read = p.data.num_rows + len(p.malformed) + by_reader
+        sha = _sha256(p.path) if p.path and p.path.is_file() else None
+        acc.append((t.name, p.file, sha, read, loaded.get(k, 0), bad + by_reader, n_merged))
+    for f, n in from_reader.groupby("file").size().items():  # files whose every row the reader set aside
+        if f not in files:
+            acc.append((t.name, f, None, int(n), 0, int(n), 0))
+    if not acc:
+        acc.append((t.name, None, None, 0, 0, 0, 0))
+    rejects = pd.concat(
+        [x for x in (problems, malformed, merged, from_reader) if len(x)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
+        ignore_index=True,
+    )
+    rejects = rejects.drop(columns="_part", errors="ignore").sort_values(["file", "row", "column_name"], kind="stable")
+    rejects.insert(0, "table_name", t.name)
+    return acc, rejects.reset_index(drop=True)
+
+
+def _merge(con, t: model.Table) -> pd.DataFrame:
+    """Rows of a keyed table that repeat a key first given by an earlier source (a child in both the
+    SSDA903 and the CIN census) are merged into that row: its values kept, its gaps filled. The view
+    ``raw`` becomes the merged rows; the rows merged away are returned, for the list of what was not loaded."""
+    k = _q(t.key)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE raw_mg AS
+        SELECT r.*, f.first FROM raw r JOIN (
+            SELECT {k} AS _k, min({ROW}) AS first, arg_min(_src, {ROW}) AS src0 FROM raw WHERE {k} IS NOT NULL
+            GROUP BY 1 HAVING count(DISTINCT _src) > 1) f ON r.{k} = f._k
+        WHERE r._src <> f.src0""")
+    fill = ", ".join(f"arg_min({_q(c)}, {ROW}) FILTER (WHERE {_q(c)} IS NOT NULL) AS {_q(c)}" for c in t.column_names)
+    keep = ", ".join(f"coalesce(r.{_q(c)}, g.{_q(c)}) AS {_q(c)}" for c in t.column_names)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE raw_merged AS
+        SELECT {keep}, r._line, r._part, r._src, r.{ROW}, r._file FROM raw r
+        LEFT JOIN (SELECT first, {fill} FROM raw_mg GROUP BY first) g ON g.first = r.{ROW}
+        WHERE r.{ROW} NOT IN (SELECT {ROW} FROM raw_mg)""")
+    merged = con.execute(f"""
+        SELECT m._file AS file, m._line AS row, {_lit(t.key)} AS column_name, m.{k} AS value,
+               'same {t.key} as ' || f._file || ' row ' || f._line
+               || ' (an earlier source): merged into it, its values kept and its gaps filled from this row' AS reason,
+               m._part
+        FROM raw_mg m JOIN raw f ON f.{ROW} = m.first ORDER BY m.{ROW}""").df()
+    con.execute("DROP TABLE raw_mg")
+    con.execute("CREATE OR REPLACE TEMP VIEW raw AS SELECT * FROM raw_merged")
+    return merged
 
 
 # ---------------------------------------------------------------------------------------------

@@ -156,10 +156,10 @@ def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
 # ---------------------------------------------------------------------------------------------
 
 
-def raw_view(table: Table, arrow_name: str) -> str:
+def raw_view(table: Table, arrow_name: str, extra: tuple[str, ...] = ()) -> str:
     """The raw text of each column trimmed, empty text as NULL (computed by DuckDB, in parallel)."""
     cols = ", ".join(f"NULLIF(trim({_q(c)}), '') AS {_q(c)}" for c in table.column_names)
-    return f"SELECT {cols}, {ROW} FROM {arrow_name}"
+    return f"SELECT {cols}, {', '.join((*extra, ROW))} FROM {arrow_name}"
 
 
 def _q(name: str) -> str:
@@ -209,8 +209,12 @@ EXPECTED = {
 }
 
 
-def row_checks(table: Table, raw: str, schema: str, extract_date: str) -> str:
+def row_checks(table: Table, raw: str, schema: str, extract_date: str, exempt: dict | None = None) -> str:
     """One query giving (row, column_name, value, reason) for every row problem of the table.
+
+    ``raw`` has the model's columns as text, ROW, and each row's ``_part``, ``_file`` and ``_line``.
+    ``exempt`` names, for a required column, the parts whose format cannot supply it: their rows are
+    not asked for it.
 
     All the checks of a row are evaluated in a single pass over the raw table (each a CASE building
     a problem, the non-empty ones unnested); duplicate ids need a window, so a second pass.
@@ -223,7 +227,15 @@ def row_checks(table: Table, raw: str, schema: str, extract_date: str) -> str:
 
     for c in table.columns:
         q = _q(c.name)
-        if c.required:
+        skip = (exempt or {}).get(c.name) or []
+        if c.required and skip:
+            add(
+                c.name,
+                q,
+                f"{q} IS NULL AND _part NOT IN ({', '.join(map(str, skip))})",
+                _lit("required value is missing"),
+            )
+        elif c.required:
             add(c.name, q, f"{q} IS NULL", _lit("required value is missing"))
         if c.type in EXPECTED:
             add(c.name, q, f"{q} IS NOT NULL AND {parsed(c)} IS NULL", _lit(f"expected {EXPECTED[c.type]}"))
@@ -273,9 +285,11 @@ def row_checks(table: Table, raw: str, schema: str, extract_date: str) -> str:
         k = _q(table.key)
         sql += (
             f" UNION ALL SELECT r.{ROW}, {_lit(table.key)}, r.{k}, "
-            f"'duplicate ' || {_lit(table.key)} || ', first at row ' || d.first "
+            f"'duplicate ' || {_lit(table.key)} || ', first at ' "
+            f"|| CASE WHEN f._file = r._file THEN '' ELSE f._file || ' ' END || 'row ' || f._line "
             f"FROM {raw} r JOIN (SELECT {k} AS _k, min({ROW}) AS first FROM {raw} WHERE {k} IS NOT NULL "
-            f"GROUP BY 1 HAVING count(*) > 1) d ON d._k = r.{k} WHERE r.{ROW} <> d.first"
+            f"GROUP BY 1 HAVING count(*) > 1) d ON d._k = r.{k} JOIN {raw} f ON f.{ROW} = d.first "
+            f"WHERE r.{ROW} <> d.first"
         )
     return sql
 
