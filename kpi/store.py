@@ -60,7 +60,7 @@ class LoadResult:
         ]
         for r in a.itertuples():
             lines.append(
-                f"{r.table_name:<22} {r.file or '(not supplied)':<28} {r.rows_read:>9} "
+                f"{r.table_name:<22} {r.file if isinstance(r.file, str) else '(not supplied)':<28} {r.rows_read:>9} "
                 f"{r.rows_loaded:>9} {r.rows_rejected:>9}"
             )
         lines.append(f"{'total':<51} {a.rows_read.sum():>9} {a.rows_loaded.sum():>9} {a.rows_rejected.sum():>9}")
@@ -118,11 +118,11 @@ def load_sources(
     store = Path(store)
     notes = [n for e in extracts for n in e.notes]
     avail = availability(extracts)
-    for r in avail.itertuples():
-        if r.column_name is None:
-            notes.append(f"{r.table_name}: {r.reason}; measures that need it are unavailable")
-        else:
-            notes.append(f"{r.table_name}.{r.column_name}: {r.reason}")
+    tables = avail[avail["column_name"].isna()]
+    for why, g in tables.groupby("reason", sort=False):
+        notes.append(f"{', '.join(g['table_name'])}: {why}; measures that need them are not available")
+    for r in avail[avail["column_name"].notna()].itertuples():
+        notes.append(f"{r.table_name}.{r.column_name}: {r.reason}")
     extract = extract_date or max((e.extract_date for e in extracts if e.extract_date), default=None)
     if extract is None:
         extract = dt.date.today().isoformat()
@@ -255,7 +255,9 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
     )
     # a column a part's format cannot supply is not asked of that part's rows
     exempt = {
-        c.name: [k for k, (_, p) in enumerate(parts) if c.name not in p.supplied] for c in t.columns if c.required
+        c.name: [k for k, (_, p) in enumerate(parts) if c.name not in p.supplied or c.name in p.optional]
+        for c in t.columns
+        if c.required
     }
     con.execute(f"CREATE OR REPLACE TEMP TABLE probs AS {row_checks(t, 'raw', schema, extract, exempt)}")
     problems = con.execute(

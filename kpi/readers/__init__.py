@@ -40,6 +40,9 @@ class Part:
     columns: dict[str, str] = field(default_factory=dict)  # model column -> the source's own name
     path: Path | None = None  # the file, for its checksum
     malformed: list[tuple[int, str]] = field(default_factory=list)  # (line, reason): lines not split into fields
+    optional: set[str] = field(
+        default_factory=set
+    )  # required columns this source may leave empty (not known for every row)
 
     def __post_init__(self):
         if "_line" not in self.data.column_names:
@@ -86,9 +89,7 @@ def from_frames(table: str, file: str, frame, columns: dict[str, str] | None = N
         if c == "_line":
             cols[c] = pa.array(frame[c].astype("int64").to_numpy())
             continue
-        s = frame[c]
-        text = s.astype("string") if not pd.api.types.is_string_dtype(s) else s
-        cols[c] = pa.array(text.where(text.notna(), None).tolist(), pa.string())
+        cols[c] = pa.array([None if pd.isna(v) else str(v) for v in frame[c]], pa.string())
     return Part(table, file, pa.table(cols), columns or {}, path)
 
 
