@@ -10,12 +10,12 @@ SYNTH  ?= data/synthetic
 
 LINT   := kpi tests benchmarks notebooks
 
-.PHONY: report test lint format setup setup-test browser bench clean
+.PHONY: report test lint format setup setup-test browser postgres bench clean
 
 report: $(VENV)/.installed
 	$(BIN)/kpi report --data $(SYNTH) --store $(STORE)
 
-test: $(VENV)/.installed-test browser
+test: $(VENV)/.installed-test browser postgres
 	$(BIN)/ruff check $(LINT)
 	$(BIN)/ruff format --check $(LINT)
 	$(BIN)/python -m pytest
@@ -43,6 +43,13 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium > /dev/null; }
+
+# The SQL reader's tests start a real PostgreSQL server on loopback (tests/postgres.py): Debian's package.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 || command -v initdb > /dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the SQL reader's tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql > /dev/null; }
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check $(LINT)

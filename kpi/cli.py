@@ -11,6 +11,7 @@ import pandas as pd
 
 from . import model
 from .engine import BREAKDOWNS as BREAKDOWN_CHOICES
+from .readers import FORMATS
 from .store import DEFAULT_STORE
 
 DEFAULT_SYNTH_DIR = Path("data/synthetic")
@@ -36,12 +37,14 @@ def cmd_synth(a) -> int:
 
 
 def cmd_load(a) -> int:
-    from .store import load
+    from .readers import parse_source, read
+    from .store import load_sources
     from .validate import LoadError
 
     t0 = time.perf_counter()
     try:
-        res = load(a.directory, a.store, extract_date=a.extract_date)
+        sources = [parse_source(s, a.format) for s in a.sources]
+        res = load_sources(read(sources, mapping=a.mapping), a.store, extract_date=a.extract_date)
     except LoadError as e:
         print(f"load stopped, nothing changed: {e}", file=sys.stderr)
         return 2
@@ -291,8 +294,16 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--no-anomalies", action="store_true", help="plant no anomalies")
     s.set_defaults(func=cmd_synth)
 
-    s = sub.add_parser("load", help="validate a directory of extract files and load it as a new snapshot")
-    s.add_argument("directory", type=Path)
+    s = sub.add_parser(
+        "load",
+        help="validate a council's data (standard files, SSDA903, CIN census, Annex A, a SQL database) and load it "
+        "as a new snapshot",
+        description="Each SOURCE is read in --format, or in the format it is prefixed with (cin:census.xml); "
+        "several sources make one snapshot, e.g. ssda903:returns/ cin:census.xml standard:workforce/",
+    )
+    s.add_argument("sources", nargs="+", metavar="SOURCE", help="a directory, file or database URL")
+    s.add_argument("--format", choices=FORMATS, default="standard", help="format of sources without a prefix")
+    s.add_argument("--mapping", type=Path, help="sql: YAML naming the council's own tables and columns")
     _store_arg(s)
     s.add_argument("--extract-date", help="date of the extract (default: extract.json, else today)")
     s.set_defaults(func=cmd_load)

@@ -120,12 +120,15 @@ def needs(measure: Measure) -> set[tuple[str, str | None]]:
     out: set[tuple[str, str | None]] = set()
     for p in measure.parts:
         out.add((p.table, None))
-        exprs = [p.date, p.start, p.end, p.where, p.num, p.num_value, p.den_value, p.key, p.team]
-        for e in filter(None, exprs):
-            if e.isidentifier():
+        bare = [p.date] if p.source == "events" else [p.start, p.end, p.key]
+        for e in filter(None, [*bare, p.where, p.num, p.num_value, p.den_value, p.team]):
+            if e in model.table(p.table).column_names:
                 out.add((p.table, e))
             for alias, col in re.findall(r"\b([tcr])\.(\w+)", e):
                 out.add((p.table if alias == "t" else ALIAS_TABLES[alias], col))
+            for table in re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", e, flags=re.IGNORECASE):  # a subquery's tables
+                if table in model.TABLE_BY_NAME:
+                    out.add((table, None))
             for macro, table in MACRO_TABLES.items():
                 if re.search(rf"\b{macro}\(", e):
                     out.add((table, None))

@@ -82,15 +82,25 @@ class Extract:
 
 def from_frames(table: str, file: str, frame, columns: dict[str, str] | None = None, path: Path | None = None) -> Part:
     """A part from a pandas DataFrame of model columns (any dtype: turned to text) and ``_line``."""
-    import pandas as pd
 
     cols = {}
     for c in frame.columns:
         if c == "_line":
             cols[c] = pa.array(frame[c].astype("int64").to_numpy())
             continue
-        cols[c] = pa.array([None if pd.isna(v) else str(v) for v in frame[c]], pa.string())
+        cols[c] = pa.array([_text(v) for v in frame[c]], pa.string())
     return Part(table, file, pa.table(cols), columns or {}, path)
+
+
+def _text(v) -> str | None:
+    """A value as the checks read it: whole numbers without a decimal point (a database's 3.0 is 3)."""
+    import pandas as pd
+
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 # ---------------------------------------------------------------------------------------------

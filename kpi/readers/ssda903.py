@@ -197,15 +197,15 @@ def read(source: str | Path, **_) -> Extract:
         key = allr[keys].apply(lambda c: c.str.strip()).agg("|".join, axis=1)
         last = allr.groupby(key)["_year"].transform("max")
         old = (allr["_year"] < last) & (allr["_year"].notna())
-        for r in allr[old].itertuples():
-            newer = allr[(key == key[r.Index]) & ~old].iloc[0]
+        for i, r in allr[old].iterrows():
+            newer = allr[(key == key[i]) & (allr["_year"] == last[i])].iloc[0]
             rejects.append(
                 {
                     "table_name": table,
-                    "file": r._file,
-                    "row": r._line,
+                    "file": r["_file"],
+                    "row": r["_line"],
                     "column_name": "+".join(keys),
-                    "value": key[r.Index],
+                    "value": key[i],
                     "reason": f"restated by the later return: {newer['_file']} row {newer['_line']}",
                 }
             )
