@@ -83,6 +83,10 @@ class Measure:
     statistical_neighbours: float | None = None
     england: float | None = None
     comparator_year: str | None = None
+    # where the DfE's published tables hold this measure: {table, value, where} (kpi.comparators)
+    dfe: dict | None = None
+    published: float | None = None  # the council's own published figure, for the comparator year
+    rank: str | None = None  # its position among its statistical neighbours ("3rd of 11")
     source: str = ""
     kpi: int | None = None
     kpi_title: str | None = None
@@ -171,6 +175,11 @@ def _measure(d: dict, where: str) -> Measure:
                 f"or at the target ({target:g})"
             )
     comp = d.get("comparators") or {}
+    dfe = comp.get("dfe")
+    if dfe is not None and (
+        not isinstance(dfe, dict) or not {"table", "value"} <= set(dfe) or set(dfe) - {"table", "value", "where"}
+    ):
+        raise CatalogueError(f"{where}: comparators.dfe needs `table` and `value` (and optionally `where`)")
     parts = tuple(_part(p, f"{where} part {i + 1}") for i, p in enumerate(d["parts"]))
     if d["unit"] in ("percent", "average") and not any(p.num or p.num_value or p.role == "num" for p in parts):
         raise CatalogueError(f"{where}: a {d['unit']} needs a numerator: num or num_value, or a part with role num")
@@ -193,6 +202,7 @@ def _measure(d: dict, where: str) -> Measure:
         statistical_neighbours=_num(comp.get("statistical_neighbours"), where, "statistical_neighbours"),
         england=_num(comp.get("england"), where, "england"),
         comparator_year=comp.get("year"),
+        dfe={**dfe, "where": {str(k): str(v) for k, v in (dfe.get("where") or {}).items()}} if dfe else None,
         source=d.get("source", ""),
         kpi=d.get("kpi"),
         kpi_title=d.get("kpi_title"),

@@ -229,6 +229,41 @@ def cmd_params_new(a) -> int:
     return 0
 
 
+def cmd_comparators(a) -> int:
+    from . import comparators as cp
+    from .catalogue import load
+    from .validate import LoadError
+
+    cat = load(a.catalogue)
+    try:
+        if a.action == "import":
+            if not a.source:
+                print("kpi comparators import needs the folder of the DfE's CSV tables", file=sys.stderr)
+                return 2
+            figures, sn = cp.import_tables(a.source, cat, a.dir)
+            years = ", ".join(sorted(figures["year"].unique()))
+            print(f"{len(figures)} published figures for {figures['measure'].nunique()} measures (years {years}),")
+            print(f"and {sn['la_code'].nunique()} councils' statistical neighbours, written to {a.dir}")
+            return 0
+        if not a.la:
+            print("kpi comparators show needs --la CODE (the council's DfE code, e.g. 825)", file=sys.stderr)
+            return 2
+        t = cp.for_council(cat, a.la, *cp.read(a.dir), year=a.year)
+    except LoadError as e:
+        print(f"comparators: {e}", file=sys.stderr)
+        return 2
+    t.insert(1, "title", [cat[r].title for r in t["measure"]])
+    t["rank"] = [
+        f"{cp.ordinal(int(r))} of {int(n)}" if pd.notna(r) else "" for r, n in zip(t["rank"], t["of"], strict=True)
+    ]
+    t = t.drop(columns="of")
+    if a.format == "csv":
+        t.to_csv(sys.stdout, index=False)
+    else:
+        print(t.to_string(index=False))
+    return 0
+
+
 def cmd_spc(a) -> int:
     """Making Data Count SPC of any series (a CSV of period,value)."""
     from .spc import ASSURANCE_TEXT, VARIATION_TEXT, read_series, xmr
@@ -356,6 +391,19 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--workers", type=int, help="notebooks run at once (default: one per core)")
     s.add_argument("--public", action="store_true", help="suppress counts of 1 to 5 as official statistics do")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser(
+        "comparators",
+        help="published comparators: import the DfE's tables; show a council's neighbours, England and rank",
+    )
+    s.add_argument("action", choices=["import", "show"])
+    s.add_argument("source", nargs="?", type=Path, help="import: the folder of the DfE's CSV tables")
+    s.add_argument("--dir", type=Path, default=Path("data/comparators"), help="where the imported figures are kept")
+    s.add_argument("--la", help="show: the council's DfE code (old_la_code, e.g. 825)")
+    s.add_argument("--year", help="show: the DfE year (default: the latest published)")
+    s.add_argument("--catalogue", default="county")
+    s.add_argument("--format", choices=["table", "csv"], default="table")
+    s.set_defaults(func=cmd_comparators)
 
     s = sub.add_parser("spc", help="Making Data Count SPC of a series: a CSV of period,value")
     s.add_argument("file", type=Path)

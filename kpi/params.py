@@ -4,6 +4,8 @@
     council: Synthshire County Council
     snapshot: 3              # the store snapshot the report is built from (omit: the latest)
     catalogue: county
+    la_code: 825             # the council's DfE code: statistical neighbours, England and rank from the
+                             # DfE's published tables (data/comparators); omit: the catalogue's figures
     commentary:              # the managers' text per measure reference; drafts are used where absent
       "1.7": |
         Re-referrals rose ...
@@ -24,7 +26,7 @@ import yaml
 from .catalogue import read_yaml
 
 PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"  # the project's, wherever it runs from
-FIELDS = {"month", "council", "snapshot", "catalogue", "commentary", "notes", "public"}
+FIELDS = {"month", "council", "snapshot", "catalogue", "commentary", "notes", "public", "la_code", "comparator_year"}
 
 
 class ParamsError(ValueError):
@@ -40,6 +42,8 @@ class MonthParams:
     commentary: dict[str, str] = field(default_factory=dict)
     notes: str = ""
     public: bool = False
+    la_code: str | None = None  # the council's DfE code (old_la_code): published comparators and rank
+    comparator_year: str | None = None  # the DfE year to compare with (default: the latest published)
     path: Path | None = None
 
 
@@ -68,6 +72,8 @@ def parse(doc: dict, where: str) -> MonthParams:
         commentary={str(k): str(v).strip() for k, v in commentary.items() if v},
         notes=str(doc.get("notes") or "").strip(),
         public=bool(doc.get("public", False)),
+        la_code=str(doc["la_code"]) if doc.get("la_code") is not None else None,
+        comparator_year=str(doc["comparator_year"]) if doc.get("comparator_year") is not None else None,
     )
 
 
@@ -98,6 +104,10 @@ def dump(p: MonthParams) -> str:
     if p.snapshot is not None:
         doc["snapshot"] = p.snapshot
     doc["catalogue"] = p.catalogue
+    if p.la_code:
+        doc["la_code"] = p.la_code
+    if p.comparator_year:
+        doc["comparator_year"] = p.comparator_year
     doc["notes"] = p.notes
     doc["commentary"] = p.commentary
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)

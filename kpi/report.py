@@ -48,6 +48,18 @@ SHOWN_MONTHS = 13
 SMALL = 6  # counts from 1 to 5 are suppressed in the public version, as official statistics do
 
 
+def catalogue_for(p: params_mod.MonthParams) -> Catalogue:
+    """The month's catalogue, with the DfE's published comparators for the council when params give its code."""
+    cat = load(p.catalogue)
+    if p.la_code:
+        from . import comparators
+
+        cat = comparators.apply(
+            cat, comparators.for_council(cat, p.la_code, *comparators.read(), year=p.comparator_year)
+        )
+    return cat
+
+
 def prepare_data(month: str, store: str | Path, p: params_mod.MonthParams, out: Path | None = None) -> Path:
     """Compute the month's scorecard once and write what the notebooks need (all of it aggregate)."""
     import tempfile
@@ -60,7 +72,7 @@ def prepare_data(month: str, store: str | Path, p: params_mod.MonthParams, out: 
     out.mkdir(parents=True, exist_ok=True)
     con, snap = connect(store, p.snapshot)
     card = scorecard(
-        month, SPC_MONTHS, context=Context.prepare(con, snap), catalogue=load(p.catalogue), year_on_year=False
+        month, SPC_MONTHS, context=Context.prepare(con, snap), catalogue=catalogue_for(p), year_on_year=False
     )
     card.to_parquet(out / "scorecard.parquet", index=False)
     acc = con.execute(
@@ -130,7 +142,7 @@ class Report:
 
             month = str(snapshots(store).iloc[-1]["latest_month"])
         p = params_mod.load(params_file) if params_file else params_mod.for_month(month)
-        cat = load(p.catalogue)
+        cat = catalogue_for(p)
         d = Path(data_dir) if data_dir else None
         if d is None or not (d / "scorecard.parquet").exists():
             d = prepare_data(month, store, p, d)
@@ -383,6 +395,17 @@ Measure {m.ref}: {_e(m.title)}.</p>
 
     def comparators(self) -> None:
         rows = []
+        published = any(m.published is not None for m in self.catalogue.measures)
+        published_head = (
+            '<th scope="col">Our published figure</th><th scope="col">Rank among neighbours</th>' if published else ""
+        )
+        published_note = (
+            "<p>Statistical neighbours, England and our own published figure are the DfE's published figures for the "
+            "year shown (the neighbours' figure is the mean of those published); the rank places the council among "
+            "itself and its ten statistical neighbours, 1st being best.</p>"
+            if published
+            else ""
+        )
         for m in self.catalogue.measures:
             if m.statistical_neighbours is None and m.england is None:
                 continue
@@ -391,13 +414,20 @@ Measure {m.ref}: {_e(m.title)}.</p>
                 f"<tr><th scope='row'>{_e(m.ref)}</th><td>{_e(m.title)}</td><td>{_e(self._display(r))}</td>"
                 f"<td>{self._threshold_or_blank(m, m.statistical_neighbours)}</td><td>{_e(r['vs_statistical_neighbours'] or '')}</td>"
                 f"<td>{self._threshold_or_blank(m, m.england)}</td><td>{_e(r['vs_england'] or '')}</td>"
-                f"<td>{_e(m.comparator_year or '')}</td></tr>"
+                f"<td>{_e(m.comparator_year or '')}</td>"
+                + (
+                    f"<td>{self._threshold_or_blank(m, m.published)}</td><td>{_e(m.rank or '')}</td>"
+                    if published
+                    else ""
+                )
+                + "</tr>"
             )
         _show(f"""<h2 id="appendix-comparators">Appendix 3: comparators</h2>
 <table><caption>{month_name(self.month)} against statistical neighbours and England</caption><thead><tr>
 <th scope="col">Ref</th><th scope="col">Measure</th><th scope="col">{month_name(self.month)}</th>
 <th scope="col">Statistical neighbours</th><th scope="col">Position</th><th scope="col">England</th>
-<th scope="col">Position</th><th scope="col">Year</th></tr></thead><tbody>{"".join(rows)}</tbody></table>""")
+<th scope="col">Position</th><th scope="col">Year</th>{published_head}</tr></thead><tbody>{"".join(rows)}</tbody></table>
+{published_note}""")
 
     def data_quality(self) -> None:
         """Rows read, loaded and rejected per table (never the rejected values, which may identify a child)."""

@@ -1,0 +1,188 @@
+"""Published comparators: the DfE's local-authority tables, the council's statistical neighbours, and its rank.
+
+Each year the DfE publishes, for every local authority, the figures behind several of the board's measures
+(re-referrals, repeat child protection plans, children looked after per 10,000, placement stability, care
+leavers in suitable accommodation, agency rates and caseloads). A measure says in its catalogue entry
+where its figure is (``comparators: {dfe: {table, value, where}}``): the table (the start of the file's
+name, which carries the years it covers), the column, and the rows.
+
+``kpi comparators import DIR`` reads the DfE's CSV files from ``DIR`` into one tidy file,
+``data/comparators/dfe.csv`` (measure, year, level, LA code and name, value), with the statistical
+neighbour groups beside it (``statistical_neighbours.csv``, from the DfE's SN model). For a council
+(its DfE code, ``la_code`` in the month's params) and a year:
+
+- **statistical neighbours**: the mean of its ten neighbours' published figures, over those published
+  (suppressed figures, ``c`` or ``x``, are left out), as the DfE's own LAIT tool averages them;
+- **England**: the national figure;
+- **rank**: the council's position among itself and its neighbours, first being best by the measure's
+  direction (ties share the better place): "3rd of 11".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .catalogue import Catalogue
+from .validate import LoadError
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "comparators"
+FIGURES = "dfe.csv"
+NEIGHBOURS = "statistical_neighbours.csv"
+COLUMNS = ["measure", "year", "level", "la_code", "la_name", "value"]
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise LoadError(f"{path}: cannot be read as CSV: {e}") from None
+    df.columns = [c.strip() for c in df.columns]
+    return df
+
+
+def import_tables(
+    source: Path | str, catalogue: Catalogue, out: Path | str = DEFAULT_DIR
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The catalogue's published figures from the DfE's CSV files in ``source``: written to ``out``."""
+    source, out = Path(source), Path(out)
+    files = sorted(source.glob("*.csv"))
+    rows = []
+    for m in catalogue.measures:
+        if not m.dfe:
+            continue
+        match = [f for f in files if f.stem.lower().startswith(m.dfe["table"].lower())]
+        if not match:
+            raise LoadError(f"{source}: no DfE table {m.dfe['table']}*.csv, where measure {m.ref} is published")
+        f = match[-1]
+        df = _read_csv(f)
+        need = [
+            "time_period",
+            "geographic_level",
+            "new_la_code",
+            "old_la_code",
+            "la_name",
+            m.dfe["value"],
+            *m.dfe["where"],
+        ]
+        missing = [c for c in need if c not in df.columns]
+        if missing:
+            raise LoadError(f"{f}: missing column(s) {', '.join(missing)} (measure {m.ref})")
+        for col, val in m.dfe["where"].items():
+            df = df[df[col].str.strip() == val]
+        df = df[df["geographic_level"].isin(["National", "Local authority"])]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "measure": m.ref,
+                    "year": df["time_period"].str.strip(),
+                    "level": df["geographic_level"],
+                    "la_code": df["old_la_code"].str.strip(),
+                    "la_name": df["la_name"].str.strip(),
+                    "value": pd.to_numeric(df[m.dfe["value"]].str.strip(), errors="coerce"),  # c, x, z: not published
+                }
+            )
+        )
+    figures = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
+    sn = _neighbours(source)
+    out.mkdir(parents=True, exist_ok=True)
+    figures.to_csv(out / FIGURES, index=False)
+    sn.to_csv(out / NEIGHBOURS, index=False)
+    return figures, sn
+
+
+def _neighbours(source: Path) -> pd.DataFrame:
+    """The SN model's groups as (la_code, la_name, rank, neighbour_code), from its wide file."""
+    match = sorted(source.glob("sn_model*.csv"))
+    if not match:
+        raise LoadError(f"{source}: no statistical neighbour model (sn_model_*.csv)")
+    df = _read_csv(match[-1])
+    sn_cols = [c for c in df.columns if c.startswith("SN_") and c[3:].isdigit()]
+    if "old_la_code" not in df.columns or not sn_cols:
+        raise LoadError(f"{match[-1]}: expected old_la_code and SN_1 ... SN_10 columns")
+    long = df.melt(id_vars=["old_la_code", "la_name"], value_vars=sn_cols, var_name="rank", value_name="neighbour_code")
+    long["rank"] = long["rank"].str[3:].astype(int)
+    long = long.rename(columns={"old_la_code": "la_code"})
+    return long[long["neighbour_code"].str.strip() != ""].sort_values(["la_code", "rank"], ignore_index=True)
+
+
+def read(directory: Path | str = DEFAULT_DIR) -> tuple[pd.DataFrame, pd.DataFrame]:
+    d = Path(directory)
+    if not (d / FIGURES).exists():
+        raise LoadError(f"{d}: no {FIGURES}; run `kpi comparators import DIR` on the DfE's tables first")
+    figures = pd.read_csv(d / FIGURES, dtype={"measure": str, "year": str, "la_code": str, "la_name": str})
+    sn = pd.read_csv(d / NEIGHBOURS, dtype=str)
+    sn["rank"] = sn["rank"].astype(int)
+    return figures, sn
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def for_council(
+    catalogue: Catalogue, la_code: str, figures: pd.DataFrame, neighbours: pd.DataFrame, year: str | None = None
+) -> pd.DataFrame:
+    """For each measure with published figures: the year, the council's own figure, its neighbours' mean,
+    England's, and its rank among itself and its neighbours (the latest year published, or ``year``)."""
+    la_code = str(la_code)
+    group = neighbours.loc[neighbours["la_code"] == la_code, "neighbour_code"].tolist()
+    if not group:
+        raise LoadError(f"no statistical neighbours for LA code {la_code!r} in the SN model")
+    out = []
+    for m in catalogue.measures:
+        f = figures[figures["measure"] == m.ref]
+        if f.empty:
+            continue
+        y = year or max(f["year"])
+        f = f[f["year"] == y]
+        own = f.loc[f["la_code"] == la_code, "value"]
+        own_v = float(own.iloc[0]) if len(own) and pd.notna(own.iloc[0]) else np.nan
+        sn_vals = f[f["la_code"].isin(group)]["value"].dropna()
+        england = f.loc[f["level"] == "National", "value"]
+        rank = of = None
+        if pd.notna(own_v):
+            field = pd.concat([sn_vals, pd.Series([own_v])])
+            better = (field > own_v) if m.direction == "higher" else (field < own_v)
+            rank, of = int(better.sum()) + 1, len(field)
+        out.append(
+            {
+                "measure": m.ref,
+                "year": y,
+                "council": own_v,
+                "statistical_neighbours": round(float(sn_vals.mean()), 1) if len(sn_vals) else np.nan,
+                "neighbours_published": len(sn_vals),
+                "england": float(england.iloc[0]) if len(england) else np.nan,
+                "rank": rank,
+                "of": of,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def apply(catalogue: Catalogue, table: pd.DataFrame) -> Catalogue:
+    """The catalogue with its comparators replaced by the published ones (where published)."""
+    by = table.set_index("measure")
+    measures = []
+    for m in catalogue.measures:
+        if m.ref in by.index:
+            r = by.loc[m.ref]
+            measures.append(
+                dataclasses.replace(
+                    m,
+                    statistical_neighbours=None
+                    if pd.isna(r["statistical_neighbours"])
+                    else float(r["statistical_neighbours"]),
+                    england=None if pd.isna(r["england"]) else float(r["england"]),
+                    comparator_year=f"{r['year']} (DfE)",
+                    published=None if pd.isna(r["council"]) else float(r["council"]),
+                    rank=f"{ordinal(int(r['rank']))} of {int(r['of'])}" if pd.notna(r["rank"]) else None,
+                )
+            )
+        else:
+            measures.append(m)
+    return Catalogue(catalogue.name, catalogue.title, catalogue.council, measures, catalogue.path)
