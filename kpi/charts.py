@@ -90,7 +90,7 @@ def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
     unit = {"percent": "%", "rate": "per 10,000", "count": "number", "average": "average"}[measure.unit]
     ax.set_ylabel(unit)
     if measure.unit == "percent":
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0f}%"))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(100, decimals=None))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, fontsize=8, frameon=False)
     sns.despine(ax=ax)
     fig.tight_layout()
@@ -154,7 +154,7 @@ def spc_chart(measure: Measure, series: pd.DataFrame, group: str | None = None) 
     step = max(1, len(x) // 18)
     ax.set_xticks(x[::step], [_label(m) for m in s["month"]][::step], rotation=45, ha="right", fontsize=8)
     if measure.unit == "percent":
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0f}%"))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(100, decimals=None))
     ax.set_title(f"{measure.ref} {measure.title}{f' ({group})' if group else ''}: XmR chart", fontsize=10, loc="left")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, fontsize=8, frameon=False)
     sns.despine(ax=ax)

@@ -240,10 +240,12 @@ def cmd_comparators(a) -> int:
             if not a.source:
                 print("kpi comparators import needs the folder of the DfE's CSV tables", file=sys.stderr)
                 return 2
-            figures, sn = cp.import_tables(a.source, cat, a.dir)
+            figures, sn, not_found = cp.import_tables(a.source, cat, a.dir)
             years = ", ".join(sorted(figures["year"].unique()))
             print(f"{len(figures)} published figures for {figures['measure'].nunique()} measures (years {years}),")
             print(f"and {sn['la_code'].nunique()} councils' statistical neighbours, written to {a.dir}")
+            if not_found:
+                print(f"not found, so not compared: {', '.join(not_found)}")
             return 0
         if not a.la:
             print("kpi comparators show needs --la CODE (the council's DfE code, e.g. 825)", file=sys.stderr)

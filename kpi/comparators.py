@@ -46,17 +46,19 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def import_tables(
     source: Path | str, catalogue: Catalogue, out: Path | str = DEFAULT_DIR
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The catalogue's published figures from the DfE's CSV files in ``source``: written to ``out``."""
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The catalogue's published figures from the DfE's CSV files in ``source``, written to ``out``: (figures,
+    neighbours, the measures whose table is not in ``source``)."""
     source, out = Path(source), Path(out)
     files = sorted(source.glob("*.csv"))
-    rows = []
+    rows, not_found = [], []
     for m in catalogue.measures:
         if not m.dfe:
             continue
         match = [f for f in files if f.stem.lower().startswith(m.dfe["table"].lower())]
         if not match:
-            raise LoadError(f"{source}: no DfE table {m.dfe['table']}*.csv, where measure {m.ref} is published")
+            not_found.append(f"{m.ref} ({m.dfe['table']}*.csv)")
+            continue
         f = match[-1]
         df = _read_csv(f)
         need = [
@@ -86,12 +88,16 @@ def import_tables(
                 }
             )
         )
-    figures = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=COLUMNS)
+    if not rows:
+        raise LoadError(
+            f"{source}: holds none of the DfE tables the catalogue's measures are published in: {', '.join(not_found)}"
+        )
+    figures = pd.concat(rows, ignore_index=True)
     sn = _neighbours(source)
     out.mkdir(parents=True, exist_ok=True)
     figures.to_csv(out / FIGURES, index=False)
     sn.to_csv(out / NEIGHBOURS, index=False)
-    return figures, sn
+    return figures, sn, not_found
 
 
 def _neighbours(source: Path) -> pd.DataFrame:

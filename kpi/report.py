@@ -76,11 +76,16 @@ def prepare_data(month: str, store: str | Path, p: params_mod.MonthParams, out: 
     )
     card.to_parquet(out / "scorecard.parquet", index=False)
     acc = con.execute(
-        "SELECT table_name, file, sha256, rows_read, rows_loaded, rows_rejected "
+        "SELECT table_name, file, sha256, rows_read, rows_loaded, rows_rejected, coalesce(rows_merged, 0) AS rows_merged "
         "FROM meta.load_accounting WHERE snapshot_id = ? ORDER BY rowid",
         [int(snap["snapshot_id"])],
     ).df()
     acc.to_parquet(out / "accounting.parquet", index=False)
+    avail = con.execute(
+        "SELECT table_name, column_name, reason FROM meta.availability WHERE snapshot_id = ? ORDER BY rowid",
+        [int(snap["snapshot_id"])],
+    ).df()
+    avail.to_parquet(out / "availability.parquet", index=False)
     snap = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in snap.items()}
     (out / "snapshot.json").write_text(json.dumps(snap, default=str))
     con.close()
@@ -120,6 +125,7 @@ class Report:
     public: bool = False
 
     accounting: pd.DataFrame | None = None
+    availability: pd.DataFrame | None = None
 
     def __post_init__(self):
         shown = sorted(self.history["month"].unique())[-SHOWN_MONTHS:]
@@ -148,8 +154,9 @@ class Report:
             d = prepare_data(month, store, p, d)
         history = pd.read_parquet(d / "scorecard.parquet")
         accounting = pd.read_parquet(d / "accounting.parquet")
+        availability = pd.read_parquet(d / "availability.parquet") if (d / "availability.parquet").exists() else None
         snap = json.loads((d / "snapshot.json").read_text())
-        return cls(month, history, cat, p, snap, public or p.public, accounting)
+        return cls(month, history, cat, p, snap, public or p.public, accounting, availability)
 
     # ------------------------------------------------------------------ helpers
     def series(self, ref: str) -> pd.DataFrame:
@@ -187,8 +194,9 @@ class Report:
     def _working(self, m: Measure, row: pd.Series) -> str:
         if not row["display"]:
             why = row.get("not_available")
-            if isinstance(why, str) and why:
-                return _e(f"Not available: the data loaded cannot supply it ({why}).")
+            if isinstance(why, str) and why:  # "table[.column]: why; ..." -> the names (the reasons: Appendix 4)
+                names = ", ".join(dict.fromkeys(w.split(": ")[0] for w in why.split("; ")))
+                return _e(f"Not available: the data loaded has no {names} (Appendix 4 says why).")
             return "No figure for this month."
         if m.unit == "count":
             return f"{self._count(row['numerator'])} in {month_name(self.month)}."
@@ -326,7 +334,11 @@ real change from the month-to-month noise of the process.</p>
                 f"<p><strong>DRAFT</strong> (drafted from the figures, not yet written by a manager): "
                 f"{_e(draft(m, s))}</p>"
             )
-        png = base64.b64encode(kpi_chart(m, s)).decode()
+        if s["value"].notna().any():
+            png = base64.b64encode(kpi_chart(m, s)).decode()
+            chart = f'<img alt="{_e(alt_text(m, s))}" src="data:image/png;base64,{png}" style="max-width:100%">'
+        else:  # no figure in any month: no chart of target lines alone
+            chart = f"<p><em>No chart: no figures for {_e(month_name(s['month'].min()))} to {_e(month_name(self.month))}.</em></p>"
         target = "not set" if pd.isna(r["target"]) else self._fmt_threshold(m, r["target"])
         tolerance = "not set" if pd.isna(r["tolerance"]) else self._fmt_threshold(m, r["tolerance"])
         changed = [h for h in m.history]
@@ -341,7 +353,7 @@ Measure {m.ref}: {_e(m.title)}.</p>
 <p>Calculation: {self._working(m, r)} Change: {self._change(m, r)}</p>
 <p class="spc"><strong>{_e(VARIATION_TEXT[spc.variation])}</strong> (Making Data Count, {SPC_MONTHS} months).
 {_e(spc_sentence(spc, m, headline=False))}</p>
-<img alt="{_e(alt_text(m, s))}" src="data:image/png;base64,{png}" style="max-width:100%">
+{chart}
 <h4>Commentary</h4>{comment}{change_note}
 </section>""")
 
@@ -436,12 +448,26 @@ Measure {m.ref}: {_e(m.title)}.</p>
             _show('<h2 id="appendix-data">Appendix 4: data quality</h2><p>No load accounting available.</p>')
             return
         rows = "".join(
-            f"<tr><th scope='row'>{_e(r.table_name)}</th><td>{r.rows_read:,}</td><td>{r.rows_loaded:,}</td>"
-            f"<td>{r.rows_rejected:,}</td></tr>"
+            f"<tr><th scope='row'>{_e(r.table_name)}</th><td>{_e(r.file if isinstance(r.file, str) else 'not supplied')}</td>"
+            f"<td>{r.rows_read:,}</td><td>{r.rows_loaded:,}</td><td>{r.rows_rejected:,}</td>"
+            f"<td>{getattr(r, 'rows_merged', 0) or 0:,}</td></tr>"
             for r in accounting.itertuples()
         )
+        gaps = ""
+        if self.availability is not None and len(self.availability):
+            items = "".join(
+                f"<li><strong>{_e(r.table_name + ('.' + r.column_name if isinstance(r.column_name, str) else ''))}</strong>: "
+                f"{_e(r.reason)}</li>"
+                for r in self.availability.itertuples()
+            )
+            gaps = (
+                "<h3>What the data loaded cannot supply</h3><p>Measures that need these are shown as not available, "
+                f"not as zero.</p><ul>{items}</ul>"
+            )
         _show(f"""<h2 id="appendix-data">Appendix 4: data quality</h2>
 <p>The load used by this report (snapshot {_e(self.snapshot.get("snapshot_id", ""))}): every row read was loaded
 or rejected with its reason.</p><table><caption>Rows read, loaded and rejected, by table</caption><thead><tr>
-<th scope="col">Table</th><th scope="col">Read</th><th scope="col">Loaded</th><th scope="col">Rejected</th>
-</tr></thead><tbody>{rows}</tbody></table>""")
+<th scope="col">Table</th><th scope="col">Source</th><th scope="col">Read</th><th scope="col">Loaded</th>
+<th scope="col">Rejected</th><th scope="col">Merged</th></tr></thead><tbody>{rows}</tbody></table>
+<p>Merged: a record given by more than one source (a child in both the SSDA903 and the CIN census), loaded once.</p>
+{gaps}""")

@@ -22,7 +22,7 @@ from . import aggregates as agg
 from .calendar import months_back
 from .catalogue import Catalogue, load, load_targets, targets_for
 from .engine import Context, compute, finish
-from .status import RAG_TEXT, compare, rag
+from .status import NO_FIGURE, RAG_TEXT, compare, rag
 from .store import DEFAULT_STORE, connect
 
 DEFAULT_TARGETS = Path("params/targets.yaml")
@@ -146,7 +146,7 @@ def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: 
         index=df.index,
         dtype=object,
     )
-    df["rag_text"] = [RAG_TEXT[r] for r in df["rag"]]
+    df["rag_text"] = [RAG_TEXT[r] if pd.notna(v) else NO_FIGURE for r, v in zip(df["rag"], df["shown"], strict=True)]
     months = df["month"].unique()
     keys = df[["measure", "month", "grp"]].copy()
     for n, name in ((1, "month"), (12, "year")):

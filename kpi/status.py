@@ -18,6 +18,7 @@ RAG_TEXT = {
     "red": "Red: outside tolerance",
     None: "No RAG: target or tolerance not set",
 }
+NO_FIGURE = "No RAG: no figure"
 
 
 def rag(value: float | None, target: float | None, tolerance: float | None, direction: str) -> str | None:

@@ -199,8 +199,9 @@ def availability(extracts: list) -> pd.DataFrame:
     for t in model.TABLES:
         givers = [e for e in extracts if t.name in e.supplies]
         if not givers:
-            why = "; ".join(dict.fromkeys(f"{e.missing[t.name]}" for e in extracts if t.name in e.missing))
-            rows.append((t.name, None, why or "not supplied"))
+            whys = [e.missing[t.name] for e in extracts if t.name in e.missing]
+            specific = [w for w in whys if w != "not supplied"]  # a format's reason says more than a missing file
+            rows.append((t.name, None, "; ".join(dict.fromkeys(specific or whys)) or "not supplied"))
             continue
         for c in t.columns:
             whys = [e.missing_columns.get(t.name, {}).get(c.name) for e in givers]

@@ -300,3 +300,27 @@ def test_a_run_of_months(batch, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["2026-08", "2026-09", "2026-10"]
     assert all((tmp_path / "out" / m / "report.html").exists() for m in ("2026-08", "2026-09", "2026-10"))
     assert main(["run", "--store", str(root / "store.duckdb"), "--months", "2026-10..2026-08"]) == 2
+
+
+def test_published_comparators_and_rank_in_the_appendix(batch, tmp_path):
+    """With the council's DfE code in params, Appendix 3 shows the DfE's figures and the council's rank."""
+    res, root = batch
+    p = tmp_path / "2026-10.yaml"
+    p.write_text("month: 2026-10\ncouncil: Test Council\nla_code: 825\n")
+    out = run(
+        "2026-10",
+        root / "store.duckdb",
+        params_file=p,
+        out_root=tmp_path / "o",
+        notebook_dir=_only(tmp_path, "07_appendices"),
+        progress=lambda s: None,
+    )
+    html = out.report.read_text()
+    appendix = html[html.index('id="appendix-comparators"') :]
+    appendix = appendix[: appendix.index("</table>")]
+    row = next(r for r in appendix.split("<tr>") if "1.7</th>" in r)
+    # the DfE's 2025 figures for Buckinghamshire (825): neighbours' mean 21.9, England 22.6, own 22.8, 9th of 11
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[2] == "21.9%" and cells[4] == "22.6%" and cells[6] == "2025 (DfE)"
+    assert cells[7] == "22.8%" and cells[8] == "9th of 11"
+    assert "Rank among neighbours" in appendix
