@@ -92,6 +92,11 @@ def from_frames(table: str, file: str, frame, columns: dict[str, str] | None = N
     return Part(table, file, pa.table(cols), columns or {}, path)
 
 
+def not_covered(covered: set[str], why: str) -> dict[str, str]:
+    """Every table of the model outside what a format covers, with why (for :attr:`Extract.missing`)."""
+    return {t.name: why for t in model.TABLES if t.name not in covered}
+
+
 def _text(v) -> str | None:
     """A value as the checks read it: whole numbers without a decimal point (a database's 3.0 is 3)."""
     import pandas as pd

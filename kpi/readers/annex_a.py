@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..validate import LoadError
-from . import Extract, from_frames
+from . import Extract, from_frames, not_covered
 
 LISTS = {  # list -> (a column that identifies it, the columns the reader needs)
     "List 1": ("Date of Contact", ["Child Unique ID", "Date of Contact", "Contact Source"]),
@@ -106,27 +106,15 @@ ELIGIBILITY = {"relevant child": "RELEVANT", "former relevant child": "FORMER", 
 IN_TOUCH = {"yes": "YES", "no": "NO"}
 SUITABLE = {"suitable": "Y", "unsuitable": "N", "not suitable": "N"}
 
-MISSING_TABLES = {
-    t: "Annex A does not list it"
-    for t in (
-        "localities",
-        "teams",
-        "population",
-        "early_help_episodes",
-        "cin_plans",
-        "care_episodes",
-        "permanence_plans",
-        "health_assessments",
-        "dental_checks",
-        "sdq_scores",
-        "visits",
-        "education_provision",
-        "staff",
-        "case_allocations",
-        "supervisions",
-        "audits",
-    )
+LIST_TABLES = {  # what each list read gives
+    "List 1": ["contacts"],
+    "List 3": ["referrals"],
+    "List 4": ["assessments"],
+    "List 5": ["strategy_discussions", "s47_enquiries", "icpcs"],
+    "List 7": ["cp_plans"],
+    "List 9": ["care_leavers", "care_leaver_contacts"],
 }
+MISSING_TABLES = not_covered({t for ts in LIST_TABLES.values() for t in ts} | {"children"}, "Annex A does not list it")
 NO_TEAM = "Annex A names the allocated team as text, not a team code"
 MISSING_COLUMNS = {
     "children": {"family_id": "Annex A has no family identifier", "locality_id": "Annex A has no locality"},
@@ -443,9 +431,7 @@ def read(source: str | Path, **_) -> Extract:
                 part.optional = OPTIONAL.get(table, set())
                 parts.setdefault(table, []).append(part)
     missing = dict(MISSING_TABLES)
-    for name, tables in (("List 1", ["contacts"]), ("List 3", ["referrals"]), ("List 4", ["assessments"]),
-                         ("List 5", ["strategy_discussions", "s47_enquiries", "icpcs"]), ("List 7", ["cp_plans"]),
-                         ("List 9", ["care_leavers", "care_leaver_contacts"])):  # fmt: skip
+    for name, tables in LIST_TABLES.items():
         if name not in found:
             missing |= {t: f"the workbook has no {name}" for t in tables}
     return Extract(

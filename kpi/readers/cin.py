@@ -28,28 +28,23 @@ import pandas as pd
 from lxml import etree
 
 from ..validate import LoadError
-from . import Extract, from_frames
+from . import Extract, from_frames, not_covered
 
 SEX = {"1": "M", "2": "F", "0": "U", "9": "U", "M": "M", "F": "F", "U": "U"}
 CARE_TABLES = ("care_episodes", "permanence_plans", "health_assessments", "dental_checks", "sdq_scores")
-MISSING_TABLES = {
-    t: "the CIN census does not record it"
-    for t in (
-        "localities",
-        "teams",
-        "population",
-        "contacts",
-        "early_help_episodes",
-        "visits",
-        "care_leavers",
-        "care_leaver_contacts",
-        "education_provision",
-        "staff",
-        "case_allocations",
-        "supervisions",
-        "audits",
-    )
-} | {t: "children in care come from the SSDA903 return, not the CIN census" for t in CARE_TABLES}
+CIN_TABLES = {
+    "children",
+    "referrals",
+    "assessments",
+    "strategy_discussions",
+    "s47_enquiries",
+    "icpcs",
+    "cin_plans",
+    "cp_plans",
+}
+MISSING_TABLES = not_covered(CIN_TABLES | set(CARE_TABLES), "the CIN census does not record it") | {
+    t: "children in care come from the SSDA903 return, not the CIN census" for t in CARE_TABLES
+}
 NO_TEAM = "the CIN census has no team"
 MISSING_COLUMNS = {
     "children": {

@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..validate import LoadError
-from . import Extract, from_frames
+from . import Extract, from_frames, not_covered
 
 # The DfE's column names of each table of the return
 TABLES = {
@@ -79,30 +79,18 @@ NOT_IN_MODEL = ("UASC", "Reviews", "Missing", "OC2", "AD1", "PlacedAdoption", "P
 SEX = {"1": "M", "2": "F"}
 
 WHY = "SSDA903 has no {}"
-MISSING_TABLES = {
-    t: "the SSDA903 return covers children in care and care leavers only"
-    for t in (
-        "localities",
-        "teams",
-        "population",
-        "contacts",
-        "early_help_episodes",
-        "referrals",
-        "assessments",
-        "strategy_discussions",
-        "s47_enquiries",
-        "icpcs",
-        "cin_plans",
-        "cp_plans",
-        "permanence_plans",
-        "visits",
-        "education_provision",
-        "staff",
-        "case_allocations",
-        "supervisions",
-        "audits",
-    )
-} | {
+MISSING_TABLES = not_covered(
+    {
+        "children",
+        "care_episodes",
+        "care_leavers",
+        "care_leaver_contacts",
+        "health_assessments",
+        "dental_checks",
+        "sdq_scores",
+    },
+    "the SSDA903 return covers children in care and care leavers only",
+) | {
     "health_assessments": "SSDA903 OC2 holds yearly flags, not the dates health assessments were due and done",
     "dental_checks": "SSDA903 OC2 holds a yearly flag, not the date of each dental check",
     "sdq_scores": "SSDA903 OC2 holds the year's SDQ score without its date",
