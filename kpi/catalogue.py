@@ -18,13 +18,41 @@ import yaml
 from . import model
 
 CATALOGUES = Path(__file__).parent / "catalogues"
-SECTIONS = {
-    "volume": "Volume of activity",
-    "process": "Process",
-    "impact": "Impact",
-    "workforce": "Workforce",
-    "audit": "Audit",
-}
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    intro: str = ""
+
+
+# The sections of a catalogue that declares none (the county improvement board's). A catalogue's own
+# `sections:` list gives its report its sections, their order and their introductions.
+DEFAULT_SECTIONS = (
+    Section(
+        "volume",
+        "Volume of activity",
+        "How much work came in and how many children the service holds: contacts, referrals and re-referrals, "
+        "assessments, S47 enquiries and conferences, and children in need, on plans and in care per 10,000 children.",
+    ),
+    Section(
+        "process",
+        "Process",
+        "How well the work is done and how quickly: timeliness of contacts, assessments, conferences and strategy "
+        "meetings; conversion; repeat plans.",
+    ),
+    Section(
+        "impact",
+        "Impact",
+        "What children experience: visits, placement stability, health, education, and how care leavers are doing.",
+    ),
+    Section("workforce", "Workforce", "The people doing the work: agency rates, caseloads and supervision."),
+    Section(
+        "audit", "Audit", "What case audits say about the quality of practice, and whether managers complete them."
+    ),
+)
+SECTIONS = {s.key: s.title for s in DEFAULT_SECTIONS}
 UNITS = {"count", "percent", "rate", "average"}
 KINDS = {"flow": "flow in the month", "stock": "stock at the month end", "rolling12": "rolling 12 months"}
 DIRECTIONS = {"higher", "lower"}
@@ -104,10 +132,14 @@ class Catalogue:
     council: str
     measures: list[Measure]
     path: Path | None = None
+    sections: dict[str, Section] = field(default_factory=lambda: {s.key: s for s in DEFAULT_SECTIONS})
     by_ref: dict[str, Measure] = field(init=False)
 
     def __post_init__(self):
         self.by_ref = {m.ref: m for m in self.measures}
+
+    def section_measures(self, key: str) -> list[Measure]:
+        return [m for m in self.measures if m.section == key]
 
     def __getitem__(self, ref: str) -> Measure:
         try:
@@ -150,14 +182,14 @@ def _part(d: dict, where: str) -> Part:
     return Part(source=source, table=table, **{k: str(v) for k, v in fields.items()})
 
 
-def _measure(d: dict, where: str) -> Measure:
+def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
     for f in ("ref", "title", "section", "unit", "kind", "direction", "definition", "parts"):
         if f not in d:
             raise CatalogueError(f"{where}: missing {f}")
     ref = str(d["ref"])
     where = f"{where} (measure {ref})"
-    if d["section"] not in SECTIONS:
-        raise CatalogueError(f"{where}: section must be one of {', '.join(SECTIONS)}")
+    if d["section"] not in sections:
+        raise CatalogueError(f"{where}: section must be one of the catalogue's sections ({', '.join(sections)})")
     if d["unit"] not in UNITS:
         raise CatalogueError(f"{where}: unit must be one of {', '.join(sorted(UNITS))}")
     if d["kind"] not in KINDS:
@@ -224,7 +256,8 @@ def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catal
     where = str(path or name)
     if not isinstance(doc, dict) or "measures" not in doc:
         raise CatalogueError(f"{where}: expected a mapping with `measures`")
-    measures = [_measure(m, where) for m in doc["measures"]]
+    sections = _sections(doc.get("sections"), where)
+    measures = [_measure(m, where, sections) for m in doc["measures"]]
     refs = [m.ref for m in measures]
     dupes = sorted({r for r in refs if refs.count(r) > 1})
     if dupes:
@@ -233,9 +266,30 @@ def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catal
     dupes = sorted({k for k in kpis if kpis.count(k) > 1})
     if dupes:
         raise CatalogueError(f"{where}: KPI number(s) {', '.join(map(str, dupes))} given to more than one measure")
+    empty = [k for k in sections if not any(m.section == k for m in measures)]
+    if empty:
+        raise CatalogueError(f"{where}: section(s) {', '.join(empty)} have no measures")
     return Catalogue(
-        name=name, title=doc.get("title", name), council=doc.get("council", ""), measures=measures, path=path
+        name=name,
+        title=doc.get("title", name),
+        council=doc.get("council", ""),
+        measures=measures,
+        path=path,
+        sections=sections,
     )
+
+
+def _sections(items, where: str) -> dict[str, Section]:
+    if items is None:
+        return {s.key: s for s in DEFAULT_SECTIONS}
+    if not isinstance(items, list) or not all(isinstance(i, dict) and {"key", "title"} <= set(i) for i in items):
+        raise CatalogueError(f"{where}: sections must be a list of {{key, title, intro}}")
+    keys = [str(i["key"]) for i in items]
+    if len(set(keys)) != len(keys):
+        raise CatalogueError(f"{where}: a section key is declared more than once")
+    return {
+        str(i["key"]): Section(str(i["key"]), str(i["title"]), " ".join(str(i.get("intro", "")).split())) for i in items
+    }
 
 
 def load(name_or_path: str | Path = "county") -> Catalogue:

@@ -191,4 +191,4 @@ def apply(catalogue: Catalogue, table: pd.DataFrame) -> Catalogue:
             )
         else:
             measures.append(m)
-    return Catalogue(catalogue.name, catalogue.title, catalogue.council, measures, catalogue.path)
+    return dataclasses.replace(catalogue, measures=measures)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import params as params_mod
-from .catalogue import KINDS, SECTIONS, Catalogue, Measure, load
+from .catalogue import KINDS, Catalogue, Measure, load
 from .spc import MONTHS as SPC_MONTHS
 from .spc import VARIATION_TEXT, spc_of
 
@@ -230,10 +230,9 @@ and has not been written by a manager.{" Counts from 1 to 5 are suppressed as [c
 
     def contents(self) -> None:
         items = ['<li><a href="#summary">The month at a glance</a></li>']
-        for key, name in SECTIONS.items():
+        for key, sec in self.catalogue.sections.items():
             kpis = [m for m in self.catalogue.kpis() if m.section == key]
-            if not any(m.section == key for m in self.catalogue.measures):
-                continue
+            name = sec.title
             sub = "".join(
                 f'<li><a href="#kpi-{m.kpi}">KPI {m.kpi}: {_e(m.kpi_title or m.title)}</a></li>' for m in kpis
             )
@@ -303,16 +302,27 @@ real change from the month-to-month noise of the process.</p>
 <tbody>{table}</tbody></table>""")
 
     def heading(self, key: str) -> None:
-        """A section's heading (before the notebook's own introduction to it)."""
+        """A section's heading and the catalogue's introduction to it (the summary's: its notebook's)."""
         if key == "summary":
             _show('<h2 id="summary">The month at a glance</h2>')
         else:
-            _show(f'<h2 id="section-{key}">{SECTIONS[key]}</h2>')
+            sec = self.catalogue.sections[key]
+            _show(f'<h2 id="section-{key}">{_e(sec.title)}</h2>' + (f"<p>{_e(sec.intro)}</p>" if sec.intro else ""))
+
+    def section_keys(self, key: str | None = None) -> list[str]:
+        """The catalogue's sections in order (``key``: that one, checked)."""
+        if key is None:
+            return list(self.catalogue.sections)
+        if key not in self.catalogue.sections:
+            raise KeyError(
+                f"no section {key!r} in the {self.catalogue.name} catalogue: {', '.join(self.catalogue.sections)}"
+            )
+        return [key]
 
     def section(self, key: str) -> None:
         """Each KPI of the section on its own page, then its other measures in a table."""
-        measures = [m for m in self.catalogue.measures if m.section == key]
-        name = SECTIONS[key]
+        measures = self.catalogue.section_measures(key)
+        name = self.catalogue.sections[key].title
         for m in sorted((m for m in measures if m.kpi), key=lambda m: m.kpi):
             self.kpi_page(m)
         others = [m for m in measures if not m.kpi]
@@ -400,10 +410,8 @@ Measure {m.ref}: {_e(m.title)}.</p>
 
     def full_scorecard(self) -> None:
         _show('<h2 id="appendix-scorecard">Appendix 2: scorecard</h2>')
-        for key, name in SECTIONS.items():
-            ms = [m for m in self.catalogue.measures if m.section == key]
-            if ms:
-                self._table(ms, f"Scorecard: {name.lower()}", f"scorecard-{key}")
+        for key, sec in self.catalogue.sections.items():
+            self._table(self.catalogue.section_measures(key), f"Scorecard: {sec.title.lower()}", f"scorecard-{key}")
 
     def comparators(self) -> None:
         rows = []

@@ -51,8 +51,27 @@ class RunResult:
         return not self.failures and self.report is not None
 
 
-def notebooks(directory: Path = NOTEBOOKS) -> list[Path]:
-    return sorted(directory.glob("[0-9][0-9]_*.ipynb"))
+@dataclass(frozen=True)
+class Job:
+    """One notebook run of the batch: the notebook, the executed copy's name, and its own parameters."""
+
+    source: Path
+    name: str
+    params: dict
+
+
+def notebooks(directory: Path = NOTEBOOKS, sections: list[str] | None = None) -> list[Job]:
+    """The report's notebooks in order; a ``*_section`` notebook once for each of the catalogue's sections."""
+    jobs = []
+    for nb in sorted(directory.glob("[0-9][0-9]_*.ipynb")):
+        if nb.stem.endswith("_section"):
+            jobs += [
+                Job(nb, f"{nb.stem}-{i:02d}-{key}.ipynb", {"section": key})
+                for i, key in enumerate(sections or [], start=1)
+            ]
+        else:
+            jobs.append(Job(nb, nb.name, {}))
+    return jobs
 
 
 # Imported by every report notebook: loaded into each kernel while the scorecard is computed.
@@ -108,11 +127,11 @@ def _execute(nb: Path, out: Path, parameters: dict, kernel: _Kernel) -> dict:
                 log_output=False,
                 km=kernel.km,
             )
-            return {"notebook": nb.name, "ok": True, "seconds": time.perf_counter() - t}
+            return {"notebook": out.name, "ok": True, "seconds": time.perf_counter() - t}
         except pm.PapermillExecutionError as e:
             cell, source = _error_cell(str(out))
             return {
-                "notebook": nb.name,
+                "notebook": out.name,
                 "ok": False,
                 "seconds": time.perf_counter() - t,
                 "cell": cell,
@@ -122,7 +141,7 @@ def _execute(nb: Path, out: Path, parameters: dict, kernel: _Kernel) -> dict:
         except RuntimeError as e:  # the kernel died before replying: once more on a new one
             if attempt == 2 or "kernel" not in str(e).lower():
                 return {
-                    "notebook": nb.name,
+                    "notebook": out.name,
                     "ok": False,
                     "seconds": time.perf_counter() - t,
                     "cell": None,
@@ -169,7 +188,9 @@ def run(
     shutil.rmtree(build, ignore_errors=True)
     (build / "notebooks").mkdir(parents=True)
     timings = {}
-    books = notebooks(notebook_dir or NOTEBOOKS)
+    from .report import catalogue_for
+
+    books = notebooks(notebook_dir or NOTEBOOKS, list(catalogue_for(p).sections))
     workers = workers or min(len(books), os.cpu_count() or 1)
     # Each worker's kernel starts now and imports the package while the scorecard is computed: importing
     # pandas, matplotlib and seaborn costs a second of CPU per kernel, so kernels are few and reused.
@@ -201,7 +222,7 @@ def run(
                 if not first:
                     kernel.clear()
                 first = False
-                r = _execute(nb, build / "notebooks" / nb.name, parameters, kernel)
+                r = _execute(nb.source, build / "notebooks" / nb.name, parameters | nb.params, kernel)
                 results.append(r)
                 timings[r["notebook"]] = r["seconds"]
                 what = "done" if r["ok"] else f"FAILED at cell {r['cell']} ({r.get('source', '')}): {r['error']}"
@@ -309,7 +330,7 @@ def render(executed: list[Path], title: str) -> str:
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             tags = cell.get("metadata", {}).get("tags", [])
-            if "parameters" in tags or "injected-parameters" in tags:
+            if {"parameters", "injected-parameters", "remove-from-report"} & set(tags):
                 continue
             if cell.cell_type == "code":
                 cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]

@@ -82,12 +82,17 @@ def test_manifest_and_executed_notebooks_are_kept(batch):
     assert m["status"] == "ok" and m["month"] == "2026-10" and m["report"] == "report.html"
     assert m["snapshot"]["snapshot_id"] == 1
     assert len(m["inputs"]["extract_files"]) == 26 and all(len(h) == 64 for h in m["inputs"]["extract_files"].values())
-    assert {n["notebook"] for n in m["notebooks"]} == {p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
+    # the section notebook once for each of the catalogue's sections, in its order
+    sections = [
+        f"02_section-{i:02d}-{k}.ipynb" for i, k in enumerate(["volume", "process", "impact", "workforce", "audit"], 1)
+    ]
+    assert {n["notebook"] for n in m["notebooks"]} == {"01_summary.ipynb", *sections, "03_appendices.ipynb"}
     assert m["packages"]["papermill"] and m["timings_seconds"]["total"] > 0
     kept = sorted(p.name for p in (res.out_dir / "notebooks").glob("*.ipynb"))
     assert len(kept) == 7
-    nb = nbformat.read(res.out_dir / "notebooks" / "02_volume.ipynb", as_version=4)
-    assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    nb = nbformat.read(res.out_dir / "notebooks" / "02_section-03-impact.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert 'section = "impact"' in injected[0].source
 
 
 def test_same_inputs_same_figures(batch, tmp_path):
@@ -108,7 +113,7 @@ def test_a_failing_notebook_is_named_and_the_good_report_stays(batch, tmp_path):
     books = tmp_path / "books"
     books.mkdir()
     shutil.copy(NOTEBOOKS / "01_summary.ipynb", books / "01_summary.ipynb")
-    broken = nbformat.read(NOTEBOOKS / "06_audit.ipynb", as_version=4)
+    broken = nbformat.read(NOTEBOOKS / "03_appendices.ipynb", as_version=4)
     broken.cells.append(nbformat.v4.new_code_cell("report.section('no such section')"))
     nbformat.write(broken, books / "06_audit.ipynb")
     out = tmp_path / "out"
@@ -158,7 +163,7 @@ def test_managers_commentary_replaces_the_draft(batch, tmp_path):
         root / "store.duckdb",
         params_file=p,
         out_root=tmp_path / "o",
-        notebook_dir=_only(tmp_path, "01_summary", "02_volume"),
+        notebook_dir=_only(tmp_path, "01_summary", "02_section"),
         progress=lambda s: None,
     )
     html = out.report.read_text()
@@ -312,7 +317,7 @@ def test_published_comparators_and_rank_in_the_appendix(batch, tmp_path):
         root / "store.duckdb",
         params_file=p,
         out_root=tmp_path / "o",
-        notebook_dir=_only(tmp_path, "07_appendices"),
+        notebook_dir=_only(tmp_path, "03_appendices"),
         progress=lambda s: None,
     )
     html = out.report.read_text()
