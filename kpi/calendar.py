@@ -57,3 +57,23 @@ def to_days(d: dt.date) -> int:
 
 def from_days(n: int) -> dt.date:
     return EPOCH + dt.timedelta(days=int(n))
+
+
+def period_of(month: str, period: str) -> str:
+    """The reporting period a month belongs to: itself, its financial quarter ("2026-27 Q2": July to
+    September) or its financial year ("2026-27", April to March)."""
+    y, m = int(month[:4]), int(month[5:7])
+    fy = y if m >= 4 else y - 1
+    label = f"{fy}-{(fy + 1) % 100:02d}"
+    if period == "month":
+        return month
+    if period == "quarter":
+        return f"{label} Q{(m - 4) % 12 // 3 + 1}"
+    if period == "year":
+        return label
+    raise ValueError(f"period must be month, quarter or year, not {period!r}")
+
+
+def period_months(month: str, period: str) -> int:
+    """How many months the period ending with ``month``'s period has (1, 3 or 12)."""
+    return {"month": 1, "quarter": 3, "year": 12}[period]

@@ -56,7 +56,10 @@ SECTIONS = {s.key: s.title for s in DEFAULT_SECTIONS}
 UNITS = {"count", "percent", "rate", "average"}
 KINDS = {"flow": "flow in the month", "stock": "stock at the month end", "rolling12": "rolling 12 months"}
 DIRECTIONS = {"higher", "lower"}
-WINDOWS = {"month", "ytd", "12m"}
+WINDOWS = {"month", "ytd", "12m", "fy"}  # fy: the whole financial year, months to come included (projections)
+# What a measure declared `from: catalogue/ref` takes from that measure: how it is computed and what it means,
+# not the other council's targets, comparators, KPI numbers or section.
+INHERITED = ("title", "unit", "kind", "direction", "definition", "parts", "decimals", "history", "source")
 PART_KEYS = {
     "events",
     "open",
@@ -119,6 +122,7 @@ class Measure:
     kpi: int | None = None
     kpi_title: str | None = None
     history: tuple[dict, ...] = ()
+    supplied: bool = False  # no records in the data model: given as monthly figures (aggregates file) only
 
     @property
     def label(self) -> str:
@@ -183,7 +187,9 @@ def _part(d: dict, where: str) -> Part:
 
 
 def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
-    for f in ("ref", "title", "section", "unit", "kind", "direction", "definition", "parts"):
+    for f in ("ref", "title", "section", "unit", "kind", "direction", "definition") + (
+        () if d.get("supplied") else ("parts",)
+    ):
         if f not in d:
             raise CatalogueError(f"{where}: missing {f}")
     ref = str(d["ref"])
@@ -212,8 +218,18 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
         not isinstance(dfe, dict) or not {"table", "value"} <= set(dfe) or set(dfe) - {"table", "value", "where"}
     ):
         raise CatalogueError(f"{where}: comparators.dfe needs `table` and `value` (and optionally `where`)")
-    parts = tuple(_part(p, f"{where} part {i + 1}") for i, p in enumerate(d["parts"]))
-    if d["unit"] in ("percent", "average") and not any(p.num or p.num_value or p.role == "num" for p in parts):
+    window = d.get("window")  # the measure's window for every events part (a set's year-to-date version)
+    parts = tuple(
+        _part({**p, "window": window} if window and "events" in p else p, f"{where} part {i + 1}")
+        for i, p in enumerate(d.get("parts") or [])
+    )
+    if d.get("supplied") and parts:
+        raise CatalogueError(f"{where}: a supplied measure has no parts (its figures come from the aggregates file)")
+    if (
+        parts
+        and d["unit"] in ("percent", "average")
+        and not any(p.num or p.num_value or p.role == "num" for p in parts)
+    ):
         raise CatalogueError(f"{where}: a {d['unit']} needs a numerator: num or num_value, or a part with role num")
     history = tuple(d.get("history") or ())
     for h in history:
@@ -239,7 +255,29 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
         kpi=d.get("kpi"),
         kpi_title=d.get("kpi_title"),
         history=history,
+        supplied=bool(d.get("supplied", False)),
     )
+
+
+def _inherit(d: dict, where: str, seen: tuple[str, ...] = ()) -> dict:
+    """A measure declared ``from: catalogue/ref``: that measure's computation and meaning, then this entry's
+    own fields over them."""
+    if "from" not in d:
+        return d
+    src = str(d["from"])
+    name, _, ref = src.partition("/")
+    if not ref:
+        raise CatalogueError(f"{where}: from must be CATALOGUE/REF (county/1.7), not {src!r}")
+    if src in seen:
+        raise CatalogueError(f"{where}: from {src} refers back to itself")
+    path = CATALOGUES / f"{name}.yaml"
+    if not path.exists():
+        raise CatalogueError(f"{where}: from {src}: no catalogue {name!r}")
+    base = next((m for m in (read_yaml(path.read_text()) or {}).get("measures", []) if str(m.get("ref")) == ref), None)
+    if base is None:
+        raise CatalogueError(f"{where}: from {src}: no measure {ref} in the {name} catalogue")
+    base = _inherit(base, f"{path} (measure {ref})", (*seen, src))
+    return {k: base[k] for k in INHERITED if k in base} | {k: v for k, v in d.items() if k != "from"}
 
 
 def read_yaml(text: str):
@@ -257,7 +295,7 @@ def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catal
     if not isinstance(doc, dict) or "measures" not in doc:
         raise CatalogueError(f"{where}: expected a mapping with `measures`")
     sections = _sections(doc.get("sections"), where)
-    measures = [_measure(m, where, sections) for m in doc["measures"]]
+    measures = [_measure(_inherit(m, where), where, sections) for m in doc["measures"]]
     refs = [m.ref for m in measures]
     dupes = sorted({r for r in refs if refs.count(r) > 1})
     if dupes:

@@ -104,6 +104,8 @@ def alt_text(measure: Measure, series: pd.DataFrame) -> str:
     if vals.empty:
         return f"Chart of {measure.title}: no figures available."
     first, last = vals.iloc[0], vals.iloc[-1]
+    if len(vals) == 1:
+        return f"Chart of {measure.title}: one figure, {_fmt(measure, last['value'])} in {_label(last['month'])}."
     hi, lo = vals.loc[vals["value"].idxmax()], vals.loc[vals["value"].idxmin()]
     parts = [
         f"Line chart of {measure.title}, {_label(s['month'].iloc[0])} to {_label(s['month'].iloc[-1])}.",

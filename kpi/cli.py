@@ -76,6 +76,39 @@ def cmd_volumes(a) -> int:
     return 0
 
 
+def _measures_by_period(a, month: str) -> int:
+    from .scorecard import over_periods
+    from .validate import LoadError
+
+    if a.by:
+        print("kpi measures: --by is for monthly figures (--period month)", file=sys.stderr)
+        return 2
+    try:
+        df = over_periods(
+            month,
+            a.months,
+            a.period,
+            catalogue=a.catalogue,
+            store=a.store,
+            snapshot=a.snapshot,
+            aggregates=a.aggregates,
+            targets=a.targets,
+        )
+    except (LoadError, ValueError, LookupError, FileNotFoundError) as e:
+        print(f"kpi measures: {e}", file=sys.stderr)
+        return 2
+    if a.format == "csv":
+        df.to_csv(sys.stdout, index=False)
+    elif a.format == "json":
+        print(df.to_json(orient="records", indent=1, force_ascii=False))
+    else:
+        cols = ["measure", "period", "months", "display", "calculation", "target", "tolerance", "rag", "how"]
+        show = df[cols].copy()
+        show.insert(1, "title", df["title"].str.slice(0, 44))
+        print(show.fillna("").to_string(index=False))
+    return 0
+
+
 def cmd_measures(a) -> int:
     from .scorecard import scorecard
     from .validate import LoadError
@@ -89,6 +122,8 @@ def cmd_measures(a) -> int:
 
         month = snapshots(a.store).iloc[-1]["latest_month"]
     rejects: list = []
+    if a.period != "month":
+        return _measures_by_period(a, month)
     try:
         df = scorecard(
             month,
@@ -356,7 +391,13 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("measures", help="the scorecard: every measure's figures, calculation and RAG")
     _store_arg(s)
     s.add_argument("--month", help="YYYY-MM (default: the store's latest month)")
-    s.add_argument("--months", type=int, default=1, help="the N months ending with --month")
+    s.add_argument("--months", type=int, default=1, help="the N months (or periods) ending with --month's")
+    s.add_argument(
+        "--period",
+        choices=["month", "quarter", "year"],
+        default="month",
+        help="figures by financial quarter or year (April to March) instead of by month",
+    )
     s.add_argument("--snapshot", type=int)
     s.add_argument("--aggregates", type=Path, help="CSV of month,measure,numerator,denominator[,value]")
     s.add_argument("--by", choices=sorted(BREAKDOWN_CHOICES), help="break every measure down by this")

@@ -98,7 +98,7 @@ GROUP BY child_id, period_id, spell
 
 # What compute() fills for the months asked (kpi_months, and the status of visits and supervisions due)
 EMPTY_TABLES = {
-    "kpi_months": "month VARCHAR, m_start DATE, m_end DATE, fy_start DATE, m12_start DATE",
+    "kpi_months": "month VARCHAR, m_start DATE, m_end DATE, fy_start DATE, fy_end DATE, m12_start DATE",
     "kpi_visit_status": "m_end DATE, child_id VARCHAR, plan_type VARCHAR, due_date DATE, done BOOLEAN",
     "kpi_supervision_status": "m_end DATE, child_id VARCHAR, due_date DATE, done BOOLEAN",
 }
@@ -152,6 +152,8 @@ class Context:
 
     def unavailable(self, measure: Measure) -> str | None:
         """Why the measure cannot be computed from this snapshot (None: it can)."""
+        if measure.supplied:
+            return "supplied: the data model holds no record of it; give its monthly figures in an aggregates file"
         whys = []
         for table, col in sorted(needs(measure), key=lambda x: (x[0], x[1] or "")):
             why = self.missing.get((table, col)) or self.missing.get((table, None))
@@ -207,6 +209,7 @@ def _months_frame(months: list[str]) -> pd.DataFrame:
             "m_start": starts,
             "m_end": [month_end(m) for m in months],
             "fy_start": [dt.date(s.year if s.month >= 4 else s.year - 1, 4, 1) for s in starts],
+            "fy_end": [dt.date(s.year + 1 if s.month >= 4 else s.year, 3, 31) for s in starts],
             "m12_start": [add_months(s, -11) for s in starts],
         }
     )
@@ -272,8 +275,9 @@ def part_sql(measure: Measure, part: Part, by: str | None = None, detail: bool =
 
     if part.source == "events":
         date = _col(part.date)
-        lo = {"month": "m.m_start", "ytd": "m.fy_start", "12m": "m.m12_start"}[part.window]
-        on = f"CAST({date} AS DATE) BETWEEN {lo} AND m.m_end"
+        lo = {"month": "m.m_start", "ytd": "m.fy_start", "12m": "m.m12_start", "fy": "m.fy_start"}[part.window]
+        hi = "m.fy_end" if part.window == "fy" else "m.m_end"
+        on = f"CAST({date} AS DATE) BETWEEN {lo} AND {hi}"
         ref_date = f"CAST({date} AS DATE)"
         qualify = ""
     else:
@@ -299,12 +303,15 @@ def part_sql(measure: Measure, part: Part, by: str | None = None, detail: bool =
         record = f"CAST(t.{table.key} AS VARCHAR)" if table.key else "NULL"
         select[:0] = [f"'{part.table}' AS record_table", f"{record} AS record_id", "c.child_id"]
     used = " ".join([num, den, on, part.where, *select])
-    needed = [j for alias, j in joins.items() if re.search(rf"\b{alias}\.", used)]
+    needed = {alias: j for alias, j in joins.items() if re.search(rf"\b{alias}\.", used)}
+    source = f"{part.table} t"
+    if re.search(r"\bc\.", on):  # dated by the child (a birthday): the child joined before the months
+        source = f"({source} {needed.pop('c')})"
     return f"""
         SELECT m.month, {num} AS num, {den} AS den{"".join(", " + x for x in select)}
         FROM kpi_months m
-        JOIN {part.table} t ON {on}
-        {" ".join(needed)}
+        JOIN {source} ON {on}
+        {" ".join(needed.values())}
         WHERE {part.where}
         {qualify}"""
 
@@ -430,8 +437,9 @@ def _complete(df: pd.DataFrame, months: list[str], by: str | None) -> pd.DataFra
     return df
 
 
-def value_of(unit: str, kind: str, numerator, denominator):
-    """The measure's value from numerator and denominator (percentages in percent)."""
+def value_of(unit: str, kind: str, numerator, denominator, months: int = 1):
+    """The measure's value from numerator and denominator (percentages in percent); a flow rate over
+    ``months`` months is annualised by 12/months."""
     num = pd.to_numeric(numerator, errors="coerce")
     den = pd.to_numeric(denominator, errors="coerce")
     if unit == "count":
@@ -441,7 +449,7 @@ def value_of(unit: str, kind: str, numerator, denominator):
         if unit == "percent":
             return 100 * num / den
         if unit == "rate":
-            return num * (12 if kind == "flow" else 1) / den * 10000
+            return num * (12 / months if kind == "flow" else 1) / den * 10000
         return num / den
 
 
@@ -451,8 +459,8 @@ def _fmt_num(x) -> str:
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
 
 
-def calculation(measure: Measure, num, den, value) -> str:
-    """The working, as the seed report shows it."""
+def calculation(measure: Measure, num, den, value, months: int = 1) -> str:
+    """The working, as the seed report shows it (a flow rate over several months: x12/months)."""
     if value is None or pd.isna(value) or measure.unit == "count" or den is None or pd.isna(den):
         return ""
     n, d = _fmt_num(num), _fmt_num(den)
@@ -460,7 +468,8 @@ def calculation(measure: Measure, num, den, value) -> str:
         return f"{n}/{d} = {value / 100:.{measure.decimals + 2}f}"
     if measure.unit == "rate":
         if measure.kind == "flow":
-            return f"(({n}*12)/{d})*10000 = {value:.{measure.decimals}f}"
+            per = "12" if months == 1 else f"12/{months}"
+            return f"(({n}*{per})/{d})*10000 = {value:.{measure.decimals}f}"
         return f"({n}/{d})*10000 = {value:.{measure.decimals}f}"
     return f"{n}/{d} = {value:.{measure.decimals}f}"
 

@@ -78,7 +78,8 @@ def spc_sentence(spc, measure: Measure | None = None, headline: bool = True) -> 
     if spc.assurance:
         out += f" On this process {ASSURANCE_TEXT[spc.assurance]}."
     if spc.trial:
-        out += " (Trial limits: fewer than 13 months since the definition changed.)"
+        since = "since the definition changed" if spc.points["group"].iloc[-1] > 0 else "of figures"
+        out += f" (Trial limits: fewer than 13 months {since}.)"
     return out.strip()
 
 

@@ -26,7 +26,18 @@ import yaml
 from .catalogue import read_yaml
 
 PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"  # the project's, wherever it runs from
-FIELDS = {"month", "council", "snapshot", "catalogue", "commentary", "notes", "public", "la_code", "comparator_year"}
+FIELDS = {
+    "month",
+    "council",
+    "snapshot",
+    "catalogue",
+    "commentary",
+    "notes",
+    "public",
+    "la_code",
+    "comparator_year",
+    "aggregates",
+}
 
 
 class ParamsError(ValueError):
@@ -44,6 +55,7 @@ class MonthParams:
     public: bool = False
     la_code: str | None = None  # the council's DfE code (old_la_code): published comparators and rank
     comparator_year: str | None = None  # the DfE year to compare with (default: the latest published)
+    aggregates: Path | None = None  # monthly figures of measures without records (kpi.aggregates), beside the store's
     path: Path | None = None
 
 
@@ -74,6 +86,7 @@ def parse(doc: dict, where: str) -> MonthParams:
         public=bool(doc.get("public", False)),
         la_code=str(doc["la_code"]) if doc.get("la_code") is not None else None,
         comparator_year=str(doc["comparator_year"]) if doc.get("comparator_year") is not None else None,
+        aggregates=Path(doc["aggregates"]) if doc.get("aggregates") else None,
     )
 
 
@@ -108,6 +121,8 @@ def dump(p: MonthParams) -> str:
         doc["la_code"] = p.la_code
     if p.comparator_year:
         doc["comparator_year"] = p.comparator_year
+    if p.aggregates:
+        doc["aggregates"] = str(p.aggregates)
     doc["notes"] = p.notes
     doc["commentary"] = p.commentary
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)

@@ -72,7 +72,12 @@ def prepare_data(month: str, store: str | Path, p: params_mod.MonthParams, out: 
     out.mkdir(parents=True, exist_ok=True)
     con, snap = connect(store, p.snapshot)
     card = scorecard(
-        month, SPC_MONTHS, context=Context.prepare(con, snap), catalogue=catalogue_for(p), year_on_year=False
+        month,
+        SPC_MONTHS,
+        context=Context.prepare(con, snap),
+        catalogue=catalogue_for(p),
+        year_on_year=False,
+        aggregates=p.aggregates,
     )
     card.to_parquet(out / "scorecard.parquet", index=False)
     acc = con.execute(
@@ -194,6 +199,8 @@ class Report:
     def _working(self, m: Measure, row: pd.Series) -> str:
         if not row["display"]:
             why = row.get("not_available")
+            if isinstance(why, str) and why.startswith("supplied"):
+                return "Not available: given as a monthly figure (the params' aggregates file), and none was given."
             if isinstance(why, str) and why:  # "table[.column]: why; ..." -> the names (the reasons: Appendix 4)
                 names = ", ".join(dict.fromkeys(w.split(": ")[0] for w in why.split("; ")))
                 return _e(f"Not available: the data loaded has no {names} (Appendix 4 says why).")

@@ -70,8 +70,9 @@ class SPC:
 
     @property
     def variation(self) -> str | None:
+        """The latest point's class; None without limits (fewer than two figures since the last change)."""
         last = self.latest
-        return None if last is None else last["variation"]
+        return None if last is None or pd.isna(last["upl"]) else last["variation"]
 
     @property
     def assurance(self) -> str | None:

@@ -329,3 +329,34 @@ def test_published_comparators_and_rank_in_the_appendix(batch, tmp_path):
     assert cells[2] == "21.9%" and cells[4] == "22.6%" and cells[6] == "2025 (DfE)"
     assert cells[7] == "22.8%" and cells[8] == "9th of 11"
     assert "Rank among neighbours" in appendix
+
+
+@pytest.mark.parametrize(
+    "catalogue, month, sections",
+    [
+        ("journey", "2026-10", ["Contacts and referrals", "Children subject to child in need plans", "Workforce"]),
+        ("scorecard", "2026-09", ["Referral and assessment", "Child protection", "Care leavers at 19"]),
+    ],
+)
+def test_each_councils_set_makes_its_report(batch, tmp_path, catalogue, month, sections):
+    """The params choose the set; the report follows its sections, order and KPIs. The scorecard's supplied
+    indicator comes from the aggregates file the params name."""
+    _, root = batch
+    (tmp_path / "figures.csv").write_text("month,measure,numerator,denominator\n2026-09,SCC/011b,45,60\n")
+    p = tmp_path / f"{month}.yaml"
+    p.write_text(f"month: {month}\ncatalogue: {catalogue}\naggregates: {tmp_path / 'figures.csv'}\n")
+    out = run(month, root / "store.duckdb", params_file=p, out_root=tmp_path / "o", progress=lambda s: None)
+    assert out.ok, out.failures
+    text = page_text(out.report.read_text())
+    found = [text.index(f">{s}</h2>") for s in sections]
+    assert found == sorted(found)  # in the set's order
+    assert "Volume of activity</h2>" not in text  # not the county's sections
+    cat = load(catalogue)
+    for m in cat.kpis():
+        assert f'id="kpi-{m.kpi}"' in text
+    if catalogue == "scorecard":
+        kpi1 = text[text.index('id="kpi-1"') :]
+        page = kpi1[: kpi1.index("</section>")]
+        assert "September 2026: 75%" in page and "45/60 = 0.75" in page and "too few figures" in page
+        projection = text[text.index('id="kpi-4"') :]
+        assert "likely year end position" in projection[: projection.index("</section>")]

@@ -1,0 +1,145 @@
+"""Other councils' sets: the journey dashboard (seed 004) and the quarterly scorecard (seed 002), their
+sections, measures reused from the county set, year-to-date and projected year-end figures, supplied figures."""
+
+import pandas as pd
+import pytest
+from helpers import build_store
+
+from kpi.catalogue import CatalogueError, load, parse
+from kpi.engine import Context, compute
+from kpi.store import connect
+
+JOURNEY, SCORECARD, COUNTY = load("journey"), load("scorecard"), load("county")
+
+
+def test_year_end_projection_as_seed_002_works_it_out(tmp_path):
+    """Seed 002 at quarter 2: "Three care leavers have turned 19 by quarter 2 and are in touch ... Four more will
+    turn 19 in the remaining 6 months ... of those four, two appear to be in contact meaning our likely year end
+    position is 71% (5/7)"; suitable accommodation 60% (3/5); education, training or work 40% (2/5)."""
+    leavers = {  # child: date of birth, contacts (date, in touch, activity, suitable)
+        "A": ("1996-05-10", [("2015-05-01", "YES", "F4", "Y")]),  # 19 in May: in touch, EET, suitable
+        "B": ("1996-07-01", [("2015-06-20", "YES", "G5", "N")]),  # 19 in July: in touch
+        "C": ("1996-09-15", [("2015-09-01", "YES", "G6", "N")]),  # 19 in September: in touch
+        "D": ("1996-11-20", [("2015-09-10", "YES", "F2", "Y")]),  # 19 in November: in touch now, EET, suitable
+        "E": ("1997-01-10", [("2015-08-20", "YES", "G5", "Y")]),  # 19 in January: in touch now, suitable
+        "F": ("1997-02-05", [("2015-03-01", "YES", "F4", "Y")]),  # 19 in February: last contact too long ago
+        "G": ("1997-03-30", []),  # 19 in March: no contact
+    }
+    ctx = build_store(
+        tmp_path,
+        {
+            "children": [{"child_id": c, "date_of_birth": v[0]} for c, v in leavers.items()],
+            "care_leavers": [{"child_id": c, "status": "FORMER", "left_care_date": "2014-04-01"} for c in leavers],
+            "care_leaver_contacts": [
+                {
+                    "contact_id": f"{c}-{i}",
+                    "child_id": c,
+                    "contact_date": d,
+                    "in_touch": touch,
+                    "activity": act,
+                    "accommodation": "U",
+                    "suitable": suit,
+                }
+                for c, v in leavers.items()
+                for i, (d, touch, act, suit) in enumerate(v[1])
+            ],
+        },
+        extract_date="2015-10-01",
+    )
+    df = compute(ctx, SCORECARD, ["2015-09"], refs=[m.ref for m in SCORECARD.section_measures("care_leavers")])
+    got = {r.measure: (r.numerator, r.denominator, r.display, r.calculation) for r in df.itertuples()}
+    assert got["SCC/033d"][:2] == (3, 3)  # turned 19 by the end of September, all in touch
+    assert got["SCC/033d-P"] == (5, 7, "71.4%", "5/7 = 0.714")
+    assert got["SCC/033e"][:2] == (1, 3) and got["SCC/033e-P"][:3] == (3, 5, "60.0%")
+    assert got["SCC/033f"][:2] == (1, 3) and got["SCC/033f-P"][:3] == (2, 5, "40.0%")
+    assert "SCC/041a" not in got  # supplied: no figure from records
+    # by March every one has turned 19: the projection is the year's figure
+    march = compute(ctx, SCORECARD, ["2016-03"], refs=["SCC/033d", "SCC/033d-P"]).set_index("measure")
+    assert march.loc["SCC/033d", "denominator"] == march.loc["SCC/033d-P", "denominator"] == 7
+
+
+@pytest.fixture(scope="module")
+def small(small_authority):
+    root, _ = small_authority
+    con, snap = connect(root / "store.duckdb")
+    return Context.prepare(con, snap)
+
+
+def test_sets_reuse_the_county_definitions(small):
+    months = ["2026-04", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09"]
+    county = compute(small, COUNTY, months, refs=["1.7", "3.3", "6.0", "8.4"]).set_index(["measure", "month"])
+    journey = compute(small, JOURNEY, months, refs=["D4", "D15", "D19"]).set_index(["measure", "month"])
+    for m in months:  # the same definition gives the same figure under the dashboard's own reference
+        assert journey.loc[("D4", m), "numerator"] == county.loc[("1.7", m), "numerator"]
+        assert journey.loc[("D15", m), "value"] == county.loc[("6.0", m), "numerator"]  # a count, not a rate
+        assert journey.loc[("D19", m), "value"] == county.loc[("8.4", m), "value"]
+    # the scorecard's year to date at September sums April to September
+    ytd = compute(small, SCORECARD, ["2026-09"], refs=["SCC/010", "SCC/014"]).set_index("measure")
+    for ref, base in (("SCC/010", "1.7"), ("SCC/014", "3.3")):
+        months_of = county.xs(base, level="measure")
+        assert ytd.loc[ref, "numerator"] == months_of["numerator"].sum()
+        assert ytd.loc[ref, "denominator"] == months_of["denominator"].sum()
+    # the county's targets and KPI numbers are not inherited: the set's own are
+    assert JOURNEY["D4"].target == 20 and COUNTY["1.7"].target != 20 and JOURNEY["D4"].kpi == 2
+    assert JOURNEY["D1"].target is None and SCORECARD["SCC/010"].kpi is None
+
+
+def test_every_computed_measure_of_each_set_has_a_figure(small):
+    for cat in (JOURNEY, SCORECARD):
+        df = compute(small, cat, ["2026-09"]).set_index("measure")
+        for m in cat.measures:
+            if m.supplied:
+                assert m.ref not in df.index and "supplied" in small.unavailable(m)
+            else:
+                assert pd.notna(df.loc[m.ref, "value"]), (cat.name, m.ref)
+
+
+def test_catalogue_sections_and_inheritance_are_checked():
+    base = "sections: [{key: a, title: A}]\nmeasures:\n"
+    with pytest.raises(CatalogueError, match="section must be one of the catalogue's sections \\(a\\)"):
+        parse(base + "  - {ref: X, from: county/1.0, section: b}\n")
+    with pytest.raises(CatalogueError, match="from county/9.9: no measure 9.9 in the county catalogue"):
+        parse(base + "  - {ref: X, from: county/9.9, section: a}\n")
+    with pytest.raises(CatalogueError, match="section\\(s\\) b have no measures"):
+        parse(
+            "sections: [{key: a, title: A}, {key: b, title: B}]\nmeasures:\n  - {ref: X, from: county/1.0, section: a}\n"
+        )
+    cat = parse(base + "  - {ref: X, from: county/1.7, section: a, window: ytd}\n")
+    assert cat["X"].title == COUNTY["1.7"].title and all(p.window == "ytd" for p in cat["X"].parts)
+
+
+def test_financial_quarters_and_years():
+    from kpi.calendar import period_of
+
+    assert [period_of(m, "quarter") for m in ("2026-04", "2026-06", "2026-07", "2026-12", "2027-01", "2027-03")] == [
+        "2026-27 Q1",
+        "2026-27 Q1",
+        "2026-27 Q2",
+        "2026-27 Q3",
+        "2026-27 Q4",
+        "2026-27 Q4",
+    ]
+    assert period_of("2027-03", "year") == "2026-27" and period_of("2027-04", "year") == "2027-28"
+
+
+def test_scorecard_by_quarter(small_authority):
+    """A flow's quarter sums its months (a rate annualised by 12/3); a stock is the quarter's last month."""
+    from kpi.scorecard import over_periods, scorecard
+
+    root, _ = small_authority
+    store = root / "store.duckdb"
+    months = scorecard("2026-09", 6, store=store, targets=None, year_on_year=False, measures=["1.5", "1.7", "6.0"])
+    q = over_periods("2026-09", 2, "quarter", store=store, targets=None).set_index(["measure", "period"])
+    q2 = months[months["month"] >= "2026-07"]
+    r17 = q.loc[("1.7", "2026-27 Q2")]
+    m17 = q2[q2["measure"] == "1.7"]
+    assert (r17["numerator"], r17["denominator"]) == (m17["numerator"].sum(), m17["denominator"].sum())
+    assert r17["months"] == 3 and r17["how"] == "sum of the months"
+    r15 = q.loc[("1.5", "2026-27 Q2")]
+    m15 = q2[q2["measure"] == "1.5"]
+    pop = m15["denominator"].iloc[-1]
+    assert r15["value"] == pytest.approx(m15["numerator"].sum() * 4 / pop * 10000)
+    assert r15["calculation"].startswith(f"(({m15['numerator'].sum():.0f}*12/3)/{pop:.0f})*10000 = ")
+    r60 = q.loc[("6.0", "2026-27 Q1")]
+    june = months[(months["measure"] == "6.0") & (months["month"] == "2026-06")].iloc[0]
+    assert (r60["value"], r60["as_at"]) == (june["value"], "2026-06")
