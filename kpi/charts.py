@@ -24,6 +24,13 @@ RAG_COLOURS = {"green": "#1b7837", "amber": "#b35806", "red": "#b2182b", None: "
 RAG_MARKERS = {"green": "o", "amber": "D", "red": "s", None: "o"}
 
 
+def _percent_axis(ax) -> None:
+    """Percent ticks with as many decimals as the range needs (a narrow range would repeat "20%")."""
+    lo, hi = ax.get_ylim()
+    decimals = 0 if hi - lo >= 4 else 1 if hi - lo >= 0.4 else 2
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.{decimals}f}%"))
+
+
 def _label(month: str) -> str:
     return pd.Timestamp(month + "-01").strftime("%b-%y")
 
@@ -34,7 +41,27 @@ def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
     s = series.sort_values("month").reset_index(drop=True)
     x = list(range(len(s)))
     fig, ax = plt.subplots(figsize=(8.0, 3.6), dpi=100)
-    ax.plot(x, s["value"], color="black", linewidth=2, marker="o", markersize=4, label="Actual")
+    # a change of definition inside the months shown splits the line: the two sides are not one series
+    changes = [
+        s.index[s["month"] >= h["from"]][0]
+        for h in measure.history
+        if s["month"].iloc[0] < h["from"] <= s["month"].iloc[-1]
+    ]
+    for k, (a, b) in enumerate(zip([0, *changes], [*changes, len(s)], strict=True)):
+        ax.plot(
+            x[a:b],
+            s["value"].iloc[a:b],
+            color="black",
+            linewidth=2,
+            marker="o",
+            markersize=4,
+            label="Actual" if k == 0 else None,
+        )
+    for c in changes:
+        ax.axvline(c - 0.5, color="#5e5e5e", linestyle=(0, (1, 3)), linewidth=1.2)
+        ax.annotate("definition changed", (c - 0.5, 0.5), xycoords=("data", "axes fraction"), xytext=(-3, 0),
+                    textcoords="offset points", rotation=90, ha="right", va="center", fontsize=7,
+                    color="#333333")  # fmt: skip
     target, tolerance = s["target"].iloc[-1], s["tolerance"].iloc[-1]
     if pd.notna(target):
         ax.plot(
@@ -90,7 +117,7 @@ def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
     unit = {"percent": "%", "rate": "per 10,000", "count": "number", "average": "average"}[measure.unit]
     ax.set_ylabel(unit)
     if measure.unit == "percent":
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(100, decimals=None))
+        _percent_axis(ax)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, fontsize=8, frameon=False)
     sns.despine(ax=ax)
     fig.tight_layout()
@@ -114,6 +141,9 @@ def alt_text(measure: Measure, series: pd.DataFrame) -> str:
         f"highest {_fmt(measure, hi['value'])} ({_label(hi['month'])}), lowest {_fmt(measure, lo['value'])} "
         f"({_label(lo['month'])}).",
     ]
+    for h in measure.history:
+        if s["month"].iloc[0] < h["from"] <= s["month"].iloc[-1]:
+            parts.append(f"The definition changed from {_label(h['from'])}: the line is broken there.")
     t, tol = s["target"].iloc[-1], s["tolerance"].iloc[-1]
     if pd.notna(t):
         parts.append(f"Target {_fmt(measure, t)}" + (f", tolerance {_fmt(measure, tol)}." if pd.notna(tol) else "."))
@@ -156,7 +186,7 @@ def spc_chart(measure: Measure, series: pd.DataFrame, group: str | None = None) 
     step = max(1, len(x) // 18)
     ax.set_xticks(x[::step], [_label(m) for m in s["month"]][::step], rotation=45, ha="right", fontsize=8)
     if measure.unit == "percent":
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(100, decimals=None))
+        _percent_axis(ax)
     ax.set_title(f"{measure.ref} {measure.title}{f' ({group})' if group else ''}: XmR chart", fontsize=10, loc="left")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, fontsize=8, frameon=False)
     sns.despine(ax=ax)

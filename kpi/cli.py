@@ -290,10 +290,11 @@ def cmd_comparators(a) -> int:
         print(f"comparators: {e}", file=sys.stderr)
         return 2
     t.insert(1, "title", [cat[r].title for r in t["measure"]])
-    t["rank"] = [
-        f"{cp.ordinal(int(r))} of {int(n)}" if pd.notna(r) else "" for r, n in zip(t["rank"], t["of"], strict=True)
-    ]
-    t = t.drop(columns="of")
+    for col, of in (("rank", "of"), ("rank_england", "of_england")):
+        t[col] = [
+            f"{cp.ordinal(int(r))} of {int(n)}" if pd.notna(r) else "" for r, n in zip(t[col], t[of], strict=True)
+        ]
+    t = t.drop(columns=["of", "of_england"])
     if a.format == "csv":
         t.to_csv(sys.stdout, index=False)
     else:

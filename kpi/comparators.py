@@ -15,7 +15,8 @@ neighbour groups beside it (``statistical_neighbours.csv``, from the DfE's SN mo
   (suppressed figures, ``c`` or ``x``, are left out), as the DfE's own LAIT tool averages them;
 - **England**: the national figure;
 - **rank**: the council's position among itself and its neighbours, first being best by the measure's
-  direction (ties share the better place): "3rd of 11".
+  direction (ties share the better place): "3rd of 11"; and among every council with a published figure
+  ("80th of 153 in England").
 """
 
 from __future__ import annotations
@@ -150,11 +151,10 @@ def for_council(
         own_v = float(own.iloc[0]) if len(own) and pd.notna(own.iloc[0]) else np.nan
         sn_vals = f[f["la_code"].isin(group)]["value"].dropna()
         england = f.loc[f["level"] == "National", "value"]
-        rank = of = None
+        rank = of = rank_all = of_all = None
         if pd.notna(own_v):
-            field = pd.concat([sn_vals, pd.Series([own_v])])
-            better = (field > own_v) if m.direction == "higher" else (field < own_v)
-            rank, of = int(better.sum()) + 1, len(field)
+            rank, of = _rank(pd.concat([sn_vals, pd.Series([own_v])]), own_v, m.direction)
+            rank_all, of_all = _rank(f.loc[f["level"] == "Local authority", "value"].dropna(), own_v, m.direction)
         out.append(
             {
                 "measure": m.ref,
@@ -165,9 +165,17 @@ def for_council(
                 "england": float(england.iloc[0]) if len(england) else np.nan,
                 "rank": rank,
                 "of": of,
+                "rank_england": rank_all,
+                "of_england": of_all,
             }
         )
     return pd.DataFrame(out)
+
+
+def _rank(field: pd.Series, own: float, direction: str) -> tuple[int, int]:
+    """1 + how many are strictly better, and how many there are (the council among them)."""
+    better = (field > own) if direction == "higher" else (field < own)
+    return int(better.sum()) + 1, len(field)
 
 
 def apply(catalogue: Catalogue, table: pd.DataFrame) -> Catalogue:
@@ -186,7 +194,12 @@ def apply(catalogue: Catalogue, table: pd.DataFrame) -> Catalogue:
                     england=None if pd.isna(r["england"]) else float(r["england"]),
                     comparator_year=f"{r['year']} (DfE)",
                     published=None if pd.isna(r["council"]) else float(r["council"]),
-                    rank=f"{ordinal(int(r['rank']))} of {int(r['of'])}" if pd.notna(r["rank"]) else None,
+                    rank=(
+                        f"{ordinal(int(r['rank']))} of {int(r['of'])}; "
+                        f"{ordinal(int(r['rank_england']))} of {int(r['of_england'])} in England"
+                        if pd.notna(r["rank"])
+                        else None
+                    ),
                 )
             )
         else:

@@ -424,12 +424,14 @@ Measure {m.ref}: {_e(m.title)}.</p>
         rows = []
         published = any(m.published is not None for m in self.catalogue.measures)
         published_head = (
-            '<th scope="col">Our published figure</th><th scope="col">Rank among neighbours</th>' if published else ""
+            '<th scope="col">Our published figure</th><th scope="col">Rank among neighbours; in England</th>'
+            if published
+            else ""
         )
         published_note = (
             "<p>Statistical neighbours, England and our own published figure are the DfE's published figures for the "
             "year shown (the neighbours' figure is the mean of those published); the rank places the council among "
-            "itself and its ten statistical neighbours, 1st being best.</p>"
+            "itself and its ten statistical neighbours, then among every council with a published figure, 1st being best.</p>"
             if published
             else ""
         )

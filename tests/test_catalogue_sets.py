@@ -143,3 +143,19 @@ def test_scorecard_by_quarter(small_authority):
     r60 = q.loc[("6.0", "2026-27 Q1")]
     june = months[(months["measure"] == "6.0") & (months["month"] == "2026-06")].iloc[0]
     assert (r60["value"], r60["as_at"]) == (june["value"], "2026-06")
+
+
+def test_a_change_of_definition_breaks_the_chart(small_authority):
+    """Every set's charts mark a change of definition inside the months shown (the line is broken there)."""
+    from kpi.charts import alt_text, kpi_chart
+    from kpi.scorecard import scorecard
+
+    root, _ = small_authority
+    card = scorecard(
+        "2025-06", 13, store=root / "store.duckdb", catalogue=JOURNEY, measures=["D12"], year_on_year=False
+    )
+    assert JOURNEY["D12"].history == COUNTY["5.2"].history  # reused with the county's definition and its history
+    assert "The definition changed from Dec-24: the line is broken there." in alt_text(JOURNEY["D12"], card)
+    assert kpi_chart(JOURNEY["D12"], card).startswith(b"\x89PNG")
+    later = card[card["month"] >= "2025-01"]
+    assert "definition changed" not in alt_text(JOURNEY["D12"], later)

@@ -57,6 +57,7 @@ def test_neighbours_mean_england_and_rank(tmp_path):
     # 20.0, 18.0 and 25.0 the council is 2nd of 3
     assert (r["year"], r["council"], r["statistical_neighbours"], r["england"]) == ("2025", 20.0, 21.5, 22.6)
     assert (r["neighbours_published"], r["rank"], r["of"]) == (2, 2, 3)
+    assert (r["rank_england"], r["of_england"]) == (2, 3)  # all councils with a 2025 figure: 900, 901, 902
     old = cp.for_council(COUNTY, "900", *cp.read(tmp_path / "out"), year="2024").set_index("measure").loc["1.7"]
     # 2024: 17, 30, 16 -> mean 21.0; 16 < 17 = 17 < 30: the council shares 2nd place with Aville
     assert (old["statistical_neighbours"], old["england"], old["rank"], old["of"]) == (21.0, 21.0, 2, 4)
@@ -70,7 +71,7 @@ def test_the_catalogue_takes_the_published_figures(tmp_path):
         21.5,
         22.6,
         20.0,
-        "2nd of 3",
+        "2nd of 3; 2nd of 3 in England",
         "2025 (DfE)",
     )
     assert cat["2.2"].statistical_neighbours == COUNTY["2.2"].statistical_neighbours  # not published: unchanged

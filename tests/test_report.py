@@ -327,7 +327,7 @@ def test_published_comparators_and_rank_in_the_appendix(batch, tmp_path):
     # the DfE's 2025 figures for Buckinghamshire (825): neighbours' mean 21.9, England 22.6, own 22.8, 9th of 11
     cells = re.findall(r"<td>([^<]*)</td>", row)
     assert cells[2] == "21.9%" and cells[4] == "22.6%" and cells[6] == "2025 (DfE)"
-    assert cells[7] == "22.8%" and cells[8] == "9th of 11"
+    assert cells[7] == "22.8%" and cells[8] == "9th of 11; 110th of 153 in England"
     assert "Rank among neighbours" in appendix
 
 
@@ -354,6 +354,9 @@ def test_each_councils_set_makes_its_report(batch, tmp_path, catalogue, month, s
     cat = load(catalogue)
     for m in cat.kpis():
         assert f'id="kpi-{m.kpi}"' in text
+    if catalogue == "journey":  # a change of definition comes with a measure reused from the county set
+        defs = text[text.index('id="appendix-definitions"') : text.index('id="appendix-scorecard"')]
+        assert "Changed from 2024-12" in defs and "D12" in defs
     if catalogue == "scorecard":
         kpi1 = text[text.index('id="kpi-1"') :]
         page = kpi1[: kpi1.index("</section>")]
