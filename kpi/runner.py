@@ -74,6 +74,9 @@ def notebooks(directory: Path = NOTEBOOKS, sections: list[str] | None = None) ->
     return jobs
 
 
+# How long a warm kernel may take to answer before its notebook runs on a kernel of its own instead.
+KERNEL_TIMEOUT = 60
+
 # Imported by every report notebook: loaded into each kernel while the scorecard is computed.
 WARM_UP = "import kpi.report, kpi.charts, kpi.narrative"
 
@@ -110,7 +113,9 @@ class _Kernel:
 
 
 def _execute(nb: Path, out: Path, parameters: dict, kernel: _Kernel) -> dict:
-    """Run one notebook on its warm kernel. A kernel that dies is replaced once; a cell error is final."""
+    """Run one notebook on its warm kernel; a cell error is final. A kernel that does not answer (seen, rarely,
+    on a loaded machine) is not waited on again: the notebook runs once more on a kernel of papermill's own
+    (started and stopped for it), and the worker gets a fresh warm kernel for its next notebook."""
     import papermill as pm
 
     t = time.perf_counter()
@@ -123,9 +128,9 @@ def _execute(nb: Path, out: Path, parameters: dict, kernel: _Kernel) -> dict:
                 kernel_name="python3",
                 progress_bar=False,
                 cwd=str(ROOT),
-                start_timeout=120,
+                start_timeout=KERNEL_TIMEOUT if attempt == 1 else 120,
                 log_output=False,
-                km=kernel.km,
+                km=kernel.km if attempt == 1 else None,
             )
             return {"notebook": out.name, "ok": True, "seconds": time.perf_counter() - t}
         except pm.PapermillExecutionError as e:
@@ -138,7 +143,7 @@ def _execute(nb: Path, out: Path, parameters: dict, kernel: _Kernel) -> dict:
                 "source": source,
                 "error": f"{e.ename}: {e.evalue}",
             }
-        except RuntimeError as e:  # the kernel died before replying: once more on a new one
+        except RuntimeError as e:  # the kernel died or did not answer: once more on a kernel of its own
             if attempt == 2 or "kernel" not in str(e).lower():
                 return {
                     "notebook": out.name,

@@ -363,3 +363,31 @@ def test_each_councils_set_makes_its_report(batch, tmp_path, catalogue, month, s
         assert "September 2026: 75%" in page and "45/60 = 0.75" in page and "too few figures" in page
         projection = text[text.index('id="kpi-4"') :]
         assert "likely year end position" in projection[: projection.index("</section>")]
+
+
+def test_a_kernel_that_does_not_answer_is_not_waited_on_for_ever(batch, tmp_path, monkeypatch):
+    """A warm kernel that hangs (here: stopped with SIGSTOP) costs its notebook one timeout; the notebook then
+    runs on a kernel of its own and the report is written."""
+    import signal
+
+    from kpi import runner
+
+    class Hung(runner._Kernel):
+        def __init__(self):
+            super().__init__()
+            os.kill(self.km.provisioner.process.pid, signal.SIGSTOP)
+
+    monkeypatch.setattr(runner, "_Kernel", Hung)
+    monkeypatch.setattr(runner, "KERNEL_TIMEOUT", 5)
+    _, root = batch
+    lines = []
+    out = run(
+        None,
+        root / "store.duckdb",
+        out_root=tmp_path,
+        notebook_dir=_only(tmp_path, "01_summary"),
+        workers=1,
+        progress=lines.append,
+    )
+    assert out.ok and out.report.exists(), out.failures
+    assert out.timings["01_summary.ipynb"] >= 5
