@@ -268,9 +268,14 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
     con.execute(
         f'CREATE TABLE {schema}."{t.name}" AS {typed_select(t, "raw")} WHERE {ROW} NOT IN (SELECT row FROM probs)'
     )
-    loaded = dict(
-        con.execute(f"SELECT _part, count(*) FROM raw WHERE {ROW} NOT IN (SELECT row FROM probs) GROUP BY 1").fetchall()
-    )
+    if len(parts) <= 1:  # the table's own count: no second pass over the raw rows
+        loaded = {0: con.execute(f'SELECT count(*) FROM {schema}."{t.name}"').fetchall()[0][0]}
+    else:
+        loaded = dict(
+            con.execute(
+                f"SELECT _part, count(*) FROM raw WHERE {ROW} NOT IN (SELECT row FROM probs) GROUP BY 1"
+            ).fetchall()
+        )
     con.execute("DROP TABLE probs")
     con.execute("DROP VIEW raw")
     con.execute("DROP TABLE IF EXISTS raw_merged")
