@@ -201,3 +201,21 @@ def figure(ctx, ref: str, month: str, by: str | None = None):
     if by:
         return df.set_index("grp")
     return df.iloc[0]
+
+
+def leaver_contacts(contacts: dict[str, list[tuple]]) -> list[dict]:
+    """care_leaver_contacts rows from {child: [(date, in touch, activity, suitable), ...]}; accommodation U
+    (independent living) when in touch."""
+    return [
+        {
+            "contact_id": f"{c}-{i}",
+            "child_id": c,
+            "contact_date": d,
+            "in_touch": touch,
+            "activity": act,
+            "accommodation": "U" if touch == "YES" else "",
+            "suitable": suit,
+        }
+        for c, rows in contacts.items()
+        for i, (d, touch, act, suit) in enumerate(rows)
+    ]

@@ -3,7 +3,7 @@ sections, measures reused from the county set, year-to-date and projected year-e
 
 import pandas as pd
 import pytest
-from helpers import build_store
+from helpers import build_store, leaver_contacts
 
 from kpi.catalogue import CatalogueError, load, parse
 from kpi.engine import Context, compute
@@ -30,19 +30,7 @@ def test_year_end_projection_as_seed_002_works_it_out(tmp_path):
         {
             "children": [{"child_id": c, "date_of_birth": v[0]} for c, v in leavers.items()],
             "care_leavers": [{"child_id": c, "status": "FORMER", "left_care_date": "2014-04-01"} for c in leavers],
-            "care_leaver_contacts": [
-                {
-                    "contact_id": f"{c}-{i}",
-                    "child_id": c,
-                    "contact_date": d,
-                    "in_touch": touch,
-                    "activity": act,
-                    "accommodation": "U",
-                    "suitable": suit,
-                }
-                for c, v in leavers.items()
-                for i, (d, touch, act, suit) in enumerate(v[1])
-            ],
+            "care_leaver_contacts": leaver_contacts({c: v[1] for c, v in leavers.items()}),
         },
         extract_date="2015-10-01",
     )

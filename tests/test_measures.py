@@ -5,7 +5,7 @@ early May 2024-05-06, spring 2024-05-27, Christmas 2024-12-25/26, New Year 2025-
 """
 
 import pytest
-from helpers import build_store, figure, referral
+from helpers import build_store, figure, leaver_contacts, referral
 
 
 def test_re_referrals_within_12_months(tmp_path):
@@ -247,19 +247,7 @@ def test_care_leavers_by_age_band(tmp_path):
                 {"child_id": c, "status": "FORMER", "left_care_date": "2024-01-01", "service_end_date": v[1]}
                 for c, v in leavers.items()
             ],
-            "care_leaver_contacts": [
-                {
-                    "contact_id": f"{c}-{i}",
-                    "child_id": c,
-                    "contact_date": d,
-                    "in_touch": touch,
-                    "activity": act,
-                    "accommodation": "U" if touch == "YES" else "",
-                    "suitable": suit,
-                }
-                for c, v in leavers.items()
-                for i, (d, touch, act, suit) in enumerate(v[2])
-            ],
+            "care_leaver_contacts": leaver_contacts({c: v[2] for c, v in leavers.items()}),
         },
     )
     n = {ref: figure(ctx, ref, "2024-12") for ref in ("7.0", "7.1", "7.2", "7.3", "7.6")}
