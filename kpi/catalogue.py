@@ -125,6 +125,12 @@ class Measure:
     supplied: bool = False  # no records in the data model: given as monthly figures (aggregates file) only
 
     @property
+    def yearly(self) -> bool:
+        """Its figure counts from April (year to date, or the whole year's projection): each financial year's
+        series starts again."""
+        return any(p.window in ("ytd", "fy") for p in self.parts)
+
+    @property
     def label(self) -> str:
         return f"KPI {self.kpi}" if self.kpi else self.ref
 
@@ -277,7 +283,16 @@ def _inherit(d: dict, where: str, seen: tuple[str, ...] = ()) -> dict:
     if base is None:
         raise CatalogueError(f"{where}: from {src}: no measure {ref} in the {name} catalogue")
     base = _inherit(base, f"{path} (measure {ref})", (*seen, src))
-    return {k: base[k] for k in INHERITED if k in base} | {k: v for k, v in d.items() if k != "from"}
+    out = {k: base[k] for k in INHERITED if k in base}
+    dfe = (base.get("comparators") or {}).get("dfe")
+    if d.get("unit", base.get("unit")) != base.get("unit"):
+        dfe = None  # a count of what is published as a rate is not comparable with it
+    if dfe:  # where the definition is published comes with it; the other council's comparator figures do not
+        out["comparators"] = {"dfe": dfe}
+    own = {k: v for k, v in d.items() if k != "from"}
+    if dfe and "comparators" in own and "dfe" not in (own["comparators"] or {}):
+        own["comparators"] = {**own["comparators"], "dfe": dfe}
+    return out | own
 
 
 def read_yaml(text: str):

@@ -35,18 +35,28 @@ def _label(month: str) -> str:
     return pd.Timestamp(month + "-01").strftime("%b-%y")
 
 
+def _breaks(measure: Measure, s: pd.DataFrame) -> dict[int, str]:
+    """Where the line is broken (the index of the first point after the break, in ``s`` sorted by month and
+    renumbered) and why: a change of definition, or April for a figure counted from April."""
+    out = {}
+    if measure.yearly:
+        out |= {i: "new financial year" for i in range(1, len(s)) if s["month"].iloc[i].endswith("-04")}
+    for h in measure.history:
+        if s["month"].iloc[0] < h["from"] <= s["month"].iloc[-1]:
+            out[int((s["month"] >= h["from"]).to_numpy().argmax())] = "definition changed"
+    return out
+
+
 def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
     """PNG of a measure's series (rows with month, value, target, tolerance, rag), oldest first."""
     sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
     s = series.sort_values("month").reset_index(drop=True)
     x = list(range(len(s)))
     fig, ax = plt.subplots(figsize=(8.0, 3.6), dpi=100)
-    # a change of definition inside the months shown splits the line: the two sides are not one series
-    changes = [
-        s.index[s["month"] >= h["from"]][0]
-        for h in measure.history
-        if s["month"].iloc[0] < h["from"] <= s["month"].iloc[-1]
-    ]
+    # a change of definition (or a new financial year of a year-to-date figure) splits the line: the two
+    # sides are not one series
+    breaks = _breaks(measure, s)
+    changes = sorted(breaks)
     for k, (a, b) in enumerate(zip([0, *changes], [*changes, len(s)], strict=True)):
         ax.plot(
             x[a:b],
@@ -59,7 +69,7 @@ def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
         )
     for c in changes:
         ax.axvline(c - 0.5, color="#5e5e5e", linestyle=(0, (1, 3)), linewidth=1.2)
-        ax.annotate("definition changed", (c - 0.5, 0.5), xycoords=("data", "axes fraction"), xytext=(-3, 0),
+        ax.annotate(breaks[c], (c - 0.5, 0.5), xycoords=("data", "axes fraction"), xytext=(-3, 0),
                     textcoords="offset points", rotation=90, ha="right", va="center", fontsize=7,
                     color="#333333")  # fmt: skip
     target, tolerance = s["target"].iloc[-1], s["tolerance"].iloc[-1]
@@ -141,9 +151,9 @@ def alt_text(measure: Measure, series: pd.DataFrame) -> str:
         f"highest {_fmt(measure, hi['value'])} ({_label(hi['month'])}), lowest {_fmt(measure, lo['value'])} "
         f"({_label(lo['month'])}).",
     ]
-    for h in measure.history:
-        if s["month"].iloc[0] < h["from"] <= s["month"].iloc[-1]:
-            parts.append(f"The definition changed from {_label(h['from'])}: the line is broken there.")
+    for i, why in sorted(_breaks(measure, s.reset_index(drop=True)).items()):
+        what = "The definition changed" if why == "definition changed" else "A new financial year starts"
+        parts.append(f"{what} from {_label(s['month'].iloc[i])}: the line is broken there.")
     t, tol = s["target"].iloc[-1], s["tolerance"].iloc[-1]
     if pd.notna(t):
         parts.append(f"Target {_fmt(measure, t)}" + (f", tolerance {_fmt(measure, tol)}." if pd.notna(tol) else "."))

@@ -33,7 +33,14 @@ from .validate import LoadError
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "comparators"
 FIGURES = "dfe.csv"
 NEIGHBOURS = "statistical_neighbours.csv"
-COLUMNS = ["measure", "year", "level", "la_code", "la_name", "value"]
+COLUMNS = ["measure", "source", "year", "level", "la_code", "la_name", "value"]
+
+
+def source_key(dfe: dict) -> str:
+    """Where a figure is published, as one string: table, column and rows. Measures of any set with the same
+    ``dfe`` entry (a measure reused with ``from:`` keeps it) share the published figures."""
+    rows = ";".join(f"{k}={v}" for k, v in sorted(dfe.get("where", {}).items()))
+    return f"{dfe['table']}:{dfe['value']}" + (f"[{rows}]" if rows else "")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -81,6 +88,7 @@ def import_tables(
             pd.DataFrame(
                 {
                     "measure": m.ref,
+                    "source": source_key(m.dfe),
                     "year": df["time_period"].str.strip(),
                     "level": df["geographic_level"],
                     "la_code": df["old_la_code"].str.strip(),
@@ -142,7 +150,9 @@ def for_council(
         raise LoadError(f"no statistical neighbours for LA code {la_code!r} in the SN model")
     out = []
     for m in catalogue.measures:
-        f = figures[figures["measure"] == m.ref]
+        if not m.dfe:
+            continue
+        f = figures[figures["source"] == source_key(m.dfe)]
         if f.empty:
             continue
         y = year or max(f["year"])
@@ -180,6 +190,8 @@ def _rank(field: pd.Series, own: float, direction: str) -> tuple[int, int]:
 
 def apply(catalogue: Catalogue, table: pd.DataFrame) -> Catalogue:
     """The catalogue with its comparators replaced by the published ones (where published)."""
+    if table.empty:
+        return catalogue
     by = table.set_index("measure")
     measures = []
     for m in catalogue.measures:

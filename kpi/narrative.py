@@ -78,7 +78,15 @@ def spc_sentence(spc, measure: Measure | None = None, headline: bool = True) -> 
     if spc.assurance:
         out += f" On this process {ASSURANCE_TEXT[spc.assurance]}."
     if spc.trial:
-        since = "since the definition changed" if spc.points["group"].iloc[-1] > 0 else "of figures"
+        pts = spc.points
+        start = str(pts.loc[pts["group"] == pts["group"].iloc[-1], "period"].iloc[0])
+        since = (
+            "of figures"
+            if pts["group"].iloc[-1] == 0
+            else "since the financial year started"
+            if measure is not None and measure.yearly and start.endswith("-04")
+            else "since the definition changed"
+        )
         out += f" (Trial limits: fewer than 13 months {since}.)"
     return out.strip()
 

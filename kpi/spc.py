@@ -220,6 +220,9 @@ def spc_of(measure, card: pd.DataFrame) -> SPC:
     card = card.sort_values("month")
     months = card["month"].tolist()
     rebase = [h["from"] for h in measure.history if months and months[0] < h["from"] <= months[-1]]
+    if measure.yearly:  # a year-to-date figure starts again each April: new limits for each financial year
+        rebase += [m for m in months[1:] if m.endswith("-04")]
+    rebase = sorted(set(rebase))
     target = card["target"].iloc[-1] if len(card) else None
     return xmr(
         card["value"].tolist(),

@@ -147,3 +147,24 @@ def test_a_change_of_definition_breaks_the_chart(small_authority):
     assert kpi_chart(JOURNEY["D12"], card).startswith(b"\x89PNG")
     later = card[card["month"] >= "2025-01"]
     assert "definition changed" not in alt_text(JOURNEY["D12"], later)
+
+
+def test_a_year_to_date_figure_starts_again_each_april(small_authority):
+    """A year-to-date or year-end figure is a new series each financial year: the chart breaks at April, SPC
+    takes new limits there, and the page says why its limits are trial ones."""
+    from kpi.charts import alt_text
+    from kpi.narrative import spc_sentence
+    from kpi.scorecard import scorecard
+    from kpi.spc import spc_of
+
+    root, _ = small_authority
+    m = SCORECARD["SCC/033d-P"]
+    card = scorecard(
+        "2026-09", 24, store=root / "store.duckdb", catalogue=SCORECARD, measures=[m.ref], year_on_year=False
+    )
+    assert m.yearly and not COUNTY["1.7"].yearly
+    spc = spc_of(m, card)
+    starts = spc.points.groupby("group")["period"].min().tolist()
+    assert starts == ["2024-10", "2025-04", "2026-04"]
+    assert "A new financial year starts from Apr-26: the line is broken there." in alt_text(m, card.tail(13))
+    assert spc_sentence(spc, m).endswith("(Trial limits: fewer than 13 months since the financial year started.)")

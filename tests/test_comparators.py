@@ -94,3 +94,12 @@ def test_the_projects_published_figures_match_the_dfe_release():
     assert (t.loc["1.7", "council"], t.loc["1.7", "england"]) == (22.8, 22.6)
     assert len(sn[sn["la_code"] == "825"]) == 10
     assert pd.notna(t.loc["6.0", "rank"])
+
+
+def test_a_reused_measure_keeps_where_it_is_published_unless_its_unit_changes(tmp_path):
+    cp.import_tables(dfe_tables(tmp_path / "dfe"), COUNTY, tmp_path / "out")
+    journey = load("journey")
+    t = cp.for_council(journey, "900", *cp.read(tmp_path / "out")).set_index("measure")
+    assert t.loc["D4", "council"] == 20.0  # repeat referrals, reused from county 1.7
+    assert journey["D4"].statistical_neighbours is None  # the seed county's own comparators do not come along
+    assert journey["D15"].dfe is None  # children cared for as a count: the DfE publishes a rate per 10,000

@@ -391,3 +391,19 @@ def test_a_kernel_that_does_not_answer_is_not_waited_on_for_ever(batch, tmp_path
     )
     assert out.ok and out.report.exists(), out.failures
     assert out.timings["01_summary.ipynb"] >= 5
+
+
+def test_a_store_loaded_before_merges_and_availability_were_recorded_still_reports(batch, tmp_path):
+    import duckdb
+
+    from kpi.report import prepare_data
+
+    _, root = batch
+    store = tmp_path / "old.duckdb"
+    shutil.copy(root / "store.duckdb", store)
+    with duckdb.connect(str(store)) as con:
+        con.execute("ALTER TABLE meta.load_accounting DROP COLUMN rows_merged")
+        con.execute("DROP TABLE meta.availability")
+    data = prepare_data("2026-10", store, pm.MonthParams(month="2026-10"), tmp_path / "data")
+    assert pd.read_parquet(data / "accounting.parquet")["rows_merged"].eq(0).all()
+    assert pd.read_parquet(data / "availability.parquet").empty
