@@ -343,7 +343,7 @@ def cmd_explore(a) -> int:
     from .runner import explore
 
     try:
-        out = explore(a.measure, a.month, a.store, a.notebook, a.out, progress=print)
+        out = explore(a.measure, a.month, a.store, a.notebook, a.out, progress=print, catalogue=a.catalogue)
     except (KeyError, ValueError, FileNotFoundError, LookupError) as e:
         print(f"kpi explore: {e}", file=sys.stderr)
         return 2
@@ -464,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--month", help="YYYY-MM (default: the store's latest month)")
     _store_arg(s)
     s.add_argument("--notebook", default="measure", help="notebooks/explore/NAME.ipynb (default measure)")
+    s.add_argument("--catalogue", default="county", help="the measure set the measure is in (measure notebook)")
     s.add_argument("--out", type=Path, default=Path("output/explore"))
     s.set_defaults(func=cmd_explore)
 

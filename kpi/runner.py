@@ -283,6 +283,7 @@ def explore(
     notebook: str = "measure",
     out_dir: Path | str = "output/explore",
     progress=print,
+    catalogue: str = "county",
 ) -> Path:
     """Run ``notebooks/explore/NOTEBOOK.ipynb`` for a measure (reference or KPI number) with papermill; the
     executed notebook's path. KeyError/ValueError for an unknown notebook or measure, RuntimeError naming the
@@ -295,7 +296,7 @@ def explore(
     if not nb.exists():
         names = sorted(p.stem for p in nb.parent.glob("*.ipynb"))
         raise ValueError(f"no notebook {notebook!r}; choose one of {', '.join(names)}")
-    x = Explorer(store)
+    x = Explorer(store, catalogue=catalogue)
     m = x.measure(measure)
     month = month or x.latest_month
     x.context.con.close()
@@ -303,6 +304,8 @@ def explore(
     out.parent.mkdir(parents=True, exist_ok=True)
     progress(f"running {nb.name} for {m.ref} {m.title}, {month}")
     params = {"measure": m.ref, "month": month, "store": str(Path(store).resolve())}
+    if catalogue != "county":  # the re-referrals notebook is the county's; the measure template takes any set
+        params["catalogue"] = catalogue
     try:
         pm.execute_notebook(
             str(nb), str(out), parameters=params, kernel_name="python3", progress_bar=False, cwd=str(ROOT)

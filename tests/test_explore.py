@@ -160,3 +160,22 @@ def test_the_rules_false_alarm_rate_on_noise():
     rng = np.random.default_rng(7)
     flagged = sum(xmr(rng.normal(size=MONTHS)).variation != "common_cause" for _ in range(1000)) / 1000
     assert 0.002 < flagged < 0.035, flagged
+
+
+def test_any_sets_measure_can_be_explored(small_authority, tmp_path):
+    """The measure notebook takes a measure of any set: the journey dashboard's repeat referrals (D4)."""
+    import nbformat
+
+    from kpi.cli import main
+
+    root, _ = small_authority
+    args = ["explore", "D4", "--catalogue", "journey", "--store", root / "store.duckdb", "--out", tmp_path]
+    assert main([str(a) for a in args]) == 0
+    nb = nbformat.read(tmp_path / "measure-D4-2026-10.ipynb", as_version=4)
+    shown = "".join(
+        str(o.get("data", {}).get("text/plain", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert "Repeat referrals within 12 months" in shown
+    assert (
+        main(["explore", "D4", "--store", str(root / "store.duckdb"), "--out", str(tmp_path)]) == 2
+    )  # not a county measure
