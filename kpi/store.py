@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from . import model
 from .validate import ROW, LoadError, _lit, _q, raw_view, row_checks, typed_select
 
 DEFAULT_STORE = Path("data/warehouse.duckdb")
+# DuckDB's own memory during a load (it spills to disk beyond): by default it may take 80% of the machine,
+# which at scale 50 meant a 12 GB peak; a load must fit a council analyst's 8 GB laptop.
+MEMORY_LIMIT = os.environ.get("KPI_MEMORY_LIMIT", "4GB")
 
 META_DDL = """
 CREATE SCHEMA IF NOT EXISTS meta;
@@ -135,7 +139,7 @@ def load_sources(
     source = "; ".join(f"{e.format}:{e.source}" if e.format != "standard" else e.source for e in extracts)
 
     store.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(store))
+    con = duckdb.connect(str(store), config={"memory_limit": MEMORY_LIMIT})
     try:
         con.execute(META_DDL)
         con.execute("BEGIN TRANSACTION")
