@@ -105,7 +105,7 @@ def _measures_by_period(a, month: str) -> int:
         cols = ["measure", "period", "months", "display", "calculation", "target", "tolerance", "rag", "how"]
         show = df[cols].copy()
         show.insert(1, "title", df["title"].str.slice(0, 44))
-        print(show.fillna("").to_string(index=False))
+        print(show.astype(object).fillna("").to_string(index=False))
     return 0
 
 
@@ -151,9 +151,11 @@ def cmd_measures(a) -> int:
             + ["display", "calculation", "target", "tolerance", "rag", "vs_last_month"]
         )
         show = df[cols].copy()
+        # what the loaded data cannot supply says so (the reason: the not_available column of csv and json)
+        show["display"] = show["display"].mask(df["not_available"].notna() & (df["display"] == ""), "not available")
         show["kpi"] = show["kpi"].map(lambda k: "" if pd.isna(k) else f"KPI {int(k)}")
         show["title"] = df["title"].str.slice(0, 48)
-        print(show.fillna("").to_string(index=False))
+        print(show.astype(object).fillna("").to_string(index=False))
     return 1 if rejects else 0
 
 

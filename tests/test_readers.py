@@ -378,3 +378,17 @@ def test_sources_name_their_format():
     assert parse_source("returns/", "ssda903") == ("ssda903", "returns/")
     assert parse_source("postgresql://kpi@localhost/db", "sql") == ("sql", "postgresql://kpi@localhost/db")
     assert parse_source("C:/data") == ("standard", "C:/data")
+
+
+def test_kpi_load_combines_formats_and_measures_say_not_available(tmp_path, capsys):
+    from kpi.cli import main
+
+    src = returns_903(tmp_path / "903")
+    std = population(tmp_path / "std")
+    store = tmp_path / "w.duckdb"
+    assert main(["load", "--format", "ssda903", str(src), f"standard:{std}", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert "restated by the later return" in out and "2024/a.csv row 4, column PLACE: 'ZZ'" in out
+    assert main(["measures", "--store", str(store), "--month", "2024-01"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert "not available" in rows["1.0"] and "(1/10000)*10000 = 1" in rows["6.0"]
