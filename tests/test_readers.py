@@ -229,7 +229,7 @@ def test_cin_census_records_and_measures(tmp_path):
 
     ctx = Context.prepare(con, snap)
     df = compute(ctx, COUNTY, ["2024-02"], refs=["2.2", "5.0"]).set_index("measure")
-    # authorised in February: A1's after 10 working days, A2's after 65: 1 of 2 within 45
+    # authorised in February: A1's after 10 working days, A2's after 63: 1 of 2 within 45
     assert df.loc["2.2", ["numerator", "denominator", "value"]].tolist() == [1, 2, 50.0]
     assert df.loc["5.0", "numerator"] == 1  # A1 on a plan at the end of February
     card = scorecard("2024-02", context=ctx, targets=None, measures=["3.1", "1.0"]).set_index("measure")
