@@ -63,14 +63,15 @@ MACROS = [
                         THEN epoch(b - CAST(CAST(b AS DATE) AS TIMESTAMP)) ELSE 0 END
        END / 3600""",
     # the latest visit of this plan type due by month end d (and after since) was made by d; true if none
-    # (kpi_visit_status holds only the dues outstanding at a month end)
+    # (kpi_visit_status holds the dues outstanding at each month end)
     """CREATE OR REPLACE TEMP MACRO visited(cid, plan, d, since) AS
-       coalesce((SELECT s.done FROM kpi_visit_status s WHERE s.m_end = d AND s.child_id = cid
-                 AND s.plan_type = plan AND s.due_date > since), TRUE)""",
+       NOT EXISTS (SELECT 1 FROM kpi_visit_status s WHERE s.m_end = d AND s.child_id = cid
+                   AND s.plan_type = plan AND s.due_date > since)""",
     # the latest case supervision due in the 3 months to month end d was recorded by d; true if none
+    # (kpi_supervision_status holds the dues outstanding at each month end)
     """CREATE OR REPLACE TEMP MACRO supervised(cid, d) AS
-       coalesce((SELECT s.done FROM kpi_supervision_status s WHERE s.m_end = d AND s.child_id = cid
-                 AND s.due_date > d - INTERVAL 3 MONTH), TRUE)""",
+       NOT EXISTS (SELECT 1 FROM kpi_supervision_status s WHERE s.m_end = d AND s.child_id = cid
+                   AND s.due_date > d - INTERVAL 3 MONTH)""",
     # a care leaver's most recent contact in the 16 weeks to day (a struct; NULL if none)
     """CREATE OR REPLACE TEMP MACRO cl_latest(cid, d) AS
        (SELECT arg_max({'in_touch': k.in_touch, 'activity': k.activity, 'suitable': k.suitable}, k.contact_date)
@@ -100,8 +101,8 @@ GROUP BY child_id, period_id, spell
 # What compute() fills for the months asked (kpi_months, and the status of visits and supervisions due)
 EMPTY_TABLES = {
     "kpi_months": "month VARCHAR, m_start DATE, m_end DATE, fy_start DATE, fy_end DATE, m12_start DATE",
-    "kpi_visit_status": "m_end DATE, child_id VARCHAR, plan_type VARCHAR, due_date DATE, done BOOLEAN",
-    "kpi_supervision_status": "m_end DATE, child_id VARCHAR, due_date DATE, done BOOLEAN",
+    "kpi_visit_status": "m_end DATE, child_id VARCHAR, plan_type VARCHAR, due_date DATE",
+    "kpi_supervision_status": "m_end DATE, child_id VARCHAR, due_date DATE",
 }
 
 
@@ -181,18 +182,13 @@ class Context:
 
 
 def _missing(con, snapshot: dict) -> dict:
-    """The snapshot's meta.availability (stores loaded before it existed: everything available)."""
+    """The snapshot's meta.availability: (table, column or None) -> why."""
+    from .store import availability_of
+
     sid = (snapshot or {}).get("snapshot_id")
     if sid is None:
         return {}
-    try:
-        rows = con.execute(
-            "SELECT table_name, column_name, reason FROM meta.availability WHERE snapshot_id = ?", [int(sid)]
-        ).fetchall()
-    except Exception:  # noqa: BLE001 - a store from before availability was recorded
-        return {}
-    # a table the standard format left out is "not supplied": unavailable, as the load's notes say
-    return {(t, c): why for t, c, why in rows}
+    return {(r.table_name, r.column_name): r.reason for r in availability_of(con, int(sid)).itertuples()}
 
 
 def _date_span(con) -> tuple[dt.date, dt.date]:
@@ -355,7 +351,7 @@ def _due_status(con, first: dt.date, last: dt.date) -> None:
         CREATE OR REPLACE TEMP TABLE kpi_visit_status AS
         WITH d AS (SELECT child_id, plan_type, due_date, min(visit_date) AS done_date FROM visits GROUP BY ALL),
         w AS (SELECT *, lead(due_date) OVER (PARTITION BY child_id, plan_type ORDER BY due_date) AS next_due FROM d)
-        SELECT m.m_end, w.child_id, w.plan_type, w.due_date, FALSE AS done
+        SELECT m.m_end, w.child_id, w.plan_type, w.due_date
         FROM (SELECT * FROM w WHERE due_date <= DATE '{last}' AND (next_due IS NULL OR next_due > DATE '{first}')
               AND (done_date IS NULL OR done_date > DATE '{first}')) w
         JOIN kpi_months m ON m.m_end >= w.due_date AND (w.next_due IS NULL OR m.m_end < w.next_due)
@@ -365,7 +361,7 @@ def _due_status(con, first: dt.date, last: dt.date) -> None:
         CREATE OR REPLACE TEMP TABLE kpi_supervision_status AS
         WITH d AS (SELECT child_id, due_date, min(supervision_date) AS done_date FROM supervisions GROUP BY ALL),
         w AS (SELECT *, lead(due_date) OVER (PARTITION BY child_id ORDER BY due_date) AS next_due FROM d)
-        SELECT m.m_end, w.child_id, w.due_date, FALSE AS done
+        SELECT m.m_end, w.child_id, w.due_date
         FROM (SELECT * FROM w WHERE due_date <= DATE '{last}' AND due_date > DATE '{first}' - INTERVAL 3 MONTH
               AND (next_due IS NULL OR next_due > DATE '{first}') AND (done_date IS NULL OR done_date > DATE '{first}')) w
         JOIN kpi_months m ON m.m_end >= w.due_date AND (w.next_due IS NULL OR m.m_end < w.next_due)

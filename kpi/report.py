@@ -66,7 +66,7 @@ def prepare_data(month: str, store: str | Path, p: params_mod.MonthParams, out: 
 
     from .engine import Context
     from .scorecard import scorecard
-    from .store import connect
+    from .store import accounting_of, availability_of, connect
 
     out = Path(out) if out else Path(tempfile.mkdtemp(prefix="kpi-report-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -81,23 +81,8 @@ def prepare_data(month: str, store: str | Path, p: params_mod.MonthParams, out: 
     )
     card.to_parquet(out / "scorecard.parquet", index=False)
     sid = int(snap["snapshot_id"])
-    # a store loaded before merged rows and availability were recorded has neither: none merged, all available
-    cols = set(
-        con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'meta'").fetchall()
-    )
-    merged = "coalesce(rows_merged, 0)" if ("load_accounting", "rows_merged") in cols else "0"
-    acc = con.execute(
-        f"SELECT table_name, file, sha256, rows_read, rows_loaded, rows_rejected, {merged} AS rows_merged "
-        "FROM meta.load_accounting WHERE snapshot_id = ? ORDER BY rowid",
-        [sid],
-    ).df()
-    acc.to_parquet(out / "accounting.parquet", index=False)
-    if ("availability", "reason") in cols:
-        avail = con.execute(
-            "SELECT table_name, column_name, reason FROM meta.availability WHERE snapshot_id = ? ORDER BY rowid", [sid]
-        ).df()
-    else:
-        avail = pd.DataFrame(columns=["table_name", "column_name", "reason"])
+    accounting_of(con, sid).to_parquet(out / "accounting.parquet", index=False)
+    avail = availability_of(con, sid)
     avail.to_parquet(out / "availability.parquet", index=False)
     snap = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in snap.items()}
     (out / "snapshot.json").write_text(json.dumps(snap, default=str))

@@ -1,9 +1,8 @@
 """The monthly batch: run the report notebooks with papermill, render one HTML with nbconvert.
 
-``run()`` starts one kernel per worker (one per core) and warms its imports while it computes the month's
-scorecard once, then executes the notebooks in ``notebooks/`` with papermill, each worker taking the next
-notebook on its own kernel (its namespace cleared between notebooks, so no notebook can lean on another's
-variables; the imports stay loaded), keeps the executed notebooks under ``output/YYYY-MM/notebooks/``, merges them into
+``run()`` computes the month's scorecard once, then executes the notebooks in ``notebooks/`` with papermill,
+one worker per core, each notebook on a kernel of its own (no notebook can lean on another's variables),
+keeps the executed notebooks under ``output/YYYY-MM/notebooks/``, merges them into
 one self-contained page (``output/YYYY-MM/report.html``: no code, charts embedded, a table of contents)
 and writes ``manifest.json``. A failing notebook stops nothing else; it is named with its cell and error,
 the run fails, and the last good report is left in place. Before a report is written its text is checked
@@ -74,87 +73,54 @@ def notebooks(directory: Path = NOTEBOOKS, sections: list[str] | None = None) ->
     return jobs
 
 
-# How long a warm kernel may take to answer before its notebook runs on a kernel of its own instead.
-KERNEL_TIMEOUT = 60
-
-# Imported by every report notebook: loaded into each kernel while the scorecard is computed.
-WARM_UP = "import kpi.report, kpi.charts, kpi.narrative"
-
-
-class _Kernel:
-    """A worker's kernel, started (and its imports begun) before the notebooks are run on it."""
-
-    def __init__(self):
-        from jupyter_client.manager import KernelManager
-
-        self.km = KernelManager(kernel_name="python3")
-        # the kernel application's own log (not the notebooks' output or errors) only from errors up: it
-        # would print a warning about loopback TCP for every kernel (IPC sockets, which avoid it, start slower)
-        self.km.start_kernel(cwd=str(ROOT), extra_arguments=["--IPKernelApp.log_level=ERROR"])
-        self.client = self.km.client()
-        self.client.start_channels()
-        self.client.execute(WARM_UP, silent=True, store_history=False)
-
-    def clear(self):
-        """Forget the last notebook's variables (imported modules stay loaded). Called from the worker's
-        thread, so with a client of its own (a client's sockets belong to the thread that started them)."""
-        client = self.km.client()
-        client.start_channels()
-        try:
-            client.wait_for_ready(timeout=60)
-            client.execute_interactive("%reset -f", silent=True, store_history=False, timeout=60)
-        finally:
-            client.stop_channels()
-
-    def stop(self):
-        self.client.stop_channels()
-        if self.km.has_kernel:
-            self.km.shutdown_kernel(now=True)
+# Every wait is bounded: a kernel's start, and each cell (report cells take seconds; a cell still running after
+# this is reported as failed rather than waited on for ever).
+START_TIMEOUT = 120
+CELL_TIMEOUT = 600
 
 
-def _execute(nb: Path, out: Path, parameters: dict, kernel: _Kernel) -> dict:
-    """Run one notebook on its warm kernel; a cell error is final. A kernel that does not answer (seen, rarely,
-    on a loaded machine) is not waited on again: the notebook runs once more on a kernel of papermill's own
-    (started and stopped for it), and the worker gets a fresh warm kernel for its next notebook."""
+def _execute(nb: Path, out: Path, parameters: dict) -> dict:
+    """Run one notebook with papermill on a kernel of its own; a cell error or a time-out is final.
+
+    Kernels kept warm and reused across notebooks (new clients on a running kernel) were tried for speed
+    (8 s a month against 15 s): on this machine they lost a message now and then, and papermill then
+    waited for ever on an idle kernel, a cell time-out not applying to a kernel it did not start."""
     import papermill as pm
 
     t = time.perf_counter()
-    for attempt in (1, 2):
-        try:
-            pm.execute_notebook(
-                str(nb),
-                str(out),
-                parameters=parameters,
-                kernel_name="python3",
-                progress_bar=False,
-                cwd=str(ROOT),
-                start_timeout=KERNEL_TIMEOUT if attempt == 1 else 120,
-                log_output=False,
-                km=kernel.km if attempt == 1 else None,
-            )
-            return {"notebook": out.name, "ok": True, "seconds": time.perf_counter() - t}
-        except pm.PapermillExecutionError as e:
-            cell, source = _error_cell(str(out))
-            return {
-                "notebook": out.name,
-                "ok": False,
-                "seconds": time.perf_counter() - t,
-                "cell": cell,
-                "source": source,
-                "error": f"{e.ename}: {e.evalue}",
-            }
-        except RuntimeError as e:  # the kernel died or did not answer: once more on a kernel of its own
-            if attempt == 2 or "kernel" not in str(e).lower():
-                return {
-                    "notebook": out.name,
-                    "ok": False,
-                    "seconds": time.perf_counter() - t,
-                    "cell": None,
-                    "error": f"RuntimeError: {e}",
-                }
-            kernel.stop()
-            kernel.__init__()
-    raise AssertionError("unreachable")
+    try:
+        pm.execute_notebook(
+            str(nb),
+            str(out),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(ROOT),
+            start_timeout=START_TIMEOUT,
+            execution_timeout=CELL_TIMEOUT,
+            log_output=False,
+            # the kernel's own log only from errors up (no warning about loopback TCP for every notebook)
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+        return {"notebook": out.name, "ok": True, "seconds": time.perf_counter() - t}
+    except pm.PapermillExecutionError as e:
+        cell, source = _error_cell(str(out))
+        return {
+            "notebook": out.name,
+            "ok": False,
+            "seconds": time.perf_counter() - t,
+            "cell": cell,
+            "source": source,
+            "error": f"{e.ename}: {e.evalue}",
+        }
+    except (RuntimeError, TimeoutError) as e:  # the kernel did not start or died; a cell over CELL_TIMEOUT
+        return {
+            "notebook": out.name,
+            "ok": False,
+            "seconds": time.perf_counter() - t,
+            "cell": None,
+            "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+        }
 
 
 def _error_cell(path: str) -> tuple[int | None, str]:
@@ -197,48 +163,37 @@ def run(
 
     books = notebooks(notebook_dir or NOTEBOOKS, list(catalogue_for(p).sections))
     workers = workers or min(len(books), os.cpu_count() or 1)
-    # Each worker's kernel starts now and imports the package while the scorecard is computed: importing
-    # pandas, matplotlib and seaborn costs a second of CPU per kernel, so kernels are few and reused.
-    kernels = [_Kernel() for _ in range(workers)]
-    try:
-        progress(f"[{month}] computing the scorecard from {store}")
-        data = prepare_data(month, store, p, build / "data")
-        timings["scorecard"] = time.perf_counter() - t0
-        parameters = {
-            "month": month,
-            "store": str(store),
-            "params_file": str(p.path.resolve()) if p.path else None,
-            "data_dir": str(data),
-            "public": public,
-        }
-        results = []
-        progress(f"[{month}] running {len(books)} notebooks, {workers} at a time")
-        todo = queue.SimpleQueue()
-        for nb in books:
-            todo.put(nb)
+    progress(f"[{month}] computing the scorecard from {store}")
+    data = prepare_data(month, store, p, build / "data")
+    timings["scorecard"] = time.perf_counter() - t0
+    parameters = {
+        "month": month,
+        "store": str(store),
+        "params_file": str(p.path.resolve()) if p.path else None,
+        "data_dir": str(data),
+        "public": public,
+    }
+    results = []
+    progress(f"[{month}] running {len(books)} notebooks, {workers} at a time")
+    todo = queue.SimpleQueue()
+    for nb in books:
+        todo.put(nb)
 
-        def worker(kernel: _Kernel) -> None:
-            first = True
-            while True:
-                try:
-                    nb = todo.get_nowait()
-                except queue.Empty:
-                    return
-                if not first:
-                    kernel.clear()
-                first = False
-                r = _execute(nb.source, build / "notebooks" / nb.name, parameters | nb.params, kernel)
-                results.append(r)
-                timings[r["notebook"]] = r["seconds"]
-                what = "done" if r["ok"] else f"FAILED at cell {r['cell']} ({r.get('source', '')}): {r['error']}"
-                progress(f"[{month}]   {r['notebook']}: {what} ({r['seconds']:.1f} s)")
+    def worker() -> None:
+        while True:
+            try:
+                nb = todo.get_nowait()
+            except queue.Empty:
+                return
+            r = _execute(nb.source, build / "notebooks" / nb.name, parameters | nb.params)
+            results.append(r)
+            timings[r["notebook"]] = r["seconds"]
+            what = "done" if r["ok"] else f"FAILED at cell {r['cell']} ({r.get('source', '')}): {r['error']}"
+            progress(f"[{month}]   {r['notebook']}: {what} ({r['seconds']:.1f} s)")
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for f in [pool.submit(worker, k) for k in kernels]:
-                f.result()
-    finally:
-        for k in kernels:
-            k.stop()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for f in [pool.submit(worker) for _ in range(workers)]:
+            f.result()
     failures = [r for r in results if not r["ok"]]
     # executed notebooks are kept (failed ones too, for their error banners)
     (out / "notebooks").mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,9 @@ Each load becomes schema ``snap_<n>`` with every table of the data model, plus r
 ``meta.snapshots`` (extract date, source, council), ``meta.load_accounting`` (rows read, loaded,
 rejected and merged per table and source file, and the file's SHA-256), ``meta.rejects`` (each row
 not loaded, with its reason) and ``meta.availability`` (tables and columns no source supplied: the
-measures needing them are "not available", :func:`kpi.engine.unavailable`). Older snapshots are kept, so a past month's report can be rebuilt exactly from the data
-it was first built on: :func:`connect` opens the latest snapshot unless told which.
+measures needing them are "not available": :meth:`kpi.engine.Context.unavailable`). Older snapshots
+are kept, so a past month's report can be rebuilt exactly from the data it was first built on:
+:func:`connect` opens the latest snapshot unless told which.
 """
 
 from __future__ import annotations
@@ -60,17 +61,21 @@ class LoadResult:
         a = self.accounting
         lines = [
             f"snapshot {self.snapshot_id} (extract date {self.extract_date})",
-            f"{'table':<22} {'file':<28} {'read':>9} {'loaded':>9} {'rejected':>9}",
+            f"{'table':<22} {'file':<28} {'read':>9} {'loaded':>9} {'rejected':>9} {'merged':>9}",
         ]
         for r in a.itertuples():
             lines.append(
                 f"{r.table_name:<22} {r.file if isinstance(r.file, str) else '(not supplied)':<28} {r.rows_read:>9} "
-                f"{r.rows_loaded:>9} {r.rows_rejected:>9}"
+                f"{r.rows_loaded:>9} {r.rows_rejected:>9} {r.rows_merged:>9}"
             )
-        lines.append(f"{'total':<51} {a.rows_read.sum():>9} {a.rows_loaded.sum():>9} {a.rows_rejected.sum():>9}")
+        lines.append(
+            f"{'total':<51} {a.rows_read.sum():>9} {a.rows_loaded.sum():>9} {a.rows_rejected.sum():>9} "
+            f"{a.rows_merged.sum():>9}"
+        )
         if len(self.rejects):
+            merged = f" and {a.rows_merged.sum()} merged row(s)" if a.rows_merged.sum() else ""
             lines.append(
-                f"{len(self.rejects)} problem(s) in {a.rows_rejected.sum()} rejected row(s), "
+                f"{len(self.rejects)} entries for {a.rows_rejected.sum()} rejected row(s){merged}, "
                 f"listed in {self.rejects_csv}; the first:"
             )
             for r in self.rejects.head(10).itertuples():
@@ -353,6 +358,35 @@ def _merge(con, t: model.Table) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Reading the store
 # ---------------------------------------------------------------------------------------------
+
+
+def _meta_columns(con) -> set[tuple[str, str]]:
+    """(table, column) of the store's meta schema: a store loaded by an older version lacks some."""
+    return set(
+        con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'meta'").fetchall()
+    )
+
+
+def accounting_of(con, snapshot_id: int) -> pd.DataFrame:
+    """The snapshot's rows read, loaded, rejected and merged by table and file (none merged before merges were
+    recorded)."""
+    merged = "coalesce(rows_merged, 0)" if ("load_accounting", "rows_merged") in _meta_columns(con) else "0"
+    return con.execute(
+        f"SELECT table_name, file, sha256, rows_read, rows_loaded, rows_rejected, {merged} AS rows_merged "
+        "FROM meta.load_accounting WHERE snapshot_id = ? ORDER BY rowid",
+        [snapshot_id],
+    ).df()
+
+
+def availability_of(con, snapshot_id: int) -> pd.DataFrame:
+    """What the snapshot's sources could not supply (a store from before this was recorded: nothing missing)."""
+    if ("availability", "reason") not in _meta_columns(con):
+        return pd.DataFrame(columns=["table_name", "column_name", "reason"])
+    df = con.execute(
+        "SELECT table_name, column_name, reason FROM meta.availability WHERE snapshot_id = ? ORDER BY rowid",
+        [snapshot_id],
+    ).df()
+    return df.astype(object).where(df.notna(), None)
 
 
 def snapshots(store: Path | str = DEFAULT_STORE) -> pd.DataFrame:

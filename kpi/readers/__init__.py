@@ -40,9 +40,8 @@ class Part:
     columns: dict[str, str] = field(default_factory=dict)  # model column -> the source's own name
     path: Path | None = None  # the file, for its checksum
     malformed: list[tuple[int, str]] = field(default_factory=list)  # (line, reason): lines not split into fields
-    optional: set[str] = field(
-        default_factory=set
-    )  # required columns this source may leave empty (not known for every row)
+    # required columns this source may leave empty (known for some rows only)
+    optional: set[str] = field(default_factory=set)
 
     def __post_init__(self):
         if "_line" not in self.data.column_names:
@@ -63,16 +62,12 @@ class Extract:
     supplies: set[str]  # tables the source has
     missing: dict[str, str] = field(default_factory=dict)  # table -> why the format cannot supply it
     missing_columns: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> {column: why}
-    rejects: list[dict] = field(
-        default_factory=list
-    )  # rows set aside by the reader: table, file, row, column_name, value, reason
+    # rows the reader set aside: table_name, file, row, column_name, value, reason
+    rejects: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extract_date: str | None = None
     council: str | None = None
     latest_month: str | None = None
-    read_rows: dict[tuple[str, str], int] = field(
-        default_factory=dict
-    )  # (table, file) -> rows read, where more than the parts hold
 
     def parts_of(self, table: str) -> list[Part]:
         if table not in self.supplies:
@@ -80,16 +75,22 @@ class Extract:
         return self.parts(table) if callable(self.parts) else self.parts.get(table, [])
 
 
-def from_frames(table: str, file: str, frame, columns: dict[str, str] | None = None, path: Path | None = None) -> Part:
+def from_frames(
+    table: str,
+    file: str,
+    frame,
+    columns: dict[str, str] | None = None,
+    path: Path | None = None,
+    optional: set[str] | None = None,
+) -> Part:
     """A part from a pandas DataFrame of model columns (any dtype: turned to text) and ``_line``."""
-
     cols = {}
     for c in frame.columns:
         if c == "_line":
             cols[c] = pa.array(frame[c].astype("int64").to_numpy())
             continue
         cols[c] = pa.array([_text(v) for v in frame[c]], pa.string())
-    return Part(table, file, pa.table(cols), columns or {}, path)
+    return Part(table, file, pa.table(cols), columns or {}, path, optional=optional or set())
 
 
 def not_covered(covered: set[str], why: str) -> dict[str, str]:

@@ -426,9 +426,8 @@ def read(source: str | Path, **_) -> Extract:
     for table, fs in frames.items():
         for df, columns in fs:
             for f, g in df.groupby("_file", sort=False):
-                part = from_frames(table, f, g.drop(columns="_file").reset_index(drop=True), columns)
-                part.path = source
-                part.optional = OPTIONAL.get(table, set())
+                frame = g.drop(columns="_file").reset_index(drop=True)
+                part = from_frames(table, f, frame, columns, source, OPTIONAL.get(table))
                 parts.setdefault(table, []).append(part)
     missing = dict(MISSING_TABLES)
     for name, tables in LIST_TABLES.items():

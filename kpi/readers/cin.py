@@ -136,9 +136,9 @@ def read(source: str | Path, **_) -> Extract:
     for table, rs in rows.items():
         df = pd.DataFrame(rs)
         for f, g in df.groupby("_file", sort=False):
-            part = from_frames(table, f, g.drop(columns="_file").reset_index(drop=True), labels.get(table, {}))
-            part.path = next(x for x in files if x.name == f)
-            parts.setdefault(table, []).append(part)
+            path = next(x for x in files if x.name == f)
+            frame = g.drop(columns="_file").reset_index(drop=True)
+            parts.setdefault(table, []).append(from_frames(table, f, frame, labels.get(table, {}), path))
     latest = max(refs) if refs else None
     return Extract(
         "cin",
