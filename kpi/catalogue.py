@@ -265,9 +265,10 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
     )
 
 
-def _inherit(d: dict, where: str, seen: tuple[str, ...] = ()) -> dict:
+def _inherit(d: dict, where: str, read: dict, seen: tuple[str, ...] = ()) -> dict:
     """A measure declared ``from: catalogue/ref``: that measure's computation and meaning, then this entry's
-    own fields over them."""
+    own fields over them. ``read`` keeps each other catalogue's measures once parsed (a set reusing a dozen
+    county measures would otherwise parse the county's file a dozen times, in every report notebook)."""
     if "from" not in d:
         return d
     src = str(d["from"])
@@ -279,10 +280,12 @@ def _inherit(d: dict, where: str, seen: tuple[str, ...] = ()) -> dict:
     path = CATALOGUES / f"{name}.yaml"
     if not path.exists():
         raise CatalogueError(f"{where}: from {src}: no catalogue {name!r}")
-    base = next((m for m in (read_yaml(path.read_text()) or {}).get("measures", []) if str(m.get("ref")) == ref), None)
+    if name not in read:
+        read[name] = {str(m.get("ref")): m for m in (read_yaml(path.read_text()) or {}).get("measures", [])}
+    base = read[name].get(ref)
     if base is None:
         raise CatalogueError(f"{where}: from {src}: no measure {ref} in the {name} catalogue")
-    base = _inherit(base, f"{path} (measure {ref})", (*seen, src))
+    base = _inherit(base, f"{path} (measure {ref})", read, (*seen, src))
     out = {k: base[k] for k in INHERITED if k in base}
     dfe = (base.get("comparators") or {}).get("dfe")
     if d.get("unit", base.get("unit")) != base.get("unit"):
@@ -310,7 +313,8 @@ def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catal
     if not isinstance(doc, dict) or "measures" not in doc:
         raise CatalogueError(f"{where}: expected a mapping with `measures`")
     sections = _sections(doc.get("sections"), where)
-    measures = [_measure(_inherit(m, where), where, sections) for m in doc["measures"]]
+    read: dict = {}
+    measures = [_measure(_inherit(m, where, read), where, sections) for m in doc["measures"]]
     refs = [m.ref for m in measures]
     dupes = sorted({r for r in refs if refs.count(r) > 1})
     if dupes:
