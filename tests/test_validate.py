@@ -141,12 +141,21 @@ def test_uk_dates_and_spaces_are_read(tmp_path):
         (" K1 ", "F1", "01/03/2015", "M", "WBRI", "y", "N"),
         ("K2", "F1", "2018-07-15", "F", "WBRI", "N", "N"),
         ("K3", "F2", "31/12/2010", "F", "WBRI", "true", "S"),
+        # a no-break space (pasted from a spreadsheet) and spaces at one end only
+        ("K4\u00a0", "F2", " 2012-05-05", "F ", "\u00a0WBRI", "N", "N"),
     )
     res, _ = load_one(tmp_path)
     assert res.rejects.empty
     con, _ = connect(tmp_path / "w.duckdb")
-    got = con.execute("SELECT child_id, date_of_birth::VARCHAR, disability FROM children ORDER BY child_id").fetchall()
-    assert got == [("K1", "2015-03-01", True), ("K2", "2018-07-15", False), ("K3", "2010-12-31", True)]
+    got = con.execute(
+        "SELECT child_id, date_of_birth::VARCHAR, disability, sex, ethnicity FROM children ORDER BY child_id"
+    ).fetchall()
+    assert got == [
+        ("K1", "2015-03-01", True, "M", "WBRI"),
+        ("K2", "2018-07-15", False, "F", "WBRI"),
+        ("K3", "2010-12-31", True, "F", "WBRI"),
+        ("K4", "2012-05-05", False, "F", "WBRI"),
+    ]
 
 
 def test_a_malformed_line_is_rejected_and_the_rest_loads(tmp_path):
