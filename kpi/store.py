@@ -37,6 +37,10 @@ MEMORY_LIMIT = os.environ.get("KPI_MEMORY_LIMIT", "4GB")
 # reads it no slower. A council waits for the load; disk is cheap.
 SLOW_COMPRESSION = "fsst,dict_fsst"
 
+# DuckDB draws a progress bar on the terminal for a query over 2 s: noise in `kpi load` and `kpi measures`
+# output at scale, and in a notebook's cells
+QUIET = "SET enable_progress_bar = false"
+
 META_DDL = """
 CREATE SCHEMA IF NOT EXISTS meta;
 CREATE TABLE IF NOT EXISTS meta.snapshots (
@@ -152,6 +156,7 @@ def load_sources(
     store.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(store), config={"memory_limit": MEMORY_LIMIT})
     try:
+        con.execute(QUIET)
         con.execute(f"SET disabled_compression_methods = '{SLOW_COMPRESSION}'")
         con.execute(META_DDL)
         con.execute("BEGIN TRANSACTION")
@@ -411,6 +416,7 @@ def connect(store: Path | str = DEFAULT_STORE, snapshot: int | None = None):
     if not store.exists():
         raise FileNotFoundError(f"{store}: no store; run `kpi load DIR --store {store}` first")
     con = duckdb.connect(str(store), read_only=True)
+    con.execute(QUIET)
     q = (
         "SELECT * FROM meta.snapshots "
         + ("WHERE snapshot_id = ? " if snapshot else "")
