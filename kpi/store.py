@@ -264,12 +264,13 @@ REJECT_COLUMNS = ["file", "row", "column_name", "value", "reason"]
 def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: list, extract: str):
     """Check and load one table from its parts: (accounting rows, one per part or file; rejects)."""
     files = [p.file for _, p in parts]
-    con.register("raw_arrow", _combined(t, parts))  # scanned in place, not copied
+    data = _combined(t, parts)
+    con.register("raw_arrow", data)  # scanned in place, not copied
     file_of = _lit(files[0] if files else "")
     if len(set(files)) > 1:
         file_of = "CASE _part " + " ".join(f"WHEN {k} THEN {_lit(f)}" for k, f in enumerate(files)) + " END"
     extra = ("_line", "_part", "_src")
-    trim = untrimmed(con, t, "raw_arrow")
+    trim = untrimmed(data, t.column_names)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW raw AS SELECT *, {file_of} AS _file FROM ({raw_view(t, 'raw_arrow', extra, trim)})"
     )

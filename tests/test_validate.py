@@ -316,3 +316,20 @@ def test_extra_columns_are_ignored_with_a_note(tmp_path):
     res, acc = load_one(tmp_path)
     assert res.rejects.empty
     assert "localities.csv: column(s) colour are not in the data model and were ignored" in res.notes
+
+
+def test_padding_is_found_in_the_bytes_of_any_chunk_and_slice():
+    from kpi.validate import _padded
+
+    def padded(*values, sliced=False):
+        arr = pa.array(["pad", *values, "pad"])
+        return _padded(pa.chunked_array([arr.slice(1, len(values)) if sliced else arr]))
+
+    for v in (" a", "a ", "\u00a0a", "a\u00a0", "\u00a0", " "):
+        assert padded(v) and padded(v, sliced=True), repr(v)
+    # inside a value, other characters whose UTF-8 starts C2 (a pound sign) or ends A0 (a Cyrillic letter),
+    # empty values and NULLs are not padding
+    for v in ("a b", "a\u00a0b", "£5", "\u0420", "é", "", None):
+        assert not padded(v) and not padded(v, sliced=True), repr(v)
+    # the slice's neighbours are not looked at
+    assert not _padded(pa.chunked_array([pa.array([" x", "ok", "y "]).slice(1, 1)]))
