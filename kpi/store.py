@@ -155,13 +155,18 @@ def load_sources(
 
     store.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(store), config={"memory_limit": MEMORY_LIMIT})
+    # Each table is committed as it is written: a transaction holding them all kept every table's Arrow input
+    # alive until its end (at scale 50 a 7.4 GB peak; 4.0 GB so). A snapshot exists for readers only once its
+    # row in meta.snapshots is written, last, with its accounting in one transaction; a load that fails
+    # drops its schema, and one that died half-way is cleared by the next load of the same number.
+    schema, in_meta = None, False
     try:
         con.execute(QUIET)
         con.execute(f"SET disabled_compression_methods = '{SLOW_COMPRESSION}'")
         con.execute(META_DDL)
-        con.execute("BEGIN TRANSACTION")
         sid = con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM meta.snapshots").fetchall()[0][0]
         schema = f"snap_{sid}"
+        con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         con.execute(f"CREATE SCHEMA {schema}")
         acc, rej = [], []
         for t in model.load_order():  # one table in memory at a time
@@ -178,6 +183,8 @@ def load_sources(
         assert (
             accounting.rows_read == accounting.rows_loaded + accounting.rows_rejected + accounting.rows_merged
         ).all()
+        con.execute("BEGIN TRANSACTION")
+        in_meta = True
         con.execute(
             "INSERT INTO meta.snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -204,7 +211,10 @@ def load_sources(
         con.execute("INSERT INTO meta.availability BY NAME SELECT * FROM avail_df")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        if in_meta:
+            con.execute("ROLLBACK")
+        if schema:
+            con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         raise
     finally:
         con.close()

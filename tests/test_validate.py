@@ -308,6 +308,20 @@ def test_a_file_unreadable_after_its_header_rolls_the_whole_load_back(tmp_path):
     assert "snap_2" not in schemas
 
 
+def test_a_load_that_died_half_way_is_invisible_and_cleared_by_the_next(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    load(d, tmp_path / "w.duckdb", extract_date="2024-06-01")
+    # a load killed after writing some tables: a schema with no row in meta.snapshots
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("CREATE SCHEMA snap_2; CREATE TABLE snap_2.children AS SELECT 'half' AS child_id")
+    assert connect(tmp_path / "w.duckdb")[1]["snapshot_id"] == 1
+    res = load(d, tmp_path / "w.duckdb", extract_date="2024-06-01")
+    assert res.snapshot_id == 2
+    con, snap = connect(tmp_path / "w.duckdb")
+    assert snap["snapshot_id"] == 2
+    assert "half" not in {r[0] for r in con.execute("SELECT child_id FROM children").fetchall()}
+
+
 def test_extra_columns_are_ignored_with_a_note(tmp_path):
     d = minimal_extract(tmp_path / "in")
     text = (d / "localities.csv").read_text().splitlines()
