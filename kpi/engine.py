@@ -285,9 +285,12 @@ def part_sql(measure: Measure, part: Part, by: str | None = None, detail: bool =
         # open from the end of the month it started in, up to the month it ended in (the condition decides)
         months = (_month_index(f"CAST({start} AS DATE)"), f"coalesce({_month_index(f'CAST({end} AS DATE)')}, 1e9)")
         ref_date = "m.m_end"
-        # the latest record started; of two started the same day, the one with the greater id (re-runs agree)
+        # the latest record started; of two started the same day, the one with the greater id (re-runs agree).
+        # Counted by the table's own key (loaded unique) each record is its own latest: no window needed.
         tie = f", t.{table.key} DESC" if table.key else ""
         qualify = f"QUALIFY row_number() OVER (PARTITION BY m.month, t.{part.key} ORDER BY {start} DESC{tie}) = 1"
+        if part.key == table.key:
+            qualify = ""
     breakdowns = {
         "locality_id": locality,
         "team_id": team,
