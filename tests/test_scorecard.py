@@ -34,6 +34,19 @@ def test_every_measure_computes_from_records(ctx):
     assert set(df["rag"].dropna()) <= {"green", "amber", "red"}
 
 
+def test_a_measure_computed_alone_equals_its_figures_in_the_whole_catalogue(ctx):
+    cat = load("county")
+    months = ["2026-07", "2026-08", "2026-09", "2026-10"]
+    whole = compute(ctx, cat, months).set_index(["measure", "month"])
+    for ref in ("4.1", "6.4", "8.4"):  # some children are not seen or supervised in time: the statuses are read
+        assert (whole.loc[ref, "numerator"] < whole.loc[ref, "denominator"]).all(), ref
+    # 1.3 needs neither visits' nor supervisions' status; 4.1 and 6.4 read the visits', 8.4 the supervisions'
+    for refs in (["1.3"], ["4.1", "6.4"], ["1.3"], ["8.4"]):
+        alone = compute(ctx, cat, months, refs=refs).set_index(["measure", "month"])
+        pd.testing.assert_frame_equal(alone, whole.loc[refs], check_like=True)
+        assert alone["numerator"].sum() > 0, refs
+
+
 def test_breakdowns_add_up_to_the_whole(ctx):
     cat = load("county")
     months = ["2026-09", "2026-10"]
