@@ -59,3 +59,17 @@ def test_rows_read_equal_rows_loaded_plus_rows_rejected(tmp_path_factory, edits)
         with duckdb.connect(str(store), read_only=True) as con:
             loaded = con.execute(f"SELECT count(*) FROM snap_1.{table}").fetchall()[0][0]
         assert loaded + len(rejected_rows) == 3
+
+
+def test_each_file_is_recorded_with_its_checksum(tmp_path):
+    import hashlib
+
+    from kpi.store import accounting_of, connect
+
+    d = minimal_extract(tmp_path / "in")
+    load(d, tmp_path / "w.duckdb", extract_date="2024-06-01")
+    con, snap = connect(tmp_path / "w.duckdb")
+    acc = accounting_of(con, snap["snapshot_id"]).dropna(subset=["file"])
+    assert len(acc) >= 4  # the minimal extract: localities, teams, children, referrals
+    for r in acc.itertuples():
+        assert r.sha256 == hashlib.sha256((d / r.file).read_bytes()).hexdigest(), r.file
