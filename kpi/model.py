@@ -857,6 +857,7 @@ def markdown() -> str:
         "One file per table, CSV or Parquet, named after the table (`referrals.csv`). Dates are `YYYY-MM-DD`",
         "(`DD/MM/YYYY` is also read), date-times `YYYY-MM-DD HH:MM[:SS]`, booleans `Y`/`N` (also `true`/`false`,",
         "`1`/`0`). Empty means not recorded; a required column may not be empty. Identifiers are text.",
+        "Spaces and no-break spaces around a value are not part of it; tabs and other characters are.",
         "",
         "Checks on load: every column present; values of the right type, in range and in the code list;",
         "identifiers unique; references resolve to a loaded row; paired dates in order; event dates not after",
