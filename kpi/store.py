@@ -11,6 +11,7 @@ are kept, so a past month's report can be rebuilt exactly from the data it was f
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -38,9 +39,13 @@ MEMORY_LIMIT = os.environ.get("KPI_MEMORY_LIMIT", "4GB")
 # reads it no slower. A council waits for the load; disk is cheap.
 SLOW_COMPRESSION = "fsst,dict_fsst"
 
-# DuckDB draws a progress bar on the terminal for a query over 2 s: noise in `kpi load` and `kpi measures`
-# output at scale, and in a notebook's cells
-QUIET = "SET enable_progress_bar = false"
+
+def _quiet(con) -> None:
+    """No DuckDB progress bar: on a terminal it fills `kpi load`'s and `kpi measures`' output at scale. In a
+    notebook DuckDB refuses the setting unless ipywidgets is installed, and without it draws no bar anyway."""
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
+
 
 META_DDL = """
 CREATE SCHEMA IF NOT EXISTS meta;
@@ -162,7 +167,7 @@ def load_sources(
     # drops its schema, and one that died half-way is cleared by the next load of the same number.
     schema, in_meta = None, False
     try:
-        con.execute(QUIET)
+        _quiet(con)
         con.execute(f"SET disabled_compression_methods = '{SLOW_COMPRESSION}'")
         con.execute(META_DDL)
         sid = con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM meta.snapshots").fetchall()[0][0]
@@ -433,7 +438,7 @@ def connect(store: Path | str = DEFAULT_STORE, snapshot: int | None = None):
     if not store.exists():
         raise FileNotFoundError(f"{store}: no store; run `kpi load DIR --store {store}` first")
     con = duckdb.connect(str(store), read_only=True)
-    con.execute(QUIET)
+    _quiet(con)
     q = (
         "SELECT * FROM meta.snapshots "
         + ("WHERE snapshot_id = ? " if snapshot else "")
