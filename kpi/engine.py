@@ -314,8 +314,7 @@ def part_sql(measure: Measure, part: Part, by: str | None = None, detail: bool =
         months_join = f"{part.table} t JOIN kpi_months m ON m.mi = {months[0]} AND {on}"
     else:
         # Each record is matched to the months it can count in by month index (a hash join), the dates then
-        # checked, rather than every record compared with every month (a range join, most of the engine's time
-        # at scale 50).
+        # checked, rather than every record compared with every month (a range join).
         lo, hi = "(SELECT min(mi) FROM kpi_months)", "(SELECT max(mi) FROM kpi_months)"
         span = f"range(CAST(greatest({months[0]}, {lo}) AS BIGINT), CAST(least({months[1]}, {hi}) AS BIGINT) + 1)"
         months_join = (
