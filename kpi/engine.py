@@ -113,13 +113,18 @@ MACRO_TABLES = {
 ALIAS_TABLES = {"c": "children", "r": "referrals"}
 
 
+def _expressions(part: Part) -> list[str]:
+    """The part's SQL: its dates (or interval and key), condition, contributions and team."""
+    bare = [part.date] if part.source == "events" else [part.start, part.end, part.key]
+    return [e for e in [*bare, part.where, part.num, part.num_value, part.den_value, part.team] if e]
+
+
 def needs(measure: Measure) -> set[tuple[str, str | None]]:
     """What a measure reads: (table, column), or (table, None) for a table as a whole."""
     out: set[tuple[str, str | None]] = set()
     for p in measure.parts:
         out.add((p.table, None))
-        bare = [p.date] if p.source == "events" else [p.start, p.end, p.key]
-        for e in filter(None, [*bare, p.where, p.num, p.num_value, p.den_value, p.team]):
+        for e in _expressions(p):
             if e in model.table(p.table).column_names:
                 out.add((p.table, e))
             for alias, col in re.findall(r"\b([tcr])\.(\w+)", e):
@@ -359,8 +364,7 @@ def _set_months(con, months: list[str], measures: list[Measure]) -> None:
 
 def _calls(measure: Measure, macro: str) -> bool:
     """Whether any expression of the measure calls the macro."""
-    fields = ("date", "start", "end", "where", "num", "num_value", "den_value", "team")
-    return any(re.search(rf"\b{macro}\(", getattr(p, f) or "") for p in measure.parts for f in fields)
+    return any(re.search(rf"\b{macro}\(", e) for p in measure.parts for e in _expressions(p))
 
 
 def _month_index(d: str) -> str:
@@ -368,7 +372,7 @@ def _month_index(d: str) -> str:
     return f"(year({d}) * 12 + month({d}) - 1)"
 
 
-def _due_status(con, first: dt.date, last: dt.date, used: set[str] = frozenset({"visited", "supervised"})) -> None:
+def _due_status(con, first: dt.date, last: dt.date, used: set[str]) -> None:
     """For each month end, each child whose latest visit (by plan type) or case supervision due by then was
     not done by then: the only rows the macros need, since a due done and no due both read as done.
 
