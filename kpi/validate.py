@@ -284,8 +284,6 @@ def row_checks(table: Table, raw: str, schema: str, extract_date: str, exempt: d
             )
         elif c.required:
             add(c.name, q, f"{q} IS NULL", _lit("required value is missing"))
-        # the parsed value's checks: each its own condition, and together one test on one parse
-        within = []
         if c.type in EXPECTED:
             add(c.name, q, f"{q} IS NOT NULL AND {parsed(c)} IS NULL", _lit(f"expected {EXPECTED[c.type]}"), False)
         if c.codes:
@@ -297,17 +295,20 @@ def row_checks(table: Table, raw: str, schema: str, extract_date: str, exempt: d
                 f"{q} IS NOT NULL AND {q} NOT IN ({codes})",
                 _lit(f"expected one of the {c.name} codes ({shown})"),
             )
+        # the parsed value's checks: each its own condition, and together one test on one parse (within)
+        within = f"{parsed(c)} IS NOT NULL"
         if c.min is not None:
             add(c.name, q, f"{parsed(c)} < {c.min}", _lit(f"expected at least {c.min:g}"), False)
         if c.max is not None:
             add(c.name, q, f"{parsed(c)} > {c.max}", _lit(f"expected at most {c.max:g}"), False)
         if c.min is not None and c.max is not None:
-            within.append(f"{parsed(c)} BETWEEN {c.min} AND {c.max}")
+            within = f"{parsed(c)} BETWEEN {c.min} AND {c.max}"
         elif c.min is not None:
-            within.append(f"{parsed(c)} >= {c.min}")
+            within = f"{parsed(c)} >= {c.min}"
         elif c.max is not None:
-            within.append(f"{parsed(c)} <= {c.max}")
+            within = f"{parsed(c)} <= {c.max}"
         if c.type in ("date", "datetime") and not c.future_ok:
+            assert c.min is None and c.max is None, f"{table.name}.{c.name}: one parsed check per column"
             add(
                 c.name,
                 q,
@@ -315,11 +316,9 @@ def row_checks(table: Table, raw: str, schema: str, extract_date: str, exempt: d
                 _lit(f"expected a date before the extract date {extract_date}"),
                 False,
             )
-            within.append(f"CAST({parsed(c)} AS DATE) < DATE {_lit(extract_date)}")
+            within = f"CAST({parsed(c)} AS DATE) < DATE {_lit(extract_date)}"
         if c.type in EXPECTED:  # a value that does not parse, or parses out of range, fails this
-            ok = within[0] if len(within) == 1 else f"{parsed(c)} IS NOT NULL"
-            assert len(within) <= 1, f"{table.name}.{c.name}: one parsed check per column"
-            suspects.append(f"({q} IS NOT NULL AND NOT coalesce({ok}, FALSE))")
+            suspects.append(f"({q} IS NOT NULL AND NOT coalesce({within}, FALSE))")
         if c.ref:
             ptable, pcol = c.ref.split(".")
             alias = f"_ref{len(joins)}"
