@@ -96,6 +96,12 @@ def _show(markup: str) -> None:
     display(HTML(markup))
 
 
+def signed(x: float, decimals: int) -> str:
+    """A change with its sign, and none when it rounds to nothing (not "-0.0")."""
+    text = f"{x:+.{decimals}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def _e(x) -> str:
     return html.escape("" if x is None or (isinstance(x, float) and pd.isna(x)) else str(x))
 
@@ -212,7 +218,7 @@ class Report:
             return "No figure for the month before."
         unit = {"percent": " percentage points", "rate": " per 10,000"}.get(m.unit, "")
         word = {"better": "better", "worse": "worse", "same": "no change"}.get(row["vs_last_month"], "")
-        return f"{ch:+.{max(m.decimals, 1) if m.unit != 'count' else 0}f}{unit} since last month ({word})."
+        return f"{signed(ch, max(m.decimals, 1) if m.unit != 'count' else 0)}{unit} since last month ({word})."
 
     # ------------------------------------------------------------------ parts
     def title(self) -> None:

@@ -397,3 +397,10 @@ def test_a_cell_that_never_finishes_is_not_waited_on_for_ever(batch, tmp_path, m
     assert not out.ok and out.report is None
     assert out.failures[0]["notebook"] == "01_summary.ipynb" and "CellTimeoutError" in out.failures[0]["error"]
     assert out.timings["01_summary.ipynb"] < 30
+
+
+def test_a_change_that_rounds_to_nothing_has_no_sign():
+    from kpi.report import signed
+
+    assert [signed(x, 1) for x in (-0.04, 0.04, 0.0, -0.06, 1.25)] == ["0.0", "0.0", "0.0", "-0.1", "+1.2"]
+    assert signed(-0.4, 0) == "0" and signed(3, 0) == "+3"
