@@ -220,9 +220,46 @@ def _col(expr: str) -> str:
     return f"t.{expr}" if expr.isidentifier() else expr
 
 
+@dataclass(frozen=True)
+class _Cohort:
+    """A part's cohort query in pieces: its records joined to the months (``source``), the other joins it
+    uses, its filter and latest-record window, and what each row gives."""
+
+    source: str
+    joins: tuple[tuple[str, str], ...]  # (alias, LEFT JOIN ...)
+    where: str
+    qualify: str
+    num: str
+    den: str
+    select: tuple[str, ...]  # breakdown (and record) columns
+
+    def sql(self) -> str:
+        return f"""
+        SELECT m.month, {self.num} AS num, {self.den} AS den{"".join(", " + x for x in self.select)}
+        FROM {self.source}
+        {" ".join(j for _, j in self.joins)}
+        WHERE {self.where}
+        {self.qualify}"""
+
+    def shares(self) -> tuple | None:
+        """Parts with the same value here are counted in one query: the same records open at the same month
+        ends, the same filter, and each child's latest record among them chosen once, by one window (at scale
+        50 the five measures on every child in care took 2.4 s one by one, 1.3 s so). None: counted alone. Parts
+        without a window gain nothing so: what each measure works out for its rows (a care leaver's latest
+        contact, a contact's working hours) is the cost, and in one query each is worked out for the rows of
+        all (the nine care leaver measures: 3.9 s one by one, 4.9 s in one)."""
+        return (self.source, self.qualify, self.where, self.select) if self.qualify else None
+
+
 def part_sql(measure: Measure, part: Part, by: str | None = None, detail: bool = False) -> str:
     """The cohort query of one part: month, num, den, and the breakdown column ``by`` asks for (``detail``:
-    every breakdown column and the record behind each row, for :func:`cohort`).
+    every breakdown column and the record behind each row, for :func:`cohort`)."""
+    return _cohort(measure, part, by, detail).sql()
+
+
+def _cohort(measure: Measure, part: Part, by: str | None = None, detail: bool = False) -> _Cohort:
+    """The cohort query of one part, in pieces: month, num, den, and the breakdown column ``by`` asks for
+    (``detail``: every breakdown column and the record behind each row, for :func:`cohort`).
 
     Only the joins a query uses are written: the store declares no keys, so the database cannot drop an
     unused join by itself, and a join of every event row against every child costs more than the measure."""
@@ -325,21 +362,27 @@ def part_sql(measure: Measure, part: Part, by: str | None = None, detail: bool =
         months_join = (
             f"(SELECT *, unnest({span}) AS _mi FROM {part.table} t) t JOIN kpi_months m ON m.mi = t._mi AND {on}"
         )
-    return f"""
-        SELECT m.month, {num} AS num, {den} AS den{"".join(", " + x for x in select)}
-        FROM {months_join}
-        {" ".join(needed.values())}
-        WHERE {part.where}
-        {qualify}"""
+    return _Cohort(months_join, tuple(needed.items()), part.where, qualify, num, den, tuple(select))
 
 
-def measure_sql(measure: Measure, by: str | None = None) -> str:
-    cohort = " UNION ALL ".join(f"({part_sql(measure, p, by)})" for p in measure.parts)
+def shared_sql(cohorts: list[_Cohort], by: str | None = None) -> str:
+    """One query counting one part, or several that share their rows (:meth:`_Cohort.shares`): for each month
+    (and group) and each part i, its numerator n{i} and denominator d{i}."""
+    first = cohorts[0]
+    assert len(cohorts) == 1 or all(c.shares() == first.shares() is not None for c in cohorts)
+    joins = dict(j for c in cohorts for j in c.joins)
+    cols = [f"{c.num} AS n{i}, {c.den} AS d{i}" for i, c in enumerate(cohorts)]
+    inner = f"""
+        SELECT m.month{"".join(", " + x for x in first.select)}, {", ".join(cols)}
+        FROM {first.source}
+        {" ".join(joins.values())}
+        WHERE {first.where}
+        {first.qualify}"""
     group = f", {BREAKDOWNS[by]} AS grp" if by else ""
-    # Parallel sums of fractions (FTE) can differ in the last bits from run to run: rounding makes
-    # re-runs on the same data give the same figures.
-    return f"""SELECT month{group}, round(sum(num), 9) AS numerator, round(sum(den), 9) AS denominator
-               FROM ({cohort}) GROUP BY ALL"""
+    # Parallel sums of fractions (FTE) can differ in the last bits from run to run: rounding makes re-runs on
+    # the same data give the same figures.
+    sums = [f"round(sum(n{i}), 9) AS n{i}, round(sum(d{i}), 9) AS d{i}" for i in range(len(cohorts))]
+    return f"SELECT month{group}, {', '.join(sums)} FROM ({inner}) GROUP BY ALL"
 
 
 def cohort(ctx: Context, measure: Measure, month: str) -> pd.DataFrame:
@@ -454,19 +497,31 @@ def compute(
     frames = []
     measures = [catalogue[r] for r in refs] if refs else catalogue.measures
     _set_months(con, months, [mz for mz in measures if not ctx.unavailable(mz)])
-    # One query per measure: running the whole catalogue as one query is no faster at scale and holds
-    # every measure's intermediate results at once (10 GB against 3 GB at scale 50).
-    for mz in measures:
-        if ctx.unavailable(mz):
-            continue  # "not available", not a count of nothing
-        df = _complete(con.execute(measure_sql(mz, by)).df(), months, by)
+    # One query for each set of parts that share their rows (see shared_sql). Running the whole catalogue as
+    # one query is no faster at scale and holds every measure's intermediate results at once (10 GB against
+    # 3 GB at scale 50).
+    todo = [mz for mz in measures if not ctx.unavailable(mz)]  # not available: not a count of nothing
+    cohorts = {(mz.ref, k): _cohort(mz, p, by) for mz in todo for k, p in enumerate(mz.parts)}
+    sets = {}
+    for key, c in cohorts.items():
+        sets.setdefault(c.shares() or key, []).append(key)
+    counted = {}  # (measure, part) -> month, [grp,] numerator, denominator: the rows the part counted
+    keys = ["month", "grp"] if by else ["month"]
+    for members in sets.values():
+        df = con.execute(shared_sql([cohorts[k] for k in members], by)).df()
+        for i, key in enumerate(members):
+            part = df[keys + [f"n{i}", f"d{i}"]]
+            counted[key] = part.rename(columns={f"n{i}": "numerator", f"d{i}": "denominator"})
+    for mz in todo:
+        parts = [counted[(mz.ref, k)] for k in range(len(mz.parts))]
+        df = parts[0] if len(parts) == 1 else _summed(parts, keys)
+        df = _complete(df, months, by)
         if mz.unit == "rate":
             if by and by not in POPULATION_BREAKDOWNS:
                 df["denominator"] = np.nan  # no population by team, source, ...
             else:
                 if pop is None:
                     pop = population(con, months, by)
-                keys = ["month", "grp"] if by else ["month"]
                 df = df.drop(columns="denominator").merge(pop, on=keys, how="left")
                 df = df.rename(columns={"population": "denominator"})
         df.insert(0, "measure", mz.ref)
@@ -474,7 +529,19 @@ def compute(
     if not frames:
         return pd.DataFrame(columns=["measure", "month", *(["grp"] if by else []), "numerator", "denominator"])
     out = pd.concat(frames, ignore_index=True)
+    # the same types whichever measures are asked for (concatenated text columns can come out either way)
+    out["month"] = out["month"].astype(str)
+    if by:
+        out["grp"] = out["grp"].astype(object).where(out["grp"].notna(), None)
     return finish(out, catalogue) if finished else out
+
+
+def _summed(parts: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """A measure of several parts: their rows added up by month (and group); a denominator none of them gives
+    stays empty."""
+    both = pd.concat(parts, ignore_index=True)
+    out = both.groupby(keys, dropna=False, sort=False)[["numerator", "denominator"]].sum(min_count=1)
+    return out.round(9).reset_index()
 
 
 def _complete(df: pd.DataFrame, months: list[str], by: str | None) -> pd.DataFrame:

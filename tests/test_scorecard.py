@@ -8,7 +8,7 @@ import pytest
 
 from kpi.catalogue import load
 from kpi.cli import main
-from kpi.engine import BREAKDOWNS, Context, compute
+from kpi.engine import BREAKDOWNS, Context, _cohort, compute
 from kpi.scorecard import scorecard
 from kpi.store import connect
 
@@ -41,10 +41,20 @@ def test_a_measure_computed_alone_equals_its_figures_in_the_whole_catalogue(ctx)
     for ref in ("4.1", "6.4", "8.4"):  # some children are not seen or supervised in time: the statuses are read
         assert (whole.loc[ref, "numerator"] < whole.loc[ref, "denominator"]).all(), ref
     # 1.3 needs neither visits' nor supervisions' status; 4.1 and 6.4 read the visits', 8.4 the supervisions'
-    for refs in (["1.3"], ["4.1", "6.4"], ["1.3"], ["8.4"]):
+    # 6.0, 6.3, 6.4, 6.6 and 6.8 (every child in care at the month end, the latest episode of each) are counted
+    # in one query in the whole catalogue; alone, or two of them, in a query of their own
+    for refs in (["1.3"], ["4.1", "6.4"], ["1.3"], ["8.4"], ["6.6"], ["6.0", "6.8"], ["5.1"]):
         alone = compute(ctx, cat, months, refs=refs).set_index(["measure", "month"])
         pd.testing.assert_frame_equal(alone, whole.loc[refs], check_like=True)
         assert alone["numerator"].sum() > 0, refs
+    shared = {_cohort(cat[r], cat[r].parts[0]).shares() for r in ("6.0", "6.3", "6.4", "6.6", "6.8")}
+    assert len(shared) == 1 and None not in shared
+    assert _cohort(cat["6.5"], cat["6.5"].parts[0]).shares() not in shared  # under 13s: a filter before the window
+    by = "locality"
+    whole = compute(ctx, cat, months, by=by).set_index(["measure", "month", "grp"])
+    for refs in (["6.6"], ["6.0", "6.8"]):
+        alone = compute(ctx, cat, months, by=by, refs=refs).set_index(["measure", "month", "grp"])
+        pd.testing.assert_frame_equal(alone, whole.loc[refs], check_like=True)
 
 
 def test_breakdowns_add_up_to_the_whole(ctx):
