@@ -261,7 +261,7 @@ def row_checks(table: Table, raw: str, schema: str, extract_date: str, exempt: d
     a problem, the non-empty ones unnested); duplicate ids need a window, so a second pass.
     """
     items = []  # (column, value expression, condition, reason expression)
-    joins = []
+    unresolved = []  # for each reference, its values not in the table referred to
     # Rows with a problem are found among millions by a cheaper test that holds whenever a condition does,
     # in which each column is parsed once: a database does not share a parse between the terms of a filter,
     # and parsing each date three times was most of a check's time at scale 50.
@@ -320,12 +320,16 @@ def row_checks(table: Table, raw: str, schema: str, extract_date: str, exempt: d
         if c.type in EXPECTED:  # a value that does not parse, or parses out of range, fails this
             suspects.append(f"({q} IS NOT NULL AND NOT coalesce({within}, FALSE))")
         if c.ref:
+            # The values that do not resolve are found first, among the column's distinct values, and the rows
+            # holding one then picked out. Joining every row to its parent table instead carried every row's
+            # text through the join: at scale 50, 2.5 s for the referrals' four references, 0.9 s so.
             ptable, pcol = c.ref.split(".")
-            alias = f"_ref{len(joins)}"
-            joins.append(
-                f"LEFT JOIN (SELECT {_q(pcol)} AS _k FROM {schema}.{_q(ptable)}) AS {alias} ON {alias}._k = r.{q}"
+            bad = f"_unresolved{len(unresolved)}"
+            unresolved.append(
+                f"{bad} AS MATERIALIZED (SELECT d.v FROM (SELECT DISTINCT {q} AS v FROM {raw} WHERE {q} IS NOT NULL) d "
+                f"ANTI JOIN {schema}.{_q(ptable)} p ON p.{_q(pcol)} = d.v)"
             )
-            add(c.name, q, f"{q} IS NOT NULL AND {alias}._k IS NULL", _lit(f"expected a {pcol} loaded in {ptable}"))
+            add(c.name, q, f"{q} IN (SELECT v FROM {bad})", _lit(f"expected a {pcol} loaded in {ptable}"))
     for a, b in table.date_order:
         ca, cb = table.column(a), table.column(b)
         add(b, _q(b), f"{parsed(cb)} < {parsed(ca)}", f"'expected on or after {a} (' || {_q(a)} || ')'")
@@ -337,9 +341,10 @@ def row_checks(table: Table, raw: str, schema: str, extract_date: str, exempt: d
     # check) is built only for them, not for the millions of good rows.
     anything = " OR ".join(suspects) or "FALSE"
     sql = (
-        f"SELECT row, unnest(problems, recursive := true) FROM ("
+        (f"WITH {', '.join(unresolved)} " if unresolved else "")
+        + f"SELECT row, unnest(problems, recursive := true) FROM ("
         f"SELECT r.{ROW} AS row, list_filter([{cases}], lambda x: x IS NOT NULL) AS problems "
-        f"FROM {raw} r {' '.join(joins)} WHERE {anything}) WHERE len(problems) > 0"
+        f"FROM {raw} r WHERE {anything}) WHERE len(problems) > 0"
     )
     if table.key:  # ids seen more than once (a hash aggregate: half the time of a window over every row)
         k = _q(table.key)

@@ -107,6 +107,31 @@ def test_a_row_whose_parent_was_rejected_is_rejected_too(tmp_path):
     assert (acc.rows_read == acc.rows_loaded + acc.rows_rejected).all()
 
 
+def test_each_row_of_an_unresolved_reference_is_rejected_and_only_those(tmp_path):
+    # K9 is in no children row: both its referrals go; " K2 " is K2 once trimmed, and an empty contact_id
+    # refers to nothing, so those load
+    d = minimal_extract(tmp_path / "in")
+    base = {"contact_id": "", "source": "6", "primary_need": "N1", "homeless": "N", "team_id": "N-A"}
+    base |= {"closure_date": "", "closure_reason": ""}
+    rows = [
+        {"referral_id": "R1", "child_id": "K9", "referral_date": "2024-01-10", "locality_id": "N"},
+        {"referral_id": "R2", "child_id": " K2 ", "referral_date": "2024-02-10", "locality_id": "N"},
+        {"referral_id": "R3", "child_id": "K9", "referral_date": "2024-02-20", "locality_id": "S"},
+        {"referral_id": "R4", "child_id": "K3", "referral_date": "2024-03-20", "locality_id": "W"},
+    ]
+    write_csv(d, "referrals", [base | r for r in rows])
+    res, acc = load_one(tmp_path)
+    got = res.rejects[["row", "column_name", "value", "reason"]].values.tolist()
+    assert got == [
+        [2, "child_id", "K9", "expected a child_id loaded in children"],
+        [4, "child_id", "K9", "expected a child_id loaded in children"],
+        [5, "locality_id", "W", "expected a locality_id loaded in localities"],
+    ]
+    assert acc.loc["referrals", "rows_loaded"] == 1
+    con, _ = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT referral_id, child_id, contact_id FROM referrals").fetchall() == [("R2", "K2", None)]
+
+
 def test_duplicate_ids_keep_the_first_and_name_it(tmp_path):
     d = minimal_extract(tmp_path / "in")
     children(
