@@ -7,6 +7,9 @@ early May 2024-05-06, spring 2024-05-27, Christmas 2024-12-25/26, New Year 2025-
 import pytest
 from helpers import build_store, figure, leaver_contacts, referral
 
+from kpi.catalogue import load
+from kpi.engine import compute
+
 
 def test_re_referrals_within_12_months(tmp_path):
     ctx = build_store(
@@ -257,6 +260,12 @@ def test_care_leavers_by_age_band(tmp_path):
     assert (n["7.3"].numerator, n["7.3"].denominator) == (2, 5)  # suitable: L1 L5
     assert (n["7.6"].numerator, n["7.6"].denominator) == (2, 5)  # EET: L1 (F2) L5 (F1)
     assert n["7.0"].display == "60.0%" and n["7.0"].calculation == "3/5 = 0.600"
+    # Over three months (each care leaver's latest contact at each month end is worked out once for them):
+    # October L2 (10 Sep) and L3 (1 Oct) of all six; November L2 only (L3's latest, 15 Nov, is not in touch);
+    # December as above, L6's service having ended on the month end.
+    run = compute(ctx, load("county"), ["2024-10", "2024-11", "2024-12"], refs=["7.0", "7.3"]).set_index("measure")
+    assert run.loc["7.0", ["numerator", "denominator"]].values.tolist() == [[2, 6], [1, 6], [3, 5]]
+    assert run.loc["7.3", "numerator"].tolist() == [2, 1, 2]  # suitable: L2 L3, L2, L1 L5
 
 
 def test_caseload_weights_newly_qualified_social_workers(tmp_path):
