@@ -59,15 +59,17 @@ MACROS = [
     # 24 for each working day strictly between, and b's day up to b (if a working day)
     """CREATE OR REPLACE TEMP MACRO work_hours(a, b) AS (work_seconds(b) - work_seconds(a)) / 3600""",
     # the latest visit of this plan type due by month end d (and after since) was made by d; true if none
-    # (kpi_visit_status holds the dues outstanding at each month end)
+    # (kpi_visit_status holds the due outstanding at each month end, at most one per child and plan type). Both
+    # macros compare only by equality inside their subquery, so the database joins the table once; a subquery
+    # with another condition (due_date > since) is worked out for each distinct child and month first (at scale
+    # 50: 8.4 3.8 s, not 5.1 s, on a slow machine)
     """CREATE OR REPLACE TEMP MACRO visited(cid, plan, d, since) AS
-       NOT EXISTS (SELECT 1 FROM kpi_visit_status s WHERE s.m_end = d AND s.child_id = cid
-                   AND s.plan_type = plan AND s.due_date > since)""",
+       coalesce((SELECT s.due_date FROM kpi_visit_status s WHERE s.m_end = d AND s.child_id = cid
+                 AND s.plan_type = plan) <= since, TRUE)""",
     # the latest case supervision due in the 3 months to month end d was recorded by d; true if none
-    # (kpi_supervision_status holds the dues outstanding at each month end)
+    # (kpi_supervision_status holds the dues outstanding at each month end, of those 3 months only)
     """CREATE OR REPLACE TEMP MACRO supervised(cid, d) AS
-       NOT EXISTS (SELECT 1 FROM kpi_supervision_status s WHERE s.m_end = d AND s.child_id = cid
-                   AND s.due_date > d - INTERVAL 3 MONTH)""",
+       NOT EXISTS (SELECT 1 FROM kpi_supervision_status s WHERE s.m_end = d AND s.child_id = cid)""",
     # a care leaver's most recent contact in the 16 weeks to day (a struct; NULL if none)
     """CREATE OR REPLACE TEMP MACRO cl_latest(cid, d) AS
        (SELECT arg_max({'in_touch': k.in_touch, 'activity': k.activity, 'suitable': k.suitable}, k.contact_date)
@@ -460,7 +462,9 @@ def _due_status(con, first: dt.date, last: dt.date, used: set[str]) -> None:
     it (at scale 50: 0.8M rows of the 16.3M child-plan-month rows an ASOF join gave before; 16.8 s for the
     two tables with a grouping and a range join, 7.2 s so, the same rows). Two dues on the same day are one,
     done by the month end if either was (A39): ordered so, the last of them carries the earliest date done
-    and the next due, and the others end where they start. ``used``: the macros the measures call (at scale 50
+    and the next due, and the others end where they start. A due's month ends stop before the next due's
+    begin, so a month end holds at most one due per child (and plan type): visited() reads it as a single value
+    (the database would stop with an error on a second). ``used``: the macros the measures call (at scale 50
     the two tables take 4 s; a measure that needs neither does not wait for them)."""
     lo, hi = "(SELECT min(mi) FROM kpi_months)", "(SELECT max(mi) FROM kpi_months)"
     for macro, table, done, keys, since in (
