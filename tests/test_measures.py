@@ -317,6 +317,41 @@ def test_caseload_weights_newly_qualified_social_workers(tmp_path):
     assert dec.display == "15.59" and dec.calculation == "53/3.4 = 15.59"
 
 
+def test_cin_visits_in_timescale(tmp_path):
+    # 4.1: children on a CIN plan at the month end whose latest CIN visit due by then (and after the plan began)
+    # was made by then; a child with no such visit due counts as up to date.
+    def visit(vid, child, due, done="", plan="CIN"):
+        return {"visit_id": vid, "child_id": child, "plan_type": plan, "due_date": due, "visit_date": done}
+
+    plans = {"V1": "2024-06-01", "V2": "2024-06-01", "V3": "2024-06-01", "V4": "2024-12-15", "V5": "2024-06-01"}
+    plans |= {"V6": "2024-06-01", "V7": "2024-06-01"}
+    ctx = build_store(
+        tmp_path,
+        {
+            "referrals": [referral(f"R{c}", c, "2024-05-01") for c in plans],
+            "cin_plans": [
+                {"cin_plan_id": f"P{c}", "child_id": c, "referral_id": f"R{c}", "start_date": d}
+                for c, d in plans.items()
+            ],
+            "visits": [
+                visit("1", "V1", "2024-12-10", "2024-12-09"),  # made a day early
+                visit("2", "V2", "2024-12-20"),  # not made
+                visit("3", "V3", "2024-11-01", "2025-01-05"),  # made after the month end
+                visit("4", "V4", "2024-11-20"),  # due before this plan began: not asked of it
+                visit("5", "V5", "2024-12-05", "2024-12-06"),  # two due the same day, one made (A39)
+                visit("6", "V5", "2024-12-05"),
+                visit("7", "V6", "2024-10-01"),  # missed, but the next one due was made
+                visit("8", "V6", "2024-12-01", "2024-12-02"),
+                visit("9", "V7", "2024-12-01", plan="CP"),  # a CP visit is not a CIN visit
+            ],
+        },
+    )
+    run = compute(ctx, load("county"), ["2024-11", "2024-12"], refs=["4.1"]).set_index("month")
+    # November: V4's plan has not begun; V3 (due 1 Nov) and V6 (due 1 Oct) are out of time, V1 V2 V5 V7 have
+    # nothing due yet. December: V2 and V3 out of time.
+    assert run[["numerator", "denominator"]].values.tolist() == [[4, 6], [5, 7]]
+
+
 def test_supervision_in_timescale(tmp_path):
     def sup(sid, child, due, done=""):
         return {"supervision_id": sid, "child_id": child, "staff_id": "SW1", "due_date": due, "supervision_date": done}
