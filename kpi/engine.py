@@ -418,9 +418,7 @@ def _set_months(con, months: list[str], measures: list[Measure]) -> None:
     con.unregister("kpi_months_df")
     used = {macro for macro in ("visited", "supervised") if any(_calls(mz, macro) for mz in measures)}
     _due_status(con, month_end(min(months)), month_end(max(months)), used)
-    _care_leavers_latest(
-        con, any(AT_MONTH_END[0].search(e) for mz in measures for p in mz.parts for e in _expressions(p))
-    )
+    _care_leavers_latest(con, any(_calls(mz, AT_MONTH_END[0]) for mz in measures))
 
 
 def _care_leavers_latest(con, used: bool) -> None:
@@ -442,9 +440,10 @@ def _care_leavers_latest(con, used: bool) -> None:
         GROUP BY ALL""")
 
 
-def _calls(measure: Measure, macro: str) -> bool:
-    """Whether any expression of the measure calls the macro."""
-    return any(re.search(rf"\b{macro}\(", e) for p in measure.parts for e in _expressions(p))
+def _calls(measure: Measure, macro: str | re.Pattern) -> bool:
+    """Whether any expression of the measure calls the macro (or holds the call the pattern matches)."""
+    pattern = macro if isinstance(macro, re.Pattern) else re.compile(rf"\b{macro}\(")
+    return any(pattern.search(e) for p in measure.parts for e in _expressions(p))
 
 
 def _month_index(d: str) -> str:

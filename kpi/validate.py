@@ -258,7 +258,8 @@ def row_checks(table: Table, raw: str, schema: str, extract_date: str, exempt: d
     not asked for it.
 
     All the checks of a row are evaluated in a single pass over the raw table (each a CASE building
-    a problem, the non-empty ones unnested); duplicate ids need a window, so a second pass.
+    a problem, the non-empty ones unnested); before it, each reference's unresolved values are found among
+    its column's distinct values, and duplicate ids need a grouping of their own.
     """
     items = []  # (column, value expression, condition, reason expression)
     unresolved = []  # for each reference, its values not in the table referred to
