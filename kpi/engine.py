@@ -246,11 +246,14 @@ class _Cohort:
     den: str
     select: tuple[str, ...]  # breakdown (and record) columns
 
-    def sql(self) -> str:
+    def sql(self, values: str | None = None, joins: dict | None = None) -> str:
+        """Its rows: month, ``values`` (by default its num and den), its select columns; ``joins``: those of
+        all the parts counted with it (by default its own)."""
+        values = values or f"{self.num} AS num, {self.den} AS den"
         return f"""
-        SELECT m.month, {self.num} AS num, {self.den} AS den{"".join(", " + x for x in self.select)}
+        SELECT m.month, {values}{"".join(", " + x for x in self.select)}
         FROM {self.source}
-        {" ".join(j for _, j in self.joins)}
+        {" ".join((joins or dict(self.joins)).values())}
         WHERE {self.where}
         {self.qualify}"""
 
@@ -386,13 +389,7 @@ def shared_sql(cohorts: list[_Cohort], by: str | None = None) -> str:
     first = cohorts[0]
     assert len(cohorts) == 1 or all(c.shares() == first.shares() is not None for c in cohorts)
     joins = dict(j for c in cohorts for j in c.joins)
-    cols = [f"{c.num} AS n{i}, {c.den} AS d{i}" for i, c in enumerate(cohorts)]
-    inner = f"""
-        SELECT m.month{"".join(", " + x for x in first.select)}, {", ".join(cols)}
-        FROM {first.source}
-        {" ".join(joins.values())}
-        WHERE {first.where}
-        {first.qualify}"""
+    inner = first.sql(", ".join(f"{c.num} AS n{i}, {c.den} AS d{i}" for i, c in enumerate(cohorts)), joins)
     group = f", {BREAKDOWNS[by]} AS grp" if by else ""
     # Parallel sums of fractions (FTE) can differ in the last bits from run to run: rounding makes re-runs on
     # the same data give the same figures.
