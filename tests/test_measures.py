@@ -433,6 +433,37 @@ def test_stocks_at_the_month_end_and_flows_annualised(tmp_path):
     assert by_loc.loc["N", "denominator"] == 6000 and by_loc.loc["N", "numerator"] == 2
 
 
+def test_children_in_need_counted_once_at_the_month_end(tmp_path):
+    # 4.0 and 4.2 count children, not referrals: a child with two episodes open at the month end is one child
+    ctx = build_store(
+        tmp_path,
+        {
+            "children": [
+                {"child_id": "D", "date_of_birth": "2007-06-01"},  # 16 at the end of March 2024
+                {"child_id": "E", "date_of_birth": "2018-04-01"},  # 5
+            ],
+            "referrals": [
+                referral("A1", "A", "2024-01-10"),
+                referral("A2", "A", "2024-03-05"),  # A's second open episode
+                referral("B1", "B", "2024-02-01", closure_date="2024-03-31"),  # closed on the month end: not open
+                referral("C1", "C", "2024-03-31"),  # opened on the month end: open
+                referral("D1", "D", "2024-03-01"),
+                referral("E1", "E", "2024-03-01"),
+            ],
+            "education_provision": [
+                {"provision_id": "P1", "child_id": "A", "provision": "EHE", "start_date": "2023-09-01"},
+                {"provision_id": "P2", "child_id": "D", "provision": "CME", "start_date": "2023-09-01"},
+            ],
+        },
+    )
+    cin = figure(ctx, "4.0", "2024-03")
+    assert cin.numerator == 4 and cin.calculation == "(4/10000)*10000 = 4"  # A, C, D, E
+    by_age = figure(ctx, "4.0", "2024-03", by="age_band")
+    assert by_age.loc["5-9", "numerator"] == 3 and by_age.loc["16-17", "numerator"] == 1
+    education = figure(ctx, "4.2", "2024-03")  # aged 5-15: A (home educated), C, E; D is 16
+    assert (education.numerator, education.denominator) == (1, 3)
+
+
 def test_contacts_within_24_working_hours(tmp_path):
     def contact(cid, at, done, rag="RED"):
         return {

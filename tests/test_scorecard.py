@@ -50,6 +50,11 @@ def test_a_measure_computed_alone_equals_its_figures_in_the_whole_catalogue(ctx)
     shared = {_cohort(cat[r], cat[r].parts[0]).shares() for r in ("6.0", "6.3", "6.4", "6.6", "6.8")}
     assert len(shared) == 1 and None not in shared
     assert _cohort(cat["6.5"], cat["6.5"].parts[0]).shares() not in shared  # under 13s: a filter before the window
+    # no window where nothing counted depends on which record is the latest: 4.0 and 4.2 read only the child
+    assert all(_cohort(cat[r], cat[r].parts[0]).deduped() for r in ("4.0", "4.2"))
+    assert _cohort(cat["4.0"], cat["4.0"].parts[0], by="locality").deduped() is None  # the latest referral's
+    assert _cohort(cat["4.1"], cat["4.1"].parts[0]).deduped() is None  # visits since the latest plan's start
+    assert _cohort(cat["6.0"], cat["6.0"].parts[0], detail=True).deduped() is None  # the record behind each row
     by = "locality"
     whole = compute(ctx, cat, months, by=by).set_index(["measure", "month", "grp"])
     for refs in (["6.6"], ["6.0", "6.8"]):
