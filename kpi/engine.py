@@ -485,7 +485,15 @@ def _due_status(con, first: dt.date, last: dt.date, used: set[str]) -> None:
     and the next due, and the others end where they start. A due's month ends stop before the next due's
     begin, so a month end holds at most one due per child (and plan type): visited() reads it as a single value
     (the database would stop with an error on a second). ``used``: the macros the measures call (at scale 50
-    the two tables take 4 s; a measure that needs neither does not wait for them)."""
+    the two tables take 4 s; a measure that needs neither does not wait for them).
+
+    The window reads the dues after the first month end, and of those before it only the ones that can still
+    be outstanding then: not done by then, and with no due after them by then, nor one the same day done by
+    then (A39). Those are found by each child's (and plan type's) latest due by the first month end, a grouping
+    over the children with such a due only. Every other due before the first month end is done by then or
+    followed by another due by then, so never outstanding at a month end asked for; and as no due after
+    the first month end is left out, a due read keeps its next due. At scale 50, 24 months: the window read
+    4.7M of the 12.3M visits, and the visits' table took 2.9-3.0 s instead of 4.2-4.8 s (alternated runs)."""
     lo, hi = "(SELECT min(mi) FROM kpi_months)", "(SELECT max(mi) FROM kpi_months)"
     for macro, table, done, keys, since in (
         ("visited", "visits", "visit_date", "child_id, plan_type", ""),
@@ -503,12 +511,23 @@ def _due_status(con, first: dt.date, last: dt.date, used: set[str]) -> None:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({EMPTY_TABLES[name]})")
             continue
         recent = "WHERE u.due_date > m.m_end - INTERVAL 3 MONTH" if since else ""
+        dues = f"(SELECT {keys}, due_date, {done} AS done_date FROM {table} WHERE due_date <= DATE '{{}}' {since})"
+        on = " AND ".join(f"v.{k.strip()} = o.{k.strip()}" for k in keys.split(","))
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {name} AS
-            WITH w AS (
-                SELECT {keys}, due_date, {done} AS done_date,
-                       lead(due_date) OVER (PARTITION BY {keys} ORDER BY due_date, {done} DESC NULLS FIRST) AS next_due
-                FROM {table} WHERE due_date <= DATE '{last}' {since}),
+            WITH o AS (
+                SELECT * FROM {dues.format(first)} WHERE done_date IS NULL OR done_date > DATE '{first}'),
+            l AS (
+                SELECT {", ".join("v." + k.strip() for k in keys.split(","))},
+                       max({{'d': v.due_date, 'f': coalesce(v.done_date <= DATE '{first}', FALSE)}}) AS l
+                FROM {dues.format(first)} v SEMI JOIN o ON {on} GROUP BY ALL),
+            w AS (
+                SELECT {keys}, due_date, done_date,
+                       lead(due_date) OVER (PARTITION BY {keys} ORDER BY due_date, done_date DESC NULLS FIRST) AS next_due
+                FROM (
+                    SELECT * FROM {dues.format(last)} WHERE due_date > DATE '{first}'
+                    UNION ALL
+                    SELECT o.* FROM o JOIN l v ON {on} WHERE o.due_date = v.l.d AND NOT v.l.f)),
             s AS (
                 SELECT {keys}, due_date, least(next_due, done_date) AS stop FROM w
                 WHERE (next_due IS NULL OR next_due > greatest(due_date, DATE '{first}'))

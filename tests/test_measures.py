@@ -352,6 +352,40 @@ def test_cin_visits_in_timescale(tmp_path):
     assert run[["numerator", "denominator"]].values.tolist() == [[4, 6], [5, 7]]
 
 
+def test_visits_due_before_the_months_asked(tmp_path):
+    # Visits due before the first month asked still decide a month end: a missed one is out of time until made
+    # or followed by another due, and one followed (or made) before the months is not.
+    def visit(vid, child, due, done=""):
+        return {"visit_id": vid, "child_id": child, "plan_type": "CIN", "due_date": due, "visit_date": done}
+
+    kids = "ABCDE"
+    ctx = build_store(
+        tmp_path,
+        {
+            "referrals": [referral(f"R{c}", c, "2024-04-01") for c in kids],
+            "cin_plans": [
+                {"cin_plan_id": f"P{c}", "child_id": c, "referral_id": f"R{c}", "start_date": "2024-05-01"}
+                for c in kids
+            ],
+            "visits": [
+                visit("1", "A", "2024-09-01"),  # missed, then the next one due made
+                visit("2", "A", "2024-10-01", "2024-10-02"),
+                visit("3", "B", "2024-10-01", "2024-10-03"),  # two due the same day, one made (A39)
+                visit("4", "B", "2024-10-01"),
+                visit("5", "C", "2024-09-01"),  # missed, nothing due after
+                visit("6", "D", "2024-06-01", "2024-12-10"),  # made late, in December
+                visit("7", "E", "2024-09-15"),  # missed, then the next one due made early, before it
+                visit("8", "E", "2024-10-01", "2024-09-25"),
+            ],
+        },
+    )
+    both = compute(ctx, load("county"), ["2024-11", "2024-12"], refs=["4.1"]).set_index("month")
+    # November: C and D out of time; December: C
+    assert both[["numerator", "denominator"]].values.tolist() == [[3, 5], [4, 5]]
+    december = compute(ctx, load("county"), ["2024-12"], refs=["4.1"]).set_index("month")
+    assert december[["numerator", "denominator"]].values.tolist() == [[4, 5]]
+
+
 def test_supervision_in_timescale(tmp_path):
     def sup(sid, child, due, done=""):
         return {"supervision_id": sid, "child_id": child, "staff_id": "SW1", "due_date": due, "supervision_date": done}
