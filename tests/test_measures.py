@@ -421,6 +421,10 @@ def test_supervision_in_timescale(tmp_path):
                     "start_date": "2024-06-01",
                 }
                 for c in ("V1", "V2", "V3", "V4", "V5", "V6")
+            ]
+            + [  # a second allocation open at the month end: still one child
+                {"allocation_id": "AV1b", "child_id": "V1", "staff_id": "SW1", "start_date": "2024-09-01"},
+                {"allocation_id": "AV2b", "child_id": "V2", "staff_id": "TM1", "start_date": "2024-09-01"},
             ],
             "supervisions": [
                 sup("1", "V1", "2024-11-15", "2024-11-10"),

@@ -54,6 +54,8 @@ def test_a_measure_computed_alone_equals_its_figures_in_the_whole_catalogue(ctx)
     assert all(_cohort(cat[r], cat[r].parts[0]).deduped() for r in ("4.0", "4.2"))
     assert _cohort(cat["4.0"], cat["4.0"].parts[0], by="locality").deduped() is None  # the latest referral's
     assert _cohort(cat["4.1"], cat["4.1"].parts[0]).deduped() is None  # visits since the latest plan's start
+    assert _cohort(cat["8.4"], cat["8.4"].parts[0]).deduped()  # the filter reads the worker, the count the child
+    assert _cohort(cat["8.4"], cat["8.4"].parts[0], by="team").deduped() is None  # the latest allocation's team
     assert _cohort(cat["6.0"], cat["6.0"].parts[0], detail=True).deduped() is None  # the record behind each row
     by = "locality"
     whole = compute(ctx, cat, months, by=by).set_index(["measure", "month", "grp"])
