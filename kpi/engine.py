@@ -21,6 +21,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -492,9 +493,10 @@ def _due_status(con, first: dt.date, last: dt.date, used: set[str]) -> None:
     be outstanding then: not done by then, and with no due after them by then, nor one the same day done by
     then (A39). Those are found by each child's (and plan type's) latest due by the first month end, a grouping
     over the children with such a due only. Every other due before the first month end is done by then or
-    followed by another due by then, so never outstanding at a month end asked for; and as no due after
-    the first month end is left out, a due read keeps its next due. At scale 50, 24 months: the window read
-    4.7M of the 12.3M visits, and the visits' table took 2.9-3.0 s instead of 4.2-4.8 s (alternated runs)."""
+    followed by another due by then, so never outstanding at a month end asked for; and as no due after the
+    first month end is left out, each due the window reads has the same next due as among all the dues. At
+    scale 50, 24 months: the window read 4.7M of the 12.3M visits, and the visits' table took 2.9-3.0 s
+    instead of 4.2-4.8 s (alternated runs)."""
     lo, hi = "(SELECT min(mi) FROM kpi_months)", "(SELECT max(mi) FROM kpi_months)"
     for macro, table, done, keys, since in (
         ("visited", "visits", "visit_date", "child_id, plan_type", ""),
@@ -516,19 +518,20 @@ def _due_status(con, first: dt.date, last: dt.date, used: set[str]) -> None:
         on = " AND ".join(f"v.{k.strip()} = o.{k.strip()}" for k in keys.split(","))
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {name} AS
-            WITH o AS (
+            WITH undone AS (
                 SELECT * FROM {dues.format(first)} WHERE done_date IS NULL OR done_date > DATE '{first}'),
-            l AS (
+            latest AS (  -- the latest due date by the first month end, and whether a due that day was done by then
                 SELECT {", ".join("v." + k.strip() for k in keys.split(","))},
-                       max({{'d': v.due_date, 'f': coalesce(v.done_date <= DATE '{first}', FALSE)}}) AS l
-                FROM {dues.format(first)} v SEMI JOIN o ON {on} GROUP BY ALL),
+                       max({{'due': v.due_date, 'done': coalesce(v.done_date <= DATE '{first}', FALSE)}}) AS latest
+                FROM {dues.format(first)} v SEMI JOIN undone o ON {on} GROUP BY ALL),
             w AS (
                 SELECT {keys}, due_date, done_date,
                        lead(due_date) OVER (PARTITION BY {keys} ORDER BY due_date, done_date DESC NULLS FIRST) AS next_due
                 FROM (
                     SELECT * FROM {dues.format(last)} WHERE due_date > DATE '{first}'
                     UNION ALL
-                    SELECT o.* FROM o JOIN l v ON {on} WHERE o.due_date = v.l.d AND NOT v.l.f)),
+                    SELECT o.* FROM undone o JOIN latest v ON {on}
+                    WHERE o.due_date = v.latest.due AND NOT v.latest.done)),
             s AS (
                 SELECT {keys}, due_date, least(next_due, done_date) AS stop FROM w
                 WHERE (next_due IS NULL OR next_due > greatest(due_date, DATE '{first}'))
@@ -584,14 +587,10 @@ def compute(
     sets = {}
     for key, c in cohorts.items():
         sets.setdefault(c.shares() or key, []).append(key)
-    for members in sets.values():  # without the window if none of the parts counted together needs it
-        deduped = [cohorts[k].deduped() for k in members]
-        if all(deduped):
-            cohorts.update(zip(members, deduped, strict=True))
     counted = {}  # (measure, part) -> month, [grp,] numerator, denominator: the rows the part counted
     keys = ["month", "grp"] if by else ["month"]
     for members in sets.values():
-        df = con.execute(shared_sql([cohorts[k] for k in members], by)).df()
+        df = _count(con, [cohorts[k] for k in members], by)
         for i, key in enumerate(members):
             part = df[keys + [f"n{i}", f"d{i}"]]
             counted[key] = part.rename(columns={f"n{i}": "numerator", f"d{i}": "denominator"})
@@ -617,6 +616,19 @@ def compute(
     if by:
         out["grp"] = out["grp"].astype(object).where(out["grp"].notna(), None)
     return finish(out, catalogue) if finished else out
+
+
+def _count(con, cohorts: list[_Cohort], by: str | None) -> pd.DataFrame:
+    """The rows of one query of parts counted together (:func:`shared_sql`): without the latest-record window if
+    none of them needs it (:meth:`_Cohort.deduped`). An expression naming a column of the record without ``t.``
+    (the catalogues write ``t.``) cannot be bound so, as only the key is kept: it is counted with the window."""
+    deduped = [c.deduped() for c in cohorts]
+    if all(deduped):
+        try:
+            return con.execute(shared_sql(deduped, by)).df()
+        except duckdb.BinderException:
+            pass
+    return con.execute(shared_sql(cohorts, by)).df()
 
 
 def _summed(parts: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:

@@ -5,8 +5,9 @@ from contextlib import redirect_stdout
 
 import pandas as pd
 import pytest
+import yaml
 
-from kpi.catalogue import load
+from kpi.catalogue import load, parse
 from kpi.cli import main
 from kpi.engine import BREAKDOWNS, Context, _cohort, compute
 from kpi.scorecard import scorecard
@@ -62,6 +63,30 @@ def test_a_measure_computed_alone_equals_its_figures_in_the_whole_catalogue(ctx)
     for refs in (["6.6"], ["6.0", "6.8"]):
         alone = compute(ctx, cat, months, by=by, refs=refs).set_index(["measure", "month", "grp"])
         pd.testing.assert_frame_equal(alone, whole.loc[refs], check_like=True)
+
+
+def test_a_column_named_without_its_table_alias_still_counts(ctx):
+    # The catalogues write t.column; a bare column of the record still binds (as it did before the engine kept
+    # only the key of such a part): the part is then counted with its latest-record window.
+    measures = [
+        {
+            "ref": ref,
+            "title": "Children in care placed within 20 miles",
+            "section": "impact",
+            "unit": "percent",
+            "kind": "stock",
+            "direction": "higher",
+            "definition": "Children in care at the month end whose latest placement is within 20 miles.",
+            "parts": [{"open": "care_episodes", "num": num}],
+        }
+        for ref, num in (("A", "t.distance_miles <= 20"), ("B", "distance_miles <= 20"))
+    ]
+    cat = parse(yaml.safe_dump({"sections": [{"key": "impact", "title": "Impact"}], "measures": measures}))
+    assert _cohort(cat["B"], cat["B"].parts[0]).deduped()  # no "t.": taken for a count of children alone
+    months = ["2026-09", "2026-10"]
+    a, b = (compute(ctx, cat, months, refs=[r]).set_index("month") for r in ("A", "B"))  # alone: not counted together
+    assert (b[["numerator", "denominator"]] == a[["numerator", "denominator"]]).all().all()
+    assert (b["numerator"] < b["denominator"]).all()
 
 
 def test_breakdowns_add_up_to_the_whole(ctx):
