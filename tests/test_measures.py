@@ -317,12 +317,13 @@ def test_caseload_weights_newly_qualified_social_workers(tmp_path):
     assert dec.display == "15.59" and dec.calculation == "53/3.4 = 15.59"
 
 
+def visit(vid, child, due, done="", plan="CIN"):
+    return {"visit_id": vid, "child_id": child, "plan_type": plan, "due_date": due, "visit_date": done}
+
+
 def test_cin_visits_in_timescale(tmp_path):
     # 4.1: children on a CIN plan at the month end whose latest CIN visit due by then (and after the plan began)
     # was made by then; a child with no such visit due counts as up to date.
-    def visit(vid, child, due, done="", plan="CIN"):
-        return {"visit_id": vid, "child_id": child, "plan_type": plan, "due_date": due, "visit_date": done}
-
     plans = {"V1": "2024-06-01", "V2": "2024-06-01", "V3": "2024-06-01", "V4": "2024-12-15", "V5": "2024-06-01"}
     plans |= {"V6": "2024-06-01", "V7": "2024-06-01"}
     ctx = build_store(
@@ -355,9 +356,6 @@ def test_cin_visits_in_timescale(tmp_path):
 def test_visits_due_before_the_months_asked(tmp_path):
     # Visits due before the first month asked still decide a month end: a missed one is out of time until made
     # or followed by another due, and one followed (or made) before the months is not.
-    def visit(vid, child, due, done=""):
-        return {"visit_id": vid, "child_id": child, "plan_type": "CIN", "due_date": due, "visit_date": done}
-
     kids = "ABCDE"
     ctx = build_store(
         tmp_path,
