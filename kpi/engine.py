@@ -116,6 +116,35 @@ AT_MONTH_END = (
 )
 
 
+# wd_between() and work_hours() of two columns of the record, as the engine runs them: the calendar joined on each
+# column's day. Called as macros, each lookup is a subquery the database works out for each distinct value of
+# its column, through a copy of every row and a grouping (at scale 50 the 2.2M contacts of 24 months, whose
+# times are nearly all distinct: measure 1.1 took 1.8-1.9 s so, 0.9-1.0 s joined; alternated runs).
+CALENDAR_CALL = re.compile(r"\b(wd_between|work_hours)\(\s*t\.(\w+)\s*,\s*t\.(\w+)\s*\)")
+
+
+def _calendar_joined(expr: str, joins: dict) -> str:
+    """The expression with its calls matched by CALENDAR_CALL written over the calendar joined to each column
+    (added to ``joins``): the same figures as the macros, a missing day giving NULL as theirs do."""
+
+    def day(col: str) -> str:
+        alias = f"k_{col}"
+        joins[alias] = f"LEFT JOIN kpi_calendar {alias} ON {alias}.day = CAST(t.{col} AS DATE)"
+        return alias
+
+    def seconds(col: str) -> str:  # work_seconds(t.col)
+        k = day(col)
+        return f"({k}.ws + CASE WHEN {k}.workday THEN epoch(t.{col}) - epoch(CAST({k}.day AS TIMESTAMP)) ELSE 0 END)"
+
+    def call(mt: re.Match) -> str:
+        macro, a, b = mt.groups()
+        if macro == "wd_between":
+            return f"({day(b)}.wd - {day(a)}.wd)"
+        return f"(({seconds(b)} - {seconds(a)}) / 3600)"
+
+    return CALENDAR_CALL.sub(call, expr)
+
+
 # The tables the macros read
 MACRO_TABLES = {
     "visited": "visits",
@@ -279,7 +308,7 @@ class _Cohort:
         if not self.qualify:
             return None
         counted = " ".join([self.num, self.den, *self.select])
-        if set(re.findall(r"\bt\.(\w+)", counted)) - {self.key} or re.search(r"\b(r|tm)\.", counted):
+        if set(re.findall(r"\bt\.(\w+)", counted)) - {self.key} or re.search(r"\b(r|tm|k_\w+)\.", counted):
             return None
         if self.key != "child_id" and re.search(r"\bc\.", counted):
             return None
@@ -390,7 +419,10 @@ def _cohort(measure: Measure, part: Part, by: str | None = None, detail: bool = 
     if detail:
         record = f"CAST(t.{table.key} AS VARCHAR)" if table.key else "NULL"
         select[:0] = [f"'{part.table}' AS record_table", f"{record} AS record_id", "c.child_id"]
-    used = " ".join([num, den, on, part.where, *select])
+    where = part.where
+    if CALENDAR_CALL.search(" ".join([num, den, where])):
+        num, den, where = (_calendar_joined(e, joins) for e in (num, den, where))
+    used = " ".join([num, den, on, where, *select])
     needed = {alias: j for alias, j in joins.items() if re.search(rf"\b{alias}\.", used)}
     if re.search(r"\bc\.", on):  # dated by the child (a birthday): the child joined before the months
         months_join = f"kpi_months m JOIN ({part.table} t {needed.pop('c')}) ON {on}"
@@ -405,7 +437,7 @@ def _cohort(measure: Measure, part: Part, by: str | None = None, detail: bool = 
             f"(SELECT *, unnest({span}) AS _mi FROM {part.table} t) t JOIN kpi_months m ON m.mi = t._mi AND {on}"
         )
     pattern, memo = AT_MONTH_END
-    num, den, where = (pattern.sub(memo, e) for e in (num, den, part.where))
+    num, den, where = (pattern.sub(memo, e) for e in (num, den, where))
     return _Cohort(months_join, tuple(needed.items()), where, qualify, num, den, tuple(select), key)
 
 

@@ -8,7 +8,7 @@ import pytest
 from helpers import build_store, figure, leaver_contacts, referral
 
 from kpi.catalogue import load
-from kpi.engine import compute
+from kpi.engine import _calendar_joined, compute
 
 
 def test_re_referrals_within_12_months(tmp_path):
@@ -520,11 +520,33 @@ def test_contacts_within_24_working_hours(tmp_path):
                 contact("2", "2024-03-28 10:00", "2024-04-02 09:00", "AMBER"),  # over Easter: 14 + 9 = 23
                 contact("3", "2024-03-04 09:00", "2024-03-05 09:01"),  # 24 hours and a minute
                 contact("4", "2024-03-04 09:00", "2024-03-10 09:00", "GREEN"),  # green: not in this measure
+                contact("5", "2024-03-09 10:00", "2024-03-12 09:00"),  # from a Saturday: 24 (Monday) + 9 = 33
             ]
         },
     )
     march = figure(ctx, "1.2", "2024-03")
-    assert (march.numerator, march.denominator) == (2, 3)
+    assert (march.numerator, march.denominator) == (2, 4)
+
+
+def test_working_time_macros_and_the_engines_joins_agree(tmp_path):
+    # The engine runs work_hours() and wd_between() of two columns of the record as joins to the calendar; the
+    # macros stay for other arguments. Both give the same hours and days, weekends and bank holidays left out
+    # (from Friday 20 December 2024 09:00: 15 hours that day, 14 working days to 15 January, and 9 hours).
+    con = build_store(tmp_path, {}).con
+    con.execute(
+        "CREATE TEMP TABLE times AS SELECT CAST(a AS TIMESTAMP) AS a, CAST(b AS TIMESTAMP) AS b, hours, days FROM "
+        "(VALUES ('2024-03-22 16:00', '2024-03-25 15:00', 23, 1), ('2024-03-28 10:00', '2024-04-02 09:00', 23, 1), "
+        "('2024-03-09 10:00', '2024-03-12 09:00', 33, 2), ('2024-12-20 09:00', '2025-01-15 09:00', 360, 15), "
+        "('2024-03-04 09:00', NULL, NULL, NULL)) v(a, b, hours, days)"
+    )
+    joins = {}
+    hours, days = (_calendar_joined(f"{f}(t.a, t.b)", joins) for f in ("work_hours", "wd_between"))
+    rows = con.execute(
+        f"SELECT work_hours(t.a, t.b), {hours}, t.hours, wd_between(t.a, t.b), {days}, t.days "
+        f"FROM times t {' '.join(joins.values())} ORDER BY t.a"
+    ).fetchall()
+    assert len(rows) == 5 and all(r[0] == r[1] == r[2] and r[3] == r[4] == r[5] for r in rows if r[2] is not None)
+    assert [r[:2] + r[3:5] for r in rows if r[2] is None] == [(None, None, None, None)]
 
 
 def test_year_to_date_average(tmp_path):
