@@ -419,9 +419,7 @@ def _cohort(measure: Measure, part: Part, by: str | None = None, detail: bool = 
     if detail:
         record = f"CAST(t.{table.key} AS VARCHAR)" if table.key else "NULL"
         select[:0] = [f"'{part.table}' AS record_table", f"{record} AS record_id", "c.child_id"]
-    where = part.where
-    if CALENDAR_CALL.search(" ".join([num, den, where])):
-        num, den, where = (_calendar_joined(e, joins) for e in (num, den, where))
+    num, den, where = (_calendar_joined(e, joins) for e in (num, den, part.where))
     used = " ".join([num, den, on, where, *select])
     needed = {alias: j for alias, j in joins.items() if re.search(rf"\b{alias}\.", used)}
     if re.search(r"\bc\.", on):  # dated by the child (a birthday): the child joined before the months
