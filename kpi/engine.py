@@ -258,6 +258,11 @@ def _months_frame(months: list[str]) -> pd.DataFrame:
     )
 
 
+def _joins_used(joins, text: str) -> dict:
+    """Of the joins (alias -> LEFT JOIN ...), those whose alias the text reads."""
+    return {alias: j for alias, j in dict(joins).items() if re.search(rf"\b{alias}\.", text)}
+
+
 def _col(expr: str) -> str:
     """A bare column name means the part table's column."""
     return f"t.{expr}" if expr.isidentifier() else expr
@@ -312,12 +317,12 @@ class _Cohort:
             return None
         if self.key != "child_id" and re.search(r"\bc\.", counted):
             return None
-        where_joins = " ".join(j for a, j in self.joins if re.search(rf"\b{a}\.", self.where))
+        where_joins = " ".join(_joins_used(self.joins, self.where).values())
         source = (
             f"(SELECT DISTINCT m.mi AS _mi, t.{self.key} FROM {self.source} {where_joins} WHERE {self.where}) t "
             f"JOIN kpi_months m ON m.mi = t._mi"
         )
-        joins = tuple((a, j) for a, j in self.joins if re.search(rf"\b{a}\.", counted))
+        joins = tuple(_joins_used(self.joins, counted).items())
         return _Cohort(source, joins, "TRUE", "", self.num, self.den, self.select, self.key)
 
 
@@ -419,9 +424,10 @@ def _cohort(measure: Measure, part: Part, by: str | None = None, detail: bool = 
     if detail:
         record = f"CAST(t.{table.key} AS VARCHAR)" if table.key else "NULL"
         select[:0] = [f"'{part.table}' AS record_table", f"{record} AS record_id", "c.child_id"]
-    num, den, where = (_calendar_joined(e, joins) for e in (num, den, part.where))
+    pattern, memo = AT_MONTH_END
+    num, den, where = (_calendar_joined(pattern.sub(memo, e), joins) for e in (num, den, part.where))
     used = " ".join([num, den, on, where, *select])
-    needed = {alias: j for alias, j in joins.items() if re.search(rf"\b{alias}\.", used)}
+    needed = _joins_used(joins, used)
     if re.search(r"\bc\.", on):  # dated by the child (a birthday): the child joined before the months
         months_join = f"kpi_months m JOIN ({part.table} t {needed.pop('c')}) ON {on}"
     elif months[1] is None:  # its own month only
@@ -434,8 +440,6 @@ def _cohort(measure: Measure, part: Part, by: str | None = None, detail: bool = 
         months_join = (
             f"(SELECT *, unnest({span}) AS _mi FROM {part.table} t) t JOIN kpi_months m ON m.mi = t._mi AND {on}"
         )
-    pattern, memo = AT_MONTH_END
-    num, den, where = (pattern.sub(memo, e) for e in (num, den, where))
     return _Cohort(months_join, tuple(needed.items()), where, qualify, num, den, tuple(select), key)
 
 
@@ -544,14 +548,15 @@ def _due_status(con, first: dt.date, last: dt.date, used: set[str]) -> None:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({EMPTY_TABLES[name]})")
             continue
         recent = "WHERE u.due_date > m.m_end - INTERVAL 3 MONTH" if since else ""
+        cols = [k.strip() for k in keys.split(",")]
         dues = f"(SELECT {keys}, due_date, {done} AS done_date FROM {table} WHERE due_date <= DATE '{{}}' {since})"
-        on = " AND ".join(f"v.{k.strip()} = o.{k.strip()}" for k in keys.split(","))
+        on = " AND ".join(f"v.{k} = o.{k}" for k in cols)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {name} AS
             WITH undone AS (
                 SELECT * FROM {dues.format(first)} WHERE done_date IS NULL OR done_date > DATE '{first}'),
             latest AS (  -- the latest due date by the first month end, and whether a due that day was done by then
-                SELECT {", ".join("v." + k.strip() for k in keys.split(","))},
+                SELECT {", ".join("v." + k for k in cols)},
                        max({{'due': v.due_date, 'done': coalesce(v.done_date <= DATE '{first}', FALSE)}}) AS latest
                 FROM {dues.format(first)} v SEMI JOIN undone o ON {on} GROUP BY ALL),
             w AS (
@@ -571,7 +576,7 @@ def _due_status(con, first: dt.date, last: dt.date, used: set[str]) -> None:
                        unnest(range(greatest({_month_index("due_date")}, {lo}),
                                     least(coalesce({_month_index("stop")}, {hi} + 1), {hi} + 1))) AS i
                 FROM s)
-            SELECT m.m_end, {", ".join("u." + k.strip() for k in keys.split(","))}, u.due_date
+            SELECT m.m_end, {", ".join("u." + k for k in cols)}, u.due_date
             FROM u JOIN kpi_months m ON m.mi = u.i {recent}""")
 
 
