@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import model
-from .validate import ROW, LoadError, _lit, _q, raw_view, row_checks, typed_select, untrimmed
+from .validate import ROW, LoadError, _lit, _q, ascending, raw_view, row_checks, typed_select, untrimmed
 
 DEFAULT_STORE = Path("data/warehouse.duckdb")
 # DuckDB's own memory during a load (it spills to disk beyond): by default it may take 80% of the machine,
@@ -305,7 +305,9 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
         for c in t.columns
         if c.required
     }
-    con.execute(f"CREATE OR REPLACE TEMP TABLE probs AS {row_checks(t, 'raw', schema, extract, exempt)}")
+    # ids that rise row by row are all different (the raw view's ids are the file's, trimmed where padded)
+    distinct = bool(t.key) and t.key not in trim and ascending(data.column(t.key))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE probs AS {row_checks(t, 'raw', schema, extract, exempt, distinct)}")
     problems = con.execute(
         f"SELECT r._file AS file, r._line AS row, p.column_name, p.value, p.reason, r._part "
         f"FROM probs p JOIN raw r ON r.{ROW} = p.row ORDER BY r.{ROW}, p.column_name, p.reason"

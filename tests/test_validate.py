@@ -1,15 +1,18 @@
 """The loader on hand-made bad files: each kind of problem, where it is reported, and what loads."""
 
 import csv
+from itertools import pairwise
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from helpers import minimal_extract, write_csv
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kpi.store import connect, load, snapshots
-from kpi.validate import LoadError
+from kpi.validate import LoadError, ascending
 
 CHILD_HEADER = ["child_id", "family_id", "date_of_birth", "sex", "ethnicity", "disability", "locality_id"]
 
@@ -147,6 +150,53 @@ def test_duplicate_ids_keep_the_first_and_name_it(tmp_path):
     assert r.reason == "duplicate child_id, first at row 2"
     con, _ = connect(tmp_path / "w.duckdb")
     assert con.execute("SELECT family_id FROM children WHERE child_id = 'K1'").fetchall() == [("F1",)]
+
+
+@pytest.mark.parametrize(
+    "ids, row, value, first",
+    [
+        (("K1", "K2", "K2", "K3"), 4, "K2", 3),  # rising but for a repeat next to it
+        (("K1", "K2", "K3", "K10", "K2"), 6, "K2", 3),  # rising by length, not by text
+        (("K1", "K2", "K3", " K3", "K10"), 5, "K3", 4),  # rising as written (the padded id is longer), not trimmed
+    ],
+)
+def test_duplicate_ids_in_otherwise_rising_files_are_found(tmp_path, ids, row, value, first):
+    d = minimal_extract(tmp_path / "in")
+    children(d, *((k, "F1", "2015-03-01", "M", "WBRI", "N", "N") for k in ids))
+    res, acc = load_one(tmp_path)
+    r = only_reject(res)
+    assert (r.row, r.column_name, r.value) == (row, "child_id", value)
+    assert r.reason == f"duplicate child_id, first at row {first}"
+    assert acc.loc["children", "rows_loaded"] == len(ids) - 1
+
+
+@pytest.mark.parametrize(
+    "chunks, rising",
+    [
+        ([["CH1", "CH2", "CH9", "CH10", "CH11", "CH100"]], True),
+        ([["CH1", "CH2"], [], ["CH3"], ["CH10", "CH12"]], True),  # across chunks, an empty one skipped
+        ([["CH1", "CH2"], ["CH2", "CH3"]], False),  # the repeat is where two chunks meet
+        ([["CH2", "CH1"]], False),
+        ([["CH1", "CH10", "CH9"]], False),
+        ([["CH1", "CH1"]], False),
+        ([["CH1", "CH2", None, "CH1", "CH2"]], False),
+        ([["", "CH1"]], True),
+        ([["é1", "é2", "éa"]], True),  # byte order beyond ASCII
+        ([["Z9", "é1"]], True),  # é is two bytes: longer
+        ([[]], True),
+    ],
+)
+def test_ascending_ids_are_those_that_rise_by_length_then_text(chunks, rising):
+    assert ascending(pa.chunked_array(chunks, pa.string())) is rising
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet="AB1é ", max_size=3), max_size=6), min_size=1, max_size=4))
+def test_ids_found_ascending_are_all_different(chunks):
+    ids = [v for c in chunks for v in c]
+    if ascending(pa.chunked_array(chunks, pa.string())):
+        assert len(set(ids)) == len(ids)
+        assert all((len(a.encode()), a.encode()) < (len(b.encode()), b.encode()) for a, b in pairwise(ids))
 
 
 def test_dates_out_of_order_are_rejected(tmp_path):
