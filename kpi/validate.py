@@ -163,13 +163,16 @@ def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
 NBSP = (0xC2, 0xA0)  # a no-break space in UTF-8
 
 
+def _text_chunks(col: pa.ChunkedArray):
+    """The column's chunks that hold values, as text (``pa.string``: 32-bit offsets)."""
+    for chunk in col.chunks:
+        if len(chunk):
+            yield chunk if chunk.type == pa.string() else chunk.cast(pa.string())
+
+
 def _padded(col: pa.ChunkedArray) -> bool:
     """Whether any value of the text column starts or ends with a space or a no-break space."""
-    for chunk in col.chunks:
-        if len(chunk) == 0:
-            continue
-        if chunk.type != pa.string():
-            chunk = chunk.cast(pa.string())
+    for chunk in _text_chunks(col):
         _, offsets, data = chunk.buffers()
         offsets = np.frombuffer(offsets, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
         data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
@@ -200,11 +203,7 @@ def ascending(col: pa.ChunkedArray) -> bool:
     numbered as they were issued (CH1 ... CH9, CH10 ...) rise so. Any NULL: False (an empty
     id is NULL once read, so it repeats nothing)."""
     prev = None
-    for chunk in col.chunks:
-        if len(chunk) == 0:
-            continue
-        if chunk.type != pa.string():
-            chunk = chunk.cast(pa.string())
+    for chunk in _text_chunks(col):
         if chunk.null_count:  # a comparison with NULL is NULL, which pc.all() would pass over
             return False
         n = pc.binary_length(chunk)
