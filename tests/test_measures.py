@@ -8,7 +8,8 @@ import pytest
 from helpers import build_store, figure, leaver_contacts, referral
 
 from kpi.catalogue import load
-from kpi.engine import _calendar_joined, compute
+from kpi.engine import Context, _calendar_joined, compute
+from kpi.store import connect
 
 
 def test_re_referrals_within_12_months(tmp_path):
@@ -184,6 +185,29 @@ def test_three_or_more_placements_in_the_year(tmp_path):
     )
     dec = figure(ctx, "6.6", "2024-12")
     assert (dec.numerator, dec.denominator) == (1, 3)
+
+
+def test_contexts_on_two_snapshots_of_one_store_keep_their_own_workings(tmp_path):
+    # Snapshot 1: K1 in three placements in 2024; snapshot 2: K1 in one. Connections to one store in one process
+    # share their attached databases, so what each Context works out (here the placement spells) must be its own.
+    three = [
+        ep("K1a", "K1", "PK1", "2023-06-01", "2024-03-01", "S"),
+        ep("K1b", "K1", "PK1", "2024-03-01", "2024-08-01", "P", "U6"),
+        ep("K1c", "K1", "PK1", "2024-08-01", "", "P", "K2"),
+    ]
+    build_store(tmp_path, {"care_episodes": three}).con.close()
+    ctx2 = build_store(tmp_path, {"care_episodes": [ep("K1a", "K1", "PK1", "2023-06-01", "", "S")]})
+    con1, snap1 = connect(tmp_path / "w.duckdb", snapshot=1)
+    ctx1 = Context.prepare(con1, snap1)  # after ctx2's
+    shared = "SELECT database_name FROM duckdb_databases() WHERE database_name LIKE 'kpi_work_%' ORDER BY 1"
+    assert con1.execute(shared).fetchall() == ctx2.con.execute(shared).fetchall()  # both see both
+    assert len(con1.execute(shared).fetchall()) == 2
+    assert (figure(ctx2, "6.6", "2024-12").numerator, figure(ctx1, "6.6", "2024-12").numerator) == (0, 1)
+    assert figure(ctx2, "6.6", "2024-12").numerator == 0
+    # a Context prepared again on a connection replaces the one before it: its working is not kept twice
+    ctx1 = Context.prepare(con1, snap1)
+    assert len(con1.execute(shared).fetchall()) == 2
+    assert figure(ctx1, "6.6", "2024-12").numerator == 1
 
 
 def test_long_term_placement_stability(tmp_path):
