@@ -801,16 +801,22 @@ def display(measure: Measure, value) -> str:
 
 
 def finish(df: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
-    """Add value (where not given), display and calculation to rows of measure, month, numerator, denominator."""
-    out = []
-    for ref, g in df.groupby("measure", sort=False):
-        mz = catalogue[ref]
-        g = g.copy()
-        computed = value_of(mz.unit, mz.kind, g["numerator"], g["denominator"])
-        g["value"] = g["value"].where(g["value"].notna(), computed) if "value" in g else computed
-        g["display"] = [display(mz, v) for v in g["value"]]
-        g["calculation"] = [
-            calculation(mz, n, d, v) for n, d, v in zip(g["numerator"], g["denominator"], g["value"], strict=True)
-        ]
-        out.append(g)
-    return pd.concat(out, ignore_index=True)
+    """Add value (where not given), display and calculation to rows of measure, month, numerator, denominator;
+    the rows of each measure together, in the order the measures first come. Values are worked out for all the
+    measures of a unit and kind at once (a measure at a time was a tenth of the default authority's scoring)."""
+    first_seen = pd.factorize(df["measure"])[0]
+    out = df.iloc[np.argsort(first_seen, kind="stable")].reset_index(drop=True)
+    measures = {ref: catalogue[ref] for ref in out["measure"].unique()}
+    of_row = [measures[ref] for ref in out["measure"]]
+    computed = pd.Series(np.nan, index=out.index)
+    for (unit, kind), rows in out.groupby(
+        [out["measure"].map(lambda r: measures[r].unit), out["measure"].map(lambda r: measures[r].kind)], sort=False
+    ).groups.items():
+        computed[rows] = value_of(unit, kind, out.loc[rows, "numerator"], out.loc[rows, "denominator"])
+    out["value"] = out["value"].where(out["value"].notna(), computed) if "value" in out else computed
+    out["display"] = [display(mz, v) for mz, v in zip(of_row, out["value"], strict=True)]
+    out["calculation"] = [
+        calculation(mz, n, d, v)
+        for mz, n, d, v in zip(of_row, out["numerator"], out["denominator"], out["value"], strict=True)
+    ]
+    return out

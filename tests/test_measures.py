@@ -4,11 +4,12 @@ Working days use England and Wales bank holidays: Good Friday 2024-03-29, Easter
 early May 2024-05-06, spring 2024-05-27, Christmas 2024-12-25/26, New Year 2025-01-01.
 """
 
+import pandas as pd
 import pytest
 from helpers import build_store, figure, leaver_contacts, referral
 
 from kpi.catalogue import load
-from kpi.engine import Context, _calendar_joined, compute
+from kpi.engine import Context, _calendar_joined, compute, finish
 from kpi.store import connect
 
 
@@ -587,3 +588,36 @@ def test_year_to_date_average(tmp_path):
     assert figure(ctx, "6.14", "2024-06").display == "12.00"
     assert figure(ctx, "6.14", "2024-03").display == "30.00"
     assert figure(ctx, "6.14", "2024-05").calculation == "10/1 = 10.00"
+
+
+def test_finish_works_out_each_measures_values_and_keeps_measures_together():
+    # Rows of three measures interleaved, as an aggregates file may give them: a flow rate (the seed's own
+    # ((554*12)/146874)*10000 = 453), a percentage (127/554 = 22.92%), a count, and a value given (42, kept
+    # over the 42.86 that 3/7 would give).
+    rows = pd.DataFrame(
+        {
+            "measure": ["1.5", "1.7", "1.5", "1.0", "1.7"],
+            "month": ["2025-01", "2025-01", "2025-02", "2025-01", "2025-02"],
+            "numerator": [554, 127, 0, 12, 3],
+            "denominator": [146874, 554, 146874, None, 7],
+            "value": [None, None, None, None, 42.0],
+        }
+    )
+    out = finish(rows, load("county"))
+    assert list(zip(out["measure"], out["month"], strict=True)) == [
+        ("1.5", "2025-01"),
+        ("1.5", "2025-02"),
+        ("1.7", "2025-01"),
+        ("1.7", "2025-02"),
+        ("1.0", "2025-01"),
+    ]
+    assert out["display"].tolist() == ["453", "0", "23%", "42%", "12"]
+    assert out["calculation"].tolist() == [
+        "((554*12)/146874)*10000 = 453",
+        "((0*12)/146874)*10000 = 0",
+        "127/554 = 0.23",
+        "3/7 = 0.42",
+        "",
+    ]
+    assert out["value"].iloc[0] == pytest.approx(554 * 12 / 146874 * 10000)
+    assert out["value"].iloc[2] == pytest.approx(100 * 127 / 554)
