@@ -643,7 +643,6 @@ def compute(
     if by is not None and by not in BREAKDOWNS:
         raise ValueError(f"cannot break down by {by!r}: choose one of {', '.join(BREAKDOWNS)}")
     con = ctx.con
-    pop = None
     frames = []
     measures = [catalogue[r] for r in refs] if refs else catalogue.measures
     _set_months(ctx, months, [mz for mz in measures if not ctx.unavailable(mz)])
@@ -665,20 +664,19 @@ def compute(
     for mz in todo:
         parts = [counted[(mz.ref, k)] for k in range(len(mz.parts))]
         df = parts[0] if len(parts) == 1 else _summed(parts, keys)
-        df = _complete(df, months, by)
-        if mz.unit == "rate":
-            if by and by not in POPULATION_BREAKDOWNS:
-                df["denominator"] = np.nan  # no population by team, source, ...
-            else:
-                if pop is None:
-                    pop = population(con, months, by)
-                df = df.drop(columns="denominator").merge(pop, on=keys, how="left")
-                df = df.rename(columns={"population": "denominator"})
-        df.insert(0, "measure", mz.ref)
-        frames.append(df)
+        frames.append(df.assign(measure=mz.ref))
     if not frames:
         return pd.DataFrame(columns=["measure", "month", *(["grp"] if by else []), "numerator", "denominator"])
-    out = pd.concat(frames, ignore_index=True)
+    out = _complete(pd.concat(frames, ignore_index=True), [mz.ref for mz in todo], months, by)
+    rate = out["measure"].isin([mz.ref for mz in todo if mz.unit == "rate"])
+    if rate.any():
+        if by and by not in POPULATION_BREAKDOWNS:
+            out.loc[rate, "denominator"] = np.nan  # no population by team, source, ...
+        else:
+            pop = population(con, months, by).rename(columns={"population": "_population"})
+            out = out.merge(pop, on=keys, how="left")  # a left merge keeps the rows' order
+            out["denominator"] = out["denominator"].where(~rate, out["_population"])
+            out = out.drop(columns="_population")
     # the same types whichever measures are asked for (concatenated text columns can come out either way)
     out["month"] = out["month"].astype(str)
     if by:
@@ -741,16 +739,21 @@ def _summed(parts: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     return out.round(9).reset_index()
 
 
-def _complete(df: pd.DataFrame, months: list[str], by: str | None) -> pd.DataFrame:
-    """A row for every month (and every group seen), zero where nothing was counted."""
+def _complete(df: pd.DataFrame, refs: list[str], months: list[str], by: str | None) -> pd.DataFrame:
+    """A row for every measure and month (and every group the measure has), zero where nothing was counted; the
+    measures in the order given, each by month (and group: in order, the empty group last)."""
     if by:
-        groups = sorted(df["grp"].dropna().unique().tolist()) + ([None] if df["grp"].isna().any() else [])
-        idx = pd.MultiIndex.from_product([months, groups], names=["month", "grp"])
-        df = df.set_index(["month", "grp"]).reindex(idx).reset_index()
+        seen = df.groupby("measure", sort=False)["grp"]
+        groups = {ref: sorted(g.dropna().unique().tolist()) + ([None] if g.isna().any() else []) for ref, g in seen}
+        rows = [(ref, m, grp) for ref in refs for m in months for grp in groups.get(ref, [])]
+        idx = pd.MultiIndex.from_arrays(
+            list(zip(*rows, strict=True)) or [[], [], []], names=["measure", "month", "grp"]
+        )
     else:
-        df = df.set_index("month").reindex(months).reset_index()
-    df["numerator"] = df["numerator"].fillna(0)
-    return df
+        idx = pd.MultiIndex.from_product([refs, months], names=["measure", "month"])
+    out = df.set_index(idx.names).reindex(idx).reset_index()
+    out["numerator"] = out["numerator"].fillna(0)
+    return out
 
 
 def value_of(unit: str, kind: str, numerator, denominator, months: int = 1):

@@ -9,7 +9,7 @@ import pytest
 from helpers import build_store, figure, leaver_contacts, referral
 
 from kpi.catalogue import load
-from kpi.engine import Context, _calendar_joined, compute, finish
+from kpi.engine import Context, _calendar_joined, _complete, compute, finish
 from kpi.store import connect
 
 
@@ -621,3 +621,34 @@ def test_finish_works_out_each_measures_values_and_keeps_measures_together():
     ]
     assert out["value"].iloc[0] == pytest.approx(554 * 12 / 146874 * 10000)
     assert out["value"].iloc[2] == pytest.approx(100 * 127 / 554)
+
+
+def test_complete_gives_each_measure_every_month_and_each_of_its_groups():
+    counted = pd.DataFrame(
+        {
+            "measure": ["B", "A", "A", "A"],
+            "month": ["2024-02", "2024-01", "2024-02", "2024-02"],
+            "grp": [None, "S", "N", None],
+            "numerator": [1, 2, 3, 4],
+            "denominator": [5, 6, 7, 8],
+        }
+    )
+    out = _complete(counted, ["A", "B", "C"], ["2024-01", "2024-02"], "locality")
+    rows = [tuple(None if pd.isna(v) else v for v in r) for r in out.itertuples(index=False)]
+    assert rows == [  # A's groups in order, the empty group last; B has only the empty group; C none counted
+        ("A", "2024-01", "N", 0, None),
+        ("A", "2024-01", "S", 2, 6),
+        ("A", "2024-01", None, 0, None),
+        ("A", "2024-02", "N", 3, 7),
+        ("A", "2024-02", "S", 0, None),
+        ("A", "2024-02", None, 4, 8),
+        ("B", "2024-01", None, 0, None),
+        ("B", "2024-02", None, 1, 5),
+    ]
+    whole = _complete(counted.drop(columns="grp").iloc[[0, 1]], ["A", "C"], ["2024-01", "2024-02"], None)
+    assert whole[["measure", "month", "numerator"]].values.tolist() == [
+        ["A", "2024-01", 2],
+        ["A", "2024-02", 0],
+        ["C", "2024-01", 0],
+        ["C", "2024-02", 0],
+    ]
