@@ -812,9 +812,8 @@ def finish(df: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     measures = {ref: catalogue[ref] for ref in out["measure"].unique()}
     of_row = [measures[ref] for ref in out["measure"]]
     computed = pd.Series(np.nan, index=out.index)
-    for (unit, kind), rows in out.groupby(
-        [out["measure"].map(lambda r: measures[r].unit), out["measure"].map(lambda r: measures[r].kind)], sort=False
-    ).groups.items():
+    unit_kind = pd.Series([(mz.unit, mz.kind) for mz in of_row], index=out.index)
+    for (unit, kind), rows in out.groupby(unit_kind, sort=False).groups.items():
         computed[rows] = value_of(unit, kind, out.loc[rows, "numerator"], out.loc[rows, "denominator"])
     out["value"] = out["value"].where(out["value"].notna(), computed) if "value" in out else computed
     out["display"] = [display(mz, v) for mz, v in zip(of_row, out["value"], strict=True)]
