@@ -26,7 +26,18 @@ import pandas as pd
 import pyarrow as pa
 
 from . import model
-from .validate import ROW, LoadError, _lit, _q, ascending, raw_view, row_checks, typed_select, untrimmed
+from .validate import (
+    ROW,
+    LoadError,
+    _lit,
+    _q,
+    ascending,
+    raw_view,
+    row_checks,
+    typed_columns,
+    typed_select,
+    untrimmed,
+)
 
 DEFAULT_STORE = Path("data/warehouse.duckdb")
 # DuckDB's own memory during a load (it spills to disk beyond): by default it may take 80% of the machine,
@@ -249,14 +260,20 @@ def availability(extracts: list) -> pd.DataFrame:
 
 
 def _combined(t: model.Table, parts: list) -> pa.Table:
-    """One raw table from the parts: every model column as text (NULL where a part has none), each row's
-    part (_part), its source (_src: which extract) and its line in its file (_line), numbered _row."""
+    """One raw table from the parts: every model column as text (NULL where a part has none), or as the one part
+    holds it typed, each row's part (_part), its source (_src: which extract) and its line in its file (_line),
+    numbered _row."""
+    assert len(parts) == 1 or not any(typed_columns(t, p.data) for _, p in parts), "parts combined as text"
     tables = []
     for k, (src, p) in enumerate(parts):
         n = p.data.num_rows
         names = p.data.column_names
+        typed = typed_columns(t, p.data)
         cols = {
-            c: (p.data.column(c).cast(pa.string()) if c in names else pa.nulls(n, pa.string())) for c in t.column_names
+            c: (p.data.column(c) if c in typed else p.data.column(c).cast(pa.string()))
+            if c in names
+            else pa.nulls(n, pa.string())
+            for c in t.column_names
         }
         cols |= {
             "_line": p.data.column("_line").cast(pa.int64()),
@@ -286,34 +303,16 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
     hashing = ThreadPoolExecutor(1)
     shas = {k: hashing.submit(_sha256, p.path) for k, (_, p) in enumerate(parts) if p.path and p.path.is_file()}
     hashing.shutdown(wait=False)
-    data = _combined(t, parts)
-    con.register("raw_arrow", data)  # scanned in place, not copied
-    file_of = _lit(files[0] if files else "")
-    if len(set(files)) > 1:
-        file_of = "CASE _part " + " ".join(f"WHEN {k} THEN {_lit(f)}" for k, f in enumerate(files)) + " END"
-    extra = ("_line", "_part", "_src")
-    trim = untrimmed(data, t.column_names)
+    # Parts of one table from several sources are combined as text; a value of a typed column is shown in a
+    # problem as the file wrote it (05 not 5, 2024-01-05T10:00 not its timestamp): the table is checked as text then.
+    parts = [(s, p.as_text()) for s, p in parts] if len(parts) > 1 else parts
+    typed, problems, merged = _check(con, schema, t, parts, extract)
+    if typed and (problems["column_name"].isin(typed) & problems["value"].notna()).any():
+        _drop_raw(con)
+        parts = [(s, p.as_text()) for s, p in parts]
+        typed, problems, merged = _check(con, schema, t, parts, extract)
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW raw AS SELECT *, {file_of} AS _file FROM ({raw_view(t, 'raw_arrow', extra, trim)})"
-    )
-    merged = (
-        _merge(con, t) if t.key and len({s for s, _ in parts}) > 1 else pd.DataFrame(columns=REJECT_COLUMNS + ["_part"])
-    )
-    # a column a part's format cannot supply is not asked of that part's rows
-    exempt = {
-        c.name: [k for k, (_, p) in enumerate(parts) if c.name not in p.supplied or c.name in p.optional]
-        for c in t.columns
-        if c.required
-    }
-    # ids that rise row by row are all different (the raw view's ids are the file's, trimmed where padded)
-    distinct = bool(t.key) and t.key not in trim and ascending(data.column(t.key))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE probs AS {row_checks(t, 'raw', schema, extract, exempt, distinct)}")
-    problems = con.execute(
-        f"SELECT r._file AS file, r._line AS row, p.column_name, p.value, p.reason, r._part "
-        f"FROM probs p JOIN raw r ON r.{ROW} = p.row ORDER BY r.{ROW}, p.column_name, p.reason"
-    ).df()
-    con.execute(
-        f'CREATE TABLE {schema}."{t.name}" AS {typed_select(t, "raw")} WHERE {ROW} NOT IN (SELECT row FROM probs)'
+        f'CREATE TABLE {schema}."{t.name}" AS {typed_select(t, "raw", typed)} WHERE {ROW} NOT IN (SELECT row FROM probs)'
     )
     if len(parts) <= 1:  # the table's own count: no second pass over the raw rows
         loaded = {0: con.execute(f'SELECT count(*) FROM {schema}."{t.name}"').fetchall()[0][0]}
@@ -323,10 +322,7 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
                 f"SELECT _part, count(*) FROM raw WHERE {ROW} NOT IN (SELECT row FROM probs) GROUP BY 1"
             ).fetchall()
         )
-    con.execute("DROP TABLE probs")
-    con.execute("DROP VIEW raw")
-    con.execute("DROP TABLE IF EXISTS raw_merged")
-    con.unregister("raw_arrow")
+    _drop_raw(con)
 
     # the source's own column names in what is reported
     labels = [p.columns for _, p in parts]
@@ -362,6 +358,51 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
     rejects = rejects.drop(columns="_part", errors="ignore").sort_values(["file", "row", "column_name"], kind="stable")
     rejects.insert(0, "table_name", t.name)
     return acc, rejects.reset_index(drop=True)
+
+
+def _check(con, schema: str, t: model.Table, parts: list, extract: str) -> tuple[set[str], pd.DataFrame, pd.DataFrame]:
+    """The table's rows checked: the view ``raw`` of them and the table ``probs`` of their problems left for the
+    write; returns the columns read typed, the problems (file, row, column_name, value, reason, _part) and the
+    rows merged into another source's."""
+    files = [p.file for _, p in parts]
+    data = _combined(t, parts)
+    typed = typed_columns(t, data)
+    con.register("raw_arrow", data)  # scanned in place, not copied
+    file_of = _lit(files[0] if files else "")
+    if len(set(files)) > 1:
+        file_of = "CASE _part " + " ".join(f"WHEN {k} THEN {_lit(f)}" for k, f in enumerate(files)) + " END"
+    extra = ("_line", "_part", "_src")
+    trim = untrimmed(data, [c for c in t.column_names if c not in typed])
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW raw AS SELECT *, {file_of} AS _file "
+        f"FROM ({raw_view(t, 'raw_arrow', extra, trim, typed)})"
+    )
+    merged = (
+        _merge(con, t) if t.key and len({s for s, _ in parts}) > 1 else pd.DataFrame(columns=REJECT_COLUMNS + ["_part"])
+    )
+    # a column a part's format cannot supply is not asked of that part's rows
+    exempt = {
+        c.name: [k for k, (_, p) in enumerate(parts) if c.name not in p.supplied or c.name in p.optional]
+        for c in t.columns
+        if c.required
+    }
+    # ids that rise row by row are all different (the raw view's ids are the file's, trimmed where padded)
+    distinct = bool(t.key) and t.key not in trim and ascending(data.column(t.key))
+    checks = row_checks(t, "raw", schema, extract, exempt, distinct, typed)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE probs AS {checks}")
+    problems = con.execute(
+        f"SELECT r._file AS file, r._line AS row, p.column_name, p.value, p.reason, r._part "
+        f"FROM probs p JOIN raw r ON r.{ROW} = p.row ORDER BY r.{ROW}, p.column_name, p.reason"
+    ).df()
+    return typed, problems, merged
+
+
+def _drop_raw(con) -> None:
+    """What :func:`_check` left for the write."""
+    con.execute("DROP TABLE IF EXISTS probs")
+    con.execute("DROP VIEW IF EXISTS raw")
+    con.execute("DROP TABLE IF EXISTS raw_merged")
+    con.unregister("raw_arrow")
 
 
 def _merge(con, t: model.Table) -> pd.DataFrame:

@@ -55,6 +55,7 @@ def test_a_clean_extract_loads_every_row(tmp_path):
     "row, column, value, reason",
     [
         (("K1", "F1", "2015-02-30", "M", "WBRI", "N", "N"), "date_of_birth", "2015-02-30", "expected a date"),
+        (("K1", "F1", "NA", "M", "WBRI", "N", "N"), "date_of_birth", "NA", "expected a date"),
         (("K1", "F1", "2015-03-01", "X", "WBRI", "N", "N"), "sex", "X", "expected one of the sex codes"),
         (("K1", "F1", "2015-03-01", "M", "WBRI", "maybe", "N"), "disability", "maybe", "expected Y or N"),
         (
@@ -437,3 +438,99 @@ def test_padding_is_found_in_whichever_chunk_holds_it():
     # spaces and A0 bytes inside values only: the chunk is looked at, and nothing found
     assert not _padded(chunks(["a b", "\u0420\u0420"], ["2024-01-05 10:00:00"]))
     assert not _padded(chunks([None, ""]))
+
+
+def _snapshot_tables(store) -> dict:
+    con, _ = connect(store)
+    out = {}
+    for (name,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'snap_1'"
+    ).fetchall():
+        types = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'snap_1' "
+            "AND table_name = ? ORDER BY ordinal_position",
+            [name],
+        ).fetchall()
+        out[name] = (types, sorted(con.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr))
+    con.close()
+    return out
+
+
+def test_dates_and_numbers_read_typed_load_as_they_do_read_as_text(tmp_path, monkeypatch):
+    """A CSV file whose dates and numbers all parse is read with them typed (the checks need not parse them); the
+    snapshot is the one the same files give read as text, and so are the rejects."""
+    from kpi import model
+    from kpi.validate import check_header, read_table
+
+    d = minimal_extract(tmp_path / "in")
+    pop = [("2024", "N", " 7", "F", "0120"), ("2024", "S", "17", "M", "5"), ("2024", "S", "3", "X", "1")]
+    write_csv(d, "population", [list(r) for r in pop], header=["year", "locality_id", "age", "sex", "count"])
+
+    def read(name):
+        t = model.table(name)
+        return read_table(t, check_header(d, t)).data
+
+    assert read("children")["date_of_birth"].type == pa.date32()
+    assert read("population")["count"].type == pa.int64() and read("population")["sex"].type == pa.string()
+    typed = load(d, tmp_path / "typed.duckdb", extract_date="2024-06-01")
+    monkeypatch.setattr("kpi.validate.ARROW_TYPES", {})
+    assert read("children")["date_of_birth"].type == pa.string()
+    text = load(d, tmp_path / "text.duckdb", extract_date="2024-06-01")
+    assert _snapshot_tables(tmp_path / "typed.duckdb") == _snapshot_tables(tmp_path / "text.duckdb")
+    assert typed.rejects.to_dict("records") == text.rejects.to_dict("records")
+    assert list(typed.rejects["value"]) == ["X"]
+
+
+def test_a_file_with_a_value_arrow_does_not_parse_is_read_as_text(tmp_path):
+    from kpi import model
+    from kpi.validate import check_header, read_table
+
+    d = minimal_extract(tmp_path / "in")
+    children(d, ("K1", "F1", "01/03/2015", "M", "WBRI", "N", "N"), ("K2", "F1", "2018-07-15", "F", "WBRI", "N", "N"))
+    t = model.table("children")
+    assert read_table(t, check_header(d, t)).data["date_of_birth"].type == pa.string()
+    res, acc = load_one(tmp_path)
+    assert acc.loc["children", "rows_loaded"] == 2
+    con, _ = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT child_id, date_of_birth FROM children ORDER BY 1").fetchall() == [
+        ("K1", __import__("datetime").date(2015, 3, 1)),
+        ("K2", __import__("datetime").date(2018, 7, 15)),
+    ]
+
+
+def test_a_problem_shows_a_typed_value_as_the_file_wrote_it(tmp_path):
+    """Read typed, -007 would be shown as -7: a problem in a typed column has the table checked as text."""
+    d = minimal_extract(tmp_path / "in")
+    pop = [("2024", "N", "018", "F", "10"), ("2024", "S", "3", "M", "-007"), ("2024", "S", "4", "M", "5")]
+    write_csv(d, "population", [list(r) for r in pop], header=["year", "locality_id", "age", "sex", "count"])
+    from kpi import model
+    from kpi.validate import check_header, read_table
+
+    t = model.table("population")
+    assert read_table(t, check_header(d, t)).data["count"].type == pa.int64()
+    res, acc = load_one(tmp_path)
+    got = res.rejects[["row", "column_name", "value", "reason"]].values.tolist()
+    assert got == [[2, "age", "018", "expected at most 17"], [3, "count", "-007", "expected at least 0"]]
+    assert acc.loc["population", "rows_loaded"] == 1
+
+
+def test_standard_sources_of_one_table_are_combined_as_text(tmp_path):
+    """Two sources' parts of a table are combined as text: one typed, one with a date Arrow does not parse."""
+    import datetime as dt
+
+    from kpi.readers import read_standard
+    from kpi.store import load_sources
+
+    first = minimal_extract(tmp_path / "a")
+    second = tmp_path / "b"
+    children(
+        second, ("K1", "F1", "2015-03-01", "M", "WBRI", "N", "N"), ("K7", "F9", "01/02/2016", "F", "WBRI", "Y", "S")
+    )
+    res = load_sources([read_standard(first), read_standard(second)], tmp_path / "w.duckdb", extract_date="2024-06-01")
+    acc = res.accounting.set_index(["table_name", "file"])
+    assert acc.loc[("children", "children.csv"), "rows_merged"].tolist() == [0, 1]
+    con, _ = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT date_of_birth FROM children WHERE child_id IN ('K1', 'K7') ORDER BY 1").fetchall() == [
+        (dt.date(2015, 3, 1),),
+        (dt.date(2016, 2, 1),),
+    ]

@@ -2,7 +2,8 @@
 
 A reader takes a source (a directory, a file, a database URL) and returns an :class:`Extract`:
 for each table of the data model it can fill, one or more :class:`Part`\\ s (the rows of one source
-file, as text, in the model's column names, each with its line in that file), and what it cannot
+file, as text, in the model's column names, each with its line in that file; the standard format's CSV files
+are read with their dates and numbers typed where they parse so), and what it cannot
 supply: whole tables (the CIN census holds no contacts) and columns (SSDA903 has no team). Every
 row then goes through the same checks as the standard format, and a problem is reported against the
 source file, its row and its own column name (``PLACE``, not ``placement_type``).
@@ -25,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .. import model
-from ..validate import LoadError, check_header, read_table
+from ..validate import LoadError, check_header, read_table, typed_columns
 
 FORMATS = ("standard", "ssda903", "cin", "annex-a", "sql")
 
@@ -36,12 +37,15 @@ class Part:
 
     table: str
     file: str  # as shown in errors: the file name (and sheet, for a workbook)
-    data: pa.Table  # model column names, all text (absent columns: not supplied); plus "_line"
+    data: pa.Table  # model column names, text or typed (absent columns: not supplied); plus "_line"
     columns: dict[str, str] = field(default_factory=dict)  # model column -> the source's own name
     path: Path | None = None  # the file, for its checksum
     malformed: list[tuple[int, str]] = field(default_factory=list)  # (line, reason): lines not split into fields
     # required columns this source may leave empty (known for some rows only)
     optional: set[str] = field(default_factory=set)
+    # the same rows with every column as text, for a part whose data holds typed columns (read_table): the load
+    # asks for it where a value must be shown as the file wrote it
+    text: Callable[[], Part] | None = None
 
     def __post_init__(self):
         if "_line" not in self.data.column_names:
@@ -50,6 +54,10 @@ class Part:
     @property
     def supplied(self) -> set[str]:
         return set(self.data.column_names) - {"_line"}
+
+    def as_text(self) -> Part:
+        """The part with every column as text."""
+        return self.text() if self.text else self
 
 
 @dataclass
@@ -134,10 +142,14 @@ def read_standard(source: str | Path, **_) -> Extract:
         if h.extra:
             notes.append(f"{h.path.name}: column(s) {', '.join(h.extra)} are not in the data model and were ignored")
 
-    def parts(name: str) -> list[Part]:
-        r = read_table(model.table(name), headers[name])
+    def part(name: str, typed: bool = True) -> Part:
+        r = read_table(model.table(name), headers[name], typed)
         data = r.data.rename_columns([("_line" if c == "_row" else c) for c in r.data.column_names])
-        return [Part(name, r.file, data, {}, r.path, r.malformed)]
+        text = (lambda: part(name, typed=False)) if typed_columns(r.table, r.data) else None
+        return Part(name, r.file, data, {}, r.path, r.malformed, text=text)
+
+    def parts(name: str) -> list[Part]:
+        return [part(name)]
 
     return Extract(
         "standard",
