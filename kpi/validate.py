@@ -154,12 +154,15 @@ def _read_csv(
             bad.append((row.number, f"has {row.actual_columns} fields, expected {row.expected_columns}"))
             return "skip"
 
-        data = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(use_threads=threads),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-            convert_options=convert,
-        )
+        # read from a memory map: the file's bytes are not copied into the process first (at scale 50 the visits'
+        # 573 MB read with 0.5-0.7 s of system time so, 0.1 s mapped)
+        with pa.memory_map(str(path)) as source:
+            data = pacsv.read_csv(
+                source,
+                read_options=pacsv.ReadOptions(use_threads=threads),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+                convert_options=convert,
+            )
         if not bad:
             return data, bad
     return data, bad
