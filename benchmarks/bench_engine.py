@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_engine.py --store PATH        # an existing store
     .venv/bin/python benchmarks/bench_engine.py --scale 50          # synth + load + score a country-sized one
     .venv/bin/python benchmarks/bench_engine.py --data DIR          # load + score an extract already made
+    .venv/bin/python benchmarks/bench_engine.py --data DIR --repeat 5   # five times, then min, median and max
 
 Targets (issue #3): full catalogue for 24 months under 2 s; all measures for 36 months by locality under
 5 s; at scale 50, load and score the full catalogue for 24 months under 60 s within 8 GB.
@@ -62,29 +63,42 @@ def main() -> None:
     p.add_argument("--store", type=Path)
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--data", type=Path, help="an extract already made (kpi synth --out DIR): load and score it")
+    p.add_argument("--repeat", type=int, default=1, help="load and score (or score) this many times, then the spread")
     a = p.parse_args()
     print(f"machine check: {machine_check():.2f} s (10M additions in Python)")
+    totals: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        store = a.store
-        if store is None:
-            data = a.data
-            if data is None:
-                data = Path(tmp) / "syn"
-                synth = run(CLI, "synth", "--scale", str(a.scale), "--out", str(data))
-                print(f"scale {a.scale:g}: synth {synth['seconds']:.1f} s ({synth['peak_mb']:,.0f} MB peak)")
-            else:
-                a.scale = json.loads((data / "extract.json").read_text())["config"]["scale"]
-            load = run(CLI, "load", str(data), "--store", f"{tmp}/w.duckdb")
-            store = Path(tmp) / "w.duckdb"
-            print(f"scale {a.scale:g}: load {load['seconds']:.1f} s ({load['peak_mb']:,.0f} MB peak)")
-        for months, by in ((24, ""), (36, "locality")):
-            r = run(SCORE, str(store), str(months), by)
-            what = f"full catalogue, {months} months" + (f", by {by}" if by else "")
-            print(f"  {what:<40} {r['seconds']:6.2f} s  {r['peak_mb']:8,.0f} MB peak  ({r['rows']:,} rows)")
-            if a.scale != 1.0 and a.store is None:
-                total = load["seconds"] + r["seconds"]
-                print(f"  load + score {months} months: {total:.1f} s")
-                break
+        data = a.data
+        if a.store is None and data is None:
+            data = Path(tmp) / "syn"
+            synth = run(CLI, "synth", "--scale", str(a.scale), "--out", str(data))
+            print(f"scale {a.scale:g}: synth {synth['seconds']:.1f} s ({synth['peak_mb']:,.0f} MB peak)")
+        elif data is not None:
+            a.scale = json.loads((data / "extract.json").read_text())["config"]["scale"]
+        for i in range(a.repeat):
+            if a.repeat > 1:
+                print(f"run {i + 1} of {a.repeat} (machine check {machine_check():.2f} s)")
+            store = a.store
+            if store is None:
+                store = Path(tmp) / f"w{i}.duckdb"
+                load = run(CLI, "load", str(data), "--store", str(store))
+                print(f"scale {a.scale:g}: load {load['seconds']:.1f} s ({load['peak_mb']:,.0f} MB peak)")
+            for months, by in ((24, ""), (36, "locality")):
+                r = run(SCORE, str(store), str(months), by)
+                what = f"full catalogue, {months} months" + (f", by {by}" if by else "")
+                print(f"  {what:<40} {r['seconds']:6.2f} s  {r['peak_mb']:8,.0f} MB peak  ({r['rows']:,} rows)")
+                if a.scale != 1.0 and a.store is None:
+                    total = load["seconds"] + r["seconds"]
+                    print(f"  load + score {months} months: {total:.1f} s")
+                    totals.setdefault(f"load + score {months} months", []).append(total)
+                    break
+                totals.setdefault(what, []).append(r["seconds"])
+            if a.store is None:
+                store.unlink()
+    if a.repeat > 1:
+        for what, xs in totals.items():
+            xs = sorted(xs)
+            print(f"{what}: min {xs[0]:.2f}, median {xs[len(xs) // 2]:.2f}, max {xs[-1]:.2f} s over {len(xs)} runs")
     print(f"machine check: {machine_check():.2f} s")
 
 
