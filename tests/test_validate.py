@@ -1,6 +1,7 @@
 """The loader on hand-made bad files: each kind of problem, where it is reported, and what loads."""
 
 import csv
+import datetime as dt
 from itertools import pairwise
 
 import duckdb
@@ -11,14 +12,25 @@ from helpers import minimal_extract, write_csv
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kpi import model
 from kpi.store import connect, load, snapshots
-from kpi.validate import LoadError, ascending
+from kpi.validate import LoadError, ascending, check_header, read_table
 
 CHILD_HEADER = ["child_id", "family_id", "date_of_birth", "sex", "ethnicity", "disability", "locality_id"]
 
 
 def children(directory, *rows):
     write_csv(directory, "children", [list(r) for r in rows], header=CHILD_HEADER)
+
+
+def population(directory, *rows):
+    write_csv(directory, "population", [list(r) for r in rows], header=["year", "locality_id", "age", "sex", "count"])
+
+
+def read_raw(directory, name):
+    """A table's file as the loader reads it (its dates and numbers typed where they all parse)."""
+    t = model.table(name)
+    return read_table(t, check_header(directory, t)).data
 
 
 def load_one(tmp_path):
@@ -459,22 +471,14 @@ def _snapshot_tables(store) -> dict:
 def test_dates_and_numbers_read_typed_load_as_they_do_read_as_text(tmp_path, monkeypatch):
     """A CSV file whose dates and numbers all parse is read with them typed (the checks need not parse them); the
     snapshot is the one the same files give read as text, and so are the rejects."""
-    from kpi import model
-    from kpi.validate import check_header, read_table
-
     d = minimal_extract(tmp_path / "in")
-    pop = [("2024", "N", " 7", "F", "0120"), ("2024", "S", "17", "M", "5"), ("2024", "S", "3", "X", "1")]
-    write_csv(d, "population", [list(r) for r in pop], header=["year", "locality_id", "age", "sex", "count"])
-
-    def read(name):
-        t = model.table(name)
-        return read_table(t, check_header(d, t)).data
-
-    assert read("children")["date_of_birth"].type == pa.date32()
-    assert read("population")["count"].type == pa.int64() and read("population")["sex"].type == pa.string()
+    population(d, ("2024", "N", " 7", "F", "0120"), ("2024", "S", "17", "M", "5"), ("2024", "S", "3", "X", "1"))
+    assert read_raw(d, "children")["date_of_birth"].type == pa.date32()
+    pop = read_raw(d, "population")
+    assert pop["count"].type == pa.int64() and pop["sex"].type == pa.string()
     typed = load(d, tmp_path / "typed.duckdb", extract_date="2024-06-01")
     monkeypatch.setattr("kpi.validate.ARROW_TYPES", {})
-    assert read("children")["date_of_birth"].type == pa.string()
+    assert read_raw(d, "children")["date_of_birth"].type == pa.string()
     text = load(d, tmp_path / "text.duckdb", extract_date="2024-06-01")
     assert _snapshot_tables(tmp_path / "typed.duckdb") == _snapshot_tables(tmp_path / "text.duckdb")
     assert typed.rejects.to_dict("records") == text.rejects.to_dict("records")
@@ -482,32 +486,23 @@ def test_dates_and_numbers_read_typed_load_as_they_do_read_as_text(tmp_path, mon
 
 
 def test_a_file_with_a_value_arrow_does_not_parse_is_read_as_text(tmp_path):
-    from kpi import model
-    from kpi.validate import check_header, read_table
-
     d = minimal_extract(tmp_path / "in")
     children(d, ("K1", "F1", "01/03/2015", "M", "WBRI", "N", "N"), ("K2", "F1", "2018-07-15", "F", "WBRI", "N", "N"))
-    t = model.table("children")
-    assert read_table(t, check_header(d, t)).data["date_of_birth"].type == pa.string()
+    assert read_raw(d, "children")["date_of_birth"].type == pa.string()
     res, acc = load_one(tmp_path)
     assert acc.loc["children", "rows_loaded"] == 2
     con, _ = connect(tmp_path / "w.duckdb")
     assert con.execute("SELECT child_id, date_of_birth FROM children ORDER BY 1").fetchall() == [
-        ("K1", __import__("datetime").date(2015, 3, 1)),
-        ("K2", __import__("datetime").date(2018, 7, 15)),
+        ("K1", dt.date(2015, 3, 1)),
+        ("K2", dt.date(2018, 7, 15)),
     ]
 
 
 def test_a_problem_shows_a_typed_value_as_the_file_wrote_it(tmp_path):
     """Read typed, -007 would be shown as -7: a problem in a typed column has the table checked as text."""
     d = minimal_extract(tmp_path / "in")
-    pop = [("2024", "N", "018", "F", "10"), ("2024", "S", "3", "M", "-007"), ("2024", "S", "4", "M", "5")]
-    write_csv(d, "population", [list(r) for r in pop], header=["year", "locality_id", "age", "sex", "count"])
-    from kpi import model
-    from kpi.validate import check_header, read_table
-
-    t = model.table("population")
-    assert read_table(t, check_header(d, t)).data["count"].type == pa.int64()
+    population(d, ("2024", "N", "018", "F", "10"), ("2024", "S", "3", "M", "-007"), ("2024", "S", "4", "M", "5"))
+    assert read_raw(d, "population")["count"].type == pa.int64()
     res, acc = load_one(tmp_path)
     got = res.rejects[["row", "column_name", "value", "reason"]].values.tolist()
     assert got == [[2, "age", "018", "expected at most 17"], [3, "count", "-007", "expected at least 0"]]
@@ -516,8 +511,6 @@ def test_a_problem_shows_a_typed_value_as_the_file_wrote_it(tmp_path):
 
 def test_standard_sources_of_one_table_are_combined_as_text(tmp_path):
     """Two sources' parts of a table are combined as text: one typed, one with a date Arrow does not parse."""
-    import datetime as dt
-
     from kpi.readers import read_standard
     from kpi.store import load_sources
 
