@@ -527,3 +527,65 @@ def test_standard_sources_of_one_table_are_combined_as_text(tmp_path):
         (dt.date(2015, 3, 1),),
         (dt.date(2016, 2, 1),),
     ]
+
+
+_PARSE = duckdb.connect()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["date", "int", "float"]),
+    st.text(alphabet="0123456789-+./:eET \tnaif\u00a0x", max_size=13)
+    | st.sampled_from(["NA", "N/A", "nan", "NaN", "-nan", "NULL", "null", "#N/A", "1.#IND", "inf", " ", '""'])
+    | st.dates().map(str)
+    | st.integers().map(str)
+    | st.floats().map(str),
+)
+def test_a_value_arrow_reads_typed_is_one_the_checks_read_the_same(tmp_path_factory, kind, value):
+    """Arrow reads a file typed only if each value is one the checks would read, to the same value, and is empty
+    (NULL) only where the checks find it empty (else the file is read as text and the checks judge it): whatever
+    text a date, whole number or number column holds."""
+    import math
+
+    from kpi.model import TYPES, Column
+    from kpi.validate import ARROW_TYPES, _read_csv, parsed
+
+    path = tmp_path_factory.mktemp("v") / "t.csv"
+    path.write_text(f"x\n{value}\n", encoding="utf-8")
+    try:
+        data, bad = _read_csv(path, ["x"], {"x": ARROW_TYPES[kind]})
+    except pa.ArrowInvalid:
+        return
+    if not data.num_rows:  # an empty line is no row, typed or not
+        return
+    got = data.column(0)[0].as_py()
+    raw = data.column(0)[0]
+    text = next(csv.reader([value]))[0] if value else ""  # the value as the file's one field holds it
+    empty, want = _PARSE.execute(
+        f"SELECT x IS NULL, CAST({parsed(Column('x', kind, ''), 'x')} AS {TYPES[kind]}) "
+        "FROM (SELECT NULLIF(trim(?), '') AS x)",
+        [text],
+    ).fetchall()[0]
+    assert (not raw.is_valid) == empty, (value, got)
+    if isinstance(got, float) and math.isnan(got):
+        assert isinstance(want, float) and math.isnan(want), (value, got, want)
+    else:
+        assert got == want, (value, got, want)
+
+
+def test_a_date_and_time_stays_text_as_arrow_reads_one_the_checks_do_not():
+    """Why ARROW_TYPES has no datetime: Arrow's ISO reader takes '2024-01-05 10' (10:00), which the checks reject."""
+    import io
+
+    import pyarrow.csv as pacsv
+
+    from kpi.model import Column
+    from kpi.validate import ARROW_TYPES, parsed
+
+    assert "datetime" not in ARROW_TYPES
+    arrow = pacsv.read_csv(
+        io.BytesIO(b"x\n2024-01-05 10\n"), convert_options=pacsv.ConvertOptions(column_types={"x": pa.timestamp("us")})
+    )
+    assert arrow.column(0)[0].as_py() == dt.datetime(2024, 1, 5, 10)
+    checks = f"SELECT {parsed(Column('x', 'datetime', ''), 'x')} FROM (SELECT '2024-01-05 10' AS x)"
+    assert _PARSE.execute(checks).fetchall() == [(None,)]
