@@ -377,7 +377,7 @@ def row_checks(
             add(
                 c.name,
                 q,
-                f"{q} IS NOT NULL AND {parsed(c, typed=typed)} IS NULL",
+                f"{q} IS NOT NULL AND {parsed(c)} IS NULL",
                 _lit(f"expected {EXPECTED[c.type]}"),
                 False,
             )
