@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from kpi import model
 from kpi.store import connect, load, snapshots
-from kpi.validate import LoadError, ascending, check_header, read_table
+from kpi.validate import LoadError, ascending, check_header, iso_timestamps, parsed, read_table
 
 CHILD_HEADER = ["child_id", "family_id", "date_of_birth", "sex", "ethnicity", "disability", "locality_id"]
 
@@ -25,6 +25,13 @@ def children(directory, *rows):
 
 def population(directory, *rows):
     write_csv(directory, "population", [list(r) for r in rows], header=["year", "locality_id", "age", "sex", "count"])
+
+
+def contacts(directory, *times):
+    """One contact of child K1 for each (contact_at, completed_at), numbered C1, C2, ..."""
+    header = ["contact_id", "child_id", "contact_at", "source", "screening_rag", "completed_at", "outcome"]
+    rows = [[f"C{i}", "K1", at, "1A", "", done, ""] for i, (at, done) in enumerate(times, 1)]
+    write_csv(directory, "contacts", rows, header=header)
 
 
 def read_raw(directory, name):
@@ -473,9 +480,13 @@ def test_dates_and_numbers_read_typed_load_as_they_do_read_as_text(tmp_path, mon
     snapshot is the one the same files give read as text, and so are the rejects."""
     d = minimal_extract(tmp_path / "in")
     population(d, ("2024", "N", " 7", "F", "0120"), ("2024", "S", "17", "M", "5"), ("2024", "S", "3", "X", "1"))
+    contacts(d, ("2024-02-29 23:59:59", ""), ("2024-03-01 00:00:00", "2024-03-04 09:30:05"))
     assert read_raw(d, "children")["date_of_birth"].type == pa.date32()
     pop = read_raw(d, "population")
     assert pop["count"].type == pa.int64() and pop["sex"].type == pa.string()
+    assert (
+        read_raw(d, "contacts")["contact_at"].type == read_raw(d, "contacts")["completed_at"].type == pa.timestamp("us")
+    )
     typed = load(d, tmp_path / "typed.duckdb", extract_date="2024-06-01")
     monkeypatch.setattr("kpi.validate.ARROW_TYPES", {})
     assert read_raw(d, "children")["date_of_birth"].type == pa.string()
@@ -573,8 +584,9 @@ def test_a_value_arrow_reads_typed_is_one_the_checks_read_the_same(tmp_path_fact
         assert got == want, (value, got, want)
 
 
-def test_a_date_and_time_stays_text_as_arrow_reads_one_the_checks_do_not():
-    """Why ARROW_TYPES has no datetime: Arrow's ISO reader takes '2024-01-05 10' (10:00), which the checks reject."""
+def test_a_date_and_time_arrow_reads_but_the_checks_do_not_is_read_as_text():
+    """Why ARROW_TYPES has no datetime: Arrow's ISO reader takes '2024-01-05 10' (10:00), which the checks reject.
+    A column of them stays text (iso_timestamps), and so is judged by the checks."""
     import io
 
     import pyarrow.csv as pacsv
@@ -589,3 +601,79 @@ def test_a_date_and_time_stays_text_as_arrow_reads_one_the_checks_do_not():
     assert arrow.column(0)[0].as_py() == dt.datetime(2024, 1, 5, 10)
     checks = f"SELECT {parsed(Column('x', 'datetime', ''), 'x')} FROM (SELECT '2024-01-05 10' AS x)"
     assert _PARSE.execute(checks).fetchall() == [(None,)]
+    assert iso_timestamps(pa.chunked_array([["2024-01-05 10:00:00", "2024-01-05 10"]])) is None
+
+
+@pytest.mark.parametrize(
+    "written, loaded",
+    [
+        ("2024-01-05T10:00:00", dt.datetime(2024, 1, 5, 10)),  # another layout
+        ("2024-01-05 10:00", dt.datetime(2024, 1, 5, 10)),
+        ("05/01/2024 10:00:00", dt.datetime(2024, 1, 5, 10)),
+        ("2024-01-05 24:00:00", dt.datetime(2024, 1, 6)),  # Arrow rejects it; the checks read the next midnight
+        (" 2024-01-05 10:00:00", dt.datetime(2024, 1, 5, 10)),  # padded
+        ("2024-01-05 10", None),  # rejected
+        ("2024-02-30 10:00:00", None),
+    ],
+)
+def test_a_date_and_time_not_read_typed_is_judged_by_the_checks(tmp_path, written, loaded):
+    """A contacts file with one value of another layout, or not a real date and time, keeps its dates and times as
+    text, and each value loads (or is rejected) as the checks read it; the other contact loads as typed."""
+    d = minimal_extract(tmp_path / "in")
+    contacts(d, ("2024-01-04 09:00:00", "2024-01-04 09:05:00"), (written, "2024-02-01 12:00:00"))
+    assert read_raw(d, "contacts")["contact_at"].type == pa.string()
+    assert read_raw(d, "contacts")["completed_at"].type == pa.timestamp("us")
+    res, acc = load_one(tmp_path)
+    con, _ = connect(tmp_path / "w.duckdb")
+    got = con.execute("SELECT contact_id, contact_at FROM contacts ORDER BY 1").fetchall()
+    assert got == [("C1", dt.datetime(2024, 1, 4, 9))] + ([("C2", loaded)] if loaded else [])
+    if loaded is None:
+        assert only_reject(res)[["row", "column_name", "value"]].tolist() == [3, "contact_at", written]
+
+
+def test_a_date_order_problem_shows_a_typed_date_and_time_as_the_file_wrote_it(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    contacts(d, ("2024-01-04 09:00:00", "2024-01-04 08:59:59"), ("2024-01-05 10:00:00", ""))
+    assert read_raw(d, "contacts")["completed_at"].type == pa.timestamp("us")
+    res, acc = load_one(tmp_path)
+    assert only_reject(res)[["row", "column_name", "value", "reason"]].tolist() == [
+        2,
+        "completed_at",
+        "2024-01-04 08:59:59",
+        "expected on or after contact_at (2024-01-04 09:00:00)",
+    ]
+    assert acc.loc["contacts", "rows_loaded"] == 1
+
+
+_DIGIT = st.sampled_from("0123456789")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.datetimes().map(str)
+        | st.lists(_DIGIT, min_size=14, max_size=14).map(
+            lambda d: "{}{}{}{}-{}{}-{}{} {}{}:{}{}:{}{}".format(*d)  # the layout, any digits: 2024-13-45 25:61:99
+        )
+        | st.text(alphabet="0123456789-: T/.\u00a0x", max_size=21)
+        | st.just(""),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_a_date_and_time_converted_is_one_the_checks_read_the_same(values):
+    """iso_timestamps converts a column only if the checks read each value to the same timestamp (or find it empty),
+    and the database writes each back as the file wrote it (a problem shows it so); else the checks judge it."""
+    from kpi.model import Column
+
+    got = iso_timestamps(pa.chunked_array([values[:2], values[2:]], pa.string()))
+    if got is None:
+        return
+    for value, stamp in zip(values, got.to_pylist(), strict=True):
+        want, shown = _PARSE.execute(
+            f"SELECT {parsed(Column('x', 'datetime', ''), 'x')}, CAST(CAST($2 AS TIMESTAMP) AS VARCHAR) "
+            "FROM (SELECT NULLIF(trim($1), '') AS x)",
+            [value, stamp],
+        ).fetchall()[0]
+        assert stamp == want, (value, stamp, want)
+        assert shown == (value or None), (value, shown)
