@@ -24,7 +24,7 @@ import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import numpy as np
@@ -313,6 +313,7 @@ class _Cohort:
     den: str
     select: tuple[str, ...]  # breakdown (and record) columns
     key: str = ""  # one row per month and value of this column (the latest record's); "": every record counts
+    latest_by: str = ""  # what makes a record the latest of its key (the window's order, greatest first)
 
     def sql(self, values: str | None = None, joins: dict | None = None) -> str:
         """Its rows: month, ``values`` (by default its num and den), its select columns; ``joins``: those of
@@ -356,6 +357,40 @@ class _Cohort:
         )
         joins = tuple(_joins_used(self.joins, counted).items())
         return _Cohort(source, joins, "TRUE", "", self.num, self.den, self.select, self.key)
+
+    def counted(self) -> str:
+        """What it counts: its numerator, denominator and breakdown."""
+        return " ".join([self.num, self.den, *self.select])
+
+
+def _latest(cohorts: list[_Cohort]) -> list[_Cohort] | None:
+    """Parts that share their rows (:meth:`_Cohort.shares`) with each key's latest record at each month end picked
+    by a grouping, not by the window: for each month and key, arg_max() keeps the columns of the record that
+    what they count reads (and the joins it needs), by the window's order. The filter is applied first, as by
+    the window. A hash aggregate, where the window sorted every record of every month: at scale 50, 24 months,
+    the five measures on every child in care took 1.6-1.7 s so, 1.8-1.9 s with the window; the five such queries
+    of the full catalogue 4.5 s against 5.1 s. None: no window, or
+    nothing but the key read (:meth:`_Cohort.deduped`)."""
+    first = cohorts[0]
+    if not first.qualify:
+        return None
+    joins = dict(j for c in cohorts for j in c.joins)
+    counted = " ".join(c.counted() for c in cohorts)
+    read = counted + " " + " ".join(_joins_used(joins, counted).values())
+    carried = sorted(set(re.findall(r"\bt\.(\w+)", read)) - {first.key})
+    if not carried:
+        return None
+    where_joins = " ".join(_joins_used(joins, first.where).values())
+    fields = ", ".join(f"'{c}': t.{c}" for c in carried)
+    source = (
+        f"(SELECT _mi, {first.key}, _r.* FROM (SELECT m.mi AS _mi, t.{first.key}, "
+        f"arg_max({{{fields}}}, {first.latest_by}) AS _r FROM {first.source} {where_joins} WHERE {first.where} "
+        f"GROUP BY ALL)) t JOIN kpi_months m ON m.mi = t._mi"
+    )
+    return [
+        replace(c, source=source, joins=tuple(_joins_used(c.joins, c.counted()).items()), where="TRUE", qualify="")
+        for c in cohorts
+    ]
 
 
 def part_sql(measure: Measure, part: Part, by: str | None = None, detail: bool = False) -> str:
@@ -427,7 +462,7 @@ def _cohort(measure: Measure, part: Part, by: str | None = None, detail: bool = 
         # the months whose window can hold the date: its own, or up to 11 either side (the condition decides)
         spans = {"month": (first, None), "ytd": (first, f"{first} + 11"), "12m": (first, f"{first} + 11")}
         months = spans.get(part.window, (f"{first} - 11", f"{first} + 11"))
-        qualify, key = "", ""
+        qualify, key, latest_by = "", "", ""
     else:
         start, end = _col(part.start), _col(part.end)
         on = f"{start} <= m.m_end AND ({end} IS NULL OR {end} > m.m_end)"
@@ -438,9 +473,9 @@ def _cohort(measure: Measure, part: Part, by: str | None = None, detail: bool = 
         # Counted by the table's own key (loaded unique) each record is its own latest: no window needed.
         tie = f", t.{table.key} DESC" if table.key else ""
         qualify = f"QUALIFY row_number() OVER (PARTITION BY m.month, t.{part.key} ORDER BY {start} DESC{tie}) = 1"
-        key = part.key
+        key, latest_by = part.key, f"({start}, t.{table.key})" if table.key else start
         if part.key == table.key:
-            qualify, key = "", ""
+            qualify, key, latest_by = "", "", ""
     breakdowns = {
         "locality_id": locality,
         "team_id": team,
@@ -472,7 +507,7 @@ def _cohort(measure: Measure, part: Part, by: str | None = None, detail: bool = 
         months_join = (
             f"(SELECT *, unnest({span}) AS _mi FROM {part.table} t) t JOIN kpi_months m ON m.mi = t._mi AND {on}"
         )
-    return _Cohort(months_join, tuple(needed.items()), where, qualify, num, den, tuple(select), key)
+    return _Cohort(months_join, tuple(needed.items()), where, qualify, num, den, tuple(select), key, latest_by)
 
 
 def shared_sql(cohorts: list[_Cohort], by: str | None = None) -> str:
@@ -723,11 +758,12 @@ def _count(con, cohorts: list[_Cohort], by: str | None) -> pd.DataFrame:
     none of them needs it (:meth:`_Cohort.deduped`). An expression naming a column of the record without ``t.``
     (the catalogues write ``t.``) cannot be bound so, as only the key is kept: it is counted with the window."""
     deduped = [c.deduped() for c in cohorts]
-    if all(deduped):
-        try:
-            return con.execute(shared_sql(deduped, by)).df()
-        except duckdb.BinderException:
-            pass
+    for grouped in (deduped if all(deduped) else None, _latest(cohorts)):
+        if grouped:
+            try:
+                return con.execute(shared_sql(grouped, by)).df()
+            except duckdb.BinderException:
+                pass
     return con.execute(shared_sql(cohorts, by)).df()
 
 

@@ -188,6 +188,52 @@ def test_three_or_more_placements_in_the_year(tmp_path):
     assert (dec.numerator, dec.denominator) == (1, 3)
 
 
+def test_the_latest_record_is_picked_after_the_filter_and_by_id_on_a_tie(tmp_path, monkeypatch):
+    """A stock counted by child reads the child's latest episode open at the month end: the latest started, of two
+    started the same day the greater id, among those the filter keeps. Picked by a grouping (engine._latest) as by
+    the window it replaced."""
+    import yaml
+
+    from kpi.catalogue import parse
+    from kpi.engine import _cohort, _latest
+
+    ctx = build_store(
+        tmp_path,
+        {
+            "care_episodes": [
+                ep("L1a", "L1", "PL1", "2024-01-01", "", "S", distance_miles="5"),
+                ep("L1b", "L1", "PL1", "2024-01-01", "", "S", distance_miles="30"),  # same day, greater id: latest
+                ep("L2a", "L2", "PL2", "2023-06-01", "", "S", distance_miles="30"),
+                ep("L2b", "L2", "PL2", "2024-02-01", "", "P", "K2", distance_miles="5"),  # latest, unless filtered
+                ep("L3a", "L3", "PL3", "2023-06-01", "2024-03-01", "S", distance_miles="50"),  # ended
+                ep("L3b", "L3", "PL3", "2024-03-01", "", "P", distance_miles="10"),
+            ]
+        },
+    )
+    part = {"open": "care_episodes", "num": "t.distance_miles <= 20"}
+    measures = [
+        {
+            "ref": ref,
+            "title": "Children in care placed within 20 miles",
+            "section": "impact",
+            "unit": "percent",
+            "kind": "stock",
+            "direction": "higher",
+            "definition": "Children in care at the month end whose latest placement is within 20 miles.",
+            "parts": [part | extra],
+        }
+        for ref, extra in (("A", {}), ("B", {"where": "t.placement_type <> 'K2'"}))
+    ]
+    cat = parse(yaml.safe_dump({"sections": [{"key": "impact", "title": "Impact"}], "measures": measures}))
+    assert all(_latest([_cohort(cat[r], cat[r].parts[0])]) for r in ("A", "B"))
+    grouped = compute(ctx, cat, ["2024-12"]).set_index("measure")
+    # A: L1b (30 miles), L2b (5), L3b (10); B: L1b, L2a (30: L2b is filtered out), L3b
+    assert grouped.loc["A", ["numerator", "denominator"]].tolist() == [2, 3]
+    assert grouped.loc["B", ["numerator", "denominator"]].tolist() == [1, 3]
+    monkeypatch.setattr("kpi.engine._latest", lambda cohorts: None)  # the window
+    pd.testing.assert_frame_equal(compute(ctx, cat, ["2024-12"]).set_index("measure"), grouped)
+
+
 def test_contexts_on_two_snapshots_of_one_store_keep_their_own_workings(tmp_path):
     # Snapshot 1: K1 in three placements in 2024; snapshot 2: K1 in one. Connections to one store in one process
     # share their attached databases, so what each Context works out (here the placement spells) must be its own.
