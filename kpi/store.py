@@ -33,6 +33,7 @@ from .validate import (
     _lit,
     _q,
     ascending,
+    distinct_first,
     raw_view,
     row_checks,
     typed_columns,
@@ -390,7 +391,13 @@ def _check(con, schema: str, t: model.Table, parts: list, extract: str) -> tuple
     }
     # ids that rise row by row are all different (the raw view's ids are the file's, trimmed where padded)
     distinct = bool(t.key) and t.key not in trim and ascending(data.column(t.key))
-    checks = row_checks(t, "raw", schema, extract, exempt, distinct, typed)
+    by_row = set()
+    for c in t.columns:
+        if c.ref:
+            parent = con.execute(f'SELECT count(*) FROM {schema}."{c.ref.split(".")[0]}"').fetchall()[0][0]
+            if not distinct_first(data.num_rows, parent):
+                by_row.add(c.name)
+    checks = row_checks(t, "raw", schema, extract, exempt, distinct, typed, by_row)
     con.execute(f"CREATE OR REPLACE TEMP TABLE probs AS {checks}")
     problems = con.execute(
         f"SELECT r._file AS file, r._line AS row, p.column_name, p.value, p.reason, r._part "

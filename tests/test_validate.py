@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from kpi import model
 from kpi.store import connect, load, snapshots
-from kpi.validate import LoadError, ascending, check_header, iso_timestamps, parsed, read_table
+from kpi.validate import LoadError, ascending, check_header, iso_timestamps, parsed, read_table, row_checks
 
 CHILD_HEADER = ["child_id", "family_id", "date_of_birth", "sex", "ethnicity", "disability", "locality_id"]
 
@@ -130,9 +130,12 @@ def test_a_row_whose_parent_was_rejected_is_rejected_too(tmp_path):
     assert (acc.rows_read == acc.rows_loaded + acc.rows_rejected).all()
 
 
-def test_each_row_of_an_unresolved_reference_is_rejected_and_only_those(tmp_path):
+@pytest.mark.parametrize("distinct", [True, False], ids=["among distinct values", "row by row"])
+def test_each_row_of_an_unresolved_reference_is_rejected_and_only_those(tmp_path, monkeypatch, distinct):
     # K9 is in no children row: both its referrals go; " K2 " is K2 once trimmed, and an empty contact_id
-    # refers to nothing, so those load
+    # refers to nothing, so those load. The same whether values are looked up among their distinct values or not.
+    looked_up = []
+    monkeypatch.setattr("kpi.store.distinct_first", lambda rows, parent: looked_up.append(parent) or distinct)
     d = minimal_extract(tmp_path / "in")
     base = {"contact_id": "", "source": "6", "primary_need": "N1", "homeless": "N", "team_id": "N-A"}
     base |= {"closure_date": "", "closure_reason": ""}
@@ -153,6 +156,17 @@ def test_each_row_of_an_unresolved_reference_is_rejected_and_only_those(tmp_path
     assert acc.loc["referrals", "rows_loaded"] == 1
     con, _ = connect(tmp_path / "w.duckdb")
     assert con.execute("SELECT referral_id, child_id, contact_id FROM referrals").fetchall() == [("R2", "K2", None)]
+    assert 3 in looked_up  # the children's rows, for the referrals' child_id
+
+
+def test_a_reference_is_looked_up_among_distinct_values_where_rows_are_twice_the_parents_or_more():
+    from kpi.validate import distinct_first
+
+    assert distinct_first(13_029_226, 4_544_126)  # the visits' children at scale 50
+    assert not distinct_first(5_457_661, 4_544_126)  # the contacts'
+    assert distinct_first(2, 1) and not distinct_first(1, 1) and distinct_first(0, 0)
+    sql = row_checks(model.table("referrals"), "raw", "snap_1", "2024-06-01", by_row={"child_id"})
+    assert 'SELECT "child_id" AS v FROM raw' in sql and 'SELECT DISTINCT "team_id" AS v FROM raw' in sql
 
 
 def test_duplicate_ids_keep_the_first_and_name_it(tmp_path):
