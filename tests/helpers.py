@@ -219,3 +219,25 @@ def leaver_contacts(contacts: dict[str, list[tuple]]) -> list[dict]:
         for c, rows in contacts.items()
         for i, (d, touch, act, suit) in enumerate(rows)
     ]
+
+
+def within_20_miles(parts: dict[str, dict]):
+    """A catalogue of stock measures "children in care placed within 20 miles", one per ref with its part."""
+    import yaml
+
+    from kpi.catalogue import parse
+
+    measures = [
+        {
+            "ref": ref,
+            "title": "Children in care placed within 20 miles",
+            "section": "impact",
+            "unit": "percent",
+            "kind": "stock",
+            "direction": "higher",
+            "definition": "Children in care at the month end whose latest placement is within 20 miles.",
+            "parts": [{"open": "care_episodes"} | part],
+        }
+        for ref, part in parts.items()
+    ]
+    return parse(yaml.safe_dump({"sections": [{"key": "impact", "title": "Impact"}], "measures": measures}))

@@ -6,7 +6,7 @@ early May 2024-05-06, spring 2024-05-27, Christmas 2024-12-25/26, New Year 2025-
 
 import pandas as pd
 import pytest
-from helpers import build_store, figure, leaver_contacts, referral
+from helpers import build_store, figure, leaver_contacts, referral, within_20_miles
 
 from kpi.catalogue import load
 from kpi.engine import Context, _calendar_joined, _complete, compute, finish
@@ -192,9 +192,6 @@ def test_the_latest_record_is_picked_after_the_filter_and_by_id_on_a_tie(tmp_pat
     """A stock counted by child reads the child's latest episode open at the month end: the latest started, of two
     started the same day the greater id, among those the filter keeps. Picked by a grouping (engine._latest) as by
     the window it replaced."""
-    import yaml
-
-    from kpi.catalogue import parse
     from kpi.engine import _cohort, _latest
 
     ctx = build_store(
@@ -210,21 +207,8 @@ def test_the_latest_record_is_picked_after_the_filter_and_by_id_on_a_tie(tmp_pat
             ]
         },
     )
-    part = {"open": "care_episodes", "num": "t.distance_miles <= 20"}
-    measures = [
-        {
-            "ref": ref,
-            "title": "Children in care placed within 20 miles",
-            "section": "impact",
-            "unit": "percent",
-            "kind": "stock",
-            "direction": "higher",
-            "definition": "Children in care at the month end whose latest placement is within 20 miles.",
-            "parts": [part | extra],
-        }
-        for ref, extra in (("A", {}), ("B", {"where": "t.placement_type <> 'K2'"}))
-    ]
-    cat = parse(yaml.safe_dump({"sections": [{"key": "impact", "title": "Impact"}], "measures": measures}))
+    within = "t.distance_miles <= 20"
+    cat = within_20_miles({"A": {"num": within}, "B": {"num": within, "where": "t.placement_type <> 'K2'"}})
     assert all(_latest([_cohort(cat[r], cat[r].parts[0])]) for r in ("A", "B"))
     grouped = compute(ctx, cat, ["2024-12"]).set_index("measure")
     # A: L1b (30 miles), L2b (5), L3b (10); B: L1b, L2a (30: L2b is filtered out), L3b

@@ -5,9 +5,9 @@ from contextlib import redirect_stdout
 
 import pandas as pd
 import pytest
-import yaml
+from helpers import within_20_miles
 
-from kpi.catalogue import load, parse
+from kpi.catalogue import load
 from kpi.cli import main
 from kpi.engine import BREAKDOWNS, Context, _cohort, compute
 from kpi.scorecard import scorecard
@@ -84,20 +84,7 @@ def test_the_latest_record_picked_by_a_grouping_gives_the_windows_figures(ctx, b
 def test_a_column_named_without_its_table_alias_still_counts(ctx):
     # The catalogues write t.column; a bare column of the record still binds (as it did before the engine kept
     # only the key of such a part): the part is then counted with its latest-record window.
-    measures = [
-        {
-            "ref": ref,
-            "title": "Children in care placed within 20 miles",
-            "section": "impact",
-            "unit": "percent",
-            "kind": "stock",
-            "direction": "higher",
-            "definition": "Children in care at the month end whose latest placement is within 20 miles.",
-            "parts": [{"open": "care_episodes", "num": num}],
-        }
-        for ref, num in (("A", "t.distance_miles <= 20"), ("B", "distance_miles <= 20"))
-    ]
-    cat = parse(yaml.safe_dump({"sections": [{"key": "impact", "title": "Impact"}], "measures": measures}))
+    cat = within_20_miles({"A": {"num": "t.distance_miles <= 20"}, "B": {"num": "distance_miles <= 20"}})
     assert _cohort(cat["B"], cat["B"].parts[0]).deduped()  # no "t.": taken for a count of children alone
     months = ["2026-09", "2026-10"]
     a, b = (compute(ctx, cat, months, refs=[r]).set_index("month") for r in ("A", "B"))  # alone: not counted together
