@@ -365,12 +365,12 @@ class _Cohort:
 
 def _latest(cohorts: list[_Cohort]) -> list[_Cohort] | None:
     """Parts that share their rows (:meth:`_Cohort.shares`) with each key's latest record at each month end picked
-    by a grouping, not by the window: for each month and key, arg_max() keeps the columns of the record that
-    what they count reads (and the joins it needs), by the window's order. The filter is applied first, as by
-    the window. A hash aggregate, where the window sorted every record of every month: at scale 50, 24 months,
-    the five measures on every child in care took 1.6-1.7 s so, 1.8-1.9 s with the window; the five such queries
-    of the full catalogue 4.5 s against 5.1 s. None: no window, or
-    nothing but the key read (:meth:`_Cohort.deduped`)."""
+    by a grouping, not by the window: for each month and key, arg_max() keeps the latest record's columns that
+    their counts read (and the joins those need), by the window's order. The filter is applied first, as by the
+    window. A hash aggregate, where the window sorted every record of every month: at scale 50, 24 months, the
+    five measures on every child in care took 1.6-1.7 s so, 1.8-1.9 s with the window; the five such queries of
+    the full catalogue 4.5 s against 5.1 s. None: no window, or nothing but the key read
+    (:meth:`_Cohort.deduped`)."""
     first = cohorts[0]
     if not first.qualify:
         return None

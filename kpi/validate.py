@@ -390,8 +390,8 @@ def row_checks(
     looked up row by row, not among their distinct values (:func:`distinct_first`).
 
     All the checks of a row are evaluated in a single pass over the raw table (each a CASE building
-    a problem, the non-empty ones unnested); before it, each reference's unresolved values are found among
-    its column's distinct values, and duplicate ids need a grouping of their own.
+    a problem, the non-empty ones unnested); before it, each reference's unresolved values are found from its
+    column alone, and duplicate ids need a grouping of their own.
     """
     items = []  # (column, value expression, condition, reason expression)
     unresolved = []  # for each reference, its values not in the table referred to
@@ -460,9 +460,10 @@ def row_checks(
         if c.type in EXPECTED and within:  # a value that does not parse, or parses out of range, fails this
             suspects.append(f"({q} IS NOT NULL AND NOT coalesce({within}, FALSE))")
         if c.ref:
-            # The values that do not resolve are found first, among the column's distinct values, and the rows
-            # holding one then picked out. Joining every row to its parent table instead carried every row's
-            # text through the join: at scale 50 the referrals' checks took 3.4-4.1 s so, 2.5-2.8 s now.
+            # The values that do not resolve are found first, from the column alone (among its distinct values
+            # unless it is in by_row), and the rows holding one then picked out. Joining every row to its parent
+            # table instead carried every row's text through the join: at scale 50 the referrals' checks took
+            # 3.4-4.1 s so, 2.5-2.8 s then.
             ptable, pcol = c.ref.split(".")
             bad = f"_unresolved{len(unresolved)}"
             values = "" if c.name in by_row else "DISTINCT "
@@ -516,7 +517,7 @@ def distinct_first(rows: int, parent_rows: int) -> bool:
     row, in a table of ``parent_rows``. Its distinct values cost a grouping of every row, which pays where values
     repeat: the more rows per parent row, the more they may (at scale 50 the visits' 13M rows hold 1M children:
     1.1-1.3 s so, 2.4-2.9 s row by row). Where rows are fewer than twice the parent's, values repeat little (the
-    5.5M contacts hold 4.5M of the 4.5M children: 1.1-1.5 s so, 0.9-1.1 s row by row)."""
+    5.5M contacts hold 4.47M different children of the 4.54M: 1.1-1.5 s so, 0.9-1.1 s row by row)."""
     return rows >= 2 * parent_rows
 
 
