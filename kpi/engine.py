@@ -369,7 +369,7 @@ def _latest(cohorts: list[_Cohort]) -> list[_Cohort] | None:
     their counts read (and the joins those need), by the window's order. The filter is applied first, as by the
     window. A hash aggregate, where the window sorted every record of every month: at scale 50, 24 months, the
     five measures on every child in care took 1.6-1.7 s so, 1.8-1.9 s with the window; the five such queries of
-    the full catalogue 4.5 s against 5.1 s. None: no window, or nothing but the key read
+    the full catalogue 4.6 s against 5.1 s. None: no window, or nothing but the key read
     (:meth:`_Cohort.deduped`)."""
     first = cohorts[0]
     if not first.qualify:
