@@ -345,7 +345,7 @@ class _Cohort:
         None: the window is needed."""
         if not self.qualify:
             return None
-        counted = " ".join([self.num, self.den, *self.select])
+        counted = self.counted()
         if set(re.findall(r"\bt\.(\w+)", counted)) - {self.key} or re.search(r"\b(r|tm|k_\w+)\.", counted):
             return None
         if self.key != "child_id" and re.search(r"\bc\.", counted):

@@ -307,7 +307,7 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
     shas = {k: hashing.submit(_sha256, p.path) for k, (_, p) in enumerate(parts) if p.path and p.path.is_file()}
     hashing.shutdown(wait=False)
     # Parts of one table from several sources are combined as text; a value of a typed column is shown in a
-    # problem as the file wrote it (05 not 5, 2024-01-05T10:00 not its timestamp): the table is checked as text then.
+    # problem as the file wrote it (-007 not -7, 018 not 18): the table is checked as text then.
     parts = [(s, p.as_text()) for s, p in parts] if len(parts) > 1 else parts
     typed, problems, merged = _check(con, schema, t, parts, extract)
     if typed and (problems["column_name"].isin(typed) & problems["value"].notna()).any():

@@ -37,7 +37,8 @@ class LoadError(Exception):
 class RawTable:
     table: Table
     path: Path | None  # None: not supplied
-    data: pa.Table  # every model column as text (or as ARROW_TYPES: read_table), plus ROW; empty when not supplied
+    # every model column as text (or typed: ARROW_TYPES, iso_timestamps), plus ROW; empty when not supplied
+    data: pa.Table
     malformed: list[tuple[int, str]]  # (row, reason) for CSV lines that could not be split into fields
 
     @property
@@ -118,8 +119,7 @@ def iso_timestamps(col: pa.ChunkedArray) -> pa.ChunkedArray | None:
     for chunk in col.chunks:
         if chunk.type != pa.string() or chunk.null_count:
             return None
-        _, offsets, data = chunk.buffers()
-        offsets = np.frombuffer(offsets, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+        offsets, data = _offsets(chunk)
         size = np.diff(offsets)
         if not ((size == 0) | (size == DATETIME_WIDTH)).all():
             return None
@@ -169,10 +169,11 @@ def read_table(table: Table, header: Header, typed: bool = True) -> RawTable:
         raise LoadError(f"{path}: cannot be read as {path.suffix[1:].upper()}: {e}") from None
     data = data.rename_columns([n.strip() for n in data.column_names])
     cols = {c: data.column(c) for c in table.column_names}  # trimmed, and empty made NULL, by raw_view()
-    for c in table.columns:
-        if typed and c.type == "datetime" and path.suffix == ".csv":
-            stamps = iso_timestamps(cols[c.name])
-            cols[c.name] = cols[c.name] if stamps is None else stamps
+    if typed and path.suffix == ".csv":
+        for c in table.columns:
+            if c.type == "datetime":
+                stamps = iso_timestamps(cols[c.name])
+                cols[c.name] = cols[c.name] if stamps is None else stamps
     cols[ROW] = _row_numbers(data.num_rows, first_row, malformed)
     return RawTable(table, path, pa.table(cols), malformed)
 
@@ -238,6 +239,12 @@ def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
 NBSP = (0xC2, 0xA0)  # a no-break space in UTF-8
 
 
+def _offsets(chunk: pa.Array) -> tuple[np.ndarray, pa.Buffer | None]:
+    """A text chunk's value offsets (its own, from its slice's start) and its data buffer."""
+    _, offsets, data = chunk.buffers()
+    return np.frombuffer(offsets, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4), data
+
+
 def _text_chunks(col: pa.ChunkedArray):
     """The column's chunks that hold values, as text (``pa.string``: 32-bit offsets)."""
     for chunk in col.chunks:
@@ -252,8 +259,7 @@ def _padded(col: pa.ChunkedArray) -> bool:
     asked of the bytes as a whole first, a copy and a byte search (at scale 50, the visits' five columns in
     0.09 s), and only a chunk that has one is looked at value by value (the five took 1.5 s so, each chunk)."""
     for chunk in _text_chunks(col):
-        _, offsets, data = chunk.buffers()
-        offsets = np.frombuffer(offsets, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+        offsets, data = _offsets(chunk)
         if data is None:
             continue
         held = bytes(memoryview(data)[offsets[0] : offsets[-1]])
