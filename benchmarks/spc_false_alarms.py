@@ -29,9 +29,10 @@ def main() -> None:
 
     from kpi.catalogue import load as load_catalogue
     from kpi.engine import Context
+    from kpi.load import load
     from kpi.scorecard import scorecard
     from kpi.spc import spc_of, xmr
-    from kpi.store import connect, load
+    from kpi.store import connect
     from kpi.synth import SynthConfig, generate, write
 
     cat = load_catalogue("county")

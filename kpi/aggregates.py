@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .catalogue import Catalogue
-from .validate import LoadError
+from .errors import LoadError
 
 COLUMNS = ["month", "measure", "numerator", "denominator"]
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from . import model
+from .errors import UserError
 
 CATALOGUES = Path(__file__).parent / "catalogues"
 
@@ -77,7 +78,7 @@ PART_KEYS = {
 }
 
 
-class CatalogueError(ValueError):
+class CatalogueError(UserError, ValueError):
     pass
 
 

@@ -12,13 +12,13 @@ import pandas as pd
 from . import model
 from .engine import BREAKDOWNS as BREAKDOWN_CHOICES
 from .readers import FORMATS
-from .store import DEFAULT_STORE
+from .store import default_store
 
 DEFAULT_SYNTH_DIR = Path("data/synthetic")
 
 
 def _store_arg(p: argparse.ArgumentParser):
-    p.add_argument("--store", type=Path, default=DEFAULT_STORE, help=f"DuckDB store file (default {DEFAULT_STORE})")
+    p.add_argument("--store", type=Path, default=default_store(), help=f"DuckDB store file (default {default_store()})")
 
 
 def cmd_synth(a) -> int:
@@ -37,9 +37,9 @@ def cmd_synth(a) -> int:
 
 
 def cmd_load(a) -> int:
+    from .errors import LoadError
+    from .load import load_sources
     from .readers import parse_source, read
-    from .store import load_sources
-    from .validate import LoadError
 
     t0 = time.perf_counter()
     try:
@@ -54,14 +54,11 @@ def cmd_load(a) -> int:
 
 
 def cmd_volumes(a) -> int:
-    from .store import connect
+    from .store import connect, month_of
     from .volumes import volumes, wide
 
     con, snap = connect(a.store, a.snapshot)
-    month = a.month or snap["latest_month"]
-    if not month:
-        print("no --month given and the snapshot does not say which month is the latest", file=sys.stderr)
-        return 2
+    month = a.month or month_of(snap)
     df = volumes(con, month, a.months, snap)
     if a.format == "csv":
         df.to_csv(sys.stdout, index=False)
@@ -77,8 +74,8 @@ def cmd_volumes(a) -> int:
 
 
 def _measures_by_period(a, month: str) -> int:
+    from .errors import LoadError
     from .scorecard import over_periods
-    from .validate import LoadError
 
     if a.by:
         print("kpi measures: --by is for monthly figures (--period month)", file=sys.stderr)
@@ -110,17 +107,17 @@ def _measures_by_period(a, month: str) -> int:
 
 
 def cmd_measures(a) -> int:
+    from .errors import LoadError
     from .scorecard import scorecard
-    from .validate import LoadError
 
     month = a.month
     if month is None:
         if a.aggregates is not None:
             print("--month is needed with --aggregates", file=sys.stderr)
             return 2
-        from .store import snapshots
+        from .store import latest_month
 
-        month = snapshots(a.store).iloc[-1]["latest_month"]
+        month = latest_month(a.store, a.snapshot)
     rejects: list = []
     if a.period != "month":
         return _measures_by_period(a, month)
@@ -184,7 +181,7 @@ def cmd_docs(a) -> int:
 
 def cmd_report(a) -> int:
     """Set up the synthetic authority if needed, then run the latest month's report."""
-    from .store import load
+    from .load import load
 
     if not (a.data / "extract.json").exists():
         cmd_synth(
@@ -269,7 +266,7 @@ def cmd_params_new(a) -> int:
 def cmd_comparators(a) -> int:
     from . import comparators as cp
     from .catalogue import load
-    from .validate import LoadError
+    from .errors import LoadError
 
     cat = load(a.catalogue)
     try:

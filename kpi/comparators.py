@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import Catalogue
-from .validate import LoadError
+from .errors import LoadError
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "comparators"
 FIGURES = "dfe.csv"

@@ -729,7 +729,7 @@ COUNTING_CURSORS = 2
 
 def _count_sets(con, sets: list[list[_Cohort]], by: str | None) -> list[pd.DataFrame]:
     """The rows of each set of parts counted together (:func:`_count`), in the order given."""
-    from .store import _quiet
+    from .store import quiet
 
     path = ",".join(_search_path(con))
     local = threading.local()
@@ -740,7 +740,7 @@ def _count_sets(con, sets: list[list[_Cohort]], by: str | None) -> list[pd.DataF
         if cur is None:
             cur = local.cursor = con.cursor()
             cursors.append(cur)
-            _quiet(cur)
+            quiet(cur)
             if path:
                 cur.execute(f"SET search_path = '{path}'")
         return _count(cur, cohorts, by)

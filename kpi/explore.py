@@ -134,18 +134,14 @@ class Explorer:
         catalogue: Catalogue | str = "county",
         targets: Path | str | dict | None = DEFAULT_TARGETS,
     ):
-        from .report import default_store
+        from .store import default_store, month_of
 
         con, snap = connect(Path(store) if store else default_store(), snapshot)
         self.context = Context.prepare(con, snap)
         self.snapshot = snap
         self.catalogue = load(catalogue) if isinstance(catalogue, str) else catalogue
         self.targets = targets
-        # the snapshot's latest month, else the last month before its extract date
-        latest = snap.get("latest_month")
-        if not latest:
-            latest = month_label(add_months(month_start(pd.Timestamp(snap["extract_date"]).strftime("%Y-%m")), -1))
-        self.latest_month = str(latest)
+        self.latest_month = month_of(snap)
         self._labels: dict[str, dict] = {}
 
     # ---------------------------------------------------------------- measures and series

@@ -1,6 +1,6 @@
 """The standard data model: one table per kind of record, declared once.
 
-Loading and validation (:mod:`kpi.validate`), the synthetic generator (:mod:`kpi.synth`) and
+Loading and validation (:mod:`kpi.readers`, :mod:`kpi.checks`, :mod:`kpi.load`), the synthetic generator (:mod:`kpi.synth`) and
 the documentation (``docs/data-model.md``, written by :func:`markdown`) all read these
 declarations, so they cannot drift apart.
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from .catalogue import read_yaml
+from .errors import UserError
 
 PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"  # the project's, wherever it runs from
 FIELDS = {
@@ -40,7 +41,7 @@ FIELDS = {
 }
 
 
-class ParamsError(ValueError):
+class ParamsError(UserError, ValueError):
     pass
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +24,6 @@ from .spc import VARIATION_TEXT, spc_of
 # The store, the engine and the charting stack are imported where used: a notebook that draws no chart
 # (the summary, the appendices) then starts in half the time.
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def default_store() -> Path:
-    """$KPI_STORE, else the project's data/warehouse.duckdb (wherever the notebook runs from)."""
-    return Path(os.environ.get("KPI_STORE") or ROOT / "data" / "warehouse.duckdb")
 
 
 RAG_STYLE = {  # text, symbol and colour: never colour alone
@@ -146,12 +140,13 @@ class Report:
         public: bool = False,
     ) -> Report:
         """The month's report data: from the runner's ``data_dir`` if it has it, else computed from the store."""
-        store = Path(store) if store else default_store()
-        if month is None:  # the latest month of the store
-            from .store import snapshots
+        from .store import default_store, latest_month
 
-            month = str(snapshots(store).iloc[-1]["latest_month"])
-        p = params_mod.load(params_file) if params_file else params_mod.for_month(month)
+        store = Path(store) if store else default_store()
+        p = params_mod.load(params_file) if params_file else None
+        if month is None:  # the latest month of the store
+            month = latest_month(store, p.snapshot if p else None)
+        p = p or params_mod.for_month(month)
         cat = catalogue_for(p)
         d = Path(data_dir) if data_dir else None
         if d is None or not (d / "scorecard.parquet").exists():

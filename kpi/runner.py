@@ -136,7 +136,7 @@ def _error_cell(path: str) -> tuple[int | None, str]:
 
 def run(
     month: str | None = None,
-    store: Path | str = "data/warehouse.duckdb",
+    store: Path | str | None = None,
     params_file: Path | str | None = None,
     out_root: Path | str = "output",
     workers: int | None = None,
@@ -145,13 +145,14 @@ def run(
     progress=print,
 ) -> RunResult:
     from .report import prepare_data
-    from .store import snapshots
+    from .store import default_store, latest_month
 
     t0 = time.perf_counter()
-    store = Path(store).resolve()
+    store = Path(store or default_store()).resolve()
+    p = params_mod.load(params_file) if params_file else None
     if month is None:
-        month = str(snapshots(store).iloc[-1]["latest_month"])
-    p = params_mod.load(params_file) if params_file else params_mod.for_month(month)
+        month = latest_month(store, p.snapshot if p else None)
+    p = p or params_mod.for_month(month)
     if p.month != month:
         raise params_mod.ParamsError(f"{p.path}: is for {p.month}, not {month}")
     out = Path(out_root).resolve() / month

@@ -23,7 +23,7 @@ from .calendar import months_back
 from .catalogue import Catalogue, load, load_targets, targets_for
 from .engine import Context, compute, finish
 from .status import NO_FIGURE, RAG_TEXT, compare, rag
-from .store import DEFAULT_STORE, connect
+from .store import connect
 
 DEFAULT_TARGETS = Path("params/targets.yaml")
 
@@ -60,7 +60,7 @@ def scorecard(
     month: str,
     months: int = 1,
     *,
-    store: Path | str | None = DEFAULT_STORE,
+    store: Path | str | None = None,
     snapshot: int | None = None,
     context: Context | None = None,
     aggregates: Path | str | None = None,
@@ -73,8 +73,9 @@ def scorecard(
 ) -> pd.DataFrame:
     """The scorecard for the ``months`` months ending with ``month``.
 
-    Measures come from the store (``store``/``snapshot``, or an open ``context``) and, where an
-    ``aggregates`` file gives a measure and month, from that file instead. Rows rejected from the
+    Measures come from the store (``store``/``snapshot``, or an open ``context``; no store given: the default
+    one, :func:`kpi.store.default_store`, unless an ``aggregates`` file is given and then from it alone) and,
+    where an ``aggregates`` file gives a measure and month, from that file instead. Rows rejected from the
     aggregates file are appended to ``rejects`` when a list is given. ``year_on_year=False`` computes
     only the months shown (about half the time); the change on a year before is then given only where
     that month is among them. ``measures`` (references) limits it to those measures.
@@ -87,7 +88,7 @@ def scorecard(
     # 12 or more after the first shown have it (with 13 months: the latest)
     span = months_back(month, months + 12 if year_on_year else months)
     frames = []
-    if context is None and store is not None and (aggregates is None or Path(store).exists()):
+    if context is None and (store is not None or aggregates is None):
         con, snap = connect(store, snapshot)
         context = Context.prepare(con, snap)
     if context is not None:

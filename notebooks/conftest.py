@@ -12,7 +12,7 @@ from pathlib import Path
 def pytest_collection_modifyitems(session, config, items):
     if os.environ.get("KPI_STORE") or not any(str(i.path).endswith(".ipynb") for i in items):
         return
-    from kpi.store import load
+    from kpi.load import load
     from kpi.synth import SynthConfig, generate, write
 
     root = Path(tempfile.mkdtemp(prefix="kpi-nbval-"))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kpi.store import load
+from kpi.load import load
 from kpi.synth import SynthConfig, generate, write
 
 

@@ -3,7 +3,7 @@
 import csv
 from pathlib import Path
 
-from kpi.store import load
+from kpi.load import load
 
 
 def write_csv(directory: Path, name: str, rows: list[dict] | list[list], header: list[str] | None = None) -> Path:

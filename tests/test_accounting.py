@@ -7,7 +7,7 @@ from helpers import minimal_extract
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpi.store import load
+from kpi.load import load
 
 CELLS = st.sampled_from(
     [
@@ -76,9 +76,9 @@ def test_each_file_is_recorded_with_its_checksum(tmp_path):
 
 
 def test_a_checksum_is_read_through_a_map_and_of_an_empty_file_without_one(tmp_path):
-    from kpi.store import _sha256
+    from kpi.load import sha256
 
     (tmp_path / "empty").write_bytes(b"")
     (tmp_path / "abc").write_bytes(b"abc")
-    assert _sha256(tmp_path / "empty") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    assert _sha256(tmp_path / "abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert sha256(tmp_path / "empty") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert sha256(tmp_path / "abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

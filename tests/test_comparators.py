@@ -7,7 +7,7 @@ import pytest
 
 from kpi import comparators as cp
 from kpi.catalogue import load
-from kpi.validate import LoadError
+from kpi.errors import LoadError
 
 COUNTY = load("county")
 HEAD = "time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,old_la_code,new_la_code,la_name,category,"

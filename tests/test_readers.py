@@ -11,10 +11,11 @@ from helpers import write_csv
 
 from kpi.catalogue import load as load_catalogue
 from kpi.engine import Context, compute
+from kpi.errors import LoadError
+from kpi.load import load_sources
 from kpi.readers import parse_source, read
 from kpi.scorecard import scorecard
-from kpi.store import connect, load_sources
-from kpi.validate import LoadError
+from kpi.store import connect
 
 COUNTY = load_catalogue("county")
 

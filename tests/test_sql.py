@@ -13,9 +13,10 @@ from postgres import running_server
 
 from kpi import model
 from kpi.cli import main
+from kpi.errors import LoadError
+from kpi.load import load, load_sources
 from kpi.readers import read
-from kpi.store import connect, load, load_sources
-from kpi.validate import LoadError
+from kpi.store import connect
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpi import model
-from kpi.store import connect, load, snapshots
-from kpi.validate import LoadError, ascending, check_header, iso_timestamps, parsed, read_table, row_checks
+from kpi.checks import ascending, parsed, row_checks
+from kpi.errors import LoadError
+from kpi.load import load
+from kpi.readers.standard import check_header, iso_timestamps, read_table
+from kpi.store import connect, snapshots
 
 CHILD_HEADER = ["child_id", "family_id", "date_of_birth", "sex", "ethnicity", "disability", "locality_id"]
 
@@ -135,7 +138,7 @@ def test_each_row_of_an_unresolved_reference_is_rejected_and_only_those(tmp_path
     # K9 is in no children row: both its referrals go; " K2 " is K2 once trimmed, and an empty contact_id
     # refers to nothing, so those load. The same whether values are looked up among their distinct values or not.
     looked_up = []
-    monkeypatch.setattr("kpi.store.distinct_first", lambda rows, parent: looked_up.append(parent) or distinct)
+    monkeypatch.setattr("kpi.load.distinct_first", lambda rows, parent: looked_up.append(parent) or distinct)
     d = minimal_extract(tmp_path / "in")
     base = {"contact_id": "", "source": "6", "primary_need": "N1", "homeless": "N", "team_id": "N-A"}
     base |= {"closure_date": "", "closure_reason": ""}
@@ -160,7 +163,7 @@ def test_each_row_of_an_unresolved_reference_is_rejected_and_only_those(tmp_path
 
 
 def test_a_reference_is_looked_up_among_distinct_values_where_rows_are_twice_the_parents_or_more():
-    from kpi.validate import distinct_first
+    from kpi.checks import distinct_first
 
     assert distinct_first(13_029_226, 4_544_126)  # the visits' children at scale 50
     assert not distinct_first(5_457_661, 4_544_126)  # the contacts'
@@ -442,11 +445,11 @@ def test_extra_columns_are_ignored_with_a_note(tmp_path):
 
 
 def test_padding_is_found_in_the_bytes_of_any_chunk_and_slice():
-    from kpi.validate import _padded
+    from kpi.checks import padded as scan
 
     def padded(*values, sliced=False):
         arr = pa.array(["pad", *values, "pad"])
-        return _padded(pa.chunked_array([arr.slice(1, len(values)) if sliced else arr]))
+        return scan(pa.chunked_array([arr.slice(1, len(values)) if sliced else arr]))
 
     for v in (" a", "a ", "\u00a0a", "a\u00a0", "\u00a0", " "):
         assert padded(v) and padded(v, sliced=True), repr(v)
@@ -455,22 +458,22 @@ def test_padding_is_found_in_the_bytes_of_any_chunk_and_slice():
     for v in ("a b", "a\u00a0b", "£5", "\u0420", "é", "", None):
         assert not padded(v) and not padded(v, sliced=True), repr(v)
     # the slice's neighbours are not looked at
-    assert not _padded(pa.chunked_array([pa.array([" x", "ok", "y "]).slice(1, 1)]))
+    assert not scan(pa.chunked_array([pa.array([" x", "ok", "y "]).slice(1, 1)]))
 
 
 def test_padding_is_found_in_whichever_chunk_holds_it():
     """A chunk with no space and no 0xA0 byte is passed over whole; one holding either is looked at value by value."""
-    from kpi.validate import _padded
+    from kpi.checks import padded
 
     def chunks(*lists):
         return pa.chunked_array([pa.array(x, pa.string()) for x in lists], pa.string())
 
-    assert _padded(chunks(["a", "b"], [], [None, None], ["", "c "], ["d"]))
-    assert _padded(chunks(["a", "b"], ["\u00a0c"]))
-    assert not _padded(chunks(["a", "b"], [], [None], ["", "c"]))
+    assert padded(chunks(["a", "b"], [], [None, None], ["", "c "], ["d"]))
+    assert padded(chunks(["a", "b"], ["\u00a0c"]))
+    assert not padded(chunks(["a", "b"], [], [None], ["", "c"]))
     # spaces and A0 bytes inside values only: the chunk is looked at, and nothing found
-    assert not _padded(chunks(["a b", "\u0420\u0420"], ["2024-01-05 10:00:00"]))
-    assert not _padded(chunks([None, ""]))
+    assert not padded(chunks(["a b", "\u0420\u0420"], ["2024-01-05 10:00:00"]))
+    assert not padded(chunks([None, ""]))
 
 
 def _snapshot_tables(store) -> dict:
@@ -502,7 +505,7 @@ def test_dates_and_numbers_read_typed_load_as_they_do_read_as_text(tmp_path, mon
         read_raw(d, "contacts")["contact_at"].type == read_raw(d, "contacts")["completed_at"].type == pa.timestamp("us")
     )
     typed = load(d, tmp_path / "typed.duckdb", extract_date="2024-06-01")
-    monkeypatch.setattr("kpi.validate.ARROW_TYPES", {})
+    monkeypatch.setattr("kpi.readers.standard.ARROW_TYPES", {})
     assert read_raw(d, "children")["date_of_birth"].type == pa.string()
     text = load(d, tmp_path / "text.duckdb", extract_date="2024-06-01")
     assert _snapshot_tables(tmp_path / "typed.duckdb") == _snapshot_tables(tmp_path / "text.duckdb")
@@ -536,8 +539,8 @@ def test_a_problem_shows_a_typed_value_as_the_file_wrote_it(tmp_path):
 
 def test_standard_sources_of_one_table_are_combined_as_text(tmp_path):
     """Two sources' parts of a table are combined as text: one typed, one with a date Arrow does not parse."""
-    from kpi.readers import read_standard
-    from kpi.store import load_sources
+    from kpi.load import load_sources
+    from kpi.readers.standard import read as read_standard
 
     first = minimal_extract(tmp_path / "a")
     second = tmp_path / "b"
@@ -572,8 +575,9 @@ def test_a_value_arrow_reads_typed_is_one_the_checks_read_the_same(tmp_path_fact
     text a date, whole number or number column holds."""
     import math
 
+    from kpi.checks import parsed
     from kpi.model import TYPES, Column
-    from kpi.validate import ARROW_TYPES, _read_csv, parsed
+    from kpi.readers.standard import ARROW_TYPES, _read_csv
 
     path = tmp_path_factory.mktemp("v") / "t.csv"
     path.write_text(f"x\n{value}\n", encoding="utf-8")
@@ -605,8 +609,9 @@ def test_a_date_and_time_arrow_reads_but_the_checks_do_not_is_read_as_text():
 
     import pyarrow.csv as pacsv
 
+    from kpi.checks import parsed
     from kpi.model import Column
-    from kpi.validate import ARROW_TYPES, parsed
+    from kpi.readers.standard import ARROW_TYPES
 
     assert "datetime" not in ARROW_TYPES
     arrow = pacsv.read_csv(

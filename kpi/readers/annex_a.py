@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..validate import LoadError
-from . import Extract, from_frames, not_covered
+from ..errors import LoadError
+from .extract import Extract, from_frames, not_covered
 
 LISTS = {  # list -> (a column that identifies it, the columns the reader needs)
     "List 1": ("Date of Contact", ["Child Unique ID", "Date of Contact", "Contact Source"]),

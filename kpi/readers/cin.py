@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 from lxml import etree
 
-from ..validate import LoadError
-from . import Extract, from_frames, not_covered
+from ..errors import LoadError
+from .extract import Extract, from_frames, not_covered
 
 SEX = {"1": "M", "2": "F", "0": "U", "9": "U", "M": "M", "F": "F", "U": "U"}
 CARE_TABLES = ("care_episodes", "permanence_plans", "health_assessments", "dental_checks", "sdq_scores")

@@ -31,8 +31,8 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 
 from .. import model
-from ..validate import LoadError
-from . import Extract, from_frames
+from ..errors import LoadError
+from .extract import Extract, from_frames
 
 
 def _engine(url: str):

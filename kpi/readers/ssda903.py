@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..validate import LoadError
-from . import Extract, from_frames, not_covered
+from ..errors import LoadError
+from .extract import Extract, from_frames, not_covered
 
 # The DfE's column names of each table of the return
 TABLES = {
