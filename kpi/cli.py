@@ -11,6 +11,7 @@ import pandas as pd
 
 from . import model
 from .engine import BREAKDOWNS as BREAKDOWN_CHOICES
+from .errors import UserError
 from .readers import FORMATS
 from .store import default_store
 
@@ -354,7 +355,11 @@ def cmd_explore(a) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="kpi", description="Children's social care KPI workbook")
+    p = argparse.ArgumentParser(
+        prog="kpi",
+        description="Children's social care KPI workbook",
+        epilog="--debug, anywhere on the line, shows the traceback of an error instead of its message.",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("synth", help="generate the synthetic authority as one CSV per table")
@@ -477,9 +482,31 @@ def main(argv: list[str] | None = None) -> int:
     s.set_defaults(func=cmd_params_new)
 
     argv = sys.argv[1:] if argv is None else [str(x) for x in argv]
+    debug = "--debug" in argv  # anywhere on the line: a traceback instead of a message
+    argv = [x for x in argv if x != "--debug"]
     a = p.parse_args(argv)
     a.store_given = "--store" in argv
-    return a.func(a)
+    a.debug = debug
+    try:
+        return a.func(a)
+    except UserError as e:
+        if debug:
+            raise
+        print(f"kpi {a.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"kpi {a.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - a fault of the workbook's own: a message, the traceback with --debug
+        if debug:
+            raise
+        first = str(e).splitlines()[0] if str(e) else ""
+        print(
+            f"kpi {a.command}: internal error ({type(e).__name__}: {first}); this is a fault of the workbook, not of "
+            f"your data: run again with --debug for the traceback, and report it",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":

@@ -84,3 +84,27 @@ def test_spc_reads_any_series(tmp_path, capsys):
     assert "rejected: " + str(f) + " row 3, column value: 'oops': expected a number" in capsys.readouterr().err
     code, _ = run("spc", f, "--improvement", "increase", "--rebase", "p9")
     assert code == 2 and "rebase period(s) not in the series: p9" in capsys.readouterr().err
+
+
+def test_an_error_a_user_can_cause_is_a_message_and_a_fault_of_ours_says_so(tmp_path, capsys, monkeypatch):
+    import pytest
+
+    import kpi.cli
+    from kpi.errors import UserError
+
+    def user_error(a):
+        raise UserError("children.csv row 3, column sex: expected M, F or U")
+
+    def fault(a):
+        raise KeyError("1.0")
+
+    monkeypatch.setattr(kpi.cli, "cmd_snapshots", user_error)
+    assert main(["snapshots"]) == 2
+    err = capsys.readouterr().err
+    assert err == "kpi snapshots: children.csv row 3, column sex: expected M, F or U\n"
+    monkeypatch.setattr(kpi.cli, "cmd_snapshots", fault)
+    assert main(["snapshots"]) == 3
+    err = capsys.readouterr().err
+    assert "internal error (KeyError: '1.0')" in err and "--debug" in err and "Traceback" not in err
+    with pytest.raises(KeyError):
+        main(["snapshots", "--debug"])
