@@ -10,18 +10,18 @@ SYNTH  ?= data/synthetic
 
 LINT   := kpi tests benchmarks notebooks
 
-.PHONY: report test lint format setup setup-test browser postgres bench clean
+.PHONY: report test lint format setup setup-test git-filters browser postgres bench clean
 
-report: $(VENV)/.installed
+report: $(VENV)/.installed git-filters
 	$(BIN)/kpi report --data $(SYNTH) --store $(STORE)
 
-test: $(VENV)/.installed-test browser postgres
+test: $(VENV)/.installed-test git-filters browser postgres
 	$(BIN)/ruff check $(LINT)
 	$(BIN)/ruff format --check $(LINT)
 	$(BIN)/python -m pytest
 
-setup: $(VENV)/.installed
-setup-test: $(VENV)/.installed-test
+setup: $(VENV)/.installed git-filters
+setup-test: $(VENV)/.installed-test git-filters
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -36,6 +36,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
+
+# Outputs of notebooks never reach git: .gitattributes sends every notebook through nbstripout (a project
+# dependency) as it is staged, and shows diffs without outputs; this sets that filter up in the clone.
+# `required` makes git refuse to stage a notebook when the filter cannot run, rather than stage it whole.
+NBSTRIPOUT = '$(abspath $(BIN))/python' -m nbstripout --keep-id
+git-filters:
+	@if git rev-parse --is-inside-work-tree > /dev/null 2>&1; then \
+	  git config filter.nbstripout.clean "$(NBSTRIPOUT)" && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config filter.nbstripout.required true && \
+	  git config diff.ipynb.textconv "$(NBSTRIPOUT) -t"; \
+	fi
 
 # The browser tests drive Debian's chromium (playwright-core's own browser download is not used).
 browser:

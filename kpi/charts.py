@@ -35,6 +35,13 @@ def _label(month: str) -> str:
     return pd.Timestamp(month + "-01").strftime("%b-%y")
 
 
+def _hidden(s: pd.DataFrame) -> pd.Series:
+    """The public version's suppressed months of a series (none in the full version)."""
+    if "suppressed" not in s:
+        return pd.Series(False, index=s.index)
+    return s["suppressed"].fillna(False).astype(bool)
+
+
 def _breaks(measure: Measure, s: pd.DataFrame) -> dict[int, str]:
     """Where the line is broken (the index of the first point after the break, in ``s`` sorted by month and
     renumbered) and why: a change of definition, or April for a figure counted from April."""
@@ -122,7 +129,9 @@ def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
             fontsize=10,
             fontweight="bold",
         )
-    ax.set_xticks(x, [_label(m) for m in s["month"]], rotation=45, ha="right", fontsize=8)
+    # a suppressed month is a gap in the line (its value is not in the figures drawn) and says so on its label
+    ticks = [_label(m) + (" [c]" if h else "") for m, h in zip(s["month"], _hidden(s), strict=True)]
+    ax.set_xticks(x, ticks, rotation=45, ha="right", fontsize=8)
     ax.set_xlim(-0.5, len(x) - 0.3)
     unit = {"percent": "%", "rate": "per 10,000", "count": "number", "average": "average"}[measure.unit]
     ax.set_ylabel(unit)
@@ -139,21 +148,28 @@ def alt_text(measure: Measure, series: pd.DataFrame) -> str:
     s = series.sort_values("month")
     vals = s.dropna(subset=["value"])
     if vals.empty:
+        if _hidden(s).any():
+            return f"Chart of {measure.title}: every figure shown is suppressed ([c])."
         return f"Chart of {measure.title}: no figures available."
     first, last = vals.iloc[0], vals.iloc[-1]
     if len(vals) == 1:
-        return f"Chart of {measure.title}: one figure, {_fmt(measure, last['value'])} in {_label(last['month'])}."
-    hi, lo = vals.loc[vals["value"].idxmax()], vals.loc[vals["value"].idxmin()]
-    parts = [
-        f"Line chart of {measure.title}, {_label(s['month'].iloc[0])} to {_label(s['month'].iloc[-1])}.",
-        f"It went from {_fmt(measure, first['value'])} in {_label(first['month'])} to "
-        f"{_fmt(measure, last['value'])} in {_label(last['month'])};",
-        f"highest {_fmt(measure, hi['value'])} ({_label(hi['month'])}), lowest {_fmt(measure, lo['value'])} "
-        f"({_label(lo['month'])}).",
-    ]
+        parts = [f"Chart of {measure.title}: one figure, {_fmt(measure, last['value'])} in {_label(last['month'])}."]
+    else:
+        hi, lo = vals.loc[vals["value"].idxmax()], vals.loc[vals["value"].idxmin()]
+        parts = [
+            f"Line chart of {measure.title}, {_label(s['month'].iloc[0])} to {_label(s['month'].iloc[-1])}.",
+            f"It went from {_fmt(measure, first['value'])} in {_label(first['month'])} to "
+            f"{_fmt(measure, last['value'])} in {_label(last['month'])};",
+            f"highest {_fmt(measure, hi['value'])} ({_label(hi['month'])}), lowest {_fmt(measure, lo['value'])} "
+            f"({_label(lo['month'])}).",
+        ]
     for i, why in sorted(_breaks(measure, s.reset_index(drop=True)).items()):
         what = "The definition changed" if why == "definition changed" else "A new financial year starts"
         parts.append(f"{what} from {_label(s['month'].iloc[i])}: the line is broken there.")
+    hidden = s.loc[_hidden(s), "month"]
+    if len(hidden):
+        months = ", ".join(_label(m) for m in hidden)
+        parts.append(f"Suppressed ([c]): {months}; the line has a gap there.")
     t, tol = s["target"].iloc[-1], s["tolerance"].iloc[-1]
     if pd.notna(t):
         parts.append(f"Target {_fmt(measure, t)}" + (f", tolerance {_fmt(measure, tol)}." if pd.notna(tol) else "."))

@@ -95,6 +95,9 @@ def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:
     """Sentences about the latest month of a series (rows with month, value, target, tolerance, rag),
     ending with the SPC verdict when ``spc`` (:func:`kpi.spc.spc_of`) is given."""
     s = series.sort_values("month").reset_index(drop=True)
+    hidden = s["suppressed"].fillna(False).astype(bool) if "suppressed" in s else pd.Series(False, index=s.index)
+    if hidden.iloc[-1]:  # the public version: nothing is said of a suppressed figure, nor of how it moved
+        return f"The figure for {_month(s['month'].iloc[-1])} is suppressed ([c])."
     known = s.dropna(subset=["value"])
     if known.empty or pd.isna(s["value"].iloc[-1]):
         return f"No figure is available for {_month(s['month'].iloc[-1])}."
@@ -113,7 +116,10 @@ def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:
                 f"{verb} to {now} in {_month(last['month'])} from {before} in {_month(prev['month'])} "
                 f"({'an improvement' if better else 'a deterioration'})."
             )
-        run = _run_before(known)
+        # runs and extremes only over the months since the last suppressed one, so they speak of no hidden month
+        if hidden.any():
+            known = known[known.index > hidden[hidden].index[-1]]
+        run = _run_before(known) if len(known) >= 2 else 0
         if run >= 3:
             trend = "rise" if known["value"].iloc[-2] > known["value"].iloc[-2 - run] else "fall"
             turned = (known["value"].iloc[-1] > known["value"].iloc[-2]) != (trend == "rise")
@@ -128,7 +134,7 @@ def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:
     if rag:
         t, tol = _fmt(measure, last["target"]), _fmt(measure, last["tolerance"])
         sentence = f"It {STANDING[rag]} (target {t}, tolerance {tol})"
-        since = _first_since(s, rag)
+        since = None if hidden.any() else _first_since(s, rag)  # "first since" would speak of hidden months
         out.append(sentence + (f", {since}." if since else "."))
     said = spc_sentence(spc, measure) if spc is not None else ""
     if said:

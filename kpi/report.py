@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import params as params_mod
+from . import privacy
 from .catalogue import KINDS, Catalogue, Measure, load
 from .spc import MONTHS as SPC_MONTHS
 from .spc import VARIATION_TEXT, spc_of
@@ -39,7 +40,7 @@ SPC_SHORT = {
     None: "Too few figures",
 }
 SHOWN_MONTHS = 13
-SMALL = 6  # counts from 1 to 5 are suppressed in the public version, as official statistics do
+SMALL = privacy.SMALL  # counts from 1 to 5 are suppressed in the public version, as official statistics do
 
 
 def catalogue_for(p: params_mod.MonthParams) -> Catalogue:
@@ -54,8 +55,11 @@ def catalogue_for(p: params_mod.MonthParams) -> Catalogue:
     return cat
 
 
-def prepare_data(month: str, store: str | Path, p: params_mod.MonthParams, out: Path | None = None) -> Path:
-    """Compute the month's scorecard once and write what the notebooks need (all of it aggregate)."""
+def prepare_data(
+    month: str, store: str | Path, p: params_mod.MonthParams, out: Path | None = None, public: bool = False
+) -> Path:
+    """Compute the month's scorecard once and write what the notebooks need (all of it aggregate); ``public``:
+    the published figures only (:func:`kpi.privacy.publish`), so no file of a public run holds a small count."""
     import tempfile
 
     from .engine import Context
@@ -65,17 +69,21 @@ def prepare_data(month: str, store: str | Path, p: params_mod.MonthParams, out: 
     out = Path(out) if out else Path(tempfile.mkdtemp(prefix="kpi-report-"))
     out.mkdir(parents=True, exist_ok=True)
     con, snap = connect(store, p.snapshot)
+    cat = catalogue_for(p)
     card = scorecard(
         month,
         SPC_MONTHS,
         context=Context.prepare(con, snap),
-        catalogue=catalogue_for(p),
+        catalogue=cat,
         year_on_year=False,
         aggregates=p.aggregates,
     )
-    card.to_parquet(out / "scorecard.parquet", index=False)
+    (privacy.publish(card, cat) if public else card).to_parquet(out / "scorecard.parquet", index=False)
     sid = int(snap["snapshot_id"])
-    accounting_of(con, sid).to_parquet(out / "accounting.parquet", index=False)
+    accounting = accounting_of(con, sid)
+    (privacy.publish_accounting(accounting) if public else accounting).to_parquet(
+        out / "accounting.parquet", index=False
+    )
     avail = availability_of(con, sid)
     avail.to_parquet(out / "availability.parquet", index=False)
     snap = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in snap.items()}
@@ -126,6 +134,10 @@ class Report:
     availability: pd.DataFrame | None = None
 
     def __post_init__(self):
+        if self.public:  # everything below is made from the published figures alone
+            self.history = privacy.publish(self.history, self.catalogue)
+            if self.accounting is not None:
+                self.accounting = privacy.publish_accounting(self.accounting)
         shown = sorted(self.history["month"].unique())[-SHOWN_MONTHS:]
         self.card = self.history[self.history["month"].isin(shown)]  # what the page shows: 13 months
         self._spc = {}
@@ -162,7 +174,8 @@ class Report:
         return self.card[self.card["measure"] == ref]
 
     def spc(self, ref: str):
-        """Making Data Count SPC of the measure over the 24 months to the report's month."""
+        """Making Data Count SPC of the measure over the 24 months to the report's month (in the public version,
+        of the published figures alone: a suppressed month is a gap, left out of the mean and limits)."""
         if ref not in self._spc:
             self._spc[ref] = spc_of(self.catalogue[ref], self.history[self.history["measure"] == ref])
         return self._spc[ref]
@@ -171,14 +184,26 @@ class Report:
         s = self.series(ref)
         return s[s["month"] == self.month].iloc[0]
 
+    @staticmethod
+    def _hidden(row: pd.Series) -> bool:
+        """Suppressed in the public version."""
+        return bool(row.get("suppressed", False))
+
+    def verdict(self, ref: str):
+        """The SPC of the measure when it speaks of the report's month; None when that month's figure is
+        suppressed (a verdict on an earlier month would pass for this one's)."""
+        return None if self._hidden(self.latest(ref)) else self.spc(ref)
+
     def _count(self, x) -> str:
         if x is None or pd.isna(x):
             return ""
         if self.public and 0 < x < SMALL:
-            return "[c]"
+            return privacy.SUPPRESSED
         return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
 
     def _display(self, row: pd.Series) -> str:
+        if self._hidden(row):
+            return privacy.SUPPRESSED
         if not row["display"]:
             return "not available"
         if self.public:
@@ -199,6 +224,8 @@ class Report:
                 names = ", ".join(dict.fromkeys(w.split(": ")[0] for w in why.split("; ")))
                 return _e(f"Not available: the data loaded has no {names} (Appendix 4 says why).")
             return "No figure for this month."
+        if self._hidden(row):
+            return _e(f"Suppressed ({privacy.SUPPRESSED}): {row.get('suppression') or privacy.WHY_COUNTS}.")
         if m.unit == "count":
             return f"{self._count(row['numerator'])} in {month_name(self.month)}."
         if self.public and "[c]" in (self._count(row["numerator"]), self._count(row["denominator"])):
@@ -210,6 +237,10 @@ class Report:
     def _change(self, m: Measure, row: pd.Series) -> str:
         ch = row["change_month"]
         if ch is None or pd.isna(ch):
+            before = self.series(m.ref)
+            before = before[before["month"] < row["month"]].tail(1)
+            if self._hidden(row) or (len(before) and self._hidden(before.iloc[0])):
+                return f"Not shown: this month's or the month before's figure is suppressed ({privacy.SUPPRESSED})."
             return "No figure for the month before."
         unit = {"percent": " percentage points", "rate": " per 10,000"}.get(m.unit, "")
         word = {"better": "better", "worse": "worse", "same": "no change"}.get(row["vs_last_month"], "")
@@ -226,8 +257,17 @@ class Report:
 (snapshot {_e(self.snapshot.get("snapshot_id", ""))}). RAG is shown in words and symbols as well as colour:
 {rag_badge("green", "Green: meets target")} {rag_badge("amber", "Amber: within tolerance")}
 {rag_badge("red", "Red: outside tolerance")}. Commentary marked <strong>DRAFT</strong> was drafted from the figures
-and has not been written by a manager.{" Counts from 1 to 5 are suppressed as [c]." if self.public else ""}</p>
+and has not been written by a manager.{self._public_note()}</p>
 {notes}""")
+
+    def _public_note(self) -> str:
+        if not self.public:
+            return ""
+        return (
+            f" Public version: a figure with a count of 1 to 5 children behind it (or one that would let such a count"
+            f" be worked out) is suppressed as {privacy.SUPPRESSED}, as official statistics do; 0 is a true zero."
+            f" Changes, RAG, comparisons and SPC are shown only from published figures."
+        )
 
     def contents(self) -> None:
         items = ['<li><a href="#summary">The month at a glance</a></li>']
@@ -280,14 +320,14 @@ and has not been written by a manager.{" Counts from 1 to 5 are suppressed as [c
         table = "".join(
             f"<tr><td>KPI {m.kpi}</td><td><a href='#kpi-{m.kpi}'>{_e(m.kpi_title or m.title)}</a></td>"
             f"<td>{_e(self._display(r))}</td><td>{rag_badge(r['rag'])}</td><td>{_e(r['vs_last_month'] or '')}</td>"
-            f"<td>{_e(SPC_SHORT[self.spc(m.ref).variation])}</td></tr>"
+            f"<td>{_e(self._spc_short(m))}</td></tr>"
             for m, r in rows
         )
         special = "".join(
-            f"<li>KPI {m.kpi} {_e(m.kpi_title or m.title)}: {_e(SPC_SHORT[self.spc(m.ref).variation].lower())}. "
-            f"{_e(spc_sentence(self.spc(m.ref), m, headline=False))}</li>"
+            f"<li>KPI {m.kpi} {_e(m.kpi_title or m.title)}: {_e(SPC_SHORT[self.verdict(m.ref).variation].lower())}. "
+            f"{_e(spc_sentence(self.verdict(m.ref), m, headline=False))}</li>"
             for m, _ in rows
-            if (self.spc(m.ref).variation or "").startswith("special")
+            if self.verdict(m.ref) and (self.verdict(m.ref).variation or "").startswith("special")
         )
         _show(f"""<p>Of the {len(kpis)} KPIs this month: {tally}</p>
 <h3>Moved between green, amber and red since last month</h3>
@@ -301,6 +341,24 @@ real change from the month-to-month noise of the process.</p>
 <thead><tr><th scope="col">KPI</th><th scope="col">Measure</th><th scope="col">{month_name(self.month)}</th>
 <th scope="col">RAG</th><th scope="col">Since last month</th><th scope="col">SPC variation</th></tr></thead>
 <tbody>{table}</tbody></table>""")
+
+    def _spc_short(self, m: Measure) -> str:
+        spc = self.verdict(m.ref)
+        return SPC_SHORT[spc.variation] if spc else f"Suppressed ({privacy.SUPPRESSED})"
+
+    def _spc_text(self, m: Measure) -> str:
+        """The KPI page's SPC paragraph: the verdict and why, or why there is none."""
+        from .narrative import spc_sentence
+
+        spc = self.verdict(m.ref)
+        if spc is None:
+            return (
+                f"<strong>No SPC verdict this month</strong>: the month's figure is suppressed ({privacy.SUPPRESSED})."
+            )
+        return (
+            f"<strong>{_e(VARIATION_TEXT[spc.variation])}</strong> (Making Data Count, {SPC_MONTHS} months).\n"
+            f"{_e(spc_sentence(spc, m, headline=False))}"
+        )
 
     def heading(self, key: str) -> None:
         """A section's heading and the catalogue's introduction to it (the summary's: its notebook's)."""
@@ -332,10 +390,9 @@ real change from the month-to-month noise of the process.</p>
 
     def kpi_page(self, m: Measure) -> None:
         from .charts import alt_text, kpi_chart
-        from .narrative import draft, spc_sentence
+        from .narrative import draft
 
         s = self.series(m.ref)
-        spc = self.spc(m.ref)
         r = self.latest(m.ref)
         commentary = self.params.commentary.get(m.ref)
         if commentary:
@@ -348,6 +405,8 @@ real change from the month-to-month noise of the process.</p>
         if s["value"].notna().any():
             png = base64.b64encode(kpi_chart(m, s)).decode()
             chart = f'<img alt="{_e(alt_text(m, s))}" src="data:image/png;base64,{png}" style="max-width:100%">'
+        elif "suppressed" in s and s["suppressed"].any():  # the public version: every figure shown suppressed
+            chart = f"<p><em>No chart: every figure from {_e(month_name(s['month'].min()))} to {_e(month_name(self.month))} is suppressed ({privacy.SUPPRESSED}).</em></p>"
         else:  # no figure in any month: no chart of target lines alone
             chart = f"<p><em>No chart: no figures for {_e(month_name(s['month'].min()))} to {_e(month_name(self.month))}.</em></p>"
         target = "not set" if pd.isna(r["target"]) else self._fmt_threshold(m, r["target"])
@@ -362,8 +421,7 @@ real change from the month-to-month noise of the process.</p>
 <p>Target {target}; tolerance {tolerance}; {"higher" if m.direction == "higher" else "lower"} is better.
 Measure {m.ref}: {_e(m.title)}.</p>
 <p>Calculation: {self._working(m, r)} Change: {self._change(m, r)}</p>
-<p class="spc"><strong>{_e(VARIATION_TEXT[spc.variation])}</strong> (Making Data Count, {SPC_MONTHS} months).
-{_e(spc_sentence(spc, m, headline=False))}</p>
+<p class="spc">{self._spc_text(m)}</p>
 {chart}
 <h4>Commentary</h4>{comment}{change_note}
 </section>""")
@@ -458,10 +516,16 @@ Measure {m.ref}: {_e(m.title)}.</p>
         if accounting is None or accounting.empty:
             _show('<h2 id="appendix-data">Appendix 4: data quality</h2><p>No load accounting available.</p>')
             return
+
+        def n(x) -> str:  # a suppressed count is missing in the public version's accounting
+            if pd.isna(x):
+                return privacy.SUPPRESSED if self.public else "0"
+            return f"{int(x):,}"
+
         rows = "".join(
             f"<tr><th scope='row'>{_e(r.table_name)}</th><td>{_e(r.file if isinstance(r.file, str) else 'not supplied')}</td>"
-            f"<td>{r.rows_read:,}</td><td>{r.rows_loaded:,}</td><td>{r.rows_rejected:,}</td>"
-            f"<td>{getattr(r, 'rows_merged', 0) or 0:,}</td></tr>"
+            f"<td>{n(r.rows_read)}</td><td>{n(r.rows_loaded)}</td><td>{n(r.rows_rejected)}</td>"
+            f"<td>{n(getattr(r, 'rows_merged', 0))}</td></tr>"
             for r in accounting.itertuples()
         )
         gaps = ""

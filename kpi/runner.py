@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import queue
-import re
 import shutil
 import sys
 import time
@@ -25,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import params as params_mod
+from .privacy import Finding, find_personal, notebook_segments, page_segments, redact
 
 # jsonschema (imported through nbformat by papermill and nbconvert) loads the optional rfc3987_syntax
 # package when it is installed, and that builds a grammar for 2 s of CPU on this project's machines: two
@@ -155,6 +155,7 @@ def run(
     p = p or params_mod.for_month(month)
     if p.month != month:
         raise params_mod.ParamsError(f"{p.path}: is for {p.month}, not {month}")
+    public = public or p.public
     out = Path(out_root).resolve() / month
     build = out / f".build-{os.getpid()}"
     shutil.rmtree(build, ignore_errors=True)
@@ -165,7 +166,7 @@ def run(
     books = notebooks(notebook_dir or NOTEBOOKS, list(catalogue_for(p).sections))
     workers = workers or min(len(books), os.cpu_count() or 1)
     progress(f"[{month}] computing the scorecard from {store}")
-    data = prepare_data(month, store, p, build / "data")
+    data = prepare_data(month, store, p, build / "data", public=public)
     timings["scorecard"] = time.perf_counter() - t0
     parameters = {
         "month": month,
@@ -187,6 +188,10 @@ def run(
             except queue.Empty:
                 return
             r = _execute(nb.source, build / "notebooks" / nb.name, parameters | nb.params)
+            if not r["ok"]:  # a cell's error can quote a value: never a child's identifier or date of birth
+                said = [("error", r["error"]), ("cell", r.get("source") or "")]
+                found = _personal(store, data, said)
+                r["error"], r["source"] = (redact(t, found) for _, t in said)
             results.append(r)
             timings[r["notebook"]] = r["seconds"]
             what = "done" if r["ok"] else f"FAILED at cell {r['cell']} ({r.get('source', '')}): {r['error']}"
@@ -200,19 +205,24 @@ def run(
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     for nb in (build / "notebooks").glob("*.ipynb"):
         os.replace(nb, out / "notebooks" / nb.name)
-    report = None
+    report, leaked = None, []
     if not failures:
         t = time.perf_counter()
-        page = render([out / "notebooks" / nb.name for nb in books], title=_title(p, data, month))
-        leaked = leaked_identifiers(page, store, data)
+        executed = [out / "notebooks" / nb.name for nb in books]
+        page = render(executed, title=_title(p, data, month))
+        leaked = leaked_identifiers(page, store, data, executed)
         if leaked:
+            shown = "; ".join(map(str, leaked[:5])) + (f"; and {len(leaked) - 5} more" if len(leaked) > 5 else "")
             failures.append(
                 {
                     "notebook": "report.html",
                     "cell": None,
-                    "error": f"{len(leaked)} child identifier(s) found in the page; report not written",
+                    "error": f"personal data found, report not written: {shown}",
                 }
             )
+            for nb in executed:  # nor is any left beside the page in an executed notebook's outputs
+                if any(f.where.startswith(f"{nb.name} ") for f in leaked):
+                    _clear_outputs(nb)
         else:
             tmp = out / "report.html.tmp"
             tmp.write_text(page, encoding="utf-8")
@@ -220,7 +230,7 @@ def run(
             report = out / "report.html"
         timings["render"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    _manifest(out, month, p, store, data, results, failures, timings, report)
+    _manifest(out, month, p, store, data, results, failures, timings, report, leaked if report is None else [])
     if report:  # the figures behind the page (aggregates only), for analysts and for checking re-runs
         shutil.rmtree(out / "data", ignore_errors=True)
         os.replace(data, out / "data")
@@ -310,16 +320,38 @@ def render(executed: list[Path], title: str) -> str:
     return body
 
 
-def leaked_identifiers(page: str, store: Path, data: Path) -> set[str]:
-    """Child identifiers of the report's snapshot that appear as words in the page."""
+def leaked_identifiers(page: str, store: Path, data: Path, executed: list[Path] = ()) -> list[Finding]:
+    """Children's identifiers and dates of birth of the report's snapshot in the page, in the outputs of the
+    executed notebooks kept beside it and in the snapshot's description, each with where it stands (the
+    page's heading and table row, the notebook's cell): :func:`kpi.privacy.find_personal` says what counts."""
+    segments = page_segments(page)
+    for nb in executed:
+        if Path(nb).exists():
+            segments += notebook_segments(Path(nb))
+    segments.append(("data/snapshot.json", (data / "snapshot.json").read_text()))
+    return _personal(store, data, segments)
+
+
+def _personal(store: Path, data: Path, segments: list[tuple[str, str]]) -> list[Finding]:
     from .store import connect
 
     snap = json.loads((data / "snapshot.json").read_text())
     con, _ = connect(store, int(snap["snapshot_id"]))
-    ids = {r[0] for r in con.execute("SELECT child_id FROM children").fetchall()}
-    con.close()
-    words = set(re.findall(r"[A-Za-z0-9_\-/]+", re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", "", page)))
-    return words & ids
+    try:
+        return find_personal(segments, con)
+    finally:
+        con.close()
+
+
+def _clear_outputs(path: Path) -> None:
+    """Remove an executed notebook's outputs (the cells stay, to be run again)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(nb, path)
 
 
 def _sha256(path: Path) -> str | None:
@@ -328,9 +360,11 @@ def _sha256(path: Path) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _manifest(out, month, p, store, data, results, failures, timings, report):
+def _manifest(out, month, p, store, data, results, failures, timings, report, leaked=()):
+    """manifest.json beside the page: what it was made from and how the run went (a leak's values left out)."""
     import pandas as pd
 
+    failures = [f | {"error": redact(f["error"], leaked)} for f in failures]
     snap = json.loads((data / "snapshot.json").read_text())
     acc = pd.read_parquet(data / "accounting.parquet")
     versions = {}

@@ -1,0 +1,319 @@
+"""What may be published: the public version's suppression of small counts, and the search of a page (and the
+files beside it) for a child's identifier or date of birth.
+
+Suppression (docs/assumptions.md A65, A66) follows the GSS and DfE practice for official statistics: a count
+of 1 to 5 children is shown as ``[c]``, 0 is a true zero, and whatever would let a suppressed count be worked
+back is suppressed too. It is applied once, to the figures (:func:`publish`); every part of a public report
+(text, tables, alt text, charts, changes, SPC, drafted commentary, appendices, the files beside the page) is
+then made from the published figures alone, so nothing on it can depend on a value that was suppressed.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SUPPRESSED = "[c]"
+SMALL = 6  # counts from 1 to SMALL - 1 are suppressed
+WHY_COUNTS = "a count behind it is 1 to 5, or could be worked out from the figures published beside it"
+WHY_NO_COUNTS = "it was supplied without the counts behind it, so it cannot be checked for small counts"
+
+
+def small(x) -> np.ndarray:
+    """Whether each value is a count to suppress: more than 0 and less than 6 (NaN: no)."""
+    v = pd.to_numeric(pd.Series(x), errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (v > 0) & (v < SMALL)
+
+
+def cumulative(measure) -> bool:
+    """A figure counted over the financial year to date: consecutive months' counts differ by a month's count."""
+    return bool(measure.parts) and all(p.window == "ytd" for p in measure.parts)
+
+
+def publish(card: pd.DataFrame, catalogue) -> pd.DataFrame:
+    """The public version of scorecard rows (measure, month, unit, numerator, denominator, value, display, ...).
+
+    Primary suppression: a figure with any count behind it of 1 to 5 (the numerator, the denominator and, for a
+    percentage, the denominator less the numerator); a figure other than a count given without its counts.
+    Secondary: a year-to-date figure whose counts rose by 1 to 5 since the last month published in the year (the
+    difference is that month's count). A suppressed figure loses its numerator, denominator, value, working, RAG
+    and comparisons; a change (since the month or the year before) is kept only between two published figures.
+    ``suppressed`` marks the rows, ``suppression`` says why. Already published rows are returned as they are."""
+    if "suppressed" in card:
+        return card
+    out = card.copy()
+    n, d, v = (pd.to_numeric(out[c], errors="coerce") for c in ("numerator", "denominator", "value"))
+    percent = (out["unit"] == "percent").to_numpy()
+    primary = small(n) | small(d) | (percent & small(d - n))
+    unchecked = (v.notna() & n.isna()).to_numpy()
+    count = (out["unit"] == "count").to_numpy()
+    primary |= unchecked & (~count | small(v))
+    secondary = np.zeros(len(out), dtype=bool)
+    for ref, rows in out.groupby("measure", sort=False).groups.items():
+        if cumulative(catalogue[ref]):
+            secondary[out.index.get_indexer(rows)] = _ytd_rises(out.loc[rows], primary[out.index.get_indexer(rows)])
+    hidden = primary | secondary
+    out["suppressed"] = hidden
+    out["suppression"] = np.where(hidden, np.where(unchecked & ~count, WHY_NO_COUNTS, WHY_COUNTS), None)
+    out["suppression"] = out["suppression"].astype(object).where(hidden, None)
+    out.loc[hidden, ["numerator", "denominator", "value"]] = np.nan
+    out.loc[hidden, "display"] = SUPPRESSED
+    out.loc[hidden, "calculation"] = ""
+    for col in ("rag", "vs_statistical_neighbours", "vs_england"):
+        if col in out:
+            out[col] = out[col].astype(object).where(~hidden, None)
+    if "rag_text" in out:
+        out.loc[hidden, "rag_text"] = f"Suppressed ({SUPPRESSED})"
+    # a change is the difference of two figures: published only when both are
+    key = dict(zip(zip(out["measure"], out["month"], strict=True), hidden, strict=True))
+    for n_back, name in ((1, "month"), (12, "year")):
+        if f"change_{name}" not in out:
+            continue
+        before = [_earlier(m, n_back) for m in out["month"]]
+        other = np.array([key.get((r, b), True) for r, b in zip(out["measure"], before, strict=True)])
+        keep = ~(hidden | other)
+        out[f"change_{name}"] = pd.to_numeric(out[f"change_{name}"], errors="coerce").where(keep)
+        out[f"vs_last_{name}"] = out[f"vs_last_{name}"].astype(object).where(keep, None)
+    return out
+
+
+def _earlier(month: str, n: int) -> str:
+    y, m = int(month[:4]), int(month[5:7]) - n
+    while m < 1:
+        y, m = y - 1, m + 12
+    return f"{y:04d}-{m:02d}"
+
+
+def _ytd_rises(rows: pd.DataFrame, primary: np.ndarray) -> np.ndarray:
+    """Months of a year-to-date series to suppress because their counts less those of the last month published
+    in the same financial year are 1 to 5 (a month's own count)."""
+    order = np.argsort(rows["month"].to_numpy(), kind="stable")
+    hide = np.zeros(len(rows), dtype=bool)
+    last, year = None, None
+    for i in order:
+        r = rows.iloc[i]
+        fy = int(r["month"][:4]) - (int(r["month"][5:7]) < 4)
+        if fy != year:
+            last, year = None, fy
+        if primary[i] or pd.isna(r["value"]):
+            continue
+        counts = np.array([r["numerator"], r["denominator"]], dtype=float)
+        counts = np.append(counts, counts[1] - counts[0])
+        if last is not None and small(counts - last).any():
+            hide[i] = True
+            continue
+        last = counts
+    return hide
+
+
+ACCOUNTING = ("rows_read", "rows_loaded", "rows_rejected", "rows_merged")
+
+
+def publish_accounting(acc: pd.DataFrame) -> pd.DataFrame:
+    """Rows read, loaded, rejected and merged by table and file, with counts of 1 to 5 suppressed (missing) and,
+    where one of loaded, rejected and merged is, the rows read as well (read = loaded + rejected + merged)."""
+    out = acc.copy()
+    cols = [c for c in ACCOUNTING if c in out]
+    for c in cols:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+    hide = pd.DataFrame({c: small(out[c].astype(float)) for c in cols}, index=out.index)
+    parts = [c for c in cols if c != "rows_read"]
+    if "rows_read" in hide:
+        hide["rows_read"] |= hide[parts].sum(axis=1) == 1
+    for c in cols:
+        out[c] = out[c].mask(hide[c])
+    return out
+
+
+# ------------------------------------------------------------------ personal data in a page
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # "child identifier", "family identifier", "date of birth"
+    value: str
+    where: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value!r} in {self.where}"
+
+
+class _Segments(html.parser.HTMLParser):
+    """A page's text as (where, text) pieces: each text node and each alt, title or aria-label attribute,
+    placed by the headings it falls under (the page's title left out below it) and a table row's own heading."""
+
+    HEADINGS = {"h1", "h2", "h3", "h4"}
+    ATTRIBUTES = {"alt": "chart's alt text", "title": "title", "aria-label": "label"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out: list[tuple[str, str]] = []
+        self.headings: dict[int, str] = {}  # level -> text of the heading in force
+        self.row, self._in, self._level = None, None, 0
+        self._row_head = False
+        self._skip = 0
+
+    def _where(self, extra: str = "") -> str:
+        inner = [t for k, t in sorted(self.headings.items()) if k > 1]
+        path = " > ".join(inner) or self.headings.get(1) or "the top of the page"
+        row = f", row {self.row}" if self.row else ""
+        return f"{path}{row}{extra}"
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+        if tag in self.HEADINGS:
+            self._in, self.row, self._level = [], None, int(tag[1])
+        if tag == "tr":
+            self.row = None
+        if tag == "th" and ("scope", "row") in attrs:
+            self._row_head = True
+        for name, value in attrs:
+            if name in self.ATTRIBUTES and value:
+                self.out.append((self._where(f" ({self.ATTRIBUTES[name]})"), value))
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip -= 1
+        if tag in self.HEADINGS and self._in is not None:
+            self.headings = {k: t for k, t in self.headings.items() if k < self._level}
+            self.headings[self._level] = " ".join("".join(self._in).split())
+            self._in = None
+        if tag == "th":
+            self._row_head = False
+
+    def handle_data(self, data):
+        if self._skip:
+            return
+        if self._in is not None:
+            self._in.append(data)
+        if self._row_head and data.strip():
+            self.row = data.strip()
+        if data.strip():
+            self.out.append((self._where(), data))
+
+
+def page_segments(page: str, name: str = "the page") -> list[tuple[str, str]]:
+    """The text of an HTML page (never its embedded images' data), piece by piece with where it stands."""
+    p = _Segments()
+    p.feed(re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=\s]+", "", page))
+    return [(f"{name}: {w}", t) for w, t in p.out]
+
+
+def notebook_segments(path: Path) -> list[tuple[str, str]]:
+    """The text of an executed notebook's outputs (HTML, plain text, streams, errors), by cell."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    out = []
+    for i, cell in enumerate(nb.cells):
+        for o in cell.get("outputs", []):
+            where = f"{Path(path).name} cell {i}"
+            if o.get("output_type") == "stream":
+                out.append((where, o.get("text", "")))
+            elif o.get("output_type") == "error":
+                out.append(
+                    (where, f"{o.get('ename', '')}: {o.get('evalue', '')}\n" + "\n".join(o.get("traceback", [])))
+                )
+            else:
+                data = o.get("data", {})
+                if "text/html" in data:
+                    out += page_segments(data["text/html"], where)
+                elif "text/plain" in data:
+                    out.append((where, data["text/plain"]))
+    return out
+
+
+# A plain number is an identifier only where the text says so ("child 1234", "ID: 1234"): a council whose ids
+# are 1, 2, 3, ... would otherwise have every figure taken for one (A67). Ids with a letter, a separator or a
+# leading zero cannot be figures and are looked for wherever they stand.
+TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_\-/.]*[A-Za-z0-9])?")
+ID_LABEL = re.compile(
+    r"(?i)\b(?:child(?:'s)?|young person|person|client|case|family|household|la ?child ?id|child_?id|person_?id"
+    r"|id|identifier|upn|nhs)(?:\s*(?:id|no\.?|number|ref))?\s*[:#=]?\s*(?:no\.?\s*)?$"
+)
+DOB_LABEL = re.compile(r"(?i)\b(?:born(?:\s+on)?|d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|birthday)\s*[:=]?\s*$")
+MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+DATE = re.compile(
+    rf"(?i)\b(\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{MONTHS})[a-z]*\.?,?\s+\d{{4}})\b"
+)
+
+
+def _iso(date: str) -> str | None:
+    """A written date as YYYY-MM-DD (day first, as in England), or None."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", date):
+            return pd.Timestamp(date).strftime("%Y-%m-%d")
+        return pd.to_datetime(date.replace(",", ""), dayfirst=True).strftime("%Y-%m-%d")
+    except (ValueError, OverflowError):
+        return None
+
+
+def find_personal(segments: list[tuple[str, str]], con) -> list[Finding]:
+    """Children's identifiers (child and family ids) and dates of birth in text pieces, from the store's
+    ``children`` table on the open connection ``con`` (its snapshot's search path set).
+
+    An id is found as a whole word, whatever its case: one that a figure could not be (a letter, a separator,
+    a leading zero) wherever it stands, a plain number only where the text labels it as an id. A date of birth
+    is any date the text labels so ("born", "DOB", "date of birth"), or a child's own date of birth written
+    within a few words of that child's id."""
+    candidates: dict[str, list[tuple[str, str]]] = {}  # upper-cased token -> (where, as written)
+    dated: list[tuple[str, str, str, list[str]]] = []  # where, date as written, ISO date, tokens near it
+    labelled_dobs: list[Finding] = []
+    for where, text in segments:
+        for m in TOKEN.finditer(text):
+            tok = m.group()
+            plain = tok.isdigit() and not (tok.startswith("0") and len(tok) > 2)
+            if not any(ch.isdigit() for ch in tok):
+                continue
+            if plain and not ID_LABEL.search(text[max(0, m.start() - 40) : m.start()]):
+                continue
+            candidates.setdefault(tok.upper(), []).append((where, tok))
+        for m in DATE.finditer(text):
+            iso = _iso(m.group())
+            if iso is None:
+                continue
+            if DOB_LABEL.search(text[max(0, m.start() - 30) : m.start()]):
+                labelled_dobs.append(Finding("date of birth", m.group(), where))
+                continue
+            near = TOKEN.findall(text[max(0, m.start() - 80) : m.start()]) + TOKEN.findall(text[m.end() : m.end() + 80])
+            dated.append((where, m.group(), iso, [t for t in near if any(ch.isdigit() for ch in t)]))
+    found: list[Finding] = list(labelled_dobs)
+    near_ids = {t.upper() for *_, toks in dated for t in toks}
+    wanted = sorted(set(candidates) | near_ids)
+    if not wanted:
+        return found
+    con.register("_kpi_tokens", pd.DataFrame({"t": wanted}))
+    try:
+        rows = con.execute(
+            "SELECT upper(trim(child_id)), upper(trim(family_id)), strftime(date_of_birth, '%Y-%m-%d') FROM children "
+            "WHERE upper(trim(child_id)) IN (SELECT t FROM _kpi_tokens) "
+            "OR upper(trim(family_id)) IN (SELECT t FROM _kpi_tokens)"
+        ).fetchall()
+    finally:
+        con.unregister("_kpi_tokens")
+    children = {c for c, _, _ in rows if c}
+    families = {f for _, f, _ in rows if f}
+    dob = {c: b for c, _, b in rows}
+    for tok, places in candidates.items():
+        kind = "child identifier" if tok in children else "family identifier" if tok in families else None
+        if kind:
+            found += [Finding(kind, written, where) for where, written in places]
+    for where, written, iso, toks in dated:
+        if any(dob.get(t.upper()) == iso for t in toks):
+            found.append(Finding("date of birth", written, where))
+    return list(dict.fromkeys(found))
+
+
+def redact(text: str, findings: list[Finding]) -> str:
+    """The text with each value found replaced by what it is ("[child identifier]")."""
+    for f in sorted(findings, key=lambda f: -len(f.value)):
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(f.value)}(?![A-Za-z0-9])", f"[{f.kind}]", text, flags=re.I)
+    return text
