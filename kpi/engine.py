@@ -766,7 +766,9 @@ def _rates(ctx: Context, out: pd.DataFrame, rate: pd.Series, months: list[str], 
     whole = ctx.missing.get(("population", None))
     if whole or not con.execute("SELECT count(*) FROM population").fetchall()[0][0]:
         why = (
-            f"no 0-17 population: {whole}" if whole else "no 0-17 population loaded (the load lists its rows rejected)"
+            f"no 0-17 population: {whole}"
+            if whole
+            else "no 0-17 population loaded (none given, or each row rejected: the load lists them)"
         )
         none(rate, f"{why}; `kpi load --la-code CODE` gives a council the ONS estimates shipped, or load a population")
         return out

@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 
 from kpi.catalogue import load as load_catalogue
-from kpi.engine import Context, needs
+from kpi.engine import Context, compute, needs
+from kpi.errors import LoadError
 from kpi.load import load_sources
 from kpi.readers import read
 from kpi.scorecard import scorecard
+from kpi.store import accounting_of, availability_of, connect
 from tests.helpers import write_csv
 
 COUNTY = load_catalogue("county")
@@ -138,7 +140,83 @@ def test_the_report_shows_the_count_and_suppresses_a_small_one(tmp_path, monkeyp
         assert f"{'[c]' if public else '2'}; no rate per 10,000: no 0-17 population" in cells  # the working
 
 
-# ------------------------------------------------------------------ a council's own population
+# ------------------------------------------------------------------ 2. the population shipped
+
+
+def test_la_code_fills_the_population_from_the_shipped_ons_estimates(tmp_path):
+    store, res = loaded(tmp_path, la_code="825")
+    acc = res.accounting.set_index("table_name")
+    label = "ONS mid-year estimates 2012-2024 for 825 Buckinghamshire (shipped)"
+    assert acc.loc["population", ["file", "rows_read", "rows_loaded", "rows_rejected"]].tolist() == [label, 13, 13, 0]
+    assert any(n.startswith(f"population: {label}, data/population/ons_mid_year_0_17.csv") for n in res.notes)
+    con, snap = connect(store)
+    assert snap["council"] == "Buckinghamshire"
+    # one authority-wide row a year: 825 kept its DfE code when it became a unitary authority in 2020
+    pop = dict(con.execute("SELECT year, sum(count) FROM population GROUP BY year").fetchall())
+    assert (pop[2012], pop[2019], pop[2020], pop[2024]) == (116508, 122137, 122495, 130466)
+    assert (
+        con.execute("SELECT count(*) FROM population WHERE locality_id IS NOT NULL OR age IS NOT NULL").fetchall()[0][0]
+        == 0
+    )
+    avail = availability_of(con, int(snap["snapshot_id"])).set_index(["table_name", "column_name"])
+    assert "whole authority" in avail.loc[("population", "locality_id"), "reason"]
+    assert accounting_of(con, int(snap["snapshot_id"])).query("table_name == 'population'")["sha256"].notna().all()
+    oct_ = card(store, "2024-10")
+    assert (oct_.loc["6.0", "numerator"], oct_.loc["6.0", "denominator"]) == (2, 130466)
+    assert oct_.loc["6.0", "calculation"] == "(2/130466)*10000 = 0"
+    assert oct_.loc["6.0", "population_used"] == f"mid-2024 estimate: {label}"
+    assert oct_.loc["6.0", "rate_not_available"] is None
+
+
+def test_the_cli_loads_with_la_code(tmp_path):
+    from kpi.cli import main
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        code = main(
+            ["load", "--format", "ssda903", str(return_903(tmp_path / "903", SMALL)), "--la-code", "825"]
+            + ["--store", str(tmp_path / "w.duckdb"), "--extract-date", "2024-11-01"]
+        )
+    assert code == 0
+    assert "ONS mid-year estimates 2012-2024 for 825 Buckinghamshire (shipped)" in buf.getvalue()
+
+
+# ------------------------------------------------------------------ 3. the arithmetic, as the seed's
+
+
+def test_rates_as_the_seed_calculates_them_with_a_real_authoritys_population(tmp_path):
+    # 4,220 children in care at the end of October 2024, 554 of whom started that month
+    eps = [(f"A{i:04d}", "01/01/2024", "", "") for i in range(4220 - 554)]
+    eps += [(f"B{i:04d}", "10/10/2024", "", "") for i in range(554)]
+    store, _ = loaded(tmp_path, eps, la_code="825")
+    oct_ = card(store, "2024-10")
+    # the seed's ((554*12)/146874)*10000 = 453 and (4220/146874)*10000 = 287, over Buckinghamshire's mid-2024 130,466
+    assert oct_.loc["6.1", "calculation"] == "((554*12)/130466)*10000 = 510"
+    assert oct_.loc["6.1", "value"] == pytest.approx(554 * 12 / 130466 * 10000)
+    assert oct_.loc["6.0", "calculation"] == "(4220/130466)*10000 = 323"
+    assert oct_.loc["6.0", "value"] == pytest.approx(4220 / 130466 * 10000)
+    # and over the seed's own population, given as a file: the seed's figures
+    std = tmp_path / "std"
+    write_csv(std, "localities", [{"locality_id": "L1", "name": "County"}])
+    write_csv(std, "population", [{"year": 2024, "locality_id": "L1", "age": 9, "sex": "F", "count": 146874}])
+    store, _ = loaded(tmp_path / "seed", eps, extra=[("standard", str(std))])
+    oct_ = card(store, "2024-10")
+    assert oct_.loc["6.1", "calculation"] == "((554*12)/146874)*10000 = 453"
+    assert oct_.loc["6.0", "calculation"] == "(4220/146874)*10000 = 287"
+
+
+def test_a_31_march_rate_divides_by_the_dfes_estimate_year(tmp_path):
+    # The DfE published Buckinghamshire's children looked after at 31 March 2024: 520, 41 per 10,000 of the
+    # mid-2023 population (128,126). 520 children in care then give the same figure.
+    store, _ = loaded(tmp_path, [(f"C{i:03d}", "01/01/2024", "", "") for i in range(520)], la_code="825")
+    march = card(store, "2024-03", refs=["6.0"]).loc["6.0"]
+    assert (march["numerator"], march["denominator"], march["display"]) == (520, 128126, "41")
+    assert march["population_used"].startswith("mid-2023 estimate: ")
+    april = card(store, "2024-04", refs=["6.0"]).loc["6.0"]
+    assert april["denominator"] == 130466  # from April, the financial year 2024-25: mid-2024
+
+
+# ------------------------------------------------------------------ 4. beyond the list
 
 
 @pytest.mark.parametrize(
@@ -156,10 +234,88 @@ def test_the_report_shows_the_count_and_suppresses_a_small_one(tmp_path, monkeyp
         ("", None),  # no code: no population added
     ],
 )
+def test_a_la_code_that_is_not_a_council_today_is_refused(tmp_path, code, said):
+    from kpi.readers.population import with_population
+
+    extracts = read([("ssda903", str(return_903(tmp_path / "903", SMALL)))])
+    if said is None:
+        assert with_population(extracts, code) == extracts
+        return
+    with pytest.raises(LoadError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        with_population(extracts, code)
+
+
+def test_a_refused_la_code_exits_2_and_changes_nothing(tmp_path, capsys):
+    from kpi.cli import main
+
+    args = ["load", "--format", "ssda903", str(return_903(tmp_path / "903", SMALL)), "--la-code", "928"]
+    assert main([*args, "--store", str(tmp_path / "w.duckdb")]) == 2
+    assert "940 North Northamptonshire" in capsys.readouterr().err
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_months_before_and_after_the_estimates_take_the_nearest_and_say_so(tmp_path):
+    from kpi.engine import population_years
+
+    assert population_years([2012, 2024], ["2011-06", "2012-03", "2024-03", "2024-04", "2026-10"]) == {
+        "2011-06": 2012,  # before the first estimate: the earliest
+        "2012-03": 2012,
+        "2024-03": 2012,  # financial year 2023-24: mid-2023 not held, the latest before it
+        "2024-04": 2024,
+        "2026-10": 2024,  # not published yet: the latest
+    }
+    store, _ = loaded(tmp_path, [("C1", "01/01/2010", "", "")], la_code="825", extract_date="2026-11-01")
+    later = card(store, "2026-10", refs=["6.0"]).loc["6.0"]
+    assert later["denominator"] == 130466
+    assert later["population_used"].startswith("mid-2024 estimate (the latest held; the month's is mid-2026): ONS")
+    earlier = card(store, "2011-06", refs=["6.0"]).loc["6.0"]
+    assert earlier["denominator"] == 116508
+    assert earlier["population_used"].startswith("mid-2012 estimate (the earliest held; the month's is mid-2011)")
+
+
 def own_population(root: Path, rows: list[tuple]) -> Path:
     write_csv(root, "localities", [{"locality_id": "N", "name": "North"}, {"locality_id": "S", "name": "South"}])
     write_csv(root, "population", [list(r) for r in rows], header=["year", "locality_id", "age", "sex", "count"])
     return root
+
+
+def test_a_population_file_wins_over_la_code_and_says_so(tmp_path):
+    std = own_population(tmp_path / "std", [(2024, "N", 5, "M", 600), (2024, "S", 5, "F", 400)])
+    store, res = loaded(tmp_path, la_code="825", extra=[("standard", str(std))])
+    assert any("--la-code 825's ONS estimates (shipped) are not" in n for n in res.notes)
+    assert res.accounting.query("table_name == 'population'")["file"].tolist() == ["population.csv"]
+    oct_ = card(store, "2024-10").loc["6.0"]
+    assert (oct_["denominator"], oct_["population_used"]) == (1000, "mid-2024 estimate: population.csv")
+
+
+def test_an_empty_population_file_leaves_la_code_to_give_it(tmp_path):
+    std = own_population(tmp_path / "std", [])
+    store, res = loaded(tmp_path, la_code="825", extra=[("standard", str(std))])
+    files = res.accounting.query("table_name == 'population'")
+    assert files[["file", "rows_loaded"]].values.tolist() == [
+        ["population.csv", 0],
+        ["ONS mid-year estimates 2012-2024 for 825 Buckinghamshire (shipped)", 13],
+    ]
+    assert card(store, "2024-10").loc["6.0", "denominator"] == 130466
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        (None, "cannot be read"),  # missing
+        ("old_la_code,la_name\n825,Buckinghamshire\n", "expected columns la_name, new_la_code, old_la_code"),
+        ("old_la_code,new_la_code,la_name,succeeded_by,2024\n825,E06000060,Buckinghamshire,,13O466\n", "'13O466'"),
+        ("", "cannot be read"),
+    ],
+)
+def test_a_damaged_shipped_file_is_refused(tmp_path, text, said):
+    from kpi.readers.population import shipped
+
+    path = tmp_path / "ons.csv"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(LoadError, match=said.replace("(", r"\(")):
+        shipped("825", path)
 
 
 def test_zero_and_negative_population_counts(tmp_path):
@@ -198,3 +354,21 @@ def test_a_population_counting_children_twice_gives_no_rate(tmp_path):
         "the population of 2024 repeats the row of 1 locality, age and sex (the first: N, 5, M): "
         "their children would be counted twice"
     )
+
+
+def test_rates_by_locality_need_a_population_by_locality(tmp_path):
+    store, _ = loaded(tmp_path, la_code="825")
+    ctx = Context.prepare(*connect(store))
+    for by in ("locality", "age_band", "sex", "team"):
+        df = compute(ctx, COUNTY, ["2024-10"], by=by, refs=["6.0"])
+        assert df["denominator"].isna().all() and df["numerator"].sum() == 2, by
+        why = df["rate_not_available"].iloc[0]
+        assert why.startswith(f"no population by {by.replace('_', ' ')}: "), by
+        assert ("whole authority" in why) == (by != "team"), by
+    # a council's population by locality gives each locality its rate; children of no locality have none
+    std = own_population(tmp_path / "std", [(2024, "N", 5, "M", 600), (2024, "S", 5, "F", 400)])
+    store, _ = loaded(tmp_path / "b", extra=[("standard", str(std))])
+    df = compute(Context.prepare(*connect(store)), COUNTY, ["2024-10"], by="locality", refs=["6.0"])
+    assert df["grp"].tolist() == [None] and df["rate_not_available"].tolist() == [
+        "no population for the children of no recorded locality"
+    ]
