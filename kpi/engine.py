@@ -164,26 +164,9 @@ DERIVED_TABLES = {"placements": "care_episodes"}
 ALIAS_TABLES = {"c": "children", "r": "referrals"}
 # A table named in a subquery (FROM visits v, JOIN teams tm ON ...) and the alias it is read by, if any
 NAMED_TABLE = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)(?:\s+(?:AS\s+)?(\w+))?", re.IGNORECASE)
-NOT_ALIASES = {
-    "where",
-    "on",
-    "join",
-    "left",
-    "right",
-    "inner",
-    "outer",
-    "cross",
-    "semi",
-    "anti",
-    "using",
-    "group",
-    "order",
-    "limit",
-    "union",
-    "having",
-    "qualify",
-    "as",
-}
+NOT_ALIAS = re.compile(
+    r"(?i)(where|on|join|left|right|inner|outer|cross|semi|anti|using|group|order|limit|union|as)"
+)  # a word after a table, not its alias
 
 
 def _expressions(part: Part) -> list[str]:
@@ -210,7 +193,7 @@ def needs(measure: Measure) -> set[tuple[str, str | None]]:
                 table = DERIVED_TABLES.get(table, table)
                 if table in model.TABLE_BY_NAME:
                     out.add((table, None))
-                    if alias and alias.lower() not in NOT_ALIASES:
+                    if alias and not NOT_ALIAS.fullmatch(alias):
                         aliases[alias] = table
             for alias, col in re.findall(r"\b([A-Za-z_]\w*)\.(\w+)", e):
                 table = aliases.get(alias)
@@ -250,7 +233,7 @@ class Context:
     @functools.cached_property
     def population_source(self) -> str:
         """Where the snapshot's 0-17 population came from: the files its load took it from, as accounted
-        ("population.csv", "ONS mid-year estimates for 825 Buckinghamshire (shipped: ...)"); "" if unrecorded."""
+        ("population.csv", "ONS mid-year estimates 2012-2024 for 825 Buckinghamshire (shipped)"); "" if none."""
         from .store import accounting_of
 
         sid = (self.snapshot or {}).get("snapshot_id")
