@@ -41,11 +41,13 @@ def cmd_load(a) -> int:
     from .errors import LoadError
     from .load import load_sources
     from .readers import parse_source, read
+    from .readers.population import with_population
 
     t0 = time.perf_counter()
     try:
         sources = [parse_source(s, a.format) for s in a.sources]
-        res = load_sources(read(sources, mapping=a.mapping), a.store, extract_date=a.extract_date)
+        extracts = with_population(read(sources, mapping=a.mapping), a.la_code)
+        res = load_sources(extracts, a.store, extract_date=a.extract_date)
     except LoadError as e:
         print(f"load stopped, nothing changed: {e}", file=sys.stderr)
         return 2
@@ -383,6 +385,11 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--mapping", type=Path, help="sql: YAML naming the council's own tables and columns")
     _store_arg(s)
     s.add_argument("--extract-date", help="date of the extract (default: extract.json, else today)")
+    s.add_argument(
+        "--la-code",
+        help="the council's DfE code (old_la_code, e.g. 825): its 0-17 population from the ONS estimates shipped "
+        "(data/population/), where no source gives one",
+    )
     s.set_defaults(func=cmd_load)
 
     s = sub.add_parser("volumes", help="headline flows and month-end stocks")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import itertools
 import os
 import re
@@ -150,15 +151,22 @@ def _calendar_joined(expr: str, joins: dict) -> str:
     return CALENDAR_CALL.sub(call, expr)
 
 
-# The tables the macros read
-MACRO_TABLES = {
-    "visited": "visits",
-    "supervised": "supervisions",
-    "cl_latest": "care_leaver_contacts",
-    "period_start": "care_episodes",
-    "placement_start": "care_episodes",
+# What each macro reads of the data model: (table, columns)
+MACRO_READS = {
+    "visited": ("visits", ("child_id", "plan_type", "due_date", "visit_date")),
+    "supervised": ("supervisions", ("child_id", "due_date", "supervision_date")),
+    "cl_latest": ("care_leaver_contacts", ("child_id", "contact_date", "in_touch", "activity", "suitable")),
+    "period_start": ("care_episodes", ("period_id", "start_date")),
+    "placement_start": ("care_episodes", ("child_id", "period_id", "start_date", "end_date", "reason_new_episode")),
 }
+# The engine's own tables a measure may read (PLACEMENTS_VIEW): the model table each is built from
+DERIVED_TABLES = {"placements": "care_episodes"}
 ALIAS_TABLES = {"c": "children", "r": "referrals"}
+# A table named in a subquery (FROM visits v, JOIN teams tm ON ...) and the alias it is read by, if any
+NAMED_TABLE = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)(?:\s+(?:AS\s+)?(\w+))?", re.IGNORECASE)
+NOT_ALIAS = re.compile(
+    r"(?i)(where|on|join|left|right|inner|outer|cross|semi|anti|using|group|order|limit|union|as)"
+)  # a word after a table, not its alias
 
 
 def _expressions(part: Part) -> list[str]:
@@ -168,23 +176,32 @@ def _expressions(part: Part) -> list[str]:
 
 
 def needs(measure: Measure) -> set[tuple[str, str | None]]:
-    """What a measure reads: (table, column), or (table, None) for a table as a whole."""
+    """What a measure's figures read: (table, column), or (table, None) for a table as a whole. Only what its
+    numerator and denominator are counted from: not its team (read for a breakdown by team alone), nor the
+    population a rate per 10,000 divides by (:func:`compute` gives the count without it, ``rate_not_available``
+    saying why there is no rate). A column is known by the alias it is read through: ``t`` the part's table,
+    ``c`` the child, ``r`` the referral, and the aliases of the tables named in a subquery."""
     out: set[tuple[str, str | None]] = set()
     for p in measure.parts:
         out.add((p.table, None))
-        for e in _expressions(p):
+        team = {p.team} if p.team else set()
+        for e in (x for x in _expressions(p) if x not in team):
             if e in model.table(p.table).column_names:
                 out.add((p.table, e))
-            for alias, col in re.findall(r"\b([tcr])\.(\w+)", e):
-                out.add((p.table if alias == "t" else ALIAS_TABLES[alias], col))
-            for table in re.findall(r"\b(?:FROM|JOIN)\s+(\w+)", e, flags=re.IGNORECASE):  # a subquery's tables
+            aliases = {"t": p.table, **ALIAS_TABLES}
+            for table, alias in NAMED_TABLE.findall(e):
+                table = DERIVED_TABLES.get(table, table)
                 if table in model.TABLE_BY_NAME:
                     out.add((table, None))
-            for macro, table in MACRO_TABLES.items():
+                    if alias and not NOT_ALIAS.fullmatch(alias):
+                        aliases[alias] = table
+            for alias, col in re.findall(r"\b([A-Za-z_]\w*)\.(\w+)", e):
+                table = aliases.get(alias)
+                if table and col in model.table(table).column_names:
+                    out.add((table, col))
+            for macro, (table, cols) in MACRO_READS.items():
                 if re.search(rf"\b{macro}\(", e):
-                    out.add((table, None))
-    if measure.unit == "rate":
-        out.add(("population", None))
+                    out |= {(table, None)} | {(table, c) for c in cols}
     return out
 
 
@@ -212,6 +229,19 @@ class Context:
             if why:
                 whys.append(f"{table}{'.' + col if col and (table, col) in self.missing else ''}: {why}")
         return "; ".join(dict.fromkeys(whys)) or None
+
+    @functools.cached_property
+    def population_source(self) -> str:
+        """Where the snapshot's 0-17 population came from: the files its load took it from, as accounted
+        ("population.csv", "ONS mid-year estimates 2012-2024 for 825 Buckinghamshire (shipped)"); "" if none."""
+        from .store import accounting_of
+
+        sid = (self.snapshot or {}).get("snapshot_id")
+        if sid is None:
+            return ""
+        acc = accounting_of(self.con, int(sid))
+        files = acc.loc[(acc["table_name"] == "population") & (acc["rows_loaded"] > 0), "file"]
+        return "; ".join(dict.fromkeys(f for f in files if isinstance(f, str)))
 
     @classmethod
     def prepare(cls, con, snapshot: dict | None = None) -> Context:
@@ -648,21 +678,126 @@ def _due_status(con, work: str, first: dt.date, last: dt.date, used: set[str]) -
             FROM u JOIN kpi_months m ON m.mi = u.i {recent}""")
 
 
+def estimate_year(month: str) -> int:
+    """The mid-year estimate of the 0-17 population a month's rate divides by: that of the year its financial year
+    starts in (April 2024 to March 2025: mid-2024), as the DfE's published rates per 10,000 at 31 March (A80)."""
+    start = month_start(month)
+    return start.year if start.month >= 4 else start.year - 1
+
+
+def population_years(years, months: list[str]) -> dict[str, int]:
+    """The estimate each month takes among the years held: its :func:`estimate_year`'s; where that is not held,
+    the latest before it (the next is not published yet), else the earliest held (A80)."""
+    years = sorted(int(y) for y in years)
+    out = {}
+    for m in months:
+        want = estimate_year(m)
+        out[m] = max((y for y in years if y <= want), default=years[0]) if years else None
+    return out
+
+
+POPULATION_COLUMNS = {"locality": "locality_id", "age_band": "age", "sex": "sex"}
+# what compute() says of each rate's population: why a rate has its count only, and the estimate it divides by
+RATE = ["rate_not_available", "population_used"]
+
+
 def population(con, months: list[str], by: str | None = None) -> pd.DataFrame:
-    """The 0-17 population for each month (the latest estimate not after the month's year)."""
+    """The 0-17 population for each month (and group of ``by``): month, [grp,] population, year (the estimate's,
+    :func:`population_years`). Rows without the group's column (an authority-wide figure) are no group's
+    population."""
     group = {"locality": "locality_id", "sex": "sex", "age_band": AGE_BAND_SQL.format(a="age")}.get(by)
     sel = f", {group} AS grp" if group else ""
-    pop = con.execute(f"SELECT year{sel}, sum(count) AS population FROM population GROUP BY ALL").df()
-    if pop.empty:
-        return pd.DataFrame(columns=["month", "population"] + (["grp"] if group else []))
-    years = sorted(pop["year"].unique())
-    rows = []
-    for m in months:
-        y = int(m[:4])
-        use = max([x for x in years if x <= y], default=years[0])
-        sel_ = pop[pop["year"] == use].drop(columns="year").assign(month=m)
-        rows.append(sel_)
-    return pd.concat(rows, ignore_index=True)
+    where = f"WHERE {POPULATION_COLUMNS[by]} IS NOT NULL" if group else ""
+    pop = con.execute(f"SELECT year{sel}, sum(count) AS population FROM population {where} GROUP BY ALL").df()
+    use = population_years(_years_held(con), months)
+    columns = ["month", *(["grp"] if group else []), "population", "year"]
+    rows = [pop[pop["year"] == use[m]].assign(month=m) for m in months if use[m] is not None]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(rows, ignore_index=True)[columns]
+
+
+def _population_faults(con) -> dict[int, str]:
+    """Years whose population a rate cannot divide by: a child counted twice (two rows for one year, locality,
+    age and sex: two population files, a row repeated), or none at all (a total of 0)."""
+    faults = {}
+    for year, n, cell in con.execute("""
+        SELECT year, count(*), arg_min(concat_ws(', ', locality_id, age, sex), locality_id) FROM (
+            SELECT year, locality_id, age, sex FROM population GROUP BY ALL HAVING count(*) > 1)
+        GROUP BY year""").fetchall():
+        faults[int(year)] = (
+            f"the population of {year} repeats the row of {n} locality, age and sex (the first: {cell}): "
+            "their children would be counted twice"
+        )
+    for (year,) in con.execute("SELECT year FROM population GROUP BY year HAVING sum(count) = 0").fetchall():
+        faults.setdefault(int(year), f"the 0-17 population of {year} is 0")
+    return faults
+
+
+def _rates(ctx: Context, out: pd.DataFrame, rate: pd.Series, months: list[str], by: str | None) -> pd.DataFrame:
+    """The rows of rates per 10,000 (``rate``) divided by the 0-17 population: their denominator, and
+    ``population_used`` (the estimate, and where it came from). A rate without a population keeps its count, its
+    denominator empty and ``rate_not_available`` saying why (A81)."""
+    con = ctx.con
+    out["rate_not_available"] = pd.Series(None, index=out.index, dtype=object)
+    out["population_used"] = pd.Series(None, index=out.index, dtype=object)
+
+    def none(rows: pd.Series, why) -> None:
+        out.loc[rows, "denominator"] = np.nan
+        out.loc[rows, "rate_not_available"] = why
+
+    whole = ctx.missing.get(("population", None))
+    if whole or not con.execute("SELECT count(*) FROM population").fetchall()[0][0]:
+        why = (
+            f"no 0-17 population: {whole}"
+            if whole
+            else "no 0-17 population loaded (none given, or each row rejected: the load lists them)"
+        )
+        none(rate, f"{why}; `kpi load --la-code CODE` gives a council the ONS estimates shipped, or load a population")
+        return out
+    name = (by or "").replace("_", " ")
+    if by and by not in POPULATION_BREAKDOWNS:
+        none(rate, f"no population by {name}: a rate per 10,000 is broken down by locality, age band or sex only")
+        return out
+    if by and ("population", POPULATION_COLUMNS[by]) in ctx.missing:
+        none(rate, f"no population by {name}: {ctx.missing[('population', POPULATION_COLUMNS[by])]}")
+        return out
+    keys = ["month", "grp"] if by else ["month"]
+    pop = population(con, months, by).rename(columns={"population": "_population"}).drop(columns="year")
+    out = out.merge(pop, on=keys, how="left")  # a left merge keeps the rows' order
+    out["denominator"] = out["denominator"].where(~rate, out["_population"])
+    out = out.drop(columns="_population")
+    year = out["month"].map(population_years(_years_held(con), months))
+    fault = year.map(_population_faults(con))
+    bad = rate & fault.notna()
+    none(bad, fault[bad])
+    if by:
+        group = out["grp"].astype(object)
+        unknown = rate & ~bad & group.isna()
+        none(unknown, f"no population for the children of no recorded {name}")
+        for lacking, text in (
+            (out["denominator"].isna(), "no population for {} {} in {}"),
+            (out["denominator"] == 0, "the 0-17 population of {} {} in {} is 0"),
+        ):
+            rows = rate & ~bad & ~unknown & lacking
+            none(rows, [text.format(name, g, y) for g, y in zip(group[rows], year[rows], strict=True)])
+    used = rate & out["rate_not_available"].isna()
+    source = ctx.population_source
+    out.loc[used, "population_used"] = [
+        f"mid-{y} estimate"
+        + (
+            ""
+            if y == estimate_year(m)
+            else f" (the {'latest' if y < estimate_year(m) else 'earliest'} held; the month's is mid-{estimate_year(m)})"
+        )
+        + (f": {source}" if source else "")
+        for m, y in zip(out.loc[used, "month"], year[used], strict=True)
+    ]
+    return out
+
+
+def _years_held(con) -> list[int]:
+    return [r[0] for r in con.execute("SELECT DISTINCT year FROM population WHERE year IS NOT NULL").fetchall()]
 
 
 def compute(
@@ -701,19 +836,17 @@ def compute(
         df = parts[0] if len(parts) == 1 else _summed(parts, keys)
         frames.append(df.assign(measure=mz.ref))
     if not frames:
-        return pd.DataFrame(columns=["measure", "month", *(["grp"] if by else []), "numerator", "denominator"])
+        return pd.DataFrame(columns=["measure", "month", *(["grp"] if by else []), "numerator", "denominator", *RATE])
     out = _complete(pd.concat(frames, ignore_index=True), [mz.ref for mz in todo], months, by)
     rate = out["measure"].isin([mz.ref for mz in todo if mz.unit == "rate"])
-    if rate.any():
-        if by and by not in POPULATION_BREAKDOWNS:
-            out.loc[rate, "denominator"] = np.nan  # no population by team, source, ...
-        else:
-            pop = population(con, months, by).rename(columns={"population": "_population"})
-            out = out.merge(pop, on=keys, how="left")  # a left merge keeps the rows' order
-            out["denominator"] = out["denominator"].where(~rate, out["_population"])
-            out = out.drop(columns="_population")
+    # a rate's population (and why a rate has none): columns whichever measures are asked for
+    out = (
+        _rates(ctx, out, rate, months, by) if rate.any() else out.assign(rate_not_available=None, population_used=None)
+    )
     # the same types whichever measures are asked for (concatenated text columns can come out either way)
     out["month"] = out["month"].astype(str)
+    for c in RATE:
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
     if by:
         out["grp"] = out["grp"].astype(object).where(out["grp"].notna(), None)
     return finish(out, catalogue) if finished else out
@@ -829,6 +962,11 @@ def calculation(measure: Measure, num, den, value, months: int = 1) -> str:
     return f"{n}/{d} = {value:.{measure.decimals}f}"
 
 
+def count_only(numerator) -> str:
+    """A rate per 10,000 shown by its count, without the rate: no population to divide it by."""
+    return f"{_fmt_num(numerator)} (count; rate needs a population)"
+
+
 def display(measure: Measure, value) -> str:
     if value is None or pd.isna(value):
         return ""
@@ -853,6 +991,9 @@ def finish(df: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
         computed[rows] = value_of(unit, kind, out.loc[rows, "numerator"], out.loc[rows, "denominator"])
     out["value"] = out["value"].where(out["value"].notna(), computed) if "value" in out else computed
     out["display"] = [display(mz, v) for mz, v in zip(of_row, out["value"], strict=True)]
+    if "rate_not_available" in out:  # a rate without a population: its count shown, and why there is no rate
+        shown = out["rate_not_available"].notna() & out["value"].isna() & out["numerator"].notna()
+        out.loc[shown, "display"] = [count_only(n) for n in out.loc[shown, "numerator"]]
     out["calculation"] = [
         calculation(mz, n, d, v)
         for mz, n, d, v in zip(of_row, out["numerator"], out["denominator"], out["value"], strict=True)

@@ -104,6 +104,11 @@ def signed(x: float, decimals: int) -> str:
     return text[1:] if float(text) == 0 else text
 
 
+def _count_only(row: pd.Series) -> bool:
+    """A rate shown by its count: no population to divide it by (the scorecard's rate_not_available)."""
+    return isinstance(row.get("rate_not_available"), str) and pd.notna(row.get("numerator"))
+
+
 def _e(x) -> str:
     return html.escape("" if x is None or (isinstance(x, float) and pd.isna(x)) else str(x))
 
@@ -209,7 +214,7 @@ class Report:
         if self.public:
             n, d = row["numerator"], row["denominator"]
             unit = row["unit"]
-            if (unit == "count" and pd.notna(n) and 0 < n < SMALL) or (
+            if ((unit == "count" or _count_only(row)) and pd.notna(n) and 0 < n < SMALL) or (
                 unit == "percent" and pd.notna(n) and (0 < n < SMALL or (pd.notna(d) and 0 < d - n < SMALL))
             ):
                 return "[c]"
@@ -228,6 +233,8 @@ class Report:
             return _e(f"Suppressed ({privacy.SUPPRESSED}): {row.get('suppression') or privacy.WHY_COUNTS}.")
         if m.unit == "count":
             return f"{self._count(row['numerator'])} in {month_name(self.month)}."
+        if _count_only(row):  # a rate without a population: its count, and why there is no rate
+            return _e(f"{self._count(row['numerator'])}; no rate per 10,000: {row['rate_not_available']}.")
         if self.public and "[c]" in (self._count(row["numerator"]), self._count(row["denominator"])):
             return "Suppressed: a count of 1 to 5."
         if pd.isna(row["numerator"]) or not row["calculation"]:
@@ -421,6 +428,7 @@ real change from the month-to-month noise of the process.</p>
 <p>Target {target}; tolerance {tolerance}; {"higher" if m.direction == "higher" else "lower"} is better.
 Measure {m.ref}: {_e(m.title)}.</p>
 <p>Calculation: {self._working(m, r)} Change: {self._change(m, r)}</p>
+{f"<p>Population (0-17): {_e(r.get('population_used'))}.</p>" if isinstance(r.get("population_used"), str) else ""}
 <p class="spc">{self._spc_text(m)}</p>
 {chart}
 <h4>Commentary</h4>{comment}{change_note}

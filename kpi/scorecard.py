@@ -21,7 +21,7 @@ import pandas as pd
 from . import aggregates as agg
 from .calendar import months_back
 from .catalogue import Catalogue, load, load_targets, targets_for
-from .engine import Context, compute, finish
+from .engine import RATE, Context, compute, finish
 from .status import NO_FIGURE, RAG_TEXT, compare, rag
 from .store import connect
 
@@ -53,6 +53,7 @@ COLUMNS = [
     "england",
     "vs_england",
     "not_available",
+    *RATE,  # why a rate per 10,000 shows its count only; the population estimate a rate divides by (kpi.engine)
 ]
 
 
@@ -109,6 +110,9 @@ def scorecard(
     df = pd.concat(frames, ignore_index=True)
     if "grp" not in df:
         df["grp"] = None
+    for c in RATE:  # none where no rate was computed (aggregates alone)
+        if c not in df:
+            df[c] = None
     if not by:  # every measure of the catalogue, for every month: "not available" where no figure exists
         full = pd.MultiIndex.from_product([refs, span], names=["measure", "month"])
         df = df.set_index(["measure", "month"]).reindex(full).reset_index()
@@ -117,7 +121,13 @@ def scorecard(
     # why a measure has no figure: what the snapshot's sources could not supply
     why = {m.ref: context.unavailable(m) for m in cat.measures} if context is not None else {}
     given = set(rows["measure"]) if aggregates is not None else set()
-    res["not_available"] = [None if r in given else why.get(r) for r in res["measure"]]
+    res.insert(
+        len(res.columns) - len(RATE),
+        "not_available",
+        [None if r in given else why.get(r) for r in res["measure"]],
+    )
+    for c in RATE:
+        res[c] = res[c].astype(object).where(res[c].notna(), None)
     return res
 
 
@@ -186,7 +196,7 @@ def over_periods(
     projected figure is the one at the period's last month. ``months`` says how many of the period's months had
     figures: fewer than the period's length means the period is not over (or the data starts within it)."""
     from .calendar import period_months, period_of
-    from .engine import calculation, display, value_of
+    from .engine import calculation, count_only, display, value_of
 
     cat = load(catalogue) if isinstance(catalogue, str) else catalogue
     length = period_months(month, period)
@@ -200,6 +210,10 @@ def over_periods(
         m = cat[ref]
         last = g.iloc[-1]
         known = g.dropna(subset=["value"])
+        # a rate without a population: its count over the period, as a count would be
+        by_count = m.unit == "rate" and known.empty and g["rate_not_available"].notna().any()
+        if by_count:
+            known = g[g["rate_not_available"].notna()].dropna(subset=["numerator"])
         summed = m.kind == "flow" and all(p.window == "month" for p in m.parts)
         if summed and len(known):
             num = known["numerator"].sum()
@@ -208,7 +222,7 @@ def over_periods(
             work = calculation(m, num, den, val, len(known))
         else:
             num, den, val, work = last["numerator"], last["denominator"], last["value"], last["calculation"]
-        shown = display(m, val)
+        shown = count_only(num) if by_count and len(known) else display(m, val)
         rows.append(
             {
                 "measure": ref,
@@ -231,6 +245,8 @@ def over_periods(
                     m.direction,
                 ),
                 "not_available": last["not_available"],
+                "rate_not_available": last["rate_not_available"],
+                "population_used": last["population_used"],
             }
         )
     order = {m.ref: i for i, m in enumerate(cat.measures)}
