@@ -211,13 +211,6 @@ class Report:
             return privacy.SUPPRESSED
         if not row["display"]:
             return "not available"
-        if self.public:
-            n, d = row["numerator"], row["denominator"]
-            unit = row["unit"]
-            if ((unit == "count" or _count_only(row)) and pd.notna(n) and 0 < n < SMALL) or (
-                unit == "percent" and pd.notna(n) and (0 < n < SMALL or (pd.notna(d) and 0 < d - n < SMALL))
-            ):
-                return "[c]"
         return row["display"]
 
     def _working(self, m: Measure, row: pd.Series) -> str:
@@ -235,8 +228,6 @@ class Report:
             return f"{self._count(row['numerator'])} in {month_name(self.month)}."
         if _count_only(row):  # a rate without a population: its count, and why there is no rate
             return _e(f"{self._count(row['numerator'])}; no rate per 10,000: {row['rate_not_available']}.")
-        if self.public and "[c]" in (self._count(row["numerator"]), self._count(row["denominator"])):
-            return "Suppressed: a count of 1 to 5."
         if pd.isna(row["numerator"]) or not row["calculation"]:
             return "Supplied as a figure, without numerator and denominator."
         return _e(row["calculation"])

@@ -137,7 +137,8 @@ def test_the_report_shows_the_count_and_suppresses_a_small_one(tmp_path, monkeyp
         r._table([COUNTY["6.0"]], "Children in care", "t")
         cells = shown.pop()
         assert f"<td>{figure}</td>" in cells  # the month's figure
-        assert f"{'[c]' if public else '2'}; no rate per 10,000: no 0-17 population" in cells  # the working
+        # the working: the count and why there is no rate; in the public version only that it is suppressed
+        assert ("Suppressed ([c])" if public else "2; no rate per 10,000: no 0-17 population") in cells
 
 
 # ------------------------------------------------------------------ 2. the population shipped

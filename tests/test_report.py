@@ -259,25 +259,32 @@ def test_the_page_in_headless_chromium(batch, tmp_path):
 
 
 def test_public_version_suppresses_small_counts(batch):
+    """The public page shows each figure as kpi.privacy.publish leaves it: counts of 1 to 5, and percentages whose
+    numerator or remainder is 1 to 5, as [c] with no working; 0 and 6 shown."""
+    import pandas as pd
+
+    from kpi.privacy import publish
     from kpi.report import Report
 
     res, root = batch
     r = Report.open("2026-10", root / "store.duckdb", data_dir=res.out_dir / "data", public=True)
-    row = r.latest("6.16").copy()  # a count
-    for n, shown in ((0, "0"), (3, "[c]"), (5, "[c]"), (6, "6")):
+    count, pct = r.latest("6.16").copy(), r.latest("1.7").copy()
+    rows = []
+    for n in (0, 3, 5, 6):  # a count
+        row = count.copy()
         row["numerator"], row["value"], row["display"] = n, n, str(n)
-        assert r._display(row) == shown
-    pct = r.latest("1.7").copy()
-    pct["numerator"], pct["denominator"], pct["display"] = 4, 40, "10%"
-    assert r._display(pct) == "[c]"  # a small numerator could be worked back
-    pct["numerator"], pct["denominator"] = 38, 40
-    assert r._display(pct) == "[c]"  # so could a small remainder
-    pct["calculation"] = "4/40 = 0.10"
-    pct["numerator"], pct["denominator"] = 4, 40
-    assert r._working(r.catalogue["1.7"], pct) == "Suppressed: a count of 1 to 5."
-    pct["numerator"], pct["denominator"] = 20, 40
-    assert r._display(pct) == "10%"
-    assert r._working(r.catalogue["1.7"], pct) == "4/40 = 0.10"
+        rows.append(row)
+    for n, d in ((4, 40), (38, 40), (20, 40)):  # a percentage: a small numerator, a small remainder, neither
+        row = pct.copy()
+        row["numerator"], row["denominator"], row["value"], row["display"] = n, d, 100 * n / d, "x%"
+        row["calculation"] = f"{n}/{d} = {n / d:.2f}"
+        rows.append(row)
+    card = pd.DataFrame(rows).drop(columns=["suppressed", "suppression"]).reset_index(drop=True)
+    card["month"] = [f"2030-{i:02d}" for i in range(1, len(card) + 1)]  # apart: no change links two of them
+    shown = publish(card, r.catalogue)
+    assert [r._display(x) for _, x in shown.iterrows()] == ["0", "[c]", "[c]", "6", "[c]", "[c]", "x%"]
+    assert r._working(r.catalogue["1.7"], shown.iloc[4]).startswith("Suppressed ([c]): a count behind it is 1 to 5")
+    assert r._working(r.catalogue["1.7"], shown.iloc[6]) == "20/40 = 0.50"
 
 
 def test_a_run_of_months(batch, tmp_path):
