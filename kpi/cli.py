@@ -205,7 +205,15 @@ def _targets(a, cat):
                 raise UserError(f"{path}: {year}: no measure {ref} in the {cat.name} catalogue")
             if not isinstance(t, dict) or not set(t) <= {"target", "tolerance"}:
                 raise UserError(f"{path}: {year}: {ref}: expected {{target: N, tolerance: N}}, not {t!r}")
-            targets_for(cat[ref], f"{year[:4]}-04", targets)  # each a number or TBC
+            m = cat[ref]
+            target, tolerance = targets_for(m, f"{year[:4]}-04", targets)  # each a number or TBC
+            if None not in (target, tolerance) and (
+                tolerance > target if m.direction == "higher" else tolerance < target
+            ):
+                raise UserError(
+                    f"{path}: {year}: {ref}: tolerance {tolerance:g} is on the better side of target {target:g}; "
+                    f"expected it {'below' if m.direction == 'higher' else 'above'} ({m.direction} is better)"
+                )
     return targets
 
 

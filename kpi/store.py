@@ -192,8 +192,10 @@ def open_snapshot(store: Path | str | None = None, snapshot: int | None = None, 
     store = Path(store or default_store())
     try:
         con, snap = connect(store)
-    except (FileNotFoundError, LookupError) as e:
+    except FileNotFoundError as e:
         raise UserError(str(e)) from None
+    except LookupError as e:  # a store with no snapshot yet
+        raise UserError(f"{e}; expected a loaded store: kpi load DIR --store {store}") from None
     if snapshot is not None and snapshot != snap["snapshot_id"]:
         ids = [r[0] for r in con.execute("SELECT snapshot_id FROM meta.snapshots ORDER BY 1").fetchall()]
         con.close()

@@ -7,6 +7,7 @@ import shutil
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import duckdb
 import nbformat
 import pandas as pd
 import pytest
@@ -16,7 +17,7 @@ from kpi import params as pm
 from kpi.calendar import Coverage, MonthError, parse_month, parse_span
 from kpi.cli import main
 from kpi.runner import NOTEBOOKS, run
-from kpi.store import connect, coverage
+from kpi.store import META_DDL, connect, coverage
 
 
 def cli(*args) -> tuple[int, str]:
@@ -219,11 +220,16 @@ STORE = "STORE"  # replaced by the small authority's store
         (["measures", "--targets", "UNKNOWN"], "2026-27: no measure 9.99 in the county catalogue"),
         (["measures", "--targets", "BADYEAR"], "2026: expected a financial year YYYY-YY"),
         (["measures", "--targets", "BADNUMBER"], "target must be a number or TBC, not 'high'"),
+        (
+            ["measures", "--targets", "WRONGSIDE"],
+            "1.7: tolerance 10 is on the better side of target 17; expected it above",
+        ),
         (["volumes", "--month", "2026-1"], "argument --month: expected a month YYYY-MM"),
         (["volumes", "--months", "0"], "argument --months: expected a whole number of 1 or more"),
         (["volumes", "--snapshot", "5"], "--snapshot: STORE holds no snapshot 5"),
         (["volumes", "--store", "NOSTORE"], "no store; run `kpi load DIR --store"),
         (["snapshots", "--store", "NOSTORE"], "--store: no store"),
+        (["volumes", "--store", "EMPTYSTORE"], "holds no snapshot yet; expected a loaded store: kpi load DIR --store"),
         (["explore", "nope"], "no measure 'nope' in the county catalogue; expected a reference (1.7) or a KPI number"),
         (["explore", "KPI 99"], "no measure 'KPI 99'"),
         (["explore", "KPI x"], "no measure 'KPI x'"),
@@ -258,13 +264,17 @@ def test_a_mistake_on_the_command_line_is_a_message(small_authority, tmp_path, c
     (tmp_path / "unknown.yaml").write_text('"2026-27":\n  "9.99": {target: 1, tolerance: 2}\n')
     (tmp_path / "year.yaml").write_text('"2026":\n  "1.7": {target: 17, tolerance: 20}\n')
     (tmp_path / "number.yaml").write_text('"2026-27":\n  "1.7": {target: high, tolerance: 20}\n')
+    (tmp_path / "side.yaml").write_text('"2026-27":\n  "1.7": {target: 17, tolerance: 10}\n')  # lower is better
     (tmp_path / "not-series.csv").write_text("month,count\n2026-01,3\n")
     (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00\x01period,value\n")
     (tmp_path / "series.csv").write_text("period,value\np1,1\np2,2\n")
     (tmp_path / "agg.csv").write_text("month,measure,numerator,denominator\n")
     (tmp_path / "bad-agg.csv").write_text("month,measure\n2026-10,1.7\n")
     (tmp_path / "file").write_text("a file, not a folder")
+    with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:  # a store made, nothing loaded
+        con.execute(META_DDL)
     names = {
+        "EMPTYSTORE": tmp_path / "empty.duckdb",
         "STORE": store,
         "AGG": tmp_path / "agg.csv",
         "BADAGG": tmp_path / "bad-agg.csv",
@@ -274,6 +284,7 @@ def test_a_mistake_on_the_command_line_is_a_message(small_authority, tmp_path, c
         "UNKNOWN": tmp_path / "unknown.yaml",
         "BADYEAR": tmp_path / "year.yaml",
         "BADNUMBER": tmp_path / "number.yaml",
+        "WRONGSIDE": tmp_path / "side.yaml",
         "NOTSERIES": tmp_path / "not-series.csv",
         "BINARY": tmp_path / "binary.csv",
         "SERIES": tmp_path / "series.csv",
