@@ -311,7 +311,8 @@ def cmd_docs(a) -> int:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(model.markdown() + "\n")
     except OSError as e:
-        raise UserError(f"--out: cannot write {a.out}: {e.strerror}") from None
+        file = next((d for d in a.out.parents if d.exists() and not d.is_dir()), None)
+        raise UserError(f"--out: cannot write {a.out}: {f'{file} is a file' if file else e.strerror}") from None
     print(f"wrote {a.out}")
     return 0
 

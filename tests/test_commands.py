@@ -253,7 +253,7 @@ STORE = "STORE"  # replaced by the small authority's store
         (["synth", "--scale", "-1"], "expected a number above 0"),
         (["synth", "--months", "0"], "argument --months: expected a whole number of 1 or more"),
         (["synth", "--end-month", "2026-13"], "argument --end-month: expected a month YYYY-MM"),
-        (["docs", "--out", "FILE/x.md"], "--out: cannot write"),
+        (["docs", "--out", "FILE/x.md"], "--out: cannot write FILE/x.md: FILE is a file"),
         (["nope"], "argument command: invalid choice: 'nope'"),
     ],
 )
