@@ -15,11 +15,94 @@ from .errors import UserError
 from .readers import FORMATS
 from .store import default_store
 
+COMPARATORS_DIR = Path(__file__).resolve().parent.parent / "data" / "comparators"  # the project's (kpi.comparators)
 DEFAULT_SYNTH_DIR = Path("data/synthetic")
+
+
+class _Parser(argparse.ArgumentParser):
+    """A mistake on the command line in one line, naming the option and what was expected (not argparse's usage
+    block before it)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (`{self.prog} --help` lists the options)\n")
+
+
+def _type(check, name: str):
+    """An argparse type from a check raising ValueError (or a UserError) with the expected form in its message."""
+
+    def convert(text: str):
+        try:
+            return check(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    convert.__name__ = name
+    return convert
+
+
+def _month_check(text: str) -> str:
+    from .calendar import parse_month
+
+    return parse_month(text, what=None)
+
+
+def _span_check(text: str) -> list[str]:
+    from .calendar import parse_span
+
+    return parse_span(text, what=None)
+
+
+def _whole(least: int):
+    def check(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            n = None
+        if n is None or n < least:
+            raise ValueError(f"expected a whole number of {least} or more, not {text!r}")
+        return n
+
+    return check
+
+
+def _above_zero(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        x = float("nan")
+    if not (x > 0 and x != float("inf")):
+        raise ValueError(f"expected a number above 0, not {text!r}")
+    return x
+
+
+def _finite(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        x = float("nan")
+    if x != x or x in (float("inf"), float("-inf")):
+        raise ValueError(f"expected a number, not {text!r}")
+    return x
+
+
+MONTH = _type(_month_check, "month")
+SPAN = _type(_span_check, "months")
+POSITIVE = _type(_whole(1), "number")
+ABOVE_ZERO = _type(_above_zero, "number")
+NUMBER = _type(_finite, "number")
 
 
 def _store_arg(p: argparse.ArgumentParser):
     p.add_argument("--store", type=Path, default=default_store(), help=f"DuckDB store file (default {default_store()})")
+
+
+def _partial_arg(p: argparse.ArgumentParser):
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="allow the month the extract was taken in, when taken after its 1st: figures to the day before, "
+        "labelled partial",
+    )
 
 
 def cmd_synth(a) -> int:
@@ -56,13 +139,30 @@ def cmd_load(a) -> int:
     return 0
 
 
+def _snapshot(a, months_of):
+    """The snapshot a command reads (``--snapshot``, else the latest), with the months it asks for checked against
+    what it covers: ``months_of(latest complete month)`` gives them, from --month or that default.
+    Returns (connection, snapshot row, the months)."""
+    from .store import open_snapshot
+
+    con, snap, cov = open_snapshot(a.store, a.snapshot)
+    months = months_of(a.month or cov.last)
+    try:
+        cov.check(months, a.partial, "--month" if len(months) == 1 else "--months")
+    except UserError:
+        con.close()
+        raise
+    return con, snap, months
+
+
 def cmd_volumes(a) -> int:
-    from .store import connect, month_of
+    from .calendar import months_back
     from .volumes import volumes, wide
 
-    con, snap = connect(a.store, a.snapshot)
-    month = a.month or month_of(snap)
+    con, snap, months = _snapshot(a, lambda m: months_back(m, a.months))
+    month = months[-1]
     df = volumes(con, month, a.months, snap)
+    con.close()
     if a.format == "csv":
         df.to_csv(sys.stdout, index=False)
     elif a.format == "json":
@@ -73,77 +173,108 @@ def cmd_volumes(a) -> int:
             f"(snapshot {snap['snapshot_id']}, extract {snap['extract_date'].date()})"
         )
         print(wide(df).to_string())
+        for name, why in (
+            df.dropna(subset=["not_available"]).drop_duplicates("volume")[["volume", "not_available"]].values
+        ):
+            print(f"not available: {name}: {why}")
     return 0
 
 
-def _measures_by_period(a, month: str) -> int:
-    from .errors import LoadError
-    from .scorecard import over_periods
+def _targets(a, cat):
+    """The targets file (--targets, else the project's params/targets.yaml if there is one), checked: valid YAML,
+    financial years YYYY-YY, measures of the catalogue, numbers (or TBC)."""
+    import re
 
-    if a.by:
-        print("kpi measures: --by is for monthly figures (--period month)", file=sys.stderr)
-        return 2
+    import yaml
+
+    from .catalogue import load_targets, targets_for
+    from .params import PARAMS_DIR
+
+    path = a.targets or PARAMS_DIR / "targets.yaml"
+    if a.targets is None and not path.exists():
+        return None
+    if not path.is_file():
+        raise UserError(f"--targets: no file {path}; expected a YAML file of targets by financial year")
     try:
-        df = over_periods(
-            month,
-            a.months,
-            a.period,
-            catalogue=a.catalogue,
-            store=a.store,
-            snapshot=a.snapshot,
-            aggregates=a.aggregates,
-            targets=a.targets,
-        )
-    except (LoadError, ValueError, LookupError, FileNotFoundError) as e:
-        print(f"kpi measures: {e}", file=sys.stderr)
-        return 2
-    if a.format == "csv":
-        df.to_csv(sys.stdout, index=False)
-    elif a.format == "json":
-        print(df.to_json(orient="records", indent=1, force_ascii=False))
-    else:
-        cols = ["measure", "period", "months", "display", "calculation", "target", "tolerance", "rag", "how"]
-        show = df[cols].copy()
-        show.insert(1, "title", df["title"].str.slice(0, 44))
-        print(show.astype(object).fillna("").to_string(index=False))
-    return 0
+        targets = load_targets(path)
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: cannot be read as YAML: {' '.join(str(e).split())}") from None
+    for year, measures in (targets or {}).items():
+        if not re.fullmatch(r"\d{4}-\d{2}", year) or (int(year[:4]) + 1) % 100 != int(year[5:]):
+            raise UserError(f"{path}: {year}: expected a financial year YYYY-YY (2026-27)")
+        for ref, t in measures.items():
+            if ref not in cat.by_ref:
+                raise UserError(f"{path}: {year}: no measure {ref} in the {cat.name} catalogue")
+            if not isinstance(t, dict) or not set(t) <= {"target", "tolerance"}:
+                raise UserError(f"{path}: {year}: {ref}: expected {{target: N, tolerance: N}}, not {t!r}")
+            m = cat[ref]
+            target, tolerance = targets_for(m, f"{year[:4]}-04", targets)  # each a number or TBC
+            if None not in (target, tolerance) and (
+                tolerance > target if m.direction == "higher" else tolerance < target
+            ):
+                raise UserError(
+                    f"{path}: {year}: {ref}: tolerance {tolerance:g} is on the better side of target {target:g}; "
+                    f"expected it {'below' if m.direction == 'higher' else 'above'} ({m.direction} is better)"
+                )
+    return targets
+
+
+def _measures_months(a, month: str) -> list[str]:
+    """The months --month and --months ask for: by period, every month of the periods shown."""
+    from .calendar import months_back, period_months, period_of
+
+    if a.period == "month":
+        return months_back(month, a.months)
+    span = months_back(month, period_months(month, a.period) * a.months + 11)
+    wanted = list(dict.fromkeys(period_of(m, a.period) for m in span))[-a.months :]
+    return [m for m in span if period_of(m, a.period) in wanted]
 
 
 def cmd_measures(a) -> int:
+    from .catalogue import load
+    from .engine import Context
     from .errors import LoadError
-    from .scorecard import scorecard
+    from .scorecard import over_periods, scorecard
 
-    month = a.month
-    if month is None:
-        if a.aggregates is not None:
-            print("--month is needed with --aggregates", file=sys.stderr)
-            return 2
-        from .store import latest_month
-
-        month = latest_month(a.store, a.snapshot)
+    if a.by and a.period != "month":
+        raise UserError("--by is for monthly figures (--period month)")
+    cat = load(a.catalogue)
+    targets = _targets(a, cat)
+    context = con = None
+    if a.aggregates is None or a.store_given:
+        con, snap, months = _snapshot(a, lambda m: _measures_months(a, m))
+        context = Context.prepare(con, snap)
+        month = months[-1]
+    elif a.month is None:
+        raise UserError("--month is needed with --aggregates (or --store, for the store's latest month)")
+    else:
+        month = a.month
+    if a.by and context is None:
+        raise UserError("--by needs record-level data: the aggregates file has no breakdowns (give --store too)")
+    if a.aggregates is not None and not a.aggregates.is_file():
+        raise UserError(f"--aggregates: no file {a.aggregates}; expected a CSV of month,measure,numerator,denominator")
     rejects: list = []
-    if a.period != "month":
-        return _measures_by_period(a, month)
+    kw = {"context": context, "aggregates": a.aggregates, "catalogue": cat, "targets": targets}
     try:
-        df = scorecard(
-            month,
-            a.months,
-            store=a.store if (a.store_given or a.aggregates is None) else None,
-            snapshot=a.snapshot,
-            aggregates=a.aggregates,
-            by=a.by,
-            catalogue=a.catalogue,
-            targets=a.targets,
-            rejects=rejects,
-        )
-    except (LoadError, ValueError, LookupError, FileNotFoundError) as e:
-        print(f"kpi measures: {e}", file=sys.stderr)
-        return 2
+        if a.period != "month":
+            df = over_periods(month, a.months, a.period, **kw)
+        else:
+            df = scorecard(month, a.months, by=a.by, rejects=rejects, **kw)
+    except LoadError as e:
+        raise UserError(str(e)) from None
+    finally:
+        if con is not None:
+            con.close()
     _print_rejects(rejects)
     if a.format == "csv":
         df.to_csv(sys.stdout, index=False)
     elif a.format == "json":
         print(df.to_json(orient="records", indent=1, force_ascii=False))
+    elif a.period != "month":
+        cols = ["measure", "period", "months", "display", "calculation", "target", "tolerance", "rag", "how"]
+        show = df[cols].copy()
+        show.insert(1, "title", df["title"].str.slice(0, 44))
+        print(show.astype(object).fillna("").to_string(index=False))
     else:
         cols = (
             ["measure", "kpi", "month"]
@@ -171,13 +302,19 @@ def _print_rejects(rejects: list[dict]) -> None:
 def cmd_snapshots(a) -> int:
     from .store import snapshots
 
+    if not Path(a.store).is_file():
+        raise UserError(f"--store: no store {a.store}; run `kpi load DIR --store {a.store}` first")
     print(snapshots(a.store).to_string(index=False))
     return 0
 
 
 def cmd_docs(a) -> int:
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(model.markdown() + "\n")
+    try:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(model.markdown() + "\n")
+    except OSError as e:
+        file = next((d for d in a.out.parents if d.exists() and not d.is_dir()), None)
+        raise UserError(f"--out: cannot write {a.out}: {f'{file} is a file' if file else e.strerror}") from None
     print(f"wrote {a.out}")
     return 0
 
@@ -192,51 +329,31 @@ def cmd_report(a) -> int:
         )
     if not a.store.exists():
         print(load(a.data, a.store).summary())
-    a.month, a.months, a.params, a.public, a.workers = None, None, None, False, None
+    a.month, a.months, a.params, a.public, a.workers, a.partial = None, None, None, False, None, False
     return cmd_run(a)
 
 
 def cmd_run(a) -> int:
-    from .params import ParamsError
-    from .runner import run
+    from .runner import checked, run
 
-    months = [a.month]
-    if getattr(a, "months", None):
-        from .calendar import month_label, month_start, months_back
-
-        try:
-            first, last = a.months.split("..")
-            n = (
-                (month_start(last).year - month_start(first).year) * 12
-                + month_start(last).month
-                - month_start(first).month
-            )
-            months = months_back(month_label(month_start(last)), n + 1)
-        except ValueError:
-            print(f"kpi run: --months must be YYYY-MM..YYYY-MM, not {a.months!r}", file=sys.stderr)
-            return 2
-        if n < 0:
-            print(f"kpi run: --months {a.months} ends before it starts", file=sys.stderr)
-            return 2
+    months = a.months or [a.month]
+    for month in months:  # every month checked before any is run
+        checked(month, a.store, a.params, a.partial)
     code = 0
     for month in months:
-        code = max(code, _run_month(a, month, run, ParamsError))
-    return code
-
-
-def _run_month(a, month, run, ParamsError) -> int:
-    try:
-        res = run(month, a.store, a.params, a.output, workers=a.workers, public=a.public)
-    except (ParamsError, LookupError, FileNotFoundError) as e:
-        print(f"kpi run: {e}", file=sys.stderr)
-        return 2
-    if not res.ok:
+        res = run(month, a.store, a.params, a.output, workers=a.workers, public=a.public, partial=a.partial)
+        if res.ok:
+            print(f"report: {res.report}")
+            continue
         for f in res.failures:
             where = f"cell {f['cell']} ({f.get('source', '')})" if f.get("cell") is not None else "the page"
             print(f"failed: {f['notebook']} {where}: {f['error']}", file=sys.stderr)
-        return 1
-    print(f"report: {res.report}")
-    return 0
+        kept = "the last good report is unchanged" if (res.out_dir / "report.html").exists() else "no report written"
+        print(
+            f"kpi run: {res.month} failed: its notebooks and manifest are in {res.failed_dir}; {kept}", file=sys.stderr
+        )
+        code = 1
+    return code
 
 
 def cmd_params_new(a) -> int:
@@ -245,20 +362,33 @@ def cmd_params_new(a) -> int:
     from .calendar import add_months, month_label, month_start
     from .narrative import draft
     from .report import Report
+    from .store import open_snapshot
 
     path = a.dir / f"{a.month}.yaml"
     if path.exists() and not a.force:
-        print(f"{path} exists; --force to start it again", file=sys.stderr)
-        return 2
+        raise UserError(f"{path} exists; --force to start it again")
+    if a.dir.exists() and not a.dir.is_dir():
+        raise UserError(f"--dir: {a.dir} is a file; expected the folder of the params files")
+    con, _, cov = open_snapshot(a.store)
+    con.close()
+    cov.check(a.month, a.partial, "month")
     prev = pm.for_month(month_label(add_months(month_start(a.month), -1)), a.dir)
     r = Report.open(a.month, a.store)
     new = pm.MonthParams(
         month=a.month, council=prev.council or str(r.snapshot.get("council") or ""), catalogue=prev.catalogue, notes=""
     )
+    if a.month == cov.partial:
+        new.notes = (
+            f"Partial month: the data were extracted on {cov.extract_date:%-d %B %Y}, so the figures run to "
+            f"{cov.to_day:%-d %B %Y}, not to the month's end."
+        )
     for m in r.catalogue.kpis():
         new.commentary[m.ref] = "DRAFT: " + draft(m, r.series(m.ref), r.spc(m.ref))
-    a.dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(pm.dump(new))
+    try:
+        a.dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(pm.dump(new))
+    except OSError as e:
+        raise UserError(f"--dir: cannot write {path}: {e.strerror}") from None
     print(
         f"wrote {path}: commentary drafted for {len(new.commentary)} KPIs; edit it, removing DRAFT where a "
         f"manager has written the text"
@@ -275,8 +405,9 @@ def cmd_comparators(a) -> int:
     try:
         if a.action == "import":
             if not a.source:
-                print("kpi comparators import needs the folder of the DfE's CSV tables", file=sys.stderr)
-                return 2
+                raise UserError("import needs the folder of the DfE's CSV tables: kpi comparators import FOLDER")
+            if not a.source.is_dir():
+                raise UserError(f"{a.source}: no such folder; expected the folder of the DfE's CSV tables")
             figures, sn, not_found = cp.import_tables(a.source, cat, a.dir)
             years = ", ".join(sorted(figures["year"].unique()))
             print(f"{len(figures)} published figures for {figures['measure'].nunique()} measures (years {years}),")
@@ -285,12 +416,19 @@ def cmd_comparators(a) -> int:
                 print(f"not found, so not compared: {', '.join(not_found)}")
             return 0
         if not a.la:
-            print("kpi comparators show needs --la CODE (the council's DfE code, e.g. 825)", file=sys.stderr)
-            return 2
-        t = cp.for_council(cat, a.la, *cp.read(a.dir), year=a.year)
+            raise UserError("show needs --la CODE (the council's DfE code, e.g. 825)")
+        figures, neighbours = cp.read(a.dir)
+        if a.la not in set(neighbours["la_code"]):
+            raise UserError(
+                f"--la: {a.la} is not the DfE code of an English council in {a.dir} "
+                f"({neighbours['la_code'].nunique()} councils; e.g. 825 Buckinghamshire)"
+            )
+        years = sorted(set(figures["year"].astype(str)))
+        if a.year is not None and a.year not in years:
+            raise UserError(f"--year: {a.dir} holds no year {a.year}; expected one of {years[0]} to {years[-1]}")
+        t = cp.for_council(cat, a.la, figures, neighbours, year=a.year)
     except LoadError as e:
-        print(f"comparators: {e}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from None
     t.insert(1, "title", [cat[r].title for r in t["measure"]])
     for col, of in (("rank", "of"), ("rank_england", "of_england")):
         t[col] = [
@@ -308,6 +446,8 @@ def cmd_spc(a) -> int:
     """Making Data Count SPC of any series (a CSV of period,value)."""
     from .spc import ASSURANCE_TEXT, VARIATION_TEXT, read_series, xmr
 
+    if not a.file.is_file():
+        raise UserError(f"{a.file}: no such file; expected a CSV of period,value")
     try:
         series, rejects = read_series(a.file)
         if series.empty:
@@ -321,9 +461,10 @@ def cmd_spc(a) -> int:
             rebase=a.rebase or (),
             screen=not a.no_screen,
         )
+    except UnicodeDecodeError:
+        raise UserError(f"{a.file}: cannot be read as text (UTF-8); expected a CSV of period,value") from None
     except ValueError as e:
-        print(f"kpi spc: {e}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from None
     _print_rejects(rejects)
     pts = spc.points[["period", "value", "group", "mean", "lpl", "upl", "rules", "variation"]]
     if a.format == "csv":
@@ -345,10 +486,9 @@ def cmd_explore(a) -> int:
     from .runner import explore
 
     try:
-        out = explore(a.measure, a.month, a.store, a.notebook, a.out, progress=print, catalogue=a.catalogue)
-    except (KeyError, ValueError, FileNotFoundError, LookupError) as e:
-        print(f"kpi explore: {e}", file=sys.stderr)
-        return 2
+        out = explore(
+            a.measure, a.month, a.store, a.notebook, a.out, progress=print, catalogue=a.catalogue, partial=a.partial
+        )
     except RuntimeError as e:  # the notebook failed: its cell and error
         print(f"kpi explore: {e}", file=sys.stderr)
         return 1
@@ -357,7 +497,7 @@ def cmd_explore(a) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="kpi",
         description="Children's social care KPI workbook",
         epilog="--debug, anywhere on the line, shows the traceback of an error instead of its message.",
@@ -366,10 +506,10 @@ def main(argv: list[str] | None = None) -> int:
 
     s = sub.add_parser("synth", help="generate the synthetic authority as one CSV per table")
     s.add_argument("--out", type=Path, default=DEFAULT_SYNTH_DIR)
-    s.add_argument("--scale", type=float, default=1.0, help="size relative to the seed county (default 1)")
+    s.add_argument("--scale", type=ABOVE_ZERO, default=1.0, help="size relative to the seed county (default 1)")
     s.add_argument("--seed", type=int, default=20250101)
-    s.add_argument("--end-month", default="2026-10", help="last complete month (YYYY-MM)")
-    s.add_argument("--months", type=int, default=36, help="months in the reporting window (default 36)")
+    s.add_argument("--end-month", type=MONTH, default="2026-10", help="last complete month (YYYY-MM)")
+    s.add_argument("--months", type=POSITIVE, default=36, help="months in the reporting window (default 36)")
     s.add_argument("--no-anomalies", action="store_true", help="plant no anomalies")
     s.set_defaults(func=cmd_synth)
 
@@ -394,31 +534,32 @@ def main(argv: list[str] | None = None) -> int:
 
     s = sub.add_parser("volumes", help="headline flows and month-end stocks")
     _store_arg(s)
-    s.add_argument("--month", help="YYYY-MM (default: the snapshot's latest month)")
-    s.add_argument("--months", type=int, default=1)
-    s.add_argument("--snapshot", type=int)
+    s.add_argument("--month", type=MONTH, help="YYYY-MM (default: the snapshot's latest complete month)")
+    s.add_argument("--months", type=POSITIVE, default=1, help="the N months ending with --month's")
+    s.add_argument("--snapshot", type=POSITIVE, help="a snapshot of the store (default the latest: kpi snapshots)")
+    _partial_arg(s)
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
     s.set_defaults(func=cmd_volumes)
 
     s = sub.add_parser("measures", help="the scorecard: every measure's figures, calculation and RAG")
     _store_arg(s)
-    s.add_argument("--month", help="YYYY-MM (default: the store's latest month)")
-    s.add_argument("--months", type=int, default=1, help="the N months (or periods) ending with --month's")
+    s.add_argument("--month", type=MONTH, help="YYYY-MM (default: the store's latest complete month)")
+    s.add_argument("--months", type=POSITIVE, default=1, help="the N months (or periods) ending with --month's")
     s.add_argument(
         "--period",
         choices=["month", "quarter", "year"],
         default="month",
         help="figures by financial quarter or year (April to March) instead of by month",
     )
-    s.add_argument("--snapshot", type=int)
+    s.add_argument("--snapshot", type=POSITIVE, help="a snapshot of the store (default the latest: kpi snapshots)")
+    _partial_arg(s)
     s.add_argument("--aggregates", type=Path, help="CSV of month,measure,numerator,denominator[,value]")
     s.add_argument("--by", choices=sorted(BREAKDOWN_CHOICES), help="break every measure down by this")
     s.add_argument("--catalogue", default="county", help="measure set: a name in kpi/catalogues or a path")
     s.add_argument(
         "--targets",
         type=Path,
-        default=Path("params/targets.yaml"),
-        help="targets and tolerances by financial year (default params/targets.yaml, if present)",
+        help="targets and tolerances by financial year (default the project's params/targets.yaml, if present)",
     )
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
     s.set_defaults(func=cmd_measures)
@@ -439,11 +580,13 @@ def main(argv: list[str] | None = None) -> int:
 
     s = sub.add_parser("run", help="run the report notebooks for a month and render output/YYYY-MM/report.html")
     _store_arg(s)
-    s.add_argument("--month", help="YYYY-MM (default: the store's latest month)")
-    s.add_argument("--months", help="a run of months, A..B (YYYY-MM..YYYY-MM), one report each")
+    which = s.add_mutually_exclusive_group()
+    which.add_argument("--month", type=MONTH, help="YYYY-MM (default: the store's latest complete month)")
+    which.add_argument("--months", type=SPAN, help="a run of months, A..B (YYYY-MM..YYYY-MM), one report each")
+    _partial_arg(s)
     s.add_argument("--params", type=Path, help="the month's params file (default: params/YYYY-MM.yaml if present)")
     s.add_argument("--output", type=Path, default=Path("output"))
-    s.add_argument("--workers", type=int, help="notebooks run at once (default: one per core)")
+    s.add_argument("--workers", type=POSITIVE, help="notebooks run at once (default: one per core)")
     s.add_argument("--public", action="store_true", help="suppress counts of 1 to 5 as official statistics do")
     s.set_defaults(func=cmd_run)
 
@@ -453,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     s.add_argument("action", choices=["import", "show"])
     s.add_argument("source", nargs="?", type=Path, help="import: the folder of the DfE's CSV tables")
-    s.add_argument("--dir", type=Path, default=Path("data/comparators"), help="where the imported figures are kept")
+    s.add_argument("--dir", type=Path, default=COMPARATORS_DIR, help="where the imported figures are kept")
     s.add_argument("--la", help="show: the council's DfE code (old_la_code, e.g. 825)")
     s.add_argument("--year", help="show: the DfE year (default: the latest published)")
     s.add_argument("--catalogue", default="county")
@@ -463,8 +606,8 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("spc", help="Making Data Count SPC of a series: a CSV of period,value")
     s.add_argument("file", type=Path)
     s.add_argument("--improvement", choices=["increase", "decrease"], required=True, help="which way is better")
-    s.add_argument("--target", type=float)
-    s.add_argument("--baseline", type=int, help="limits from the first N points of each group only")
+    s.add_argument("--target", type=NUMBER)
+    s.add_argument("--baseline", type=POSITIVE, help="limits from the first N points of each group only")
     s.add_argument("--rebase", nargs="+", metavar="PERIOD", help="start new limits at these periods")
     s.add_argument("--no-screen", action="store_true", help="keep large moving ranges (as NHS England's Excel tools)")
     s.add_argument("--format", choices=["table", "csv"], default="table")
@@ -472,7 +615,8 @@ def main(argv: list[str] | None = None) -> int:
 
     s = sub.add_parser("explore", help="run an explore notebook for a measure (papermill; opens nothing)")
     s.add_argument("measure", help="a reference (1.7) or KPI number (KPI 3)")
-    s.add_argument("--month", help="YYYY-MM (default: the store's latest month)")
+    s.add_argument("--month", type=MONTH, help="YYYY-MM (default: the store's latest complete month)")
+    _partial_arg(s)
     _store_arg(s)
     s.add_argument("--notebook", default="measure", help="notebooks/explore/NAME.ipynb (default measure)")
     s.add_argument("--catalogue", default="county", help="the measure set the measure is in (measure notebook)")
@@ -482,7 +626,8 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("params", help="monthly parameter files")
     psub = s.add_subparsers(dest="params_command", required=True)
     s = psub.add_parser("new", help="start params/YYYY-MM.yaml with drafted commentary")
-    s.add_argument("month")
+    s.add_argument("month", type=MONTH, help="YYYY-MM")
+    _partial_arg(s)
     _store_arg(s)
     s.add_argument("--dir", type=Path, default=Path("params"))  # relative to where kpi runs
     s.add_argument("--force", action="store_true")
@@ -491,25 +636,29 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else [str(x) for x in argv]
     debug = "--debug" in argv  # anywhere on the line: a traceback instead of a message
     argv = [x for x in argv if x != "--debug"]
-    a = p.parse_args(argv)
-    a.store_given = "--store" in argv
+    try:
+        a = p.parse_args(argv)
+    except SystemExit as e:  # a mistake on the command line (said by _Parser.error), or --help: its exit code
+        return e.code if isinstance(e.code, int) else 2
+    a.store_given = any(x == "--store" or x.startswith("--store=") for x in argv)
     a.debug = debug
+    name = " ".join(x for x in (a.command, getattr(a, "params_command", None)) if x)
     try:
         return a.func(a)
     except UserError as e:
         if debug:
             raise
-        print(f"kpi {a.command}: {e}", file=sys.stderr)
+        print(f"kpi {name}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"kpi {a.command}: interrupted", file=sys.stderr)
+        print(f"kpi {name}: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - a fault of the workbook's own: a message, the traceback with --debug
         if debug:
             raise
         first = str(e).splitlines()[0] if str(e) else ""
         print(
-            f"kpi {a.command}: internal error ({type(e).__name__}: {first}); this is a fault of the workbook, not of "
+            f"kpi {name}: internal error ({type(e).__name__}: {first}); this is a fault of the workbook, not of "
             f"your data: run again with --debug for the traceback, and report it",
             file=sys.stderr,
         )

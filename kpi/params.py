@@ -13,6 +13,12 @@
 
 ``kpi params new YYYY-MM`` starts one from the previous month's, with drafted commentary for managers
 to edit.
+
+Every field is checked, and a mistake is an error naming the file, the field and what was expected, never
+ignored: :func:`parse` checks each field's form, :func:`check` what needs the store, the catalogue or the
+published comparators (docs/assumptions.md A62). A path (``catalogue``, ``aggregates``) is read from the
+params file's folder when relative, and must lie inside the project or that folder: a params file cannot
+make a report read files from elsewhere (a file named on the command line can: ``kpi measures --aggregates``).
 """
 
 from __future__ import annotations
@@ -23,10 +29,10 @@ from pathlib import Path
 
 import yaml
 
-from .catalogue import read_yaml
 from .errors import UserError
 
-PARAMS_DIR = Path(__file__).resolve().parent.parent / "params"  # the project's, wherever it runs from
+ROOT = Path(__file__).resolve().parent.parent
+PARAMS_DIR = ROOT / "params"  # the project's, wherever it runs from
 FIELDS = {
     "month",
     "council",
@@ -50,7 +56,7 @@ class MonthParams:
     month: str
     council: str = ""
     snapshot: int | None = None
-    catalogue: str = "county"
+    catalogue: str = "county"  # a name in kpi/catalogues, or the path of a catalogue file (checked, absolute)
     commentary: dict[str, str] = field(default_factory=dict)
     notes: str = ""
     public: bool = False
@@ -60,44 +66,109 @@ class MonthParams:
     path: Path | None = None
 
 
-def parse(doc: dict, where: str) -> MonthParams:
+def _text(doc: dict, key: str, where: str) -> str:
+    v = doc.get(key)
+    if v is None:
+        return ""
+    if isinstance(v, dict | list):
+        raise ParamsError(f"{where}: {key}: expected text, not a {'mapping' if isinstance(v, dict) else 'list'}")
+    return str(v).strip()
+
+
+def parse(doc: dict, where: str, base: Path | None = None) -> MonthParams:
+    """The params of a parsed YAML document, each field's form checked; ``base``: the folder relative paths are
+    read from (the params file's), and the folder besides the project they may lie in."""
     if not isinstance(doc, dict):
         raise ParamsError(f"{where}: expected a mapping of month, council, commentary, ...")
     unknown = set(doc) - FIELDS
     if unknown:
         raise ParamsError(
-            f"{where}: unknown field(s) {', '.join(sorted(unknown))}; expected {', '.join(sorted(FIELDS))}"
+            f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}; expected {', '.join(sorted(FIELDS))}"
         )
     month = str(doc.get("month", ""))
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise ParamsError(f"{where}: month must be YYYY-MM, not {month!r}")
     snap = doc.get("snapshot")
-    if snap is not None and not isinstance(snap, int):
-        raise ParamsError(f"{where}: snapshot must be a whole number, not {snap!r}")
+    # a bool is an int to Python; 0 was once read as "the latest"
+    if snap is not None and (isinstance(snap, bool) or not isinstance(snap, int) or snap < 1):
+        raise ParamsError(
+            f"{where}: snapshot: expected a snapshot number of the store (1 or more; `kpi snapshots` lists them), or "
+            f"no snapshot field for the latest; not {snap!r}"
+        )
+    public = doc.get("public", False)
+    if not isinstance(public, bool):  # "false" as text is true to Python
+        raise ParamsError(f"{where}: public: expected true or false (without quotes), not {public!r}")
     commentary = doc.get("commentary") or {}
     if not isinstance(commentary, dict):
-        raise ParamsError(f"{where}: commentary must map measure references to text")
+        raise ParamsError(f"{where}: commentary: expected a mapping of measure references to text")
+    for k, v in commentary.items():
+        if isinstance(v, dict | list):
+            raise ParamsError(f"{where}: commentary: {k}: expected text, not a {type(v).__name__}")
+    la_code = doc.get("la_code")
+    if la_code is not None and (isinstance(la_code, bool) or not re.fullmatch(r"\d{3}", str(la_code).strip())):
+        raise ParamsError(
+            f"{where}: la_code: expected the DfE code of an English council, three digits (825), not {la_code!r}"
+        )
+    year = doc.get("comparator_year")
+    if year is not None and (isinstance(year, bool) or not re.fullmatch(r"\d{4}", str(year).strip())):
+        raise ParamsError(
+            f"{where}: comparator_year: expected a year of the DfE's published figures (2025), not {year!r}"
+        )
+    catalogue = _text(doc, "catalogue", where) or "county"
+    if Path(catalogue).suffix or "/" in catalogue:  # a path, not a name
+        catalogue = str(_inside(catalogue, "catalogue", where, base))
+    aggregates = _text(doc, "aggregates", where)
     return MonthParams(
         month=month,
-        council=str(doc.get("council") or ""),
+        council=_text(doc, "council", where),
         snapshot=snap,
-        catalogue=str(doc.get("catalogue") or "county"),
+        catalogue=catalogue,
         commentary={str(k): str(v).strip() for k, v in commentary.items() if v},
-        notes=str(doc.get("notes") or "").strip(),
-        public=bool(doc.get("public", False)),
-        la_code=str(doc["la_code"]) if doc.get("la_code") is not None else None,
-        comparator_year=str(doc["comparator_year"]) if doc.get("comparator_year") is not None else None,
-        aggregates=Path(doc["aggregates"]) if doc.get("aggregates") else None,
+        notes=_text(doc, "notes", where),
+        public=public,
+        la_code=str(la_code).strip() if la_code is not None else None,
+        comparator_year=str(year).strip() if year is not None else None,
+        aggregates=_inside(aggregates, "aggregates", where, base) if aggregates else None,
     )
+
+
+def _inside(text: str, key: str, where: str, base: Path | None) -> Path:
+    """A file a params file names: read from the params file's folder when relative; it must exist and lie inside
+    the project or that folder (links followed)."""
+    base = (base or Path.cwd()).resolve()
+    path = (base / Path(text).expanduser()).resolve()
+    allowed = [ROOT, base]
+    if not any(path.is_relative_to(d) for d in allowed):
+        raise ParamsError(
+            f"{where}: {key}: {text} lies outside the project ({ROOT}) and the params file's folder; expected a "
+            f"file inside them (a file elsewhere can be given on the command line)"
+        )
+    if not path.is_file():
+        raise ParamsError(f"{where}: {key}: no file {path}; expected an existing file (relative to {base})")
+    return path
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """YAML with each mapping's keys as written: unquoted, ``6.10:`` is the number 6.1 to YAML and its commentary
+    would go to measure 6.1. A key given twice (which YAML lets the later win) is an error."""
+
+    def construct_mapping(self, node, deep=False):
+        keys = [k.value if isinstance(k, yaml.ScalarNode) else self.construct_object(k) for k, _ in node.value]
+        twice = [k for k in keys if keys.count(k) > 1]
+        if twice:
+            raise yaml.constructor.ConstructorError(None, None, f"{twice[0]} is given twice", node.start_mark)
+        return {k: self.construct_object(v, deep=deep) for k, (_, v) in zip(keys, node.value, strict=True)}
 
 
 def load(path: Path | str) -> MonthParams:
     path = Path(path)
     try:
-        doc = read_yaml(path.read_text())
-    except (OSError, yaml.YAMLError) as e:
-        raise ParamsError(f"{path}: cannot be read: {e}") from None
-    p = parse(doc, str(path))
+        doc = yaml.load(path.read_text(), Loader=_Loader)
+    except OSError as e:
+        raise ParamsError(f"{path}: cannot be read: {e.strerror}; expected a params file (YAML)") from None
+    except (UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ParamsError(f"{path}: cannot be read as YAML: {' '.join(str(e).split())}") from None
+    p = parse(doc, str(path), path.parent)
     p.path = path
     return p
 
@@ -108,9 +179,67 @@ def for_month(month: str, directory: Path = PARAMS_DIR) -> MonthParams:
     if path.exists():
         p = load(path)
         if p.month != month:
-            raise ParamsError(f"{path}: says month {p.month}, not {month}")
+            raise ParamsError(f"{path}: month: says {p.month}, not {month} as its name does")
         return p
     return MonthParams(month=month)
+
+
+def check(p: MonthParams, comparators: Path | None = None):
+    """What a params file names outside itself, checked (a ParamsError naming the file and field): its catalogue
+    can be read, the commentary is for KPIs of it, the council's code and year are in the published comparators,
+    every row of the aggregates is read. (The snapshot: :func:`kpi.store.open_snapshot`.) Returns the catalogue,
+    with the council's published comparators."""
+    from . import aggregates as agg
+    from . import comparators as cp
+    from .catalogue import load as load_catalogue
+    from .errors import LoadError
+
+    where = str(p.path) if p.path else f"the params of {p.month}"
+    try:
+        cat = load_catalogue(p.catalogue)
+    except UserError as e:
+        raise ParamsError(f"{where}: catalogue: {e}") from None
+    kpis = {m.ref for m in cat.kpis()}
+    wrong = [r for r in p.commentary if r not in kpis]
+    if wrong:
+        what = "is not a KPI" if wrong[0] in cat.by_ref else "is no measure"
+        raise ParamsError(
+            f"{where}: commentary: {wrong[0]} {what} of the {cat.name} catalogue (commentary is shown on KPI pages); "
+            f"expected a KPI's reference: {', '.join(m.ref for m in cat.kpis())}"
+        )
+    if p.comparator_year and not p.la_code:
+        raise ParamsError(f"{where}: comparator_year: needs la_code, the council whose published figures it compares")
+    if p.la_code:
+        try:
+            figures, neighbours = cp.read(comparators or cp.DEFAULT_DIR)
+        except LoadError as e:
+            raise ParamsError(f"{where}: la_code: {e}") from None
+        codes = set(neighbours["la_code"])
+        if p.la_code not in codes:
+            raise ParamsError(
+                f"{where}: la_code: {p.la_code} is not the DfE code of an English council in the published "
+                f"comparators ({len(codes)} councils; e.g. 825 Buckinghamshire)"
+            )
+        years = sorted(set(figures["year"].astype(str)))
+        if p.comparator_year and p.comparator_year not in years:
+            raise ParamsError(
+                f"{where}: comparator_year: the published comparators hold no year {p.comparator_year}; expected one "
+                f"of {years[0]} to {years[-1]}"
+            )
+        cat = cp.apply(cat, cp.for_council(cat, p.la_code, figures, neighbours, year=p.comparator_year))
+    if p.aggregates:
+        try:
+            _, rejects = agg.read(p.aggregates, cat)
+        except LoadError as e:
+            raise ParamsError(f"{where}: aggregates: {e}") from None
+        if len(rejects):
+            r = rejects.iloc[0]
+            more = f" (and {len(rejects) - 1} more rejected rows)" if len(rejects) > 1 else ""
+            raise ParamsError(
+                f"{where}: aggregates: {p.aggregates} row {r['row']}, column {r['column_name']}: {r['value']!r}: "
+                f"{r['reason']}{more}; `kpi measures --aggregates {p.aggregates} --month MONTH` lists every row"
+            )
+    return cat
 
 
 def dump(p: MonthParams) -> str:

@@ -5,16 +5,19 @@ one worker per core, each notebook on a kernel of its own (no notebook can lean 
 keeps the executed notebooks under ``output/YYYY-MM/notebooks/``, merges them into
 one self-contained page (``output/YYYY-MM/report.html``: no code, charts embedded, a table of contents)
 and writes ``manifest.json``. A failing notebook stops nothing else; it is named with its cell and error,
-the run fails, and the last good report is left in place. Before a report is written its text is checked
+the run fails, the last good run's files are left together in place and the failed run's manifest and
+notebooks are kept in ``output/YYYY-MM/failed/``. Before a report is written its text is checked
 for every child identifier in the store.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import queue
+import re
 import shutil
 import sys
 import time
@@ -24,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import params as params_mod
+from .errors import UserError
 from .privacy import Finding, find_personal, notebook_segments, page_segments, redact
 
 # jsonschema (imported through nbformat by papermill and nbconvert) loads the optional rfc3987_syntax
@@ -44,6 +48,7 @@ class RunResult:
     report: Path | None
     failures: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    failed_dir: Path | None = None  # a failed run's record: its manifest and executed notebooks
 
     @property
     def ok(self) -> bool:
@@ -143,27 +148,64 @@ def run(
     public: bool = False,
     notebook_dir: Path | None = None,
     progress=print,
+    partial: bool = False,
 ) -> RunResult:
-    from .report import prepare_data
-    from .store import default_store, latest_month
-
+    """Run the month's report into ``out_root/month`` (the month, the params and the store checked first:
+    :func:`checked`). A good run replaces the last good one's report, manifest, notebooks and data together; a
+    failed run leaves them as they were and keeps its own record (manifest and executed notebooks) in
+    ``out_root/month/failed/``."""
     t0 = time.perf_counter()
-    store = Path(store or default_store()).resolve()
-    p = params_mod.load(params_file) if params_file else None
-    if month is None:
-        month = latest_month(store, p.snapshot if p else None)
-    p = p or params_mod.for_month(month)
-    if p.month != month:
-        raise params_mod.ParamsError(f"{p.path}: is for {p.month}, not {month}")
+    month, store, p, cat, partial = checked(month, store, params_file, partial)
     public = public or p.public
     out = Path(out_root).resolve() / month
     build = out / f".build-{os.getpid()}"
     shutil.rmtree(build, ignore_errors=True)
-    (build / "notebooks").mkdir(parents=True)
-    timings = {}
-    from .report import catalogue_for
+    try:
+        (build / "notebooks").mkdir(parents=True)
+    except OSError as e:
+        raise UserError(f"output folder {out}: cannot be made: {e.strerror}") from None
+    try:
+        return _produce(month, store, p, cat, out, build, workers, public, notebook_dir, progress, partial, t0)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
 
-    books = notebooks(notebook_dir or NOTEBOOKS, list(catalogue_for(p).sections))
+
+FAILED = "failed"  # beside a month's last good run: the record of its latest failed run
+
+
+def checked(month: str | None, store: Path | str | None, params_file: Path | str | None, partial: bool = False):
+    """What a run needs, checked before anything is made (a UserError naming what is wrong): the month (the
+    latest complete one if None) is a real month the snapshot covers (the partial month only with ``partial``),
+    the params and what they name can be used, the snapshot exists. Returns (month, store, params, catalogue,
+    the snapshot's Coverage if the month is its partial month, else None)."""
+    from .calendar import parse_month
+    from .store import default_store, open_snapshot
+
+    month = parse_month(month, "month") if month is not None else None
+    store = Path(store or default_store()).resolve()
+    p = params_mod.load(params_file) if params_file else params_mod.for_month(month) if month else None
+    con, snap, cov = open_snapshot(store, p.snapshot if p else None, f"{p.path}: snapshot" if p else "snapshot")
+    con.close()
+    if p is None:  # the latest month of the latest snapshot, unless its params choose another snapshot
+        month = cov.last
+        p = params_mod.for_month(month)
+        if p.snapshot not in (None, snap["snapshot_id"]):
+            con, snap, cov = open_snapshot(store, p.snapshot, f"{p.path}: snapshot")
+            con.close()
+    month = month or p.month
+    if p.month != month:
+        raise params_mod.ParamsError(f"{p.path}: month: is {p.month}, not {month}")
+    cov.check(month, partial, "month")
+    cat = params_mod.check(p)
+    return month, store, p, cat, cov if partial and month == cov.partial else None  # a whole month is not partial
+
+
+def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, progress, partial, t0) -> RunResult:
+    """The run itself, in ``build``; then its files put in ``out`` (or, failed, in ``out/failed``)."""
+    from .report import prepare_data
+
+    timings = {}
+    books = notebooks(notebook_dir or NOTEBOOKS, list(cat.sections))
     workers = workers or min(len(books), os.cpu_count() or 1)
     progress(f"[{month}] computing the scorecard from {store}")
     data = prepare_data(month, store, p, build / "data", public=public)
@@ -201,15 +243,17 @@ def run(
         for f in [pool.submit(worker) for _ in range(workers)]:
             f.result()
     failures = [r for r in results if not r["ok"]]
-    # executed notebooks are kept (failed ones too, for their error banners)
-    (out / "notebooks").mkdir(parents=True, exist_ok=True)
-    for nb in (build / "notebooks").glob("*.ipynb"):
-        os.replace(nb, out / "notebooks" / nb.name)
     report, leaked = None, []
     if not failures:
         t = time.perf_counter()
-        executed = [out / "notebooks" / nb.name for nb in books]
-        page = render(executed, title=_title(p, data, month))
+        notice = (
+            f"Partial month: the data were extracted on {partial.extract_date:%-d %B %Y}, so the figures for "
+            f"{month_name(month)} run to {partial.to_day:%-d %B %Y}, not to the month's end."
+            if partial
+            else None
+        )
+        executed = [build / "notebooks" / nb.name for nb in books]
+        page = render(executed, _title(p, data, month, partial), notice)
         leaked = leaked_identifiers(page, store, data, executed)
         if leaked:
             shown = "; ".join(map(str, leaked[:5])) + (f"; and {len(leaked) - 5} more" if len(leaked) > 5 else "")
@@ -224,22 +268,36 @@ def run(
                 if any(f.where.startswith(f"{nb.name} ") for f in leaked):
                     _clear_outputs(nb)
         else:
-            tmp = out / "report.html.tmp"
-            tmp.write_text(page, encoding="utf-8")
-            os.replace(tmp, out / "report.html")  # never a half-written report
+            (build / "report.html").write_text(page, encoding="utf-8")
             report = out / "report.html"
         timings["render"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    _manifest(out, month, p, store, data, results, failures, timings, report, leaked if report is None else [])
-    if report:  # the figures behind the page (aggregates only), for analysts and for checking re-runs
-        shutil.rmtree(out / "data", ignore_errors=True)
-        os.replace(data, out / "data")
-    shutil.rmtree(build, ignore_errors=True)
-    if report:
+    extra = {"partial": {"figures_to": partial.to_day.isoformat()}} if partial else {}
+    _manifest(build, month, p, store, data, results, failures, timings, report, leaked if report is None else [], extra)
+    if report:  # with the figures behind the page (aggregates only), for analysts and for checking re-runs
+        _replace(out, build, ["report.html", "manifest.json", "notebooks", "data"])
+        shutil.rmtree(out / FAILED, ignore_errors=True)  # an earlier failure of the month is superseded
         progress(f"[{month}] wrote {report} ({report.stat().st_size / 1e6:.1f} MB) in {timings['total']:.1f} s")
-    else:
-        progress(f"[{month}] FAILED: {len(failures)} notebook(s) failed; the previous report (if any) is unchanged")
-    return RunResult(month, out, report, failures, timings)
+        return RunResult(month, out, report, failures, timings)
+    # executed notebooks are kept (failed ones too, for their error banners), apart from the last good run's
+    _replace(out / FAILED, build, ["manifest.json", "notebooks"])
+    good = "the last good report is unchanged" if (out / "report.html").exists() else "no good report of it yet"
+    progress(f"[{month}] FAILED: {len(failures)} failure(s), its notebooks and manifest in {out / FAILED}; {good}")
+    return RunResult(month, out, report, failures, timings, out / FAILED)
+
+
+def _replace(dest: Path, build: Path, names: list[str]) -> None:
+    """Put ``names`` from ``build`` in ``dest`` in place of what it held under those names: the old ones moved
+    aside first and deleted last, so ``dest`` holds one run's files, never a mix of two runs'."""
+    dest.mkdir(parents=True, exist_ok=True)
+    old = build / "replaced"
+    old.mkdir()
+    for name in names:
+        if (dest / name).exists():
+            os.replace(dest / name, old / name)
+    for name in names:
+        os.replace(build / name, dest / name)
+    shutil.rmtree(old)
 
 
 def explore(
@@ -250,22 +308,36 @@ def explore(
     out_dir: Path | str = "output/explore",
     progress=print,
     catalogue: str = "county",
+    partial: bool = False,
 ) -> Path:
     """Run ``notebooks/explore/NOTEBOOK.ipynb`` for a measure (reference or KPI number) with papermill; the
-    executed notebook's path. KeyError/ValueError for an unknown notebook or measure, RuntimeError naming the
-    cell and error if the notebook fails."""
+    executed notebook's path. A UserError for an unknown notebook or measure, or a month the store does not
+    cover (the partial month only with ``partial``); RuntimeError naming the cell and error if the notebook
+    fails."""
     import papermill as pm
 
-    from .explore import Explorer
+    from .calendar import parse_month
+    from .catalogue import load
+    from .store import open_snapshot
 
     nb = NOTEBOOKS / "explore" / f"{notebook}.ipynb"
     if not nb.exists():
         names = sorted(p.stem for p in nb.parent.glob("*.ipynb"))
-        raise ValueError(f"no notebook {notebook!r}; choose one of {', '.join(names)}")
-    x = Explorer(store, catalogue=catalogue)
-    m = x.measure(measure)
-    month = month or x.latest_month
-    x.context.con.close()
+        raise UserError(f"--notebook: no notebook {notebook!r} in {nb.parent}; expected one of {', '.join(names)}")
+    month = parse_month(month, "--month") if month is not None else None
+    cat = load(catalogue)
+    text = str(measure).strip()
+    kpi = re.fullmatch(r"(?i)kpi\s*(\d+)", text)
+    m = next((m for m in cat.kpis() if m.kpi == int(kpi[1])), None) if kpi else cat.by_ref.get(text)
+    if m is None:
+        raise UserError(
+            f"no measure {measure!r} in the {cat.name} catalogue; expected a reference (1.7) or a KPI number "
+            f"(KPI 3) of it: KPIs 1 to {max((k.kpi for k in cat.kpis()), default=0)}"
+        )
+    con, _, cov = open_snapshot(store)
+    con.close()
+    month = month or cov.last
+    cov.check(month, partial)
     out = Path(out_dir) / f"{notebook}-{m.ref}-{month}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     progress(f"running {nb.name} for {m.ref} {m.title}, {month}")
@@ -281,16 +353,22 @@ def explore(
     return out
 
 
-def _title(p, data: Path, month: str) -> str:
-    import pandas as pd
-
+def _title(p, data: Path, month: str, partial=None) -> str:
     snap = json.loads((data / "snapshot.json").read_text())
     council = p.council or snap.get("council") or "Council"
-    return f"{council}: performance report, {pd.Timestamp(month + '-01'):%B %Y}"
+    part = f" (partial month: to {partial.to_day:%-d %B %Y})" if partial else ""
+    return f"{council}: performance report, {month_name(month)}{part}"
 
 
-def render(executed: list[Path], title: str) -> str:
-    """One page from the executed notebooks: outputs only, stderr dropped, cells renumbered."""
+def month_name(month: str) -> str:
+    import pandas as pd
+
+    return f"{pd.Timestamp(month + '-01'):%B %Y}"
+
+
+def render(executed: list[Path], title: str, notice: str | None = None) -> str:
+    """One page from the executed notebooks: outputs only, stderr dropped, cells renumbered; a ``notice`` (a partial
+    month's) set out under the page's title (the first output of its first cell)."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -310,6 +388,9 @@ def render(executed: list[Path], title: str) -> str:
                 cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
                 if not cell.outputs:
                     continue
+            if notice and not merged.cells and cell.cell_type == "code":  # under the title, its first output
+                note = f'<p role="note"><strong>{html.escape(notice)}</strong></p>'
+                cell.outputs.insert(1, nbformat.v4.new_output("display_data", data={"text/html": note}))
             cell.id = f"c{len(merged.cells):04d}"
             merged.cells.append(cell)
     exporter = HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES)])
@@ -360,7 +441,7 @@ def _sha256(path: Path) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _manifest(out, month, p, store, data, results, failures, timings, report, leaked=()):
+def _manifest(out, month, p, store, data, results, failures, timings, report, leaked=(), extra=None):
     """manifest.json beside the page: what it was made from and how the run went (a leak's values left out)."""
     import pandas as pd
 
@@ -376,8 +457,8 @@ def _manifest(out, month, p, store, data, results, failures, timings, report, le
     manifest = {
         "month": month,
         "status": "ok" if report else "failed",
-        "report": str(report.relative_to(out)) if report else None,
-        "report_bytes": report.stat().st_size if report else None,
+        "report": report.name if report else None,
+        "report_bytes": (out / report.name).stat().st_size if report else None,
         "snapshot": snap,
         "inputs": {
             "store": str(store),
@@ -391,5 +472,5 @@ def _manifest(out, month, p, store, data, results, failures, timings, report, le
         "notebooks": sorted(results, key=lambda r: r["notebook"]),
         "failures": failures,
         "timings_seconds": {k: round(v, 2) for k, v in timings.items()},
-    }
+    } | (extra or {})
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")

@@ -129,3 +129,80 @@ def month_of(snap: dict) -> str:
         return str(latest)
     first = pd.Timestamp(snap["extract_date"]).date().replace(day=1)
     return (first - dt.timedelta(days=1)).strftime("%Y-%m")
+
+
+# The tables whose first records mark where a snapshot's history starts: the flows of the front door, children in
+# need and child protection (a month before all of them have started would count no contacts, or no ICPCs, as 0).
+HISTORY_GROUPS = ("Front door", "Child in need", "Child protection")
+
+
+def coverage(con, snap: dict, store: Path | str | None = None):
+    """The months a snapshot covers (:class:`kpi.calendar.Coverage`; docs/assumptions.md A60).
+
+    The last is its latest complete month (:func:`month_of`, and never the month of its extract date or later);
+    the extract date's month is partial when taken after its 1st. The first is the latest month in which the
+    records of a table of the front door, children in need or child protection start (each table by its record
+    date: contact, referral, start or conference date): with none of them loaded (an SSDA903 return alone), the
+    earliest month of any record date but a birth. One min() per table, over the snapshot's own tables."""
+    import datetime as dt
+
+    from . import model
+    from .calendar import Coverage, add_months, month_label
+
+    sid = int(snap["snapshot_id"])
+    extract = pd.Timestamp(snap["extract_date"]).date()
+    before = month_label(add_months(extract.replace(day=1), -1))
+    last = min(month_of(snap), before)
+    partial = month_label(extract) if extract.day > 1 and last == before else None
+    present = {
+        r[0]
+        for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [f"snap_{sid}"]).fetchall()
+    }
+    starts: dict[str, dt.date] = {}
+    for t in model.TABLES:
+        col = next(
+            (
+                c.name
+                for c in t.columns
+                if c.type in ("date", "datetime") and c.required and not c.future_ok and c.name != "date_of_birth"
+            ),
+            None,
+        )
+        if col and t.name in present:
+            first = con.execute(f'SELECT min("{col}")::DATE FROM snap_{sid}."{t.name}"').fetchall()[0][0]
+            if first is not None:
+                starts[t.name] = first
+    history = {t.name: starts[t.name] for t in model.TABLES if t.group in HISTORY_GROUPS and t.name in starts}
+    first = max(history.values()) if history else min(starts.values(), default=None)
+    return Coverage(
+        month_label(first) if first else None,
+        last,
+        extract,
+        partial,
+        {t: month_label(d) for t, d in history.items()},
+        f"snapshot {sid}" + (f" of {store}" if store else ""),
+    )
+
+
+def open_snapshot(store: Path | str | None = None, snapshot: int | None = None, what: str = "--snapshot"):
+    """:func:`connect` for a command: a store or snapshot that is not there is a UserError naming what is (``what``:
+    the option or params field that chose the snapshot). Returns (connection, snapshot row, :func:`coverage`)."""
+    from .errors import UserError
+
+    store = Path(store or default_store())
+    try:
+        con, snap = connect(store)
+    except FileNotFoundError as e:
+        raise UserError(str(e)) from None
+    except LookupError as e:  # a store with no snapshot yet
+        raise UserError(f"{e}; expected a loaded store: kpi load DIR --store {store}") from None
+    if snapshot is not None and snapshot != snap["snapshot_id"]:
+        ids = [r[0] for r in con.execute("SELECT snapshot_id FROM meta.snapshots ORDER BY 1").fetchall()]
+        con.close()
+        if snapshot not in ids:
+            raise UserError(
+                f"{what}: {store} holds no snapshot {snapshot}; expected one of {', '.join(map(str, ids))} "
+                f"(`kpi snapshots` lists them)"
+            )
+        con, snap = connect(store, snapshot)
+    return con, snap, coverage(con, snap, store)

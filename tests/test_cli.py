@@ -25,7 +25,8 @@ def test_synth_load_volumes(tmp_path):
     code, out = run("volumes", "--store", tmp_path / "w.duckdb", "--months", "3", "--format", "csv")
     assert code == 0
     df = pd.read_csv(io.StringIO(out))
-    assert list(df.columns) == ["month", "volume", "kind", "count"]
+    assert list(df.columns) == ["month", "volume", "kind", "count", "not_available"]
+    assert df["count"].notna().all() and df["not_available"].isna().all()  # the synthetic authority supplies all
     assert sorted(df.month.unique()) == ["2026-08", "2026-09", "2026-10"]
     code, out = run("snapshots", "--store", tmp_path / "w.duckdb")
     assert "Synthshire County Council" in out

@@ -125,12 +125,12 @@ def test_a_failing_notebook_is_named_and_the_good_report_stays(batch, tmp_path):
     assert [f["notebook"] for f in bad.failures] == ["06_audit.ipynb"]
     assert "KeyError" in bad.failures[0]["error"]
     # the cell is numbered as in the executed notebook kept for the analyst (parameters injected)
-    kept = nbformat.read(out / "2026-10" / "notebooks" / "06_audit.ipynb", as_version=4)
+    kept = nbformat.read(out / "2026-10" / "failed" / "notebooks" / "06_audit.ipynb", as_version=4)
     assert kept.cells[bad.failures[0]["cell"]].source == "report.section('no such section')"
     assert any("06_audit.ipynb: FAILED at cell" in line for line in lines)
     assert any("01_summary.ipynb: done" in line for line in lines)  # the others ran
     assert (out / "2026-10" / "report.html").read_text() == "the last good report"
-    assert json.loads((out / "2026-10" / "manifest.json").read_text())["status"] == "failed"
+    assert json.loads((out / "2026-10" / "failed" / "manifest.json").read_text())["status"] == "failed"
 
 
 def test_notebooks_do_not_share_variables(batch, tmp_path):
@@ -351,7 +351,8 @@ def test_each_councils_set_makes_its_report(batch, tmp_path, catalogue, month, s
     _, root = batch
     (tmp_path / "figures.csv").write_text("month,measure,numerator,denominator\n2026-09,SCC/011b,45,60\n")
     p = tmp_path / f"{month}.yaml"
-    p.write_text(f"month: {month}\ncatalogue: {catalogue}\naggregates: {tmp_path / 'figures.csv'}\n")
+    figures = f"aggregates: {tmp_path / 'figures.csv'}\n" if catalogue == "scorecard" else ""  # its measure's
+    p.write_text(f"month: {month}\ncatalogue: {catalogue}\n{figures}")
     out = run(month, root / "store.duckdb", params_file=p, out_root=tmp_path / "o", progress=lambda s: None)
     assert out.ok, out.failures
     text = page_text(out.report.read_text())
