@@ -427,8 +427,8 @@ def test_a_run_with_a_childs_id_in_its_commentary_writes_no_report(small_authori
     error = res.failures[0]["error"]
     assert f"child identifier '{kid}' in the page: Volume of activity > KPI 3: " in error  # which id, and where
     assert f"child identifier '{kid.lower()}' in the page: " in error  # whatever its case
-    beside = (res.out_dir / "manifest.json").read_text() + "".join(
-        p.read_text() for p in (res.out_dir / "notebooks").glob("*.ipynb")
+    beside = (res.failed_dir / "manifest.json").read_text() + "".join(
+        p.read_text() for p in (res.failed_dir / "notebooks").glob("*.ipynb")
     )
     beside = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=\\n]+", "", beside)
     assert not re.search(rf"\b{kid}\b", beside, re.I) and "[child identifier]" in beside
@@ -448,7 +448,7 @@ def test_a_failing_cells_error_never_quotes_a_childs_id(small_authority, tmp_pat
     assert not res.ok
     assert res.failures[0]["error"] == "ValueError: no placement for [child identifier]"
     assert not any(kid in s for s in said)
-    assert kid not in (res.out_dir / "manifest.json").read_text()
+    assert kid not in (res.failed_dir / "manifest.json").read_text()
 
 
 # ------------------------------------------------------------------ notebook outputs never reach git
