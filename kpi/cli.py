@@ -45,7 +45,9 @@ def cmd_load(a) -> int:
     t0 = time.perf_counter()
     try:
         sources = [parse_source(s, a.format) for s in a.sources]
-        res = load_sources(read(sources, mapping=a.mapping), a.store, extract_date=a.extract_date)
+        res = load_sources(
+            read(sources, mapping=a.mapping), a.store, extract_date=a.extract_date, accept_losses=a.accept_losses
+        )
     except LoadError as e:
         print(f"load stopped, nothing changed: {e}", file=sys.stderr)
         return 2
@@ -382,7 +384,14 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--format", choices=FORMATS, default="standard", help="format of sources without a prefix")
     s.add_argument("--mapping", type=Path, help="sql: YAML naming the council's own tables and columns")
     _store_arg(s)
-    s.add_argument("--extract-date", help="date of the extract (default: extract.json, else today)")
+    s.add_argument(
+        "--extract-date", help="the day the data was taken, YYYY-MM-DD (default: extract.json or the returns' own)"
+    )
+    s.add_argument(
+        "--accept-losses",
+        action="store_true",
+        help="load even if a file loses more than half its rows to the checks, or a table others refer to is empty",
+    )
     s.set_defaults(func=cmd_load)
 
     s = sub.add_parser("volumes", help="headline flows and month-end stocks")
