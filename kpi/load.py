@@ -162,6 +162,10 @@ def load_sources(
     except ValueError:
         raise LoadError(f"extract date {extract!r} is not a date YYYY-MM-DD") from None
     extract = extract_d.isoformat()
+    if extract_d > dt.date.today():  # said, not refused: a test or a synthetic authority may be dated ahead
+        notes.append(
+            f"the extract date {extract} is after today ({dt.date.today()}): is it the day the data was taken?"
+        )
     latest = max((e.latest_month for e in extracts if e.latest_month), default=None)
     source = "; ".join(f"{e.format}:{e.source}" if e.format != "standard" else e.source for e in extracts)
 

@@ -499,3 +499,14 @@ def test_the_checks_read_each_type_exactly_as_documented(kind):
             assert got == want, (text, got, want)
 
     check()
+
+
+def test_an_extract_date_after_today_is_loaded_with_a_note(tmp_path):
+    d = minimal_extract(tmp_path / "in")
+    ahead = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    res = load(d, tmp_path / "w.duckdb", extract_date=ahead)
+    assert (
+        f"the extract date {ahead} is after today ({dt.date.today()}): is it the day the data was taken?" in res.notes
+    )
+    res = load(d, tmp_path / "w.duckdb", extract_date=dt.date.today().isoformat())
+    assert not any("after today" in n for n in res.notes)
