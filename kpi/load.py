@@ -193,7 +193,11 @@ def load_sources(
             acc += a
             rej.append(rj)
             if lost and not accept_losses:
-                raise LoadError(lost[0] + "\nFix the file, or give --accept-losses to load the rows that pass.")
+                first, _, reasons = lost[0].partition("\n")
+                raise LoadError(
+                    f"{first}: the load stops and nothing changed\n{reasons}\n"
+                    "Fix the file, or give --accept-losses to load the rows that pass."
+                )
             notes += [f"loaded with --accept-losses: {why}".replace("\n ", ";") for why in lost]
         notes += state.notes
         a, rj = _set_aside(extracts)
@@ -428,10 +432,10 @@ def _lost(con, schema: str, t: model.Table, file: str, checked: int, bad: int, p
         parent = empty["reason"].iloc[0].split("; ")[-1].removesuffix(EMPTY)
         head = (
             f"{parent} has no rows, yet {empty['row'].nunique()} row(s) of {file} refer to it "
-            f"({', '.join(dict.fromkeys(empty['column_name']))}): the load stops and nothing changed"
+            f"({', '.join(dict.fromkeys(empty['column_name']))})"
         )
     else:
-        head = f"{file}: {bad} of {checked} rows rejected, more than half: the load stops and nothing changed"
+        head = f"{file}: {bad} of {checked} rows rejected, more than half"
     lines = []
     fell = problems[problems["root_table"].notna()]
     for (col, table), g in fell.groupby(["column_name", "root_table"], sort=False):
@@ -444,7 +448,7 @@ def _lost(con, schema: str, t: model.Table, file: str, checked: int, bad: int, p
     for (col, _), g in own.groupby([own["column_name"], kinds], sort=False):
         r = g.iloc[0]
         shown = "" if r.value is None or r.value != r.value else f" {r.value!r}"
-        line = f"{col}: {r.reason}, e.g. row {r.row}{shown}"
+        line = f"{col + ': ' if col else ''}{r.reason}, e.g. row {r.row}{shown}"  # a malformed line has no column
         ref = t.column(r._col).ref if r._col in t.column_names else None
         if ref and r.reason == f"expected a {ref.split('.')[1]} loaded in {ref.split('.')[0]}":
             # the ids' shapes side by side: 7 against 007, K1 against k1

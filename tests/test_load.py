@@ -146,6 +146,21 @@ def test_accept_losses_loads_the_rows_that_pass_and_notes_what_was_lost(tmp_path
     acc = res.accounting.set_index("table_name")
     assert acc.loc["referrals", ["rows_read", "rows_loaded", "rows_rejected"]].tolist() == [4, 1, 3]
     assert any(n.startswith("loaded with --accept-losses: referrals.csv: 3 of 4 rows rejected") for n in res.notes)
+    assert not any("the load stops" in n for n in res.notes)
+
+
+def test_a_file_of_mostly_malformed_lines_stops_the_load(tmp_path):
+    """Two of the three children have a field too many (a comma in a name, unquoted)."""
+    d = minimal_extract(tmp_path / "in")
+    lines = (d / "children.csv").read_text().splitlines()
+    lines[1:3] = [line.replace("F1,", "F1,Smith,") for line in lines[1:3]]
+    (d / "children.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(LoadError) as e:
+        load(d, tmp_path / "w.duckdb", extract_date=EXTRACT)
+    assert str(e.value).splitlines()[:2] == [
+        "children.csv: 2 of 3 rows rejected, more than half: the load stops and nothing changed",
+        "  2 row(s): malformed line: has 8 fields, expected 7, e.g. row 2",
+    ]
 
 
 def test_half_a_file_rejected_is_not_more_than_half(tmp_path):
