@@ -139,7 +139,7 @@ def load_sources(
 
     A file that loses more than half its rows to the checks, or a table that arrives empty while other tables'
     rows refer to it, stops the load (:class:`LoadError`, nothing changed) unless ``accept_losses``: such a
-    snapshot would have most of a table missing (:func:`_losses`)."""
+    snapshot would have most of a table missing (:func:`_lost` says why)."""
     store = Path(store or default_store())
     notes = [n for e in extracts for n in e.notes]
     avail = availability(extracts)
@@ -320,20 +320,19 @@ CARRIED = ["_root_column", "_root_value", "_root_reason", "_root_label"]  # the 
 
 @dataclass
 class _State:
-    """What the tables loaded so far tell the next: which tables some source supplies, how many rows each read and
-    loaded, its files, and for each keyed table the root problem of each id it rejected (:func:`_roots`)."""
+    """What the tables loaded so far tell the next: which tables some source supplies, how many rows each read, its
+    files, for each keyed table the root problem of each id it rejected (:func:`_roots`), and notes for the load."""
 
     supplied: set[str]
     read: dict[str, int] = field(default_factory=dict)
-    loaded: dict[str, int] = field(default_factory=dict)
     files: dict[str, list[str]] = field(default_factory=dict)
     roots: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
 def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: list, extract: str, state: _State):
-    """Check and load one table from its parts: (accounting rows, one per part or file; rejects; for each part
-    (file, rows checked, rows the checks rejected))."""
+    """Check and load one table from its parts: (accounting rows, one per part or file; rejects; why each file
+    that lost more than half its rows, or rows to an empty parent, lost them: :func:`_lost`)."""
     files = [p.file for _, p in parts]
     # the files' checksums are read in a thread of their own while the database checks the rows (hashlib lets
     # go of the interpreter): at scale 50, 3 s no longer waited for
@@ -408,7 +407,6 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
     if not acc:
         acc.append((t.name, None, None, 0, 0, 0, 0))
     state.read[t.name] = sum(a[3] for a in acc)
-    state.loaded[t.name] = sum(a[4] for a in acc)
     state.files[t.name] = list(dict.fromkeys(files))
     rejects = pd.concat(
         [x for x in (problems, malformed, merged, from_reader) if len(x)]
