@@ -130,7 +130,7 @@ def cmd_load(a) -> int:
     try:
         sources = [parse_source(s, a.format) for s in a.sources]
         extracts = with_population(read(sources, mapping=a.mapping), a.la_code)
-        res = load_sources(extracts, a.store, extract_date=a.extract_date)
+        res = load_sources(extracts, a.store, extract_date=a.extract_date, accept_losses=a.accept_losses)
     except LoadError as e:
         print(f"load stopped, nothing changed: {e}", file=sys.stderr)
         return 2
@@ -524,11 +524,18 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--format", choices=FORMATS, default="standard", help="format of sources without a prefix")
     s.add_argument("--mapping", type=Path, help="sql: YAML naming the council's own tables and columns")
     _store_arg(s)
-    s.add_argument("--extract-date", help="date of the extract (default: extract.json, else today)")
+    s.add_argument(
+        "--extract-date", help="the day the data was taken, YYYY-MM-DD (default: extract.json or the returns' own)"
+    )
     s.add_argument(
         "--la-code",
         help="the council's DfE code (old_la_code, e.g. 825): its 0-17 population from the ONS estimates shipped "
         "(data/population/), where no source gives one",
+    )
+    s.add_argument(
+        "--accept-losses",
+        action="store_true",
+        help="load even if a file loses more than half its rows to the checks, or a table others refer to is empty",
     )
     s.set_defaults(func=cmd_load)
 

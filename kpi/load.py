@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import mmap
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,18 @@ import pandas as pd
 import pyarrow as pa
 
 from . import model
-from .checks import ROW, ascending, distinct_first, ident, lit, raw_view, row_checks, typed_select, untrimmed
+from .checks import (
+    ROW,
+    ascending,
+    distinct_first,
+    ident,
+    lit,
+    natural_key,
+    raw_view,
+    row_checks,
+    typed_select,
+    untrimmed,
+)
 from .errors import LoadError
 from .readers import typed_columns
 from .store import META_DDL, default_store, quiet
@@ -64,12 +76,29 @@ class LoadResult:
         )
         if len(self.rejects):
             merged = f" and {a.rows_merged.sum()} merged row(s)" if a.rows_merged.sum() else ""
+            rj = self.rejects
+            fell = rj["root_table"].notna() if "root_table" in rj else pd.Series(False, index=rj.index)
+            # each row that fell, counted under the problem that started it: the root once, then what fell with it
+            with_it: dict[tuple, dict] = {}
+            for r in rj[fell].itertuples():
+                with_it.setdefault((r.root_table, r.root_file, int(r.root_row)), {})[(r.table_name, r.file, r.row)] = 1
             lines.append(
-                f"{len(self.rejects)} entries for {a.rows_rejected.sum()} rejected row(s){merged}, "
-                f"listed in {self.rejects_csv}; the first:"
+                f"{a.rows_rejected.sum()} rejected row(s){merged}, listed in {self.rejects_csv}; "
+                f"{sum(map(len, with_it.values()))} of them fell with a rejected row they refer to. "
+                "Where they started (the first 10):"
             )
-            for r in self.rejects.head(10).itertuples():
-                lines.append(f"  {r.file} row {r.row}, column {r.column_name}: {r.value!r}: {r.reason}")
+            roots = rj[~fell]
+            for k, ((table, file, row), g) in enumerate(roots.groupby(["table_name", "file", "row"], sort=False)):
+                if k == 10:
+                    lines.append(
+                        f"  ... and {roots[['table_name', 'file', 'row']].drop_duplicates().shape[0] - 10} more"
+                    )
+                    break
+                lines += [f"  {_where(r.file, r.row, r.column_name, r.value, r.reason)}" for r in g.itertuples()]
+                rows = with_it.get((table, file, int(row)), {})
+                if rows:
+                    tables = ", ".join(dict.fromkeys(t for t, _, _ in rows))
+                    lines.append(f"    {len(rows)} row(s) of {tables} fell with it")
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -88,11 +117,12 @@ def load(
     store: Path | str | None = None,
     extract_date: str | None = None,
     council: str | None = None,
+    accept_losses: bool = False,
 ) -> LoadResult:
     """Validate every table in ``directory`` (the standard format) and load it into a new snapshot."""
     from .readers.standard import read
 
-    return load_sources([read(directory)], store, extract_date, council)
+    return load_sources([read(directory)], store, extract_date, council, accept_losses)
 
 
 def load_sources(
@@ -100,11 +130,16 @@ def load_sources(
     store: Path | str | None = None,
     extract_date: str | None = None,
     council: str | None = None,
+    accept_losses: bool = False,
 ) -> LoadResult:
     """Validate what the readers give (:mod:`kpi.readers`, one or more formats for one snapshot) and load
     it into a new snapshot of ``store``. Where several sources give the same table, their rows are
     combined; a record (a child) in more than one source is loaded once, the first source's values kept
-    and its gaps filled from the others."""
+    and its gaps filled from the others.
+
+    A file that loses more than half its rows to the checks, or a table that arrives empty while other tables'
+    rows refer to it, stops the load (:class:`LoadError`, nothing changed) unless ``accept_losses``: such a
+    snapshot would have most of a table missing (:func:`_lost` says why)."""
     store = Path(store or default_store())
     notes = [n for e in extracts for n in e.notes]
     avail = availability(extracts)
@@ -115,12 +150,22 @@ def load_sources(
         notes.append(f"{r.table_name}.{r.column_name}: {r.reason}")
     extract = extract_date or max((e.extract_date for e in extracts if e.extract_date), default=None)
     if extract is None:
-        extract = dt.date.today().isoformat()
-        notes.append(f"no extract date given (--extract-date or extract.json): using today, {extract}")
+        # today would be a guess: every "after the extract date" check and every month's figure depends on it
+        raise LoadError(
+            "no extract date: no source gives one (extract.json, a return's own dates); give --extract-date "
+            "YYYY-MM-DD, the day the data was taken from the case management system"
+        )
     try:
-        extract_d = dt.date.fromisoformat(extract)
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", str(extract)):
+            raise ValueError
+        extract_d = dt.date.fromisoformat(str(extract))
     except ValueError:
         raise LoadError(f"extract date {extract!r} is not a date YYYY-MM-DD") from None
+    extract = extract_d.isoformat()
+    if extract_d > dt.date.today():  # said, not refused: a test or a synthetic authority may be dated ahead
+        notes.append(
+            f"the extract date {extract} is after today ({dt.date.today()}): is it the day the data was taken?"
+        )
     latest = max((e.latest_month for e in extracts if e.latest_month), default=None)
     source = "; ".join(f"{e.format}:{e.source}" if e.format != "standard" else e.source for e in extracts)
 
@@ -140,12 +185,21 @@ def load_sources(
         con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         con.execute(f"CREATE SCHEMA {schema}")
         acc, rej = [], []
+        state = _State(supplied={t for e in extracts for t in e.supplies})
         for t in model.load_order():  # one table in memory at a time
             parts = [(i, p) for i, e in enumerate(extracts) for p in e.parts_of(t.name)]
             reader_rejects = [r for e in extracts for r in e.rejects if r["table_name"] == t.name]
-            a, rj = _load_table(con, schema, t, parts, reader_rejects, extract)
+            a, rj, lost = _load_table(con, schema, t, parts, reader_rejects, extract, state)
             acc += a
             rej.append(rj)
+            if lost and not accept_losses:
+                first, _, reasons = lost[0].partition("\n")
+                raise LoadError(
+                    f"{first}: the load stops and nothing changed\n{reasons}\n"
+                    "Fix the file, or give --accept-losses to load the rows that pass."
+                )
+            notes += [f"loaded with --accept-losses: {why}".replace("\n ", ";") for why in lost]
+        notes += state.notes
         a, rj = _set_aside(extracts)
         acc += a
         rej.append(rj)
@@ -153,7 +207,7 @@ def load_sources(
             acc,
             columns=["table_name", "file", "sha256", "rows_read", "rows_loaded", "rows_rejected", "rows_merged"],
         )
-        rejects = pd.concat(rej, ignore_index=True)
+        rejects = pd.concat(rej, ignore_index=True).drop(columns="_part", errors="ignore")
         assert (
             accounting.rows_read == accounting.rows_loaded + accounting.rows_rejected + accounting.rows_merged
         ).all()
@@ -260,24 +314,49 @@ def _combined(t: model.Table, parts: list) -> pa.Table:
 
 
 REJECT_COLUMNS = ["file", "row", "column_name", "value", "reason"]
+ROOT_COLUMNS = ["root_table", "root_file", "root_row"]  # where a row that fell with its parent started
+CARRIED = ["_root_column", "_root_value", "_root_reason", "_root_label"]  # the root's words, carried down
 
 
-def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: list, extract: str):
-    """Check and load one table from its parts: (accounting rows, one per part or file; rejects)."""
+@dataclass
+class _State:
+    """What the tables loaded so far tell the next: which tables some source supplies, how many rows each read, its
+    files, for each keyed table the root problem of each id it rejected (:func:`_roots`), and notes for the load."""
+
+    supplied: set[str]
+    read: dict[str, int] = field(default_factory=dict)
+    files: dict[str, list[str]] = field(default_factory=dict)
+    roots: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: list, extract: str, state: _State):
+    """Check and load one table from its parts: (accounting rows, one per part or file; rejects; why each file
+    that lost more than half its rows, or rows to an empty parent, lost them: :func:`_lost`)."""
     files = [p.file for _, p in parts]
     # the files' checksums are read in a thread of their own while the database checks the rows (hashlib lets
     # go of the interpreter): at scale 50, 3 s no longer waited for
     hashing = ThreadPoolExecutor(1)
     shas = {k: hashing.submit(sha256, p.path) for k, (_, p) in enumerate(parts) if p.path and p.path.is_file()}
     hashing.shutdown(wait=False)
+    # A reference to a table no source supplies cannot be looked up: a required one is rejected (and says so), an
+    # optional one (a referral's contact where no contacts were given) is loaded as written, with a note.
+    unchecked = {c.name for c in t.columns if c.ref and not c.required and c.ref.split(".")[0] not in state.supplied}
     # Parts of one table from several sources are combined as text; a value of a typed column is shown in a
     # problem as the file wrote it (-007 not -7, 018 not 18): the table is checked as text then.
     parts = [(s, p.as_text()) for s, p in parts] if len(parts) > 1 else parts
-    typed, problems, merged = _check(con, schema, t, parts, extract)
+    typed, problems, merged = _check(con, schema, t, parts, extract, unchecked)
     if typed and (problems["column_name"].isin(typed) & problems["value"].notna()).any():
         _drop_raw(con)
         parts = [(s, p.as_text()) for s, p in parts]
-        typed, problems, merged = _check(con, schema, t, parts, extract)
+        typed, problems, merged = _check(con, schema, t, parts, extract, unchecked)
+    for c in sorted(unchecked):
+        n = con.execute(f"SELECT count({ident(c)}) FROM raw").fetchall()[0][0]
+        if n:
+            state.notes.append(
+                f"{t.name}.{c}: {n} value(s) refer to {t.column(c).ref.split('.')[0]}, which no source supplies: "
+                "loaded as written, not looked up"
+            )
     con.execute(
         f'CREATE TABLE {schema}."{t.name}" AS {typed_select(t, "raw", typed)} WHERE {ROW} NOT IN (SELECT row FROM probs)'
     )
@@ -291,11 +370,15 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
         )
     _drop_raw(con)
 
-    # the source's own column names in what is reported
+    # the source's own column names in what is reported (the model's kept, _col, to attribute references)
     labels = [p.columns for _, p in parts]
+    problems["_col"] = problems["column_name"]
     problems["column_name"] = [
         labels[k].get(c, c) for k, c in zip(problems["_part"], problems["column_name"], strict=True)
     ]
+    problems = _attribute(t, problems, state)
+    if t.key:
+        state.roots[t.name] = _roots(con, schema, t, problems)
     malformed = pd.DataFrame(
         [
             (p.file, line, "", None, f"malformed line: {why}", k)
@@ -305,7 +388,7 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
         columns=REJECT_COLUMNS + ["_part"],
     )
     from_reader = pd.DataFrame(reader_rejects, columns=["table_name"] + REJECT_COLUMNS).drop(columns="table_name")
-    acc = []
+    acc, lost = [], []
     for k, (_, p) in enumerate(parts):
         bad = problems.loc[problems["_part"] == k, "row"].nunique() + int((malformed["_part"] == k).sum())
         n_merged = int((merged["_part"] == k).sum())
@@ -313,24 +396,169 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
         read = p.data.num_rows + len(p.malformed) + by_reader
         sha = shas[k].result() if k in shas else None
         acc.append((t.name, p.file, sha, read, loaded.get(k, 0), bad + by_reader, n_merged))
+        checked = read - by_reader - n_merged
+        if bad and (bad * 2 > checked or (problems.loc[problems["_part"] == k, "reason"].str.endswith(EMPTY)).any()):
+            mine = pd.concat([problems[problems["_part"] == k], malformed[malformed["_part"] == k]])
+            lost.append(_lost(con, schema, t, p.file, checked, bad, mine))
+    problems = problems.drop(columns=["_key", "_col", *CARRIED])
     for f, n in from_reader.groupby("file").size().items():  # files whose every row the reader set aside
         if f not in files:
             acc.append((t.name, f, None, int(n), 0, int(n), 0))
     if not acc:
         acc.append((t.name, None, None, 0, 0, 0, 0))
+    state.read[t.name] = sum(a[3] for a in acc)
+    state.files[t.name] = list(dict.fromkeys(files))
     rejects = pd.concat(
-        [x for x in (problems, malformed, merged, from_reader) if len(x)] or [pd.DataFrame(columns=REJECT_COLUMNS)],
+        [x for x in (problems, malformed, merged, from_reader) if len(x)]
+        or [pd.DataFrame(columns=REJECT_COLUMNS + ROOT_COLUMNS)],
         ignore_index=True,
     )
-    rejects = rejects.drop(columns="_part", errors="ignore").sort_values(["file", "row", "column_name"], kind="stable")
+    rejects = rejects.reindex(columns=REJECT_COLUMNS + ROOT_COLUMNS + ["_part"])
+    rejects = rejects.sort_values(["file", "row", "column_name"], kind="stable").reset_index(drop=True)
     rejects.insert(0, "table_name", t.name)
-    return acc, rejects.reset_index(drop=True)
+    return acc, rejects, lost
 
 
-def _check(con, schema: str, t: model.Table, parts: list, extract: str) -> tuple[set[str], pd.DataFrame, pd.DataFrame]:
+EMPTY = " has no rows"  # the end of the reason of a reference to a table that arrived empty
+
+
+def _lost(con, schema: str, t: model.Table, file: str, checked: int, bad: int, problems: pd.DataFrame) -> str:
+    """Why a file's rows are lost, for the error that stops the load: how many, and the most common reasons, each
+    with an example, a cascade by the file and row that started it."""
+    empty = problems[problems["reason"].str.endswith(EMPTY)]
+    if len(empty):
+        parent = empty["reason"].iloc[0].split("; ")[-1].removesuffix(EMPTY)
+        head = (
+            f"{parent} has no rows, yet {empty['row'].nunique()} row(s) of {file} refer to it "
+            f"({', '.join(dict.fromkeys(empty['column_name']))})"
+        )
+    else:
+        head = f"{file}: {bad} of {checked} rows rejected, more than half"
+    lines = []
+    fell = problems[problems["root_table"].notna()]
+    for (col, table), g in fell.groupby(["column_name", "root_table"], sort=False):
+        r = g.iloc[0]
+        roots = g[["root_file", "root_row"]].drop_duplicates()
+        where = _where(r.root_file, r.root_row, r._root_column, r._root_value, r._root_reason)
+        lines.append((g["row"].nunique(), f"{col}: fell with {len(roots)} rejected row(s) of {table}, e.g. {where}"))
+    own = problems[problems["root_table"].isna()]
+    kinds = own["reason"].fillna("").str.replace(r" \(.*\)$", "", regex=True)
+    for (col, _), g in own.groupby([own["column_name"], kinds], sort=False):
+        r = g.iloc[0]
+        shown = "" if r.value is None or r.value != r.value else f" {r.value!r}"
+        line = f"{col + ': ' if col else ''}{r.reason}, e.g. row {r.row}{shown}"  # a malformed line has no column
+        ref = t.column(r._col).ref if r._col in t.column_names else None
+        if ref and r.reason == f"expected a {ref.split('.')[1]} loaded in {ref.split('.')[0]}":
+            # the ids' shapes side by side: 7 against 007, K1 against k1
+            ptable, pcol = ref.split(".")
+            held = [x[0] for x in con.execute(f'SELECT {ident(pcol)} FROM {schema}."{ptable}" LIMIT 3').fetchall()]
+            line += f" ({ptable} holds e.g. {', '.join(map(repr, held))})"
+        lines.append((g["row"].nunique(), line))
+    lines.sort(key=lambda x: -x[0])
+    more = f"\n  and {len(lines) - 3} other kind(s) of problem" if len(lines) > 3 else ""
+    return head + "".join(f"\n  {n} row(s): {why}" for n, why in lines[:3]) + more
+
+
+def _noun(t: model.Table) -> str:
+    """What one row of a keyed table is called in a reason: its key without _id (child, referral, s47)."""
+    return t.key.removesuffix("_id")
+
+
+def _where(file, row, column, value, reason) -> str:
+    """A problem as the summary and a fallen row's reason name it."""
+    shown = "" if value is None or value != value else f" {value!r}:"
+    return f"{file} row {row}, column {column}:{shown} {reason}"
+
+
+def _attribute(t: model.Table, problems: pd.DataFrame, state: _State) -> pd.DataFrame:
+    """Each reference that did not resolve because its parent row was rejected is attributed to the problem that
+    started it: the reason names the parent and that problem ("child K9 was rejected: children.csv row 5, column
+    sex: 'X': expected ..."; a row further down, "referral R5 fell with child K9, rejected: ..."), and the
+    root's table, file and row are kept with it. A reference to a table that arrived empty, or that no source
+    supplies, says so."""
+    problems = problems.assign(**dict.fromkeys(ROOT_COLUMNS + CARRIED))
+    for c in t.columns:
+        if not c.ref:
+            continue
+        ptable, pcol = c.ref.split(".")
+        plain = f"expected a {pcol} loaded in {ptable}"
+        hit = (problems["_col"] == c.name) & (problems["reason"] == plain)
+        if not hit.any():
+            continue
+        if ptable not in state.supplied:
+            problems.loc[hit, "reason"] = f"{plain}; no source supplies {ptable}"
+            continue
+        if not state.read.get(ptable):
+            problems.loc[hit, "reason"] = f"{plain}; {', '.join(state.files.get(ptable) or [ptable])}{EMPTY}"
+            continue
+        roots = state.roots.get(ptable)
+        if roots is None or roots.empty:
+            continue
+        found = problems.loc[hit, ["value"]].merge(roots, left_on="value", right_index=True, how="left")
+        found = found[found["root_file"].notna()]
+        if found.empty:
+            continue
+        noun = _noun(model.table(ptable))
+        own = found["root_table"] == ptable  # the parent row is the root, not a row it fell with
+        where = [
+            _where(*r) for r in found[["root_file", "root_row", "root_column", "root_value", "root_reason"]].values
+        ]
+        reason = pd.Series(where, index=found.index)
+        problems.loc[found.index, "reason"] = (
+            noun
+            + " "
+            + found["value"]
+            + pd.Series(" was rejected: ", index=found.index).where(
+                own, " fell with " + found["root_label"] + ", rejected: "
+            )
+            + reason
+        )
+        problems.loc[found.index, ROOT_COLUMNS] = found[ROOT_COLUMNS].values
+        problems.loc[found.index, CARRIED] = found[[c[1:] for c in CARRIED]].values
+    return problems
+
+
+def _roots(con, schema: str, t: model.Table, problems: pd.DataFrame) -> pd.DataFrame:
+    """The ids of the table's rejected rows that were not loaded (a duplicate's first row may have been), each with
+    the problem at its root: its row's first own problem, or, for a row that fell with its parent, that parent's
+    root. Indexed by id: root_table, root_file, root_row, root_column, root_value, root_reason, root_label."""
+    cols = ["root_table", "root_file", "root_row", "root_column", "root_value", "root_reason", "root_label"]
+    p = problems[problems["_key"].notna()]
+    if p.empty:
+        return pd.DataFrame(columns=cols)
+    fell = p["root_file"].notna()
+    # a row with a problem of its own is a root; one whose every problem is a parent's, falls with the first
+    own_row = p.assign(_own=~fell).groupby("row")["_own"].transform("any")
+    first = p[~fell | ~own_row].drop_duplicates("row")
+    first = first.drop_duplicates("_key")  # an id's first rejected row (rows are in the file's order)
+    con.register("rejected_keys", first[["_key"]])
+    loaded = {
+        r[0]
+        for r in con.execute(
+            f'SELECT k._key FROM rejected_keys k SEMI JOIN {schema}."{t.name}" x ON x.{ident(t.key)} = k._key'
+        ).fetchall()
+    }
+    con.unregister("rejected_keys")
+    first = first[~first["_key"].isin(loaded)]
+    own = first["root_file"].isna()
+    out = pd.DataFrame(index=first["_key"].values, columns=cols, dtype=object)
+    out["root_table"] = first["root_table"].where(~own, t.name).values
+    out["root_file"] = first["root_file"].where(~own, first["file"]).values
+    out["root_row"] = first["root_row"].where(~own, first["row"]).values
+    # the problem's own words, carried down from the root's row
+    out["root_column"] = first["_root_column"].where(~own, first["column_name"]).values
+    out["root_value"] = first["_root_value"].where(~own, first["value"]).values
+    out["root_reason"] = first["_root_reason"].where(~own, first["reason"]).values
+    out["root_label"] = first["_root_label"].where(~own, _noun(t) + " " + first["_key"]).values
+    return out
+
+
+def _check(
+    con, schema: str, t: model.Table, parts: list, extract: str, unchecked: set[str] = frozenset()
+) -> tuple[set[str], pd.DataFrame, pd.DataFrame]:
     """The table's rows checked: the view ``raw`` of them and the table ``probs`` of their problems left for the
-    write; returns the columns read typed, the problems (file, row, column_name, value, reason, _part) and the
-    rows merged into another source's."""
+    write; returns the columns read typed, the problems (file, row, column_name, value, reason, _part, and _key:
+    the row's id) and the rows merged into another source's. ``unchecked``: references not looked up."""
     files = [p.file for _, p in parts]
     data = _combined(t, parts)
     typed = typed_columns(t, data)
@@ -345,7 +573,9 @@ def _check(con, schema: str, t: model.Table, parts: list, extract: str) -> tuple
         f"FROM ({raw_view(t, 'raw_arrow', extra, trim, typed)})"
     )
     merged = (
-        _merge(con, t) if t.key and len({s for s, _ in parts}) > 1 else pd.DataFrame(columns=REJECT_COLUMNS + ["_part"])
+        _merge(con, t)
+        if t.unique and len({s for s, _ in parts}) > 1
+        else pd.DataFrame(columns=REJECT_COLUMNS + ["_part"])
     )
     # a column a part's format cannot supply is not asked of that part's rows
     exempt = {
@@ -357,14 +587,15 @@ def _check(con, schema: str, t: model.Table, parts: list, extract: str) -> tuple
     distinct = bool(t.key) and t.key not in trim and ascending(data.column(t.key))
     by_row = set()
     for c in t.columns:
-        if c.ref:
+        if c.ref and c.name not in unchecked:
             parent = con.execute(f'SELECT count(*) FROM {schema}."{c.ref.split(".")[0]}"').fetchall()[0][0]
             if not distinct_first(data.num_rows, parent):
                 by_row.add(c.name)
-    checks = row_checks(t, "raw", schema, extract, exempt, distinct, typed, by_row)
+    checks = row_checks(t, "raw", schema, extract, exempt, distinct, typed, by_row, unchecked)
     con.execute(f"CREATE OR REPLACE TEMP TABLE probs AS {checks}")
     problems = con.execute(
-        f"SELECT r._file AS file, r._line AS row, p.column_name, p.value, p.reason, r._part "
+        f"SELECT r._file AS file, r._line AS row, p.column_name, p.value, p.reason, r._part, "
+        f"{'r.' + ident(t.key) if t.key else 'NULL'} AS _key "
         f"FROM probs p JOIN raw r ON r.{ROW} = p.row ORDER BY r.{ROW}, p.column_name, p.reason"
     ).df()
     return typed, problems, merged
@@ -379,15 +610,18 @@ def _drop_raw(con) -> None:
 
 
 def _merge(con, t: model.Table) -> pd.DataFrame:
-    """Rows of a keyed table that repeat a key first given by an earlier source (a child in both the
-    SSDA903 and the CIN census) are merged into that row: its values kept, its gaps filled. The view
-    ``raw`` becomes the merged rows; the rows merged away are returned, for the list of what was not loaded."""
-    k = ident(t.key)
+    """Rows that repeat a key (or a keyless table's natural key) first given by an earlier source (a child in both
+    the SSDA903 and the CIN census; a population cell in two extracts, which would count its children twice) are
+    merged into that row: its values kept, its gaps filled. The view ``raw`` becomes the merged rows; the rows
+    merged away are returned, for the list of what was not loaded."""
+    name = ", ".join(t.unique)
+    keyed = f"SELECT *, {ident(t.key)} AS _nk, {ident(t.key)} AS _nk_shown FROM raw" if t.key else natural_key(t, "raw")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE raw_mg AS
-        SELECT r.*, f.first FROM raw r JOIN (
-            SELECT {k} AS _k, min({ROW}) AS first, arg_min(_src, {ROW}) AS src0 FROM raw WHERE {k} IS NOT NULL
-            GROUP BY 1 HAVING count(DISTINCT _src) > 1) f ON r.{k} = f._k
+        WITH k AS ({keyed})
+        SELECT r.*, f.first FROM k r JOIN (
+            SELECT _nk, min({ROW}) AS first, arg_min(_src, {ROW}) AS src0 FROM k WHERE _nk IS NOT NULL
+            GROUP BY 1 HAVING count(DISTINCT _src) > 1) f ON r._nk = f._nk
         WHERE r._src <> f.src0""")
     fill = ", ".join(
         f"arg_min({ident(c)}, {ROW}) FILTER (WHERE {ident(c)} IS NOT NULL) AS {ident(c)}" for c in t.column_names
@@ -399,8 +633,8 @@ def _merge(con, t: model.Table) -> pd.DataFrame:
         LEFT JOIN (SELECT first, {fill} FROM raw_mg GROUP BY first) g ON g.first = r.{ROW}
         WHERE r.{ROW} NOT IN (SELECT {ROW} FROM raw_mg)""")
     merged = con.execute(f"""
-        SELECT m._file AS file, m._line AS row, {lit(t.key)} AS column_name, m.{k} AS value,
-               'same {t.key} as ' || f._file || ' row ' || f._line
+        SELECT m._file AS file, m._line AS row, {lit(name)} AS column_name, m._nk_shown AS value,
+               'same {name} as ' || f._file || ' row ' || f._line
                || ' (an earlier source): merged into it, its values kept and its gaps filled from this row' AS reason,
                m._part
         FROM raw_mg m JOIN raw f ON f.{ROW} = m.first ORDER BY m.{ROW}""").df()

@@ -53,6 +53,8 @@ class Table:
     meaning: str
     columns: tuple[Column, ...]
     key: str | None = None  # unique id column
+    # a table without an id: the columns whose values together are one row's (a population cell), never repeated
+    natural_key: tuple[str, ...] = ()
     # (earlier, later): when both are present, later must not be before earlier
     date_order: tuple[tuple[str, str], ...] = ()
     group: str = ""
@@ -68,6 +70,11 @@ class Table:
         return [c.name for c in self.columns]
 
     @property
+    def unique(self) -> tuple[str, ...]:
+        """The column(s) no two rows share: the key, else the natural key (none: ())."""
+        return (self.key,) if self.key else self.natural_key
+
+    @property
     def parents(self) -> set[str]:
         return {c.ref.split(".")[0] for c in self.columns if c.ref and c.ref.split(".")[0] != self.name}
 
@@ -77,6 +84,10 @@ class Table:
             raise ValueError(f"table {self.name}: duplicate column names")
         if self.key is not None and self.key not in names:
             raise ValueError(f"table {self.name}: key {self.key} is not a column")
+        if self.key is not None and self.natural_key:
+            raise ValueError(f"table {self.name}: a key or a natural key, not both")
+        for n in self.natural_key:
+            self.column(n)
         for a, b in self.date_order:
             for n in (a, b):
                 if self.column(n).type not in ("date", "datetime"):
@@ -440,6 +451,7 @@ TABLES: tuple[Table, ...] = (
             _c("sex", "code", "Sex", codes={"M": "Male", "F": "Female"}),
             _c("count", "int", "Number of children", min=0),
         ),
+        natural_key=("year", "locality_id", "age", "sex"),
         group="Reference",
     ),
     Table(
@@ -855,9 +867,15 @@ def markdown() -> str:
         "Generated from `kpi/model.py` by `kpi docs`; do not edit by hand (a test checks it is in step).",
         "",
         "One file per table, CSV or Parquet, named after the table (`referrals.csv`). Dates are `YYYY-MM-DD`",
-        "(`DD/MM/YYYY` is also read), date-times `YYYY-MM-DD HH:MM[:SS]`, booleans `Y`/`N` (also `true`/`false`,",
-        "`1`/`0`). Empty means not recorded; a required column may not be empty. Identifiers are text.",
-        "Spaces and no-break spaces around a value are not part of it; tabs and other characters are.",
+        "(`DD/MM/YYYY` is also read, day and month of one or two digits), with no time or a midnight one",
+        "(`2024-01-05 00:00:00`, `05/01/2024 00:00`); date-times `YYYY-MM-DD HH:MM[:SS[.fff]]` (or `T` for",
+        "the space; `DD/MM/YYYY HH:MM[:SS]`; a date alone is its midnight), without a time zone. Whole numbers",
+        "are digits with an optional sign (`5.0` is read as 5; `5.5`, `1e2`, `0x1F`, `1_000`, `1,000` are not",
+        "whole numbers); numbers are decimal, with an optional exponent (`1.5`, `-2`, `2.5e3`; not `inf`, `nan`,",
+        "`1,5`). Booleans are `Y`/`N`, also `YES`/`NO`, `TRUE`/`FALSE`, `T`/`F`, `1`/`0`, in any case.",
+        "Empty means not recorded; a required column may not be empty. Identifiers and codes are text, as",
+        "written (`007` is not `7`). Spaces and no-break spaces around a value are not part of it, nor tabs",
+        "around a number or date; other characters are.",
         "",
         "Checks on load: every column present; values of the right type, in range and in the code list;",
         "identifiers unique; references resolve to a loaded row; paired dates in order; event dates not after",
@@ -877,6 +895,8 @@ def markdown() -> str:
         out += [f"## {t.name}", "", t.meaning, ""]
         if t.key:
             out.append(f"Unique key: `{t.key}`.")
+        if t.natural_key:
+            out.append("Unique together: " + ", ".join(f"`{n}`" for n in t.natural_key) + " (one row each).")
         if t.date_order:
             out.append("Dates in order: " + "; ".join(f"`{a}` <= `{b}`" for a, b in t.date_order) + ".")
         out += ["", "| column | type | required | allowed values | meaning |", "|---|---|---|---|---|"]

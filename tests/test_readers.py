@@ -350,7 +350,10 @@ def test_annex_a_lists_in_councils_code_styles(tmp_path):
         "Martian",
     ]
     # the child is not loaded, so their contact cannot be either: said, not dropped
-    assert rej.iloc[1]["reason"] == "expected a child_id loaded in children"
+    assert rej.iloc[1]["reason"] == (
+        "child P2 was rejected: annex_a.xlsx, List 1 row 3, column Gender: 'Martian': expected one of the sex codes "
+        "(M, F, U)"
+    )
     con, _ = connect(tmp_path / "w.duckdb")
     assert con.execute("SELECT child_id, sex, ethnicity, disability FROM children").fetchall() == [
         ("P1", "F", "WBRI", False)
