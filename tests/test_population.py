@@ -7,6 +7,7 @@ import io
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -40,7 +41,7 @@ def return_903(root: Path, episodes: list[tuple[str, str, str, str]]) -> Path:
 SMALL = [("C1", "01/04/2024", "", ""), ("C2", "10/05/2024", "01/08/2024", "E11"), ("C3", "15/09/2024", "", "")]
 
 
-def loaded(tmp_path: Path, episodes=SMALL, la_code=None, extra=(), extract_date="2024-11-01"):
+def loaded(tmp_path: Path, episodes=SMALL, la_code=None, extra=(), extract_date="2024-11-01", **options):
     """The return (and any other sources) loaded, with the shipped population of ``la_code``; its store."""
     sources = [("ssda903", str(return_903(tmp_path / "903", episodes))), *extra]
     extracts = read(sources)
@@ -49,7 +50,7 @@ def loaded(tmp_path: Path, episodes=SMALL, la_code=None, extra=(), extract_date=
 
         extracts = with_population(extracts, la_code)
     store = tmp_path / "w.duckdb"
-    return store, load_sources(extracts, store, extract_date=extract_date)
+    return store, load_sources(extracts, store, extract_date=extract_date, **options)
 
 
 def card(store, month, refs=("6.0", "6.1", "6.2"), **kw):
@@ -328,9 +329,11 @@ def test_zero_and_negative_population_counts(tmp_path):
     oct_ = card(store, "2024-10").loc["6.0"]
     assert (oct_["numerator"], oct_["display"]) == (2, f"2 {NO_RATE}")
     assert oct_["rate_not_available"] == "the 0-17 population of 2024 is 0"
-    # every row rejected: no population loaded
+    # every row rejected: the load stops (A70); told to go on, no population is loaded
     std = own_population(tmp_path / "std2", [(2024, "N", 5, "M", -1)])
-    store, _ = loaded(tmp_path / "b", extra=[("standard", str(std))])
+    with pytest.raises(LoadError, match="population.csv: 1 of 1 rows rejected"):
+        loaded(tmp_path / "b", extra=[("standard", str(std))])
+    store, _ = loaded(tmp_path / "b", extra=[("standard", str(std))], accept_losses=True)
     assert card(store, "2024-10").loc["6.0", "rate_not_available"].startswith("no 0-17 population loaded")
 
 
@@ -347,8 +350,17 @@ def test_a_population_for_some_years_only(tmp_path):
 
 
 def test_a_population_counting_children_twice_gives_no_rate(tmp_path):
-    std = own_population(tmp_path / "std", [(2024, "N", 5, "M", 600), (2024, "N", 5, "M", 600)])
+    # the load rejects a repeated cell (A72) and the rate divides by the one loaded
+    std = own_population(
+        tmp_path / "std", [(2024, "N", 5, "M", 600), (2024, "N", 5, "M", 600), (2024, "S", 5, "F", 400)]
+    )
     store, res = loaded(tmp_path, extra=[("standard", str(std))])
+    rej = res.rejects.query("table_name == 'population'")
+    assert rej["row"].tolist() == [3] and "duplicate" in rej["reason"].iloc[0]
+    assert card(store, "2024-10").loc["6.0", "denominator"] == 1000
+    # a store loaded before cells were checked may repeat one: its rate is not given
+    with duckdb.connect(str(store)) as con:
+        con.execute("INSERT INTO snap_1.population VALUES (2024, 'N', 5, 'M', 600)")
     oct_ = card(store, "2024-10").loc["6.0"]
     assert pd.isna(oct_["denominator"]) and oct_["numerator"] == 2
     assert oct_["rate_not_available"] == (
