@@ -12,9 +12,9 @@ import duckdb
 import pytest
 from helpers import minimal_extract
 
+from kpi import store as kpi_store
 from kpi.cli import main
 from kpi.load import load
-from kpi import store as kpi_store
 from kpi.store import connect
 
 READING = (["snapshots"], ["measures"], ["volumes"])
@@ -197,3 +197,55 @@ def test_a_store_error_is_a_user_error_raised_from_the_store(tmp_path):
     (tmp_path / "w.duckdb").write_text("not a store")
     with pytest.raises(kpi_store.StoreError, match="not a DuckDB database file"):
         connect(tmp_path / "w.duckdb")
+
+
+CATALOGUE = """
+sections: [{key: volume, title: Volume}]
+measures:
+  - {ref: "1.6", title: Referrals, section: volume, unit: count, kind: flow, direction: lower,
+     definition: Referrals in the month., parts: [{events: referrals, date: referral_date}]}
+  - {ref: "X.1", title: Referrals of a sort, section: volume, unit: percent, kind: flow, direction: higher,
+     definition: A council's own measure.,
+     parts: [{events: referrals, date: referral_date, num: "READS"}]}
+"""
+
+
+@pytest.mark.parametrize(
+    "reads",
+    [
+        "(SELECT count(*) FROM read_csv('/etc/passwd')) > 0",
+        "(SELECT count(*) FROM glob('/etc/*')) > 0",
+        "(SELECT count(*) FROM read_text('/etc/hostname')) > 0",
+        "(SELECT count(*) FROM read_parquet('STORE')) > 0",
+    ],
+    ids=["read_csv", "glob", "read_text", "the-store-as-parquet"],
+)
+def test_a_catalogue_cannot_read_files_and_is_named(tmp_path, capsys, extract, reads):
+    store = tmp_path / "w.duckdb"
+    load(extract, store, extract_date="2024-06-01")
+    cat = tmp_path / "own.yaml"
+    cat.write_text(CATALOGUE.replace("READS", reads.replace("STORE", str(store))))
+    code, out = run(capsys, "measures", "--store", store, "--catalogue", cat, "--month", "2024-05", "--format", "csv")
+    assert code == 2, out
+    if "STORE" in reads:  # the store's own file is not barred (DuckDB's own), nor a leak: named all the same
+        assert "kpi measures: measure X.1: Invalid Input Error: No magic bytes found" in out, out
+    else:
+        assert "kpi measures: measure X.1: its SQL reaches outside the store (Permission Error" in out, out
+    assert "root:" not in out
+
+
+def test_file_access_stays_off_once_a_context_is_prepared(tmp_path, extract):
+    from kpi.engine import Context
+
+    store = tmp_path / "w.duckdb"
+    load(extract, store, extract_date="2024-06-01")
+    con, snap = connect(store)
+    ctx = Context.prepare(con, snap)
+    Context.prepare(con, snap)  # prepared again on the same connection: still works, still off
+    for sql in ("SET enable_external_access = true", "SET lock_configuration = false", "RESET lock_configuration"):
+        with pytest.raises(duckdb.Error):
+            ctx.con.execute(sql)
+    with pytest.raises(duckdb.PermissionException):
+        ctx.con.execute("SELECT * FROM read_csv('/etc/passwd')")
+    assert ctx.con.execute("SELECT count(*) FROM children").fetchall() == [(3,)]
+    con.close()
