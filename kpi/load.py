@@ -267,7 +267,7 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
     # the files' checksums are read in a thread of their own while the database checks the rows (hashlib lets
     # go of the interpreter): at scale 50, 3 s no longer waited for
     hashing = ThreadPoolExecutor(1)
-    shas = {k: hashing.submit(sha256, p.path) for k, (_, p) in enumerate(parts) if p.path and p.path.is_file()}
+    shas = {k: hashing.submit(p.checksum) for k, (_, p) in enumerate(parts) if p.path and p.path.is_file()}
     hashing.shutdown(wait=False)
     # Parts of one table from several sources are combined as text; a value of a typed column is shown in a
     # problem as the file wrote it (-007 not -7, 018 not 18): the table is checked as text then.
