@@ -307,3 +307,12 @@ def test_a_file_changed_while_it_is_loaded_is_refused(extract, tmp_path, how):
     with pytest.raises(LoadError, match=r"children.csv: changed while it was being loaded; load again once it is"):
         load_sources([source], tmp_path / "w.duckdb", extract_date="2024-06-01")
     assert no_snapshot(tmp_path / "w.duckdb")
+
+
+def test_a_parquet_column_given_twice_is_refused(extract, tmp_path):
+    t = pa.Table.from_arrays(
+        [pa.array(["N"]), pa.array(["North"]), pa.array(["South"])], ["locality_id", "name", "name "]
+    )
+    pq.write_table(t, extract / "localities.parquet")
+    (extract / "localities.csv").unlink()
+    refused(extract, tmp_path, r"localities.parquet: column\(s\) name appear more than once in the header")
