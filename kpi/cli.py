@@ -129,7 +129,7 @@ def cmd_load(a) -> int:
     t0 = time.perf_counter()
     try:
         sources = [parse_source(s, a.format) for s in a.sources]
-        extracts = with_population(read(sources, mapping=a.mapping), a.la_code)
+        extracts = with_population(read(sources, mapping=a.mapping, sql_timeout=a.sql_timeout), a.la_code)
         res = load_sources(extracts, a.store, extract_date=a.extract_date, accept_losses=a.accept_losses)
     except LoadError as e:
         print(f"load stopped, nothing changed: {e}", file=sys.stderr)
@@ -523,6 +523,12 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("sources", nargs="+", metavar="SOURCE", help="a directory, file or database URL")
     s.add_argument("--format", choices=FORMATS, default="standard", help="format of sources without a prefix")
     s.add_argument("--mapping", type=Path, help="sql: YAML naming the council's own tables and columns")
+    s.add_argument(
+        "--sql-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="sql: how long a query may take (default 600; connecting: 30)",
+    )
     _store_arg(s)
     s.add_argument(
         "--extract-date", help="the day the data was taken, YYYY-MM-DD (default: extract.json or the returns' own)"

@@ -33,7 +33,7 @@ import pandas as pd
 
 from . import model
 from .calendar import add_months, bank_holidays, month_end, month_start
-from .catalogue import Catalogue, Measure, Part
+from .catalogue import Catalogue, CatalogueError, Measure, Part
 
 BREAKDOWNS = {
     "locality": "locality_id",
@@ -261,7 +261,34 @@ class Context:
             con.execute(f"CREATE OR REPLACE TABLE {work}.{name} ({cols})")
         for m in MACROS:
             con.execute(m.replace("{work}", work))
+        _no_file_access(con)
         return cls(con, snapshot or {}, work=work)
+
+
+def _no_file_access(con) -> None:
+    """The catalogue's SQL reads the store and nothing else: no file, folder or extension of the machine (a
+    council's own catalogue could otherwise put /etc/passwd in a scorecard). DuckDB takes the setting for the whole
+    store as opened in this process, cannot turn it back on, and the configuration is locked so that SQL cannot
+    change it: once set, it stays set until every connection to the store is closed."""
+    locked, external = con.execute(
+        "SELECT current_setting('lock_configuration'), current_setting('enable_external_access')"
+    ).fetchall()[0]
+    if not locked:
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    elif external:  # locked by something else with access left on: no catalogue runs so
+        raise RuntimeError("the store's connection is locked with file access on")
+
+
+def _failing(con, cohorts: dict, by: str | None) -> list[str]:
+    """The measures whose SQL fails bound alone (a catalogue's error is raised as its query binds)."""
+    refs = []
+    for (ref, _), c in cohorts.items():
+        try:
+            con.execute(f"EXPLAIN {shared_sql([c], by)}")
+        except duckdb.Error:
+            refs.append(ref)
+    return list(dict.fromkeys(refs))
 
 
 WORK_PREFIX = "kpi_work_"
@@ -826,7 +853,18 @@ def compute(
         sets.setdefault(c.shares() or key, []).append(key)
     counted = {}  # (measure, part) -> month, [grp,] numerator, denominator: the rows the part counted
     keys = ["month", "grp"] if by else ["month"]
-    frames_of_sets = _count_sets(con, [[cohorts[k] for k in members] for members in sets.values()], by)
+    try:
+        frames_of_sets = _count_sets(con, [[cohorts[k] for k in members] for members in sets.values()], by)
+    except duckdb.Error as e:  # a catalogue's SQL that cannot run is named; one that can is a fault of the engine's
+        refs = _failing(con, cohorts, by)
+        if not refs:
+            raise
+        why = str(e).splitlines()[0]
+        if isinstance(e, duckdb.PermissionException):
+            why = (
+                f"its SQL reaches outside the store ({why}); a catalogue's expressions may read only the store's tables"
+            )
+        raise CatalogueError(f"measure {', '.join(refs)}: {why}") from None
     for members, df in zip(sets.values(), frames_of_sets, strict=True):
         for i, key in enumerate(members):
             part = df[keys + [f"n{i}", f"d{i}"]]

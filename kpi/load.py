@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -36,7 +35,7 @@ from .checks import (
 )
 from .errors import LoadError
 from .readers import typed_columns
-from .store import META_DDL, default_store, quiet
+from .store import META_DDL, default_store, loaded, open_for_load, quiet
 
 # DuckDB's own memory during a load (it spills to disk beyond): by default it may take 80% of the machine,
 # which at scale 50 meant a 12 GB peak; a load must fit a council analyst's 8 GB laptop.
@@ -169,8 +168,7 @@ def load_sources(
     latest = max((e.latest_month for e in extracts if e.latest_month), default=None)
     source = "; ".join(f"{e.format}:{e.source}" if e.format != "standard" else e.source for e in extracts)
 
-    store.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(store), config={"memory_limit": MEMORY_LIMIT})
+    con = open_for_load(store, {"memory_limit": MEMORY_LIMIT})  # refused if not a store, or damaged
     # Each table is committed as it is written: a transaction holding them all kept every table's Arrow input
     # alive until its end (at scale 50 a 7.4 GB peak; 4.0 GB so). A snapshot exists for readers only once its
     # row in meta.snapshots is written, last, with its accounting in one transaction; a load that fails
@@ -246,6 +244,7 @@ def load_sources(
         raise
     finally:
         con.close()
+        loaded(store)  # its record, for the next load's check of it
     rejects_csv = store.with_name(f"{store.stem}-rejects-{sid}.csv")
     rejects.to_csv(rejects_csv, index=False)
     return LoadResult(sid, extract_d, accounting.drop(columns="sha256"), rejects, rejects_csv, notes)
@@ -337,7 +336,7 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
     # the files' checksums are read in a thread of their own while the database checks the rows (hashlib lets
     # go of the interpreter): at scale 50, 3 s no longer waited for
     hashing = ThreadPoolExecutor(1)
-    shas = {k: hashing.submit(sha256, p.path) for k, (_, p) in enumerate(parts) if p.path and p.path.is_file()}
+    shas = {k: hashing.submit(p.checksum) for k, (_, p) in enumerate(parts) if p.path and p.path.is_file()}
     hashing.shutdown(wait=False)
     # A reference to a table no source supplies cannot be looked up: a required one is rejected (and says so), an
     # optional one (a referral's contact where no contacts were given) is loaded as written, with a note.

@@ -12,13 +12,21 @@ are kept, so a past month's report can be rebuilt exactly from the data it was f
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from .errors import UserError
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class StoreError(UserError):
+    """A store that cannot be opened, is not a store, or is damaged: named, with what was expected."""
 
 
 def default_store() -> Path:
@@ -85,8 +93,12 @@ def availability_of(con, snapshot_id: int) -> pd.DataFrame:
 
 
 def snapshots(store: Path | str | None = None) -> pd.DataFrame:
-    with duckdb.connect(str(store or default_store()), read_only=True) as con:
-        return con.execute("SELECT * FROM meta.snapshots ORDER BY snapshot_id").df()
+    store = Path(store or default_store())
+    con = open_store(store)
+    try:
+        return _meta(store, con, "SELECT * FROM meta.snapshots ORDER BY snapshot_id")
+    finally:
+        con.close()
 
 
 def connect(store: Path | str | None = None, snapshot: int | None = None):
@@ -95,16 +107,13 @@ def connect(store: Path | str | None = None, snapshot: int | None = None):
     Returns (connection, snapshot row as a dict).
     """
     store = Path(store or default_store())
-    if not store.exists():
-        raise FileNotFoundError(f"{store}: no store; run `kpi load DIR --store {store}` first")
-    con = duckdb.connect(str(store), read_only=True)
-    quiet(con)
+    con = open_store(store)
     q = (
         "SELECT * FROM meta.snapshots "
         + ("WHERE snapshot_id = ? " if snapshot else "")
         + "ORDER BY snapshot_id DESC LIMIT 1"
     )
-    row = con.execute(q, [snapshot] if snapshot else []).df()
+    row = _meta(store, con, q, [snapshot] if snapshot else [])
     if row.empty:
         con.close()
         raise LookupError(f"{store}: " + (f"no snapshot {snapshot}" if snapshot else "holds no snapshot yet"))
@@ -192,8 +201,6 @@ def open_snapshot(store: Path | str | None = None, snapshot: int | None = None, 
     store = Path(store or default_store())
     try:
         con, snap = connect(store)
-    except FileNotFoundError as e:
-        raise UserError(str(e)) from None
     except LookupError as e:  # a store with no snapshot yet
         raise UserError(f"{e}; expected a loaded store: kpi load DIR --store {store}") from None
     if snapshot is not None and snapshot != snap["snapshot_id"]:
@@ -206,3 +213,190 @@ def open_snapshot(store: Path | str | None = None, snapshot: int | None = None, 
             )
         con, snap = connect(store, snapshot)
     return con, snap, coverage(con, snap, store)
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening and checking the store
+# ---------------------------------------------------------------------------------------------
+
+EXPECTED = "expected a store: the DuckDB file `kpi load` writes"
+
+
+def open_store(store: Path, read_only: bool = True, config: dict | None = None):
+    """A connection to the store, which is checked first: StoreError naming it if it is not a store (a folder, an
+    empty, unreadable or read-only file, one that is not DuckDB's) or is damaged (:func:`verify`)."""
+    _check_path(store, writing=not read_only)
+    if not read_only:
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"{store}: its folder cannot be made ({e.strerror})") from None
+    if store.exists():
+        verify(store, before_writing=not read_only)
+    con = _connect(store, read_only, config)
+    quiet(con)
+    return con
+
+
+def _connect(store: Path, read_only: bool, config: dict | None = None):
+    try:
+        return duckdb.connect(str(store), read_only=read_only, config=config or {})
+    except duckdb.Error as e:
+        raise StoreError(f"{store}: {_why(e)}") from None
+
+
+def _why(e: Exception, where: str = "") -> str:
+    """DuckDB's error in the words of the store (``where``: what was being read)."""
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    text = f"{where}: {text}" if where else text
+    if "Could not set lock" in text or "Conflicting lock" in text:
+        return f"in use by another program (a load still running?): try again when it has finished ({text})"
+    if "not a valid DuckDB database" in text:
+        return f"not a DuckDB database file; {EXPECTED}"
+    if "Permission denied" in text:
+        return f"cannot be opened (permission denied); {EXPECTED}"
+    if "Corrupt" in text or "checksum" in text or "read enough bytes" in text:
+        return f"damaged, cannot be read ({text}); restore it from a backup, or load into a new store"
+    if "version" in text.lower():
+        return f"written by another version of DuckDB than this workbook's {duckdb.__version__} ({text})"
+    return f"cannot be opened: {text}"
+
+
+def _meta(store: Path, con, query: str, params: list | None = None) -> pd.DataFrame:
+    """A query of the store's meta schema: StoreError if the file is a DuckDB database but not a store."""
+    try:
+        if not con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'meta' "
+            "AND table_name = 'snapshots'"
+        ).fetchall()[0][0]:
+            con.close()
+            raise StoreError(f"{store}: a DuckDB database but not a store (it has no meta.snapshots); {EXPECTED}")
+        return con.execute(query, params or []).df()
+    except duckdb.Error as e:
+        con.close()
+        raise StoreError(f"{store}: {_why(e)}") from None
+
+
+def _check_path(store: Path, writing: bool) -> None:
+    """StoreError unless the path can be opened as a store (or, to be written, made one)."""
+    if not store.exists():
+        if os.path.lexists(store):
+            raise StoreError(f"{store}: a symbolic link to nothing (or a loop of them); {EXPECTED}")
+        if not writing:
+            raise StoreError(f"{store}: no store; run `kpi load DIR --store {store}` first")
+        folder = next(p for p in store.parents if p.exists())
+        if not folder.is_dir():
+            raise StoreError(f"{store}: cannot be made: {folder} is a file, not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise StoreError(f"{store}: cannot be made: the folder {folder} is read-only")
+        return
+    if store.is_dir():
+        raise StoreError(f"{store}: a folder; {EXPECTED}")
+    if not store.is_file():
+        raise StoreError(f"{store}: not a regular file; {EXPECTED}")
+    try:
+        with open(store, "rb") as f:
+            head = f.read(12)
+    except OSError as e:
+        raise StoreError(f"{store}: cannot be read ({e.strerror}); {EXPECTED}") from None
+    if not head:
+        raise StoreError(f"{store}: an empty file; {EXPECTED} (remove it, or give --store a new file)")
+    if head[8:12] != b"DUCK":  # a DuckDB file: 8 bytes of checksum, then DUCK
+        raise StoreError(f"{store}: not a DuckDB database file; {EXPECTED}")
+    if writing and not (os.access(store, os.W_OK) and os.access(store.parent, os.W_OK)):
+        raise StoreError(f"{store}: read-only (the file or its folder): the load cannot write to it")
+
+
+# A store's record, kept beside it by each load (<store>.check): the file's size, modification time and inode as
+# the load left it, and its SHA-256. A store whose size, time and inode are still those recorded has not been
+# written since, and is opened at no cost. One that has (copied, restored, touched, damaged) is hashed: the same
+# bytes are the same store. Otherwise, or without a record (a store from before records were kept, or a load that
+# died), every block of every table is read, which verifies DuckDB's own checksum of each block, before the load
+# writes to it, or a command reads it; a store that passes is recorded anew. See docs/assumptions.md A75.
+def record_path(store: Path) -> Path:
+    return store.with_name(store.name + ".check")
+
+
+def _stat(store: Path) -> dict:
+    st = os.stat(store)
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+
+
+def _record(store: Path) -> dict | None:
+    with contextlib.suppress(OSError, ValueError):
+        rec = json.loads(record_path(store).read_text())
+        if isinstance(rec, dict):
+            return rec
+    return None
+
+
+def _write_record(store: Path, rec: dict) -> None:
+    """Written whole or not at all (a record half written would fail the next check); not at all in a read-only
+    folder (a command reading a store from a read-only place checks it each time)."""
+    tmp = record_path(store).with_suffix(f".{os.getpid()}.tmp")
+    with contextlib.suppress(OSError):
+        tmp.write_text(json.dumps(rec))
+        os.replace(tmp, record_path(store))
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks (not mapped: a file cut short while read is an error, not a crash)."""
+    h = hashlib.sha256()
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    with open(path, "rb") as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
+    return h.hexdigest()
+
+
+def verify(store: Path, before_writing: bool = False) -> None:
+    """StoreError if the store is damaged (the record above says how it is known). A command reading a store that
+    no load has recorded, or while its load is unfinished, opens it unchecked: DuckDB checks each block it reads."""
+    rec = _record(store)
+    stat = _stat(store)
+    if rec and rec.get("state") == "loaded":
+        if all(rec.get(k) == v for k, v in stat.items()):
+            return
+        if rec.get("sha256") == file_sha256(store):
+            _write_record(store, rec | stat)
+            return
+    elif not before_writing:
+        return
+    scan(store)
+    _write_record(store, {"state": "loaded", **_stat(store), "sha256": file_sha256(store)})
+
+
+def scan(store: Path) -> None:
+    """Every block of every table read (hashing each column's values makes DuckDB read them all, and so verify
+    their checksums): StoreError naming the table where the store is damaged."""
+    con = _connect(store, read_only=True)
+    try:
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+        if tables and "meta" not in {s for s, _ in tables}:
+            raise StoreError(f"{store}: a DuckDB database but not a store (it has no meta.snapshots); {EXPECTED}")
+        for schema, table in tables:
+            try:
+                con.execute(f'SELECT bit_xor(hash(COLUMNS(*))) FROM "{schema}"."{table}"').fetchall()
+            except duckdb.Error as e:
+                raise StoreError(f"{store}: {_why(e, f'reading table {schema}.{table}')}") from None
+    finally:
+        con.close()
+
+
+def open_for_load(store: Path, config: dict):
+    """The store opened for a load to write, checked first (:func:`verify`); its record marks it being written
+    until :func:`loaded` records it again."""
+    con = open_store(store, read_only=False, config=config)
+    _write_record(store, (_record(store) or {}) | {"state": "loading"})
+    return con
+
+
+def loaded(store: Path) -> None:
+    """Record the store as a load left it (after its connection is closed)."""
+    if store.is_file():
+        _write_record(store, {"state": "loaded", **_stat(store), "sha256": file_sha256(store)})

@@ -136,3 +136,176 @@ def test_sql_errors_name_the_table_and_what_was_expected(server, tmp_path):
         LoadError, match=r"postgresql://kpi:\*\*\*@127.0.0.1:1/nowhere: OperationalError.*Connection refused"
     ):
         read([("sql", "postgresql://kpi:secret@127.0.0.1:1/nowhere")])
+
+
+def in_thread(fn, guard: float = 120):
+    """fn() run in a thread, so that a test of a hang fails rather than hangs (``guard``: no measure of speed)."""
+    import threading
+
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001
+            box["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(guard)
+    assert not t.is_alive(), "still waiting on the database"
+    return box
+
+
+def test_a_server_that_accepts_and_never_answers_stops_the_load():
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held, stop = [], threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])  # kept open, never answered
+            except TimeoutError:
+                continue
+            except OSError:  # closed at the end of the test
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    url = f"postgresql://kpi:secret@127.0.0.1:{listener.getsockname()[1]}/db"
+    try:
+        box = in_thread(lambda: read([("sql", url)], sql_timeout=2))
+    finally:
+        stop.set()
+        for c in held:
+            c.close()
+        listener.close()
+    assert isinstance(box.get("error"), LoadError), box
+    assert "no answer in time; is the database up? (--sql-timeout SECONDS)" in str(box["error"])
+    assert "secret" not in str(box["error"])
+
+
+def test_a_query_running_longer_than_allowed_is_cancelled(server, tmp_path):
+    url = fresh_database(server, "slow")
+    with engine(url).begin() as con:
+        con.execute(sa.text("CREATE VIEW localities AS SELECT 'N' AS locality_id, 'North' AS name FROM pg_sleep(30)"))
+    box = in_thread(lambda: read([("sql", url)], sql_timeout=1))
+    assert isinstance(box.get("error"), LoadError), box
+    assert 'table "localities": a query ran longer than the time allowed (--sql-timeout SECONDS)' in str(box["error"])
+    code = main(["load", "--format", "sql", url, "--sql-timeout", "0", "--store", tmp_path / "w.duckdb"])
+    assert code == 2 and not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_query_or_table_giving_a_column_twice_is_refused(server, tmp_path):
+    url = fresh_database(server, "twice")
+    with engine(url).begin() as con:
+        con.execute(sa.text('CREATE TABLE localities (locality_id text, name text, "NAME" text)'))
+    with pytest.raises(LoadError, match=r'table "localities": columns "name" and "NAME" differ only in case'):
+        read([("sql", url)])
+    (tmp_path / "m.yaml").write_text(
+        "tables:\n  localities:\n    sql: SELECT locality_id, name, name || '!' AS name FROM localities\n"
+    )
+    with pytest.raises(LoadError, match=r"m.yaml: tables.localities: column\(s\) name given more than once"):
+        read([("sql", url)], mapping=tmp_path / "m.yaml")
+    with engine(url).begin() as con:
+        con.execute(sa.text('ALTER TABLE localities DROP COLUMN "NAME"'))
+        con.execute(sa.text("CREATE TABLE teams (team_id text)"))
+        con.execute(sa.text('CREATE TABLE "Teams" (team_id text)'))
+    with pytest.raises(LoadError, match=r'tables "Teams" and "teams" differ only in case|"teams" and "Teams"'):
+        read([("sql", url)])
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("tables: [children]\n", r"expected a mapping with `tables:`"),
+        ("tables:\n  children: people\n", r"tables.children: give `from`"),
+        ("tables:\n  children: {from: people, sql: SELECT 1}\n", r"tables.children: give `from`"),
+        ("tables:\n  children: {from: people, columns: [child_id]}\n", r"tables.children: give `from`"),
+        ("tables:\n  children: {from: people, columns: {child_id: }}\n", r"columns: expected your column's name"),
+        ("tables:\n  children: {sql: ''}\n", r"tables.children: sql: expected a query"),
+        ("tabels:\n  children: {sql: SELECT 1}\ntables: {}\n", r"unknown field\(s\) tabels"),
+        (
+            "tables:\n  children:\n    from: people\n    columns: {child_id: a, child_id: b}\n",
+            r"not valid YAML: .*child_id given twice",
+        ),
+        ("tables:\n  children: {from: people\n", r"not valid YAML"),
+        (
+            "tables:\n  localities: {from: nowhere, columns: {locality_id: a, name: b}}\n",
+            r"tables.localities \(nowhere\)",
+        ),
+    ],
+    ids=[
+        "tables-a-list",
+        "table-a-string",
+        "from-and-sql",
+        "columns-a-list",
+        "column-empty",
+        "sql-empty",
+        "unknown-field",
+        "key-twice",
+        "not-yaml",
+        "no-such-table",
+    ],
+)
+def test_a_mapping_with_mistakes_is_refused_by_name(server, tmp_path, text, match):
+    url = fresh_database(server, "mapped")
+    (tmp_path / "map.yaml").write_text(text)
+    with pytest.raises(LoadError, match=match):
+        read([("sql", url)], mapping=tmp_path / "map.yaml")
+
+
+def test_a_view_that_fails_or_a_wrong_login_is_named(server, tmp_path):
+    url = fresh_database(server, "failing")
+    with engine(url).begin() as con:
+        con.execute(sa.text("CREATE VIEW localities AS SELECT 'N' AS locality_id, (1 / 0)::text AS name"))
+    with pytest.raises(LoadError, match=r'table "localities": DataError: .*division by zero'):
+        read([("sql", url)])
+    wrong = url.replace("kpi@", "nobody:pa55word@")
+    with pytest.raises(LoadError, match=r'nobody:\*\*\*@.*role "nobody" does not exist') as e:
+        read([("sql", wrong)])
+    assert "pa55word" not in str(e.value)
+    with pytest.raises(LoadError, match=r"no such database file"):
+        read([("sql", f"sqlite:///{tmp_path / 'none.db'}")])
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_database_types_are_read_as_files_give_them(server, tmp_path):
+    """Numbers as ids (said in a note), NUMERIC whole numbers, a timestamptz in English time."""
+    url = fresh_database(server, "types")
+    with engine(url).begin() as con:
+        con.execute(sa.text("CREATE TABLE localities (locality_id integer, name text)"))
+        con.execute(sa.text("INSERT INTO localities VALUES (7, 'North')"))
+        con.execute(
+            sa.text(
+                "CREATE TABLE population (year numeric(6, 2), locality_id integer, age int, sex text, "
+                "count numeric(10, 2))"
+            )
+        )
+        con.execute(sa.text("INSERT INTO population VALUES (2024.00, 7, 5, 'M', 100.00)"))
+        con.execute(
+            sa.text(
+                "CREATE TABLE children AS SELECT 'K1' AS child_id, 'F1' AS family_id, "
+                "date '2015-03-01' AS date_of_birth, 'M' AS sex, 'WBRI' AS ethnicity, false AS disability, "
+                "7 AS locality_id"
+            )
+        )
+        con.execute(
+            sa.text(
+                "CREATE TABLE contacts AS SELECT 'C1' AS contact_id, 'K1' AS child_id, "
+                "timestamptz '2024-07-01 09:30:00+01' AS contact_at, '1A' AS source, "
+                "NULL::text AS screening_rag, NULL::timestamptz AS completed_at, NULL::text AS outcome"
+            )
+        )
+    res = load_sources(read([("sql", url)]), tmp_path / "w.duckdb", extract_date="2024-08-01")
+    assert res.rejects.empty, res.rejects
+    assert 'table "localities" gives locality_id as numbers: read as written (7, not 007)' in "\n".join(res.notes)
+    con, _ = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT year, locality_id, count FROM population").fetchall() == [(2024, "7", 100)]
+    assert con.execute("SELECT contact_at FROM contacts").fetchall() == [(dt.datetime(2024, 7, 1, 9, 30),)]
+    con.close()

@@ -27,6 +27,8 @@ class Part:
     # the same rows with every column as text, for a part whose data holds typed columns (read_table): the load
     # asks for it where a value must be shown as the file wrote it
     text: Callable[[], Part] | None = None
+    # the file's (size, mtime, inode) before the reader read it: checksum() refuses a file changed since
+    stat: tuple[int, int, int] | None = None
 
     def __post_init__(self):
         if "_line" not in self.data.column_names:
@@ -35,6 +37,21 @@ class Part:
     @property
     def supplied(self) -> set[str]:
         return set(self.data.column_names) - {"_line"}
+
+    def checksum(self) -> str:
+        """The file's SHA-256; LoadError if it changed since it was read (written again, or replaced): what was read
+        would be neither version, and its checksum not that of what was loaded."""
+        import os
+
+        from ..errors import LoadError
+        from ..store import file_sha256
+
+        sha = file_sha256(self.path)
+        if self.stat is not None:
+            st = os.stat(self.path)
+            if (st.st_size, st.st_mtime_ns, st.st_ino) != self.stat:
+                raise LoadError(f"{self.path}: changed while it was being loaded; load again once it is written")
+        return sha
 
     def as_text(self) -> Part:
         """The part with every column as text."""
