@@ -302,8 +302,6 @@ def _print_rejects(rejects: list[dict]) -> None:
 def cmd_snapshots(a) -> int:
     from .store import snapshots
 
-    if not Path(a.store).is_file():
-        raise UserError(f"--store: no store {a.store}; run `kpi load DIR --store {a.store}` first")
     print(snapshots(a.store).to_string(index=False))
     return 0
 

@@ -228,7 +228,7 @@ STORE = "STORE"  # replaced by the small authority's store
         (["volumes", "--months", "0"], "argument --months: expected a whole number of 1 or more"),
         (["volumes", "--snapshot", "5"], "--snapshot: STORE holds no snapshot 5"),
         (["volumes", "--store", "NOSTORE"], "no store; run `kpi load DIR --store"),
-        (["snapshots", "--store", "NOSTORE"], "--store: no store"),
+        (["snapshots", "--store", "NOSTORE"], "no store; run `kpi load DIR --store"),
         (["volumes", "--store", "EMPTYSTORE"], "holds no snapshot yet; expected a loaded store: kpi load DIR --store"),
         (["explore", "nope"], "no measure 'nope' in the county catalogue; expected a reference (1.7) or a KPI number"),
         (["explore", "KPI 99"], "no measure 'KPI 99'"),

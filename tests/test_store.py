@@ -76,7 +76,9 @@ def test_a_duckdb_database_that_is_not_a_store_is_refused_and_not_written(tmp_pa
 def test_a_store_that_does_not_exist_or_cannot_be_made(tmp_path, capsys, extract):
     code, out = run(capsys, "measures", "--store", tmp_path / "none.duckdb")
     assert code == 2 and f"{tmp_path / 'none.duckdb'}: no store; run `kpi load DIR --store" in out
-    code, out = run(capsys, "load", extract, "--store", extract / "children.csv" / "w.duckdb")
+    code, out = run(
+        capsys, "load", extract, "--store", extract / "children.csv" / "w.duckdb", "--extract-date", "2024-06-01"
+    )
     assert code == 2 and f"cannot be made: {extract / 'children.csv'} is a file, not a folder" in out
 
 
