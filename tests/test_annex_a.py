@@ -239,6 +239,17 @@ def test_a_header_of_two_lists_is_refused(tmp_path):
         read([("annex-a", str(book(tmp_path / "a.xlsx", {"Mixed": [header, ["P1"]]})))])
 
 
+def test_a_workbook_without_a_list_read_says_what_it_has(tmp_path):
+    notes = [[f"note {i}"] for i in range(30)]  # the header lies below the first 30 rows with values
+    f = book(tmp_path / "a.xlsx", {"List 1": [*notes, L1, contact("P1", dt.datetime(2024, 2, 5))], "List 8": [L8]})
+    with pytest.raises(
+        LoadError,
+        match=r"a.xlsx: holds none of the Annex A lists the workbook reads \(Lists 1, 3, 4, 5, 7, 9\); it has List 8 "
+        r"\(sheet 'List 8'\); sheet\(s\) 'List 1' are no list \(a list's header is looked for in the first 30 rows",
+    ):
+        read([("annex-a", str(f))])
+
+
 def test_an_empty_list_is_supplied_with_no_rows(tmp_path):
     """A list with its header and no rows means none in the period: zero, not 'not available'."""
     f = book(tmp_path / "a.xlsx", {"List 1": [L1], "List 3": [L3, referral("P1", dt.datetime(2024, 2, 7))]})
@@ -610,6 +621,12 @@ def test_a_damaged_workbook_is_refused_clearly(tmp_path):
             z.writestr(n, d)
     with pytest.raises(LoadError, match=r"bad.xlsx, sheet 'List 1': damaged \(XMLSyntaxError"):
         read([("annex-a", str(tmp_path / "bad.xlsx"))])
+    del parts["xl/worksheets/sheet1.xml"]
+    with zipfile.ZipFile(tmp_path / "part.xlsx", "w") as z:
+        for n, d in parts.items():
+            z.writestr(n, d)
+    with pytest.raises(LoadError, match="part.xlsx: a damaged xlsx workbook: sheet 'List 1' has no xl/worksheets/"):
+        read([("annex-a", str(tmp_path / "part.xlsx"))])
     with pytest.raises(LoadError, match=r"a directory; give the workbook \(.xlsx\) itself"):
         read([("annex-a", str(tmp_path))])
     with pytest.raises(LoadError, match="no such file"):

@@ -756,11 +756,13 @@ def read(source: str | Path, progress_every: float = 5.0, **_) -> Extract:
     book = Workbook(source)
     progress = _Progress(source.name, progress_every)
     found: dict[str, _List] = {}
+    others: list[str] = []  # the sheets that are no list
     rejects: list[dict] = []
     notes = [f"{source.name}, sheet {s!r}: not a worksheet (a chart?); not read" for s in book.not_worksheets]
     for sheet in book.sheets:
         lst = _read_sheet(book, sheet, progress, rejects, notes)
         if lst is None:
+            others.append(repr(sheet.name))
             continue
         if lst.name in found and lst.name not in NOT_LOADED:
             first = found[lst.name].label.split(", ", 1)[1]
@@ -771,7 +773,17 @@ def read(source: str | Path, progress_every: float = 5.0, **_) -> Extract:
         found[lst.name] = lst
     lists = {n: lst for n, lst in found.items() if n not in NOT_LOADED}
     if not lists:
-        raise LoadError(f"{source}: holds none of the Annex A lists the workbook reads (Lists 1, 3, 4, 5, 7, 9)")
+        has = [f"{n} (sheet {lst.label.split(', ', 1)[1]!r})" for n, lst in found.items()]
+        raise LoadError(
+            f"{source}: holds none of the Annex A lists the workbook reads (Lists 1, 3, 4, 5, 7, 9)"
+            + (f"; it has {', '.join(has)}" if has else "")
+            + (
+                f"; sheet(s) {', '.join(others)} are no list (a list's header is looked for in the first {SCAN} "
+                "rows with values)"
+                if others
+                else ""
+            )
+        )
     parts: dict[str, list[Part]] = {}
 
     def add(table: str, name: str, cols: dict[str, pa.Array], columns: dict[str, str]) -> None:

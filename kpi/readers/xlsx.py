@@ -157,7 +157,9 @@ class Workbook:
         for s in wb.iterfind("{*}sheets/{*}sheet"):
             rid = next((v for k, v in s.attrib.items() if k.endswith("}id")), None)  # r:id, in either namespace
             kind, part = rels.get(rid, ("", ""))
-            if kind == "worksheet" and part in names:
+            if kind == "worksheet" and part not in names:
+                raise LoadError(f"{self.path}: a damaged xlsx workbook: sheet {s.get('name')!r} has no {part}")
+            if kind == "worksheet":
                 self.sheets.append(Sheet(s.get("name"), part, s.get("state") in ("hidden", "veryHidden")))
             else:
                 self.not_worksheets.append(s.get("name"))
