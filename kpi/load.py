@@ -8,8 +8,6 @@ kept, with its accounting, rejects and what its sources could not supply).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import mmap
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -100,15 +98,6 @@ class LoadResult:
                     lines.append(f"    {len(rows)} row(s) of {tables} fell with it")
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
-
-
-def sha256(path: Path) -> str:
-    """The file's SHA-256, read through a memory map (its bytes not copied first; an empty file cannot be mapped)."""
-    with open(path, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:
-            return hashlib.sha256(b"").hexdigest()
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            return hashlib.sha256(m).hexdigest()
 
 
 def load(

@@ -12,7 +12,6 @@ for every child identifier in the store.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -435,10 +434,10 @@ def _clear_outputs(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def _sha256(path: Path) -> str | None:
-    if not path or not Path(path).exists():
-        return None
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _sha256(path: Path | None) -> str | None:
+    from .files import sha256
+
+    return sha256(path) if path and Path(path).exists() else None
 
 
 def _manifest(out, month, p, store, data, results, failures, timings, report, leaked=(), extra=None):

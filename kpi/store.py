@@ -12,7 +12,6 @@ are kept, so a past month's report can be rebuilt exactly from the data it was f
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -21,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from .errors import UserError
+from .files import sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -341,17 +341,6 @@ def _write_record(store: Path, rec: dict) -> None:
         tmp.unlink()
 
 
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file, read in blocks (not mapped: a file cut short while read is an error, not a crash)."""
-    h = hashlib.sha256()
-    buf = bytearray(1 << 20)
-    view = memoryview(buf)
-    with open(path, "rb") as f:
-        while n := f.readinto(buf):
-            h.update(view[:n])
-    return h.hexdigest()
-
-
 def verify(store: Path, before_writing: bool = False) -> None:
     """StoreError if the store is damaged (the record above says how it is known). A command reading a store that
     no load has recorded, or while its load is unfinished, opens it unchecked: DuckDB checks each block it reads."""
@@ -360,13 +349,13 @@ def verify(store: Path, before_writing: bool = False) -> None:
     if rec and rec.get("state") == "loaded":
         if all(rec.get(k) == v for k, v in stat.items()):
             return
-        if rec.get("sha256") == file_sha256(store):
+        if rec.get("sha256") == sha256(store):
             _write_record(store, rec | stat)
             return
     elif not before_writing:
         return
     scan(store)
-    _write_record(store, {"state": "loaded", **_stat(store), "sha256": file_sha256(store)})
+    _write_record(store, {"state": "loaded", **_stat(store), "sha256": sha256(store)})
 
 
 def scan(store: Path) -> None:
@@ -399,4 +388,4 @@ def open_for_load(store: Path, config: dict):
 def loaded(store: Path) -> None:
     """Record the store as a load left it (after its connection is closed)."""
     if store.is_file():
-        _write_record(store, {"state": "loaded", **_stat(store), "sha256": file_sha256(store)})
+        _write_record(store, {"state": "loaded", **_stat(store), "sha256": sha256(store)})

@@ -138,7 +138,7 @@ def test_each_file_is_recorded_with_its_checksum(tmp_path):
 
 
 def test_a_checksum_is_read_through_a_map_and_of_an_empty_file_without_one(tmp_path):
-    from kpi.load import sha256
+    from kpi.files import sha256
 
     (tmp_path / "empty").write_bytes(b"")
     (tmp_path / "abc").write_bytes(b"abc")

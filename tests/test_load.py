@@ -127,7 +127,7 @@ def test_ids_that_lost_their_leading_zeros_stop_the_load_showing_both_shapes(tmp
     lines = str(e.value).splitlines()
     assert lines[0] == "referrals.parquet: 3 of 3 rows rejected, more than half: the load stops and nothing changed"
     assert lines[1] == (
-        "  3 row(s): child_id: expected a child_id loaded in children, e.g. row 1 '7' "
+        "  3 row(s): child_id (stored as numbers): expected a child_id loaded in children, e.g. row 1 '7' "
         "(children holds e.g. '007', '008', '009')"
     )
 

@@ -44,9 +44,9 @@ class Part:
         import os
 
         from ..errors import LoadError
-        from ..store import file_sha256
+        from ..files import sha256
 
-        sha = file_sha256(self.path)
+        sha = sha256(self.path)
         if self.stat is not None:
             st = os.stat(self.path)
             if (st.st_size, st.st_mtime_ns, st.st_ino) != self.stat:
