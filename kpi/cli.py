@@ -45,7 +45,7 @@ def cmd_load(a) -> int:
     t0 = time.perf_counter()
     try:
         sources = [parse_source(s, a.format) for s in a.sources]
-        res = load_sources(read(sources, mapping=a.mapping), a.store, extract_date=a.extract_date)
+        res = load_sources(read(sources, mapping=a.mapping, year=a.year), a.store, extract_date=a.extract_date)
     except LoadError as e:
         print(f"load stopped, nothing changed: {e}", file=sys.stderr)
         return 2
@@ -381,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("sources", nargs="+", metavar="SOURCE", help="a directory, file or database URL")
     s.add_argument("--format", choices=FORMATS, default="standard", help="format of sources without a prefix")
     s.add_argument("--mapping", type=Path, help="sql: YAML naming the council's own tables and columns")
+    s.add_argument(
+        "--year", help="ssda903, cin: the collection year of a single return or census, e.g. 2026 or 2025-26"
+    )
     _store_arg(s)
     s.add_argument("--extract-date", help="date of the extract (default: extract.json, else today)")
     s.set_defaults(func=cmd_load)
