@@ -286,6 +286,62 @@ def test_a_synthetic_authoritys_return_gives_its_care_leaver_figures(synthetic, 
         assert figures(tmp_path / "w.duckdb", month, ["7.3", "7.6"]) == expected, month
 
 
+def test_a_later_return_not_listing_a_care_leaver_ends_their_service(tmp_path):
+    """X turned 21 in 2024-25 and is in that year's OC3 only: once the 2025-26 return (whose OC3 lists everyone
+    turning 17 to 21 in it) is read, X is past the returns' cohort from 1 April 2025; Y, in both, is not."""
+    write_return(
+        tmp_path / "903" / "2024-25",
+        [header("X", "01/06/2003"), header("Y", "01/09/2004"), header("C1", "01/06/2012")],
+        [episode("C1", "10/05/2024", "01/03/2025")],
+        [oc3("X", "01/06/2003", "YES", "F4", "U1"), oc3("Y", "01/09/2004", "YES", "G5", "U1")],
+    )
+    write_return(
+        tmp_path / "903" / "2025-26",
+        [header("Y", "01/09/2004"), header("C2", "05/05/2014")],
+        [episode("C2", "01/09/2025", "20/12/2025")],
+        [oc3("Y", "01/09/2004", "YES", "F2", "U2")],
+    )
+    res = load903(tmp_path / "903", tmp_path / "w.duckdb")
+    assert res.rejects[["file", "reason"]].values.tolist() == [
+        ["2024-25/header.csv", "restated by the later return: 2025-26/header.csv row 2"]
+    ]
+    con, _ = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT child_id, left_care_date, service_end_date FROM care_leavers ORDER BY 1").fetchall() == [
+        ("X", dt.date(2021, 6, 1), dt.date(2025, 3, 31)),
+        ("Y", dt.date(2022, 9, 1), None),
+    ]
+    store = tmp_path / "w.duckdb"
+    # September 2024: both, Y's birthday contact (not in work) the recent one; September 2025: Y alone, in education
+    assert figures(store, "2024-09", ["7.0", "7.6"]) == {"7.0": (1, 2), "7.6": (0, 2)}
+    assert figures(store, "2025-09", ["7.0", "7.6"]) == {"7.0": (1, 1), "7.6": (1, 1)}
+
+
+def test_two_synthetic_returns_give_the_care_leaver_figures(synthetic, tmp_path):
+    """The 2024-25 and 2025-26 returns of a synthetic authority loaded together: at each month end of both years the
+    care leaver measures read what the young people in either OC3, their situation at their birthdays, and the
+    end of their last year in one (when the next return does not list them) give counted by hand."""
+    for y in (2025, 2026):
+        ssda903_from(synthetic, y, tmp_path / "903" / str(y))
+    res = load903(tmp_path / "903", tmp_path / "w.duckdb")
+    assert set(res.rejects["reason"].str[:26]) <= {"restated by the later retu"}
+    both = pd.concat([oc3_of(synthetic, 2025).assign(y=2025), oc3_of(synthetic, 2026).assign(y=2026)])
+    last = both.groupby("child_id")["y"].max()
+    ends = last[last < 2026].map(lambda y: pd.Timestamp(y, 3, 31))
+    left = pd.to_datetime(both.groupby("child_id")["left_care_date"].first())
+    eet = ("F1", "P1", "F2", "P2", "F4", "P4", "F5", "P5")
+    for month in ("2024-06", "2024-12", "2025-03", "2025-06", "2026-03"):
+        end = pd.Period(month, "M").end_time.normalize()
+        counted = left.index[(left <= end) & (ends.reindex(left.index).isna() | (ends.reindex(left.index) > end))]
+        b = pd.to_datetime(both["birthday"])
+        recent = both[(b <= end) & (b > end - pd.Timedelta(weeks=16)) & both["child_id"].isin(counted)]
+        touch = recent["in_touch"] == "YES"
+        expected = {
+            "7.3": ((touch & (recent["suitable"] == "Y")).sum(), len(counted)),
+            "7.6": ((touch & recent["activity"].isin(eet)).sum(), len(counted)),
+        }
+        assert figures(tmp_path / "w.duckdb", month, ["7.3", "7.6"]) == expected, month
+
+
 # ---------------------------------------------------------------------------------------------
 # restatement across years
 # ---------------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ What the return gives the model (A40):
   accommodation code split into its type and suitability (``B1``: with parents, suitable), the date
   they left care from their latest episode's end; a young person with no episode in the returns read left care
   before them: no later than the 31 March before the first year whose episodes were read, or their 18th birthday
-  if earlier (A51). One still looked after at the end of the returns is not a care leaver: listed, not loaded.
+  if earlier (A51); their service ends with the last year whose OC3 lists them, once a later one does not. One
+  still looked after at the end of the returns is not a care leaver: listed, not loaded.
 
 Codes are read in any case and without the spaces around them (``u4 `` is U4); dates as DD/MM/YYYY or
 YYYY-MM-DD, with or without the midnight time a spreadsheet adds.
@@ -350,7 +351,10 @@ def read(source: str | Path, year=None, **_) -> Extract:
             table = ACCOUNTED.get(name, f"SSDA903 {name}")
             rejects += [_reject(table, t.file, line, "", None, f"malformed line: {why}") for line, why in t.malformed]
             if name in NOT_IN_MODEL:
-                rejects += [_reject(table, t.file, line, "", None, SET_ASIDE[name]) for line in t.data["_line"]]
+                rejects += [
+                    _reject(table, t.file, line, "CHILD", child, SET_ASIDE[name])
+                    for line, child in zip(t.data["_line"], t.data["CHILD"], strict=True)
+                ]
                 notes.append(f"{t.file} ({name}, {len(t.data)} rows): the data model has no table for it; set aside")
                 continue
             df = t.data.assign(_file=t.file, _year=y, _rank=rank)
@@ -417,7 +421,8 @@ def read(source: str | Path, year=None, **_) -> Extract:
     if "OC3" in frames:  # one row a year for each young person: every return's rows are kept
         oc3 = pd.concat(frames["OC3"], ignore_index=True)
         first = min(with_episodes) if with_episodes else None
-        _care_leavers(oc3, episodes, first, add, rejects, notes)
+        with_oc3 = {years[d] for d in order if "OC3" in returns[d]}
+        _care_leavers(oc3, episodes, first, max(with_oc3), add, rejects, notes)
 
     missing = dict(MISSING_TABLES)
     if "OC3" not in frames:
@@ -541,9 +546,10 @@ def _episodes(episodes: pd.DataFrame) -> pd.DataFrame:
     ).sort_index()
 
 
-def _care_leavers(oc3: pd.DataFrame, episodes: pd.DataFrame | None, first: int | None, add, rejects, notes) -> None:
+def _care_leavers(oc3: pd.DataFrame, episodes, first: int | None, last: int, add, rejects, notes) -> None:
     """OC3 rows as care leavers (one per young person, from their latest return) and their contacts
-    (one per return), dated on their birthday in the collection year."""
+    (one per return), dated on their birthday in the collection year. ``first``: the first year whose episodes
+    were read; ``last``: the latest year whose OC3 was read."""
     dob = parse_dates(oc3["DOB"])
     year = oc3["_year"].astype("int64")
     # the birthday in the April-March year ending in March of `year`
@@ -595,6 +601,9 @@ def _care_leavers(oc3: pd.DataFrame, episodes: pd.DataFrame | None, first: int |
             "child_id": latest["CHILD"],
             "status": ["RELEVANT" if a is not None and a < 18 else "FORMER" for a in age],
             "left_care_date": left,
+            # a later OC3 not listing them: past the returns' cohort (their 21st birthday) at the end of their last
+            # year in one (A51)
+            "service_end_date": latest["_year"].map(lambda y: f"{y}-03-31" if y < last else None),
             "_line": latest["_line"],
             "_file": latest["_file"],
         }
@@ -602,7 +611,12 @@ def _care_leavers(oc3: pd.DataFrame, episodes: pd.DataFrame | None, first: int |
     add(
         "care_leavers",
         leavers,
-        {"child_id": "CHILD", "status": "DOB (age)", "left_care_date": "Episodes DEC (or the returns' bound: A51)"},
+        {
+            "child_id": "CHILD",
+            "status": "DOB (age)",
+            "left_care_date": "Episodes DEC (or the returns' bound: A51)",
+            "service_end_date": "OC3 (the end of the last year listing them: A51)",
+        },
         "OC3",
     )
     add(
