@@ -202,15 +202,25 @@ def _el(tag: str, value) -> str:
     return "" if value is None or value == "" else f"<{tag}>{escape(str(value))}</{tag}>"
 
 
-def census_xml(children: list[dict], reference_date: str = "2026-03-31", namespace: str | None = None) -> str:
+def _inner(record: dict) -> str:
+    """A record's elements; ``Reviews``: a list of CP plan review dates."""
+    return "".join(
+        f"<{k}>" + "".join(_el("CPPreviewDate", d) for d in v) + f"</{k}>" if k == "Reviews" else _el(k, v)
+        for k, v in record.items()
+    )
+
+
+def census_xml(children: list[dict], reference_date: str | None = "2026-03-31", namespace: str | None = None) -> str:
     """A CIN census of hand-made children: each a dict of ChildIdentifiers and ChildCharacteristics elements
     (LAchildID, PersonBirthDate, Sex, Ethnicity, Disabilities: a list) and ``episodes``: dicts of CINdetails
-    elements, with lists ``Assessments``, ``CINPlanDates``, ``Section47``, ``ChildProtectionPlans`` of dicts."""
+    elements, with lists ``Assessments``, ``CINPlanDates``, ``Section47``, ``ChildProtectionPlans`` of dicts (a CP
+    plan's ``Reviews`` a list of dates) and any other dict as an element of elements. ``reference_date`` None: the
+    header holds none."""
     xmlns = f' xmlns="{namespace}"' if namespace else ""
     out = [
         f'<?xml version="1.0" encoding="utf-8"?>\n<Message{xmlns}>',
         "<Header><CollectionDetails><Collection>CIN</Collection>"
-        f"{_el('Year', reference_date[:4])}{_el('ReferenceDate', reference_date)}</CollectionDetails>"
+        f"{_el('Year', (reference_date or '')[:4])}{_el('ReferenceDate', reference_date)}</CollectionDetails>"
         "<Source><SourceLevel>L</SourceLevel><LEA>999</LEA></Source></Header>",
         "<Children>",
     ]
@@ -224,9 +234,10 @@ def census_xml(children: list[dict], reference_date: str = "2026-03-31", namespa
         for e in c.get("episodes", []):
             out.append("<CINdetails>")
             for k, v in e.items():
-                if isinstance(v, list):
-                    for sub in v:
-                        out.append(f"<{k}>" + "".join(_el(a, b) for a, b in sub.items()) + f"</{k}>")
+                if isinstance(v, list):  # records: Assessments, Section47, ...
+                    out += [f"<{k}>{_inner(sub)}</{k}>" for sub in v]
+                elif isinstance(v, dict):  # one element of elements (PreProceedingsandFGDM)
+                    out.append(f"<{k}>{_inner(v)}</{k}>")
                 else:
                     out.append(_el(k, v))
             out.append("</CINdetails>")

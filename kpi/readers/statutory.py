@@ -20,14 +20,34 @@ DATE = re.compile(
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
-    """The values read as dates (datetime64; NaT where empty or not a date in a layout above)."""
-    x = values.astype("string").str.extract(DATE)
-    parts = pd.DataFrame(
-        {"year": x["y"].fillna(x["Y"]), "month": x["m"].fillna(x["M"]), "day": x["d"].fillna(x["D"])}
-    ).astype("float64")
-    if parts.empty:
-        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    return pd.to_datetime(parts, errors="coerce")
+    """The values read as dates (datetime64; NaT where empty or not a date in a layout above). The two plain
+    layouts are parsed by pandas; only what they leave (a midnight time, a day without its leading zero) by the
+    pattern."""
+    text = values.astype("string").str.strip()
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for layout in ("%Y-%m-%d", "%d/%m/%Y"):
+        todo = out.isna() & text.str.len().eq(10).fillna(False)
+        if todo.any():
+            out[todo] = pd.to_datetime(text[todo], format=layout, errors="coerce")
+    rest = out.isna() & text.fillna("").ne("")
+    if rest.any():
+        x = text[rest].str.extract(DATE)
+        parts = pd.DataFrame(
+            {"year": x["y"].fillna(x["Y"]), "month": x["m"].fillna(x["M"]), "day": x["d"].fillna(x["D"])}
+        ).astype("float64")
+        out[rest] = pd.to_datetime(parts, errors="coerce")
+    return out
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """One value read as a date, as :func:`parse_dates` reads them (None where it does not)."""
+    m = DATE.match(text or "")
+    if not m:
+        return None
+    try:
+        return dt.date(int(m["y"] or m["Y"]), int(m["m"] or m["M"]), int(m["d"] or m["D"]))
+    except ValueError:
+        return None
 
 
 def canonical(values: pd.Series, dates: pd.Series, layout: str) -> pd.Series:
@@ -89,3 +109,18 @@ def restated(key: pd.Series, rank: pd.Series) -> tuple[pd.Series, pd.Series]:
     old = (rank < latest).fillna(False).astype(bool)
     first = pd.Series(key.index, index=key.index)[~old].groupby(key[~old]).first()
     return old, key[old].map(first)
+
+
+def set_aside(table: str, rows: pd.DataFrame, column, value, reason) -> list[dict]:
+    """What a reader lists for rows it does not give the load (each with its ``_file`` and ``_line``): the column,
+    value and reason, each one for every row or a Series by row."""
+
+    def each(x) -> list:
+        return x.astype(object).where(x.notna(), None).tolist() if isinstance(x, pd.Series) else [x] * len(rows)
+
+    return [
+        {"table_name": table, "file": f, "row": int(line), "column_name": c, "value": v, "reason": r}
+        for f, line, c, v, r in zip(
+            rows["_file"].tolist(), rows["_line"].tolist(), each(column), each(value), each(reason), strict=True
+        )
+    ]
