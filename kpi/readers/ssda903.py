@@ -54,7 +54,17 @@ import pandas as pd
 
 from ..errors import LoadError
 from .extract import Extract, from_frames, not_covered
-from .statutory import canonical, label, named_year, option_year, parse_dates, restated, year_bounds, year_of
+from .statutory import (
+    canonical,
+    label,
+    named_year,
+    option_year,
+    parse_dates,
+    restated,
+    set_aside,
+    year_bounds,
+    year_of,
+)
 
 # The DfE's column names of each table of the return
 TABLES = {
@@ -359,18 +369,9 @@ def read(source: str | Path, year=None, **_) -> Extract:
                 continue
             df = t.data.assign(_file=t.file, _year=y, _rank=rank)
             late = _after(df, DATES[name], y)
-            for i, col in late.items():
-                rejects.append(
-                    _reject(
-                        table,
-                        t.file,
-                        df.at[i, "_line"],
-                        col,
-                        df.at[i, col],
-                        f"expected a date on or before {year_bounds(y)[1]:%d/%m/%Y}, the end of the return's "
-                        f"collection year {label(y)}",
-                    )
-                )
+            value = pd.Series([df.at[i, c] for i, c in late.items()], index=late.index, dtype=object)
+            why = f"expected a date on or before {year_bounds(y)[1]:%d/%m/%Y}, the end of the return's collection year"
+            rejects += set_aside(table, df.loc[late.index], late, value, f"{why} {label(y)}")
             frames.setdefault(name, []).append(df.drop(index=late.index))
             if df.empty:
                 notes.append(f"{t.file} ({name}): no rows")
@@ -476,33 +477,19 @@ def _restate(frames, name: str, rejects: list, table: str, columns: str, key, op
     allr = pd.concat(frames[name], ignore_index=True)
     k = key(allr)
     old, by = restated(k, allr["_rank"])
-    for i, j in by.items():
-        rejects.append(
-            _reject(
-                table,
-                allr.at[i, "_file"],
-                allr.at[i, "_line"],
-                columns,
-                k[i].replace("|", "+"),
-                f"restated by the later return: {allr.at[j, '_file']} row {allr.at[j, '_line']}",
-            )
-        )
+    newer = allr.loc[by.to_numpy()]
+    why = ("restated by the later return: " + newer["_file"] + " row " + newer["_line"].astype(str)).to_numpy()
+    rejects += set_aside(table, allr[old], columns, k[old].str.replace("|", "+"), pd.Series(why, index=by.index))
     gone = pd.Series(False, index=allr.index)
     if open_at_end is not None:
         gone = open_at_end(allr) & ~old
-        for i in allr.index[gone]:
-            y = int(allr.at[i, "_year"])
-            rejects.append(
-                _reject(
-                    table,
-                    allr.at[i, "_file"],
-                    allr.at[i, "_line"],
-                    "DEC",
-                    None,
-                    f"open at the end of {label(y)} (no DEC) but not in the {label(y + 1)} return, which holds every "
-                    f"episode open on 1 April {y}: superseded by it",
-                )
+        why = allr.loc[gone, "_year"].map(
+            lambda y: (
+                f"open at the end of {label(y)} (no DEC) but not in the {label(y + 1)} return, which holds "
+                f"every episode open on 1 April {y}: superseded by it"
             )
+        )
+        rejects += set_aside(table, allr[gone], "DEC", None, why)
     return allr[~old & ~gone]
 
 
