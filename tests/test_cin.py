@@ -315,7 +315,7 @@ def test_namespaces_code_styles_and_date_layouts(tmp_path):
     assert aside == [
         ("CIN CP plan reviews", "CPPreviewDate", "2025-04-01"),
         ("CIN CP plan reviews", "CPPreviewDate", "2025-06-01"),
-        ("CIN PreProceedingsandFGDM", "PreProceedingsandFGDM", None),
+        ("CIN PreProceedingsandFGDM", "PreProceedingsandFGDM/PPStartDate", "2025-04-01"),
     ]
 
 
@@ -503,3 +503,24 @@ def test_a_conference_without_a_plan_in_any_census_made_none(tmp_path):
     assert res.rejects.empty
     con, _ = connect(tmp_path / "w.duckdb")
     assert con.execute("SELECT plan_made FROM icpcs").fetchall() == [(False,)]
+
+
+def test_an_unborn_child_loads_without_a_birth_date(tmp_path):
+    """A child not born by the census date (an expected birth date after it) and one born since (an expected date
+    before it): the first loads with no birth date rather than with all its records rejected for a future date."""
+    kids = [
+        child("U1", episodes=[cin_episode("2026-02-01", assessments=[assessment("2026-02-02")])])
+        | {"PersonBirthDate": None, "ExpectedPersonBirthDate": "2026-06-01"},
+        child("U2", episodes=[cin_episode("2025-10-01")])
+        | {"PersonBirthDate": None, "ExpectedPersonBirthDate": "2026-01-05"},
+    ]
+    f = tmp_path / "census.xml"
+    f.write_text(census_xml(kids, "2026-03-31"))
+    res = load_cin(f, tmp_path)
+    assert res.rejects.empty
+    con, _ = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT child_id, date_of_birth FROM children ORDER BY 1").fetchall() == [
+        ("U1", None),
+        ("U2", dt.date(2026, 1, 5)),
+    ]
+    assert con.execute("SELECT count(*) FROM referrals").fetchall() == [(2,)]

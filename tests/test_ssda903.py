@@ -138,6 +138,19 @@ def test_a_return_whose_dates_cannot_tell_its_year_needs_it_stated(tmp_path):
     assert res.extract_date == dt.date(2026, 4, 1) and res.rejects.empty
 
 
+def test_dates_the_reader_cannot_read_or_all_mistyped_do_not_make_a_year(tmp_path):
+    """End dates in a layout the data model does not document (15-06-2025) say so; end dates all mistyped into
+    2099 point to a year not begun, not a return of 2098-99 (its extract date would have been 2100-04-01)."""
+    eps = [e | {"DEC": e["DEC"].replace("/", "-"), "DECOM": e["DECOM"].replace("/", "-")} for e in A_YEAR_EPISODES]
+    src = write_return(tmp_path / "a", A_YEAR, eps)
+    with pytest.raises(LoadError, match=r"none of its 2 episode end dates \(DEC\) is a date DD/MM/YYYY or YYYY-MM-DD "):
+        read([("ssda903", str(src))])
+    eps = [e | {"DEC": e["DEC"][:-4] + "2099" if e["DEC"] else ""} for e in A_YEAR_EPISODES]
+    src = write_return(tmp_path / "b", A_YEAR, eps)
+    with pytest.raises(LoadError, match=r"b/: its episodes' end dates point to 2099-00, a year not begun"):
+        read([("ssda903", str(src))])
+
+
 def test_kpi_load_year_option(tmp_path, capsys):
     from kpi.cli import main
 
@@ -228,6 +241,21 @@ def test_care_leavers_need_no_episode_in_the_return(tmp_path):
     assert figures(store, "2026-03", ["7.0", "7.3", "7.6"]) == {"7.0": (2, 3), "7.3": (1, 3), "7.6": (1, 3)}
     # June 2025: A's birthday contact (in education, suitable) is the only one in the 16 weeks
     assert figures(store, "2025-06", ["7.3", "7.6"]) == {"7.3": (1, 3), "7.6": (1, 3)}
+
+
+def test_an_oc3_row_whose_birth_date_is_not_a_date_is_listed_as_such(tmp_path):
+    src = write_return(
+        tmp_path / "2025-26",
+        [header("B", "15/01/2006")],
+        [episode("C1", "01/01/2024", "01/05/2025")],
+        [oc3("B", "15-01-2006")],
+    )
+    res = load903(src, tmp_path / "w.duckdb")
+    rej = res.rejects.set_index(["table_name", "row"])
+    assert rej.loc[("care_leaver_contacts", 2), ["column_name", "value"]].tolist() == ["DOB", "15-01-2006"]
+    assert rej.loc[("care_leaver_contacts", 2), "reason"].startswith(
+        "not a date DD/MM/YYYY or YYYY-MM-DD: the contact's"
+    )
 
 
 def test_a_young_person_still_looked_after_is_not_a_care_leaver(tmp_path):
@@ -530,6 +558,15 @@ def test_lines_that_do_not_split_into_the_header_fields_are_listed(tmp_path):
     assert rej.index.tolist() == [("episodes.csv", 5)]
     acc = res.accounting.set_index("table_name").loc["care_episodes"]
     assert acc[["rows_read", "rows_loaded", "rows_rejected"]].tolist() == [5, 4, 1]
+
+
+def test_an_unclosed_quote_stops_the_load_naming_its_line(tmp_path):
+    """A quote never closed would take every line after it into one value: the file cannot be split into rows."""
+    src = write_return(tmp_path / "2026", A_YEAR, A_YEAR_EPISODES)
+    text = (src / "episodes.csv").read_text()
+    (src / "episodes.csv").write_text(text + 'C2,"20/12/2025,S,C2\nC2,01/02/2026,S\n')
+    with pytest.raises(LoadError, match=r"episodes.csv: cannot be read as CSV: line 5: a quoted value opened on it is"):
+        read([("ssda903", str(src))])
 
 
 def test_files_that_are_not_a_return_are_refused(tmp_path):

@@ -14,7 +14,7 @@ after its census's reference date is rejected, listed with its file, row, elemen
 
 What the census gives (A41):
 
-- ``children``: ``LAchildID``, birth date (the expected date for an unborn child), sex (``1``/``2``,
+- ``children``: ``LAchildID``, birth date (the expected date for a child unborn, if by the census date), sex (``1``/``2``,
   or ``M``/``F``), ethnicity, and disability (any ``Disability`` other than ``NONE``; not known without one);
 - ``referrals``: each ``CINdetails`` (a child in need episode), identified by child and referral date;
 - ``assessments``: the first assessment of an episode counts as the assessment after the referral,
@@ -237,11 +237,11 @@ def _shared_lines(rows: dict[str, list[dict]], rejects: list[dict]) -> bool:
     return len(lines) != len(set(lines))
 
 
-def _records(root, file: str, rank: int) -> tuple[dict[str, list[dict]], list[dict]]:
+def _records(root, file: str, rank: int, ref: dt.date) -> tuple[dict[str, list[dict]], list[dict]]:
     """The census's records by table, and those the model has no table for (set aside)."""
     rows: dict[str, list[dict]] = {t: [] for t in KEYS}
     rejects: list[dict] = []
-    _children(root, file, rank, rows, rejects)
+    _children(root, file, rank, ref, rows, rejects)
     return rows, rejects
 
 
@@ -296,12 +296,12 @@ def read(source: str | Path, year=None, **_) -> Extract:
 
     rows: dict[str, list[dict]] = {t: [] for t in KEYS}
     rejects: list[dict] = []
-    for rank, (_, f, root) in enumerate(censuses):
-        mine, aside = _records(root, f.name, rank)
+    for rank, (ref, f, root) in enumerate(censuses):
+        mine, aside = _records(root, f.name, rank, ref)
         if _shared_lines(mine, aside):
             # records on one line (a census written without line breaks) would share a row: counted in the
             # file laid out one element a line instead
-            mine, aside = _records(_laid_out(root), f.name, rank)
+            mine, aside = _records(_laid_out(root), f.name, rank, ref)
             notes.append(
                 f"{f.name}: several records on one line: rows are counted in it laid out one element a line, "
                 "after a line declaring it XML"
@@ -324,8 +324,9 @@ def read(source: str | Path, year=None, **_) -> Extract:
         for _, path, _ in censuses:
             # as Python objects: read value by value (Arrow-backed text is slow to walk)
             frame = df.loc[df["_file"] == path.name, [*columns, "_line"]].reset_index(drop=True).astype(object)
-            # a child's disability is not known without a Disability element (the census does not ask it of all)
-            optional = {"disability"} if table == "children" else set()
+            # a child's disability is not known without a Disability element (the census does not ask it of all),
+            # nor the birth date of one not born by the census date
+            optional = {"disability", "date_of_birth"} if table == "children" else set()
             parts.setdefault(table, []).append(
                 from_frames(table, path.name, frame, LABELS[table], path, optional=optional)
             )
@@ -420,7 +421,7 @@ def _derived(frames: dict[str, pd.DataFrame]) -> None:
     plans["icpc_id"] = plan.merge(which, on=on, how="left")["icpc_id"].to_numpy()
 
 
-def _children(root, file: str, rank: int, rows: dict[str, list[dict]], rejects: list) -> None:
+def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dict]], rejects: list) -> None:
     def add(table: str, el, unknown=None, **values):
         values |= {"_line": el.sourceline, "_file": file, "_rank": rank, "_unknown": unknown}
         rows.setdefault(table, []).append(values)
@@ -434,8 +435,14 @@ def _children(root, file: str, rank: int, rows: dict[str, list[dict]], rejects: 
                         rejects.append(
                             _reject("CIN CP plan reviews", file, r.sourceline, r.tag, (r.text or "").strip(), SET_ASIDE)
                         )
-                else:
-                    rejects.append(_reject(f"CIN {x.tag}", file, x.sourceline, x.tag, None, SET_ASIDE))
+                else:  # named by its first element, as the census writes it
+                    first = next((y for y in x if isinstance(y.tag, str)), None)
+                    what = (
+                        (f"{x.tag}/{first.tag}", (first.text or "").strip() or None)
+                        if first is not None
+                        else (x.tag, None)
+                    )
+                    rejects.append(_reject(f"CIN {x.tag}", file, x.sourceline, *what, SET_ASIDE))
 
     for child in root.iterfind("Children/Child"):
         ids = child.find("ChildIdentifiers")
@@ -454,7 +461,7 @@ def _children(root, file: str, rank: int, rows: dict[str, list[dict]], rejects: 
             child,
             no_id,
             child_id=cid,
-            date_of_birth=ids.get("PersonBirthDate") or ids.get("ExpectedPersonBirthDate"),
+            date_of_birth=ids.get("PersonBirthDate") or _born_by(ids.get("ExpectedPersonBirthDate"), ref),
             sex=SEX.get(sex, sex) if sex else None,
             ethnicity=_code(child, "ChildCharacteristics/Ethnicity"),
             disability=("Y" if any(d != "NONE" for d in disabilities) else "N") if disabilities else None,
@@ -570,6 +577,13 @@ def _children(root, file: str, rank: int, rows: dict[str, list[dict]], rejects: 
                     end_date=f.get("CPPendDate"),
                     category=_upper(f.get("InitialCategoryOfAbuse")),
                 )
+
+
+def _born_by(expected: str | None, ref: dt.date) -> str | None:
+    """An unborn child's expected birth date, as their birth date if it is by the census date (born since, or
+    nearly); after it, none: the child is not born (A53)."""
+    d = parse_date(expected)
+    return expected if d is None or d <= ref else None
 
 
 def _day(text: str | None) -> str:

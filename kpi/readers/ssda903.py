@@ -192,13 +192,15 @@ def _read(path: Path, file: str, notes: list[str]) -> _Table | None:
     text = _decode(raw, file, notes)
     records, end = [], 0
     try:
-        reader = csv.reader(io.StringIO(text, newline=""))
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         for rec in reader:
             first, end = end + 1, reader.line_num
             if any(v.strip() for v in rec):
                 records.append((first, rec))
     except csv.Error as e:
-        raise LoadError(f"{file}: cannot be read as CSV: line {end + 1}: {e}") from None
+        # a quote never closed would take the rest of the file into one value: the file cannot be split into rows
+        why = "a quoted value opened on it is never closed" if "end of data" in str(e) else str(e)
+        raise LoadError(f"{file}: cannot be read as CSV: line {end + 1}: {why}") from None
     if not records:
         notes.append(f"{file}: empty (no header row): not read")
         return None
@@ -283,12 +285,21 @@ def _year(where: str, stated: int | None, how: str, tables: dict[str, _Table]) -
     if eps is None:
         raise LoadError(f"{where}: no Episodes table to tell the return's collection year from: {fix}")
     if not len(ends):
+        written = eps.data["DEC"][eps.data["DEC"] != ""] if eps is not None else pd.Series(dtype=object)
+        if len(written):  # end dates in a layout not read as dates
+            raise LoadError(
+                f"{where}: none of its {len(written)} episode end dates (DEC) is a date DD/MM/YYYY or YYYY-MM-DD "
+                f"(such as {written.iloc[0]!r}), so the return's collection year is unknown: {fix}"
+            )
         raise LoadError(f"{where}: no episode has an end date (DEC), so the return's collection year is unknown: {fix}")
     # dates outside each candidate year: starts or ends after its 31 March, ends before its 1 April
     outside = {int(y): int((ends > y).sum() + (starts > y).sum() + (ends < y).sum()) for y in {*ends, ends.max() + 1}}
     best = [y for y, n in sorted(outside.items()) if n == min(outside.values())]
     if len(best) > 1:
         raise LoadError(f"{where}: its episodes' dates fit {' and '.join(map(label, best))} alike: {fix}")
+    # a year starting more than a year from now is mistyped dates (every DEC in 2099), not a return
+    if year_bounds(best[0])[0] > dt.date.today() + dt.timedelta(days=366):
+        raise LoadError(f"{where}: its episodes' end dates point to {label(best[0])}, a year not begun: {fix}")
     return best[0]
 
 
@@ -577,7 +588,11 @@ def _care_leavers(oc3: pd.DataFrame, episodes, first: int | None, last: int, add
             "it of a 17- or 18-year-old looked after on their birthday): no contact to load"
         )
         rejects.append(_reject("care_leaver_contacts", oc3.at[i, "_file"], oc3.at[i, "_line"], "IN_TOUCH", None, why))
-    contacts = contacts[~(blank | gone)]
+    # no birthday, no contact date: the row cannot be placed in time
+    undated = dob.isna() & ~(blank | gone)
+    why = "not a date DD/MM/YYYY or YYYY-MM-DD: the contact's date (their birthday in the year) cannot be told"
+    rejects += set_aside("care_leaver_contacts", oc3[undated], "DOB", oc3.loc[undated, "DOB"], why)
+    contacts = contacts[~(blank | gone | undated)]
     latest = latest.loc[left.index]
     age = [
         (c - d.date()).days // 365 if c and pd.notna(d) else None
