@@ -14,8 +14,9 @@ after its census's reference date is rejected, listed with its file, row, elemen
 
 What the census gives (A41):
 
-- ``children``: ``LAchildID``, birth date (the expected date for a child unborn, if by the census date), sex (``1``/``2``,
-  or ``M``/``F``), ethnicity, and disability (any ``Disability`` other than ``NONE``; not known without one);
+- ``children``: ``LAchildID``, birth date (the expected date for a child unborn, if by the census date), sex
+  (``1``/``2``, or ``M``/``F``), ethnicity, and disability (any ``Disability`` other than ``NONE``; not known
+  without one);
 - ``referrals``: each ``CINdetails`` (a child in need episode), identified by child and referral date;
 - ``assessments``: the first assessment of an episode counts as the assessment after the referral,
   later ones as updated assessments;
