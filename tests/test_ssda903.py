@@ -149,6 +149,13 @@ def test_dates_the_reader_cannot_read_or_all_mistyped_do_not_make_a_year(tmp_pat
     src = write_return(tmp_path / "b", A_YEAR, eps)
     with pytest.raises(LoadError, match=r"b/: its episodes' end dates point to 2099-00, a year not begun"):
         read([("ssda903", str(src))])
+    # several years' episodes in one folder (a history, not a return): no one year holds most end dates
+    eps = [
+        episode("C1", "01/01/2020", f"01/0{m}/{y}") for y, m in ((2021, 5), (2022, 5), (2023, 5), (2024, 5), (2024, 6))
+    ]
+    src = write_return(tmp_path / "c", A_YEAR, eps)
+    with pytest.raises(LoadError, match=r"c/: its episode end dates \(DEC\) spread over several years \(2021-22: 1, "):
+        read([("ssda903", str(src))])
 
 
 def test_kpi_load_year_option(tmp_path, capsys):

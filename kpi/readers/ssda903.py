@@ -300,6 +300,13 @@ def _year(where: str, stated: int | None, how: str, tables: dict[str, _Table]) -
     # a year starting more than a year from now is mistyped dates (every DEC in 2099), not a return
     if year_bounds(best[0])[0] > dt.date.today() + dt.timedelta(days=366):
         raise LoadError(f"{where}: its episodes' end dates point to {label(best[0])}, a year not begun: {fix}")
+    # most end dates outside any one year: several years' episodes, not one year's return
+    if 2 * int((ends == best[0]).sum()) < len(ends):
+        spread = ", ".join(f"{label(int(y))}: {n}" for y, n in ends.value_counts().sort_index().items())
+        raise LoadError(
+            f"{where}: its episode end dates (DEC) spread over several years ({spread}), most outside any one: a "
+            "return holds one year's episodes; put each year's return in a folder of its own"
+        )
     return best[0]
 
 
