@@ -524,3 +524,17 @@ def test_an_unborn_child_loads_without_a_birth_date(tmp_path):
         ("U2", dt.date(2026, 1, 5)),
     ]
     assert con.execute("SELECT count(*) FROM referrals").fetchall() == [(2,)]
+
+
+def test_censuses_in_year_folders_under_the_same_name(tmp_path):
+    """Each year's census in a folder of its own, all named census.xml: read (folders searched), told apart by
+    their folder, the later restating the earlier."""
+    for y, kids in ((2025, LAST_YEAR), (2026, THIS_YEAR)):
+        (tmp_path / "cin" / str(y)).mkdir(parents=True)
+        (tmp_path / "cin" / str(y) / "census.xml").write_text(census_xml(kids, f"{y}-03-31"))
+    res = load_cin(tmp_path / "cin", tmp_path)
+    restated = res.rejects[res.rejects["reason"].str.startswith("restated")]
+    assert set(restated["file"]) == {"2025/census.xml"}
+    assert set(restated["reason"].str.extract(r"census: (\S+) row")[0]) == {"2026/census.xml"}
+    acc = res.accounting.set_index(["table_name", "file"])
+    assert acc.loc[("referrals", "2026/census.xml"), "rows_loaded"] == 2

@@ -270,15 +270,23 @@ def read(source: str | Path, year=None, **_) -> Extract:
     if not source.exists():
         raise LoadError(f"{source}: no such file or directory")
     given = option_year(year)
-    if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.is_file() and p.suffix.lower() == ".xml")
+    notes: list[str] = []
+    if source.is_dir():  # its folders too (a census a year, each in a folder of its own)
+        found = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() == ".xml")
+        hidden = [p for p in found if p.name.startswith((".", "~$"))]
+        if hidden:
+            notes.append(f"{', '.join(p.name for p in hidden)}: hidden or lock file(s), not read")
+        files = [p for p in found if p not in hidden]
         if not files:
             raise LoadError(f"{source}: holds no .xml file")
     else:
         files = [source]
+
+    def shown(f: Path) -> str:
+        return str(f.relative_to(source)) if source.is_dir() else f.name
+
     if given and len(files) > 1:
         raise LoadError(f"--year states the year of one census, but {source} holds {len(files)}")
-    notes: list[str] = []
     censuses, councils = [], []
     for f in files:
         root = _parse(f)
@@ -286,25 +294,27 @@ def read(source: str | Path, year=None, **_) -> Extract:
         if root.tag != "Message" or root.find("Children") is None or (collection or "CIN").upper() != "CIN":
             what = f"<{root.tag}>" + (f" of collection {collection}" if collection else "")
             raise LoadError(f"{f}: not a CIN census: expected a <Message> with <Header> and <Children>, found {what}")
-        censuses.append((_reference(root, f.name, given, notes), f, root))
+        censuses.append((_reference(root, shown(f), given, notes), f, root))
         if _text(root, "Header/Source/LEA"):
             councils.append(_text(root, "Header/Source/LEA"))
     censuses.sort(key=lambda c: c[0])
     years = [_year(ref) for ref, _, _ in censuses]
     for (a, fa, _), (b, fb, _), y, z in zip(censuses, censuses[1:], years, years[1:], strict=False):
         if y == z:
-            raise LoadError(f"{fa.name} and {fb.name}: two censuses of {label(y)} (reference dates {a}, {b}): keep one")
+            raise LoadError(
+                f"{shown(fa)} and {shown(fb)}: two censuses of {label(y)} (reference dates {a}, {b}): keep one"
+            )
 
     rows: dict[str, list[dict]] = {t: [] for t in KEYS}
     rejects: list[dict] = []
     for rank, (ref, f, root) in enumerate(censuses):
-        mine, aside = _records(root, f.name, rank, ref)
+        mine, aside = _records(root, shown(f), rank, ref)
         if _shared_lines(mine, aside):
             # records on one line (a census written without line breaks) would share a row: counted in the
             # file laid out one element a line instead
-            mine, aside = _records(_laid_out(root), f.name, rank, ref)
+            mine, aside = _records(_laid_out(root), shown(f), rank, ref)
             notes.append(
-                f"{f.name}: several records on one line: rows are counted in it laid out one element a line, "
+                f"{shown(f)}: several records on one line: rows are counted in it laid out one element a line, "
                 "after a line declaring it XML"
             )
         for t, rs in mine.items():
@@ -316,20 +326,21 @@ def read(source: str | Path, year=None, **_) -> Extract:
     }
     refs = {rank: pd.Timestamp(ref) for rank, (ref, _, _) in enumerate(censuses)}
     consecutive = {rank: rank + 1 < len(years) and years[rank + 1] == years[rank] + 1 for rank in refs}
+    names = [shown(f) for _, f, _ in censuses]
     for table, df in frames.items():
-        frames[table] = _settled(table, df, refs, consecutive, censuses, rejects)
+        frames[table] = _settled(table, df, refs, consecutive, names, rejects)
     _derived(frames)
     parts = {}
     for table, df in frames.items():
         columns = [c for c in model.table(table).column_names if c in df.columns]
         for _, path, _ in censuses:
             # as Python objects: read value by value (Arrow-backed text is slow to walk)
-            frame = df.loc[df["_file"] == path.name, [*columns, "_line"]].reset_index(drop=True).astype(object)
+            frame = df.loc[df["_file"] == shown(path), [*columns, "_line"]].reset_index(drop=True).astype(object)
             # a child's disability is not known without a Disability element (the census does not ask it of all),
             # nor the birth date of one not born by the census date
             optional = {"disability", "date_of_birth"} if table == "children" else set()
             parts.setdefault(table, []).append(
-                from_frames(table, path.name, frame, LABELS[table], path, optional=optional)
+                from_frames(table, shown(path), frame, LABELS[table], path, optional=optional)
             )
     latest = censuses[-1][0]
     return Extract(
@@ -363,7 +374,7 @@ def _reject(table: str, file: str, line, column: str, value, reason: str) -> dic
     }
 
 
-def _settled(table: str, df: pd.DataFrame, refs, consecutive, censuses, rejects: list) -> pd.DataFrame:
+def _settled(table: str, df: pd.DataFrame, refs, consecutive, names: list[str], rejects: list) -> pd.DataFrame:
     """One table's rows over the censuses: those that cannot be identified, are dated after their census, were
     restated by a later census or superseded by the next listed (with why) and left out."""
     labels = LABELS[table]
@@ -395,7 +406,7 @@ def _settled(table: str, df: pd.DataFrame, refs, consecutive, censuses, rejects:
         reason = rank.map(
             lambda r: (
                 f"open at {refs[r].date()} (no {element}) but not in the census of {refs[r + 1].date()} "
-                f"({censuses[r + 1][1].name}), which holds every {what} open during its year: superseded by it"
+                f"({names[r + 1]}), which holds every {what} open during its year: superseded by it"
             )
         )
         rejects += set_aside(table, df[gone], element, None, reason)
