@@ -360,6 +360,21 @@ def test_a_census_with_tables_outside_the_model_accounts_for_them(tmp_path):
     ]
 
 
+def test_values_around_a_comment_or_in_cdata_are_read(tmp_path):
+    """An export that comments a value (<LAchildID><!-- id -->A1</LAchildID>) or wraps it in CDATA: the value is
+    read (a comment made the child one without LAchildID, and lost it)."""
+    text = census_xml([child("A1", episodes=[cin_episode("2025-05-01")]), child("A2")])
+    text = text.replace("<LAchildID>A1</LAchildID>", "<LAchildID><!-- from the case system -->A1</LAchildID>")
+    text = text.replace("<LAchildID>A2</LAchildID>", "<LAchildID><![CDATA[A2]]></LAchildID>")
+    f = tmp_path / "census.xml"
+    f.write_text(text.replace("<ReferralSource>6</ReferralSource>", "<ReferralSource>6<?pi x?></ReferralSource>"))
+    (ex,) = read([("cin", str(f))])
+    assert not ex.rejects
+    kids = [r for p in ex.parts_of("children") for r in p.data.to_pylist()]
+    assert [k["child_id"] for k in kids] == ["A1", "A2"]
+    assert [r["source"] for p in ex.parts_of("referrals") for r in p.data.to_pylist()] == ["6"]
+
+
 def test_files_that_are_not_a_census_are_refused(tmp_path):
     f = tmp_path / "x.xml"
     f.write_text(

@@ -179,7 +179,19 @@ COLUMNS = {
 
 def _text(el, tag: str) -> str | None:
     x = el.find(tag)
-    return x.text.strip() if x is not None and x.text and x.text.strip() else None
+    return _value(x) if x is not None else None
+
+
+def _holds_elements(x) -> bool:
+    return any(isinstance(c.tag, str) for c in x)
+
+
+def _value(x) -> str | None:
+    """An element's text, stripped (None if empty): around a comment or processing instruction too (<LAchildID>
+    <!-- id -->A1</LAchildID> is A1); an element holding elements has none."""
+    commented = len(x) and not _holds_elements(x)
+    text = "".join(x.itertext()) if commented else x.text
+    return text.strip() if text and text.strip() else None
 
 
 def _code(el, tag: str) -> str | None:
@@ -194,8 +206,8 @@ def _fields(el) -> dict[str, str]:
     """An element's elements by name (the first of a name), as stripped text; those empty left out."""
     out = {}
     for x in el:
-        if isinstance(x.tag, str) and x.tag not in out and x.text and x.text.strip():
-            out[x.tag] = x.text.strip()
+        if isinstance(x.tag, str) and x.tag not in out and (v := _value(x)):
+            out[x.tag] = v
     return out
 
 
@@ -441,19 +453,13 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
     def aside(parent):
         """Elements holding elements of their own that the model has no table for: listed, not loaded."""
         for x in parent:
-            if isinstance(x.tag, str) and x.tag not in RECORDS | CHILD_PARTS and len(x):
+            if isinstance(x.tag, str) and x.tag not in RECORDS | CHILD_PARTS and _holds_elements(x):
                 if x.tag == "Reviews":  # a CP plan's reviews: one record each
                     for r in x.iterfind("CPPreviewDate"):
-                        rejects.append(
-                            _reject("CIN CP plan reviews", file, r.sourceline, r.tag, (r.text or "").strip(), SET_ASIDE)
-                        )
+                        rejects.append(_reject("CIN CP plan reviews", file, r.sourceline, r.tag, _value(r), SET_ASIDE))
                 else:  # named by its first element, as the census writes it
                     first = next((y for y in x if isinstance(y.tag, str)), None)
-                    what = (
-                        (f"{x.tag}/{first.tag}", (first.text or "").strip() or None)
-                        if first is not None
-                        else (x.tag, None)
-                    )
+                    what = (f"{x.tag}/{first.tag}", _value(first)) if first is not None else (x.tag, None)
                     rejects.append(_reject(f"CIN {x.tag}", file, x.sourceline, *what, SET_ASIDE))
 
     for child in root.iterfind("Children/Child"):
@@ -465,7 +471,7 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
         )
         sex = _upper(ids.get("Sex") or ids.get("GenderCurrent"))
         disabilities = [
-            (d.text or "").strip().upper() for d in child.iterfind("ChildCharacteristics/Disabilities/Disability")
+            (_value(d) or "").upper() for d in child.iterfind("ChildCharacteristics/Disabilities/Disability")
         ]
         disabilities = [d for d in disabilities if d]
         add(
