@@ -407,6 +407,19 @@ def test_a_later_return_dropping_an_open_episode_supersedes_it(tmp_path):
     assert con.execute("SELECT count(*) FROM children").fetchall() == [(3,)]
 
 
+def test_rows_without_their_child_are_not_restated(tmp_path):
+    """Header rows without CHILD in two returns are each rejected for it, not the earlier listed as restated by the
+    later."""
+    write_return(tmp_path / "903" / "2025", [header("", "01/06/2012")], [episode("C1", "01/01/2024", "10/05/2024")])
+    write_return(tmp_path / "903" / "2026", [header("", "01/06/2012")], [episode("C1", "01/01/2025", "10/05/2025")])
+    res = load903(tmp_path / "903", tmp_path / "w.duckdb")
+    blank = res.rejects[res.rejects["table_name"] == "children"]
+    assert blank[["file", "column_name", "reason"]].values.tolist() == [
+        ["2025/header.csv", "CHILD", "required value is missing"],
+        ["2026/header.csv", "CHILD", "required value is missing"],
+    ]
+
+
 def test_restatement_matches_dates_written_in_another_layout(tmp_path):
     """The older return writes DECOM as YYYY-MM-DD, the newer as a spreadsheet does (DD/MM/YYYY 00:00): the same
     episode, restated; the identifiers are the return's own layout whatever the file wrote."""
