@@ -442,6 +442,11 @@ def read(source: str | Path, year=None, **_) -> Extract:
         first = min(with_episodes) if with_episodes else None
         with_oc3 = {years[d] for d in order if "OC3" in returns[d]}
         _care_leavers(oc3, episodes, first, max(with_oc3), add, rejects, notes)
+        notes.append(
+            "OC3 records a young person's situation around their birthday, dated on it: a month's care leaver "
+            "measures (in touch, accommodation, activity) find a recent contact only for those whose birthday fell "
+            "in the 16 weeks to its end, and count the others as without one (A40)"
+        )
 
     missing = dict(MISSING_TABLES)
     if "OC3" not in frames:
