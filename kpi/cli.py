@@ -129,8 +129,10 @@ def cmd_load(a) -> int:
     t0 = time.perf_counter()
     try:
         sources = [parse_source(s, a.format) for s in a.sources]
-        extracts = with_population(read(sources, mapping=a.mapping, sql_timeout=a.sql_timeout), a.la_code)
-        res = load_sources(extracts, a.store, extract_date=a.extract_date, accept_losses=a.accept_losses)
+        extracts = read(sources, mapping=a.mapping, sql_timeout=a.sql_timeout, year=a.year)
+        res = load_sources(
+            with_population(extracts, a.la_code), a.store, extract_date=a.extract_date, accept_losses=a.accept_losses
+        )
     except LoadError as e:
         print(f"load stopped, nothing changed: {e}", file=sys.stderr)
         return 2
@@ -526,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         metavar="SECONDS",
         help="sql: how long a query may take (default 600; connecting: 30)",
+    )
+    s.add_argument(
+        "--year", help="ssda903, cin: the collection year of a single return or census, e.g. 2026 or 2025-26"
     )
     _store_arg(s)
     s.add_argument(

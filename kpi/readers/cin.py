@@ -1,12 +1,22 @@
 """The CIN census XML (``<Message>``: a header, then ``<Children>``), into the data model.
 
-A source is one XML file or a directory of them (one census each; a child in several is taken from
-each, so a directory should hold one year). Each record is reported by the line of its element.
+A source is one XML file or a directory of them, one census each (a namespace on the elements is ignored). A
+census's date is its header's ``ReferenceDate`` (31 March: the census of 2025-26), else 31 March of its
+``Year``, else ``--year`` (a source of one census); a ReferenceDate outside ``--year`` stops the load, as do two
+censuses of one year. Each record is reported by the line of its element.
 
-What the census gives (docs/assumptions.md A41):
+Several years' censuses combine into one history, oldest first (docs/assumptions.md A52): a record (a child, an
+episode keyed by child and referral date, an assessment, section 47, CIN or CP plan keyed by its episode and
+start date) given again by a later census is taken from the latest, the earlier rows listed as restated; a
+record open at an earlier census's reference date (no closure, authorisation or end) that the next year's
+census, which holds everything open during its year, does not hold is listed as superseded. A record dated
+after its census's reference date is rejected, listed with its file, row, element and value.
 
-- ``children``: ``LAchildID``, birth date (the expected date for an unborn child), sex (``1``/``2``,
-  or ``M``/``F``), ethnicity, and disability (any ``Disability`` other than ``NONE``);
+What the census gives (A41):
+
+- ``children``: ``LAchildID``, birth date (the expected date for a child unborn, if by the census date), sex
+  (``1``/``2``, or ``M``/``F``), ethnicity, and disability (any ``Disability`` other than ``NONE``; not known
+  without one);
 - ``referrals``: each ``CINdetails`` (a child in need episode), identified by child and referral date;
 - ``assessments``: the first assessment of an episode counts as the assessment after the referral,
   later ones as updated assessments;
@@ -14,6 +24,12 @@ What the census gives (docs/assumptions.md A41):
   discussion that starts the enquiry, not when the enquiry ended);
 - ``icpcs``: each conference date (a plan was made when a child protection plan starts that day);
 - ``cin_plans`` and ``cp_plans`` (initial category of abuse).
+
+A child without ``LAchildID``, or an episode without ``CINreferralDate``, cannot be identified: it and every
+record it holds are listed, not loaded. Records the model has no table for (CP plan reviews, pre-proceedings,
+any other element holding elements of its own inside a ``CINdetails`` or ``Child``) are read and listed as set
+aside under "CIN <element>" ("CIN CP plan reviews"). Codes are read in any case, dates as YYYY-MM-DD or
+DD/MM/YYYY (a midnight time allowed).
 
 What it cannot give: contacts, early help, visits, children in care (SSDA903), teams, localities,
 families, whether a young person presented as homeless, assessment outcomes, workforce, audits.
@@ -27,8 +43,10 @@ from pathlib import Path
 import pandas as pd
 from lxml import etree
 
+from .. import model
 from ..errors import LoadError
 from .extract import Extract, from_frames, not_covered
+from .statutory import canonical, label, option_year, parse_date, parse_dates, restated, set_aside
 
 SEX = {"1": "M", "2": "F", "0": "U", "9": "U", "M": "M", "F": "F", "U": "U"}
 CARE_TABLES = ("care_episodes", "permanence_plans", "health_assessments", "dental_checks", "sdq_scores")
@@ -62,84 +80,281 @@ MISSING_COLUMNS = {
     "cin_plans": {"team_id": NO_TEAM},
     "cp_plans": {"team_id": NO_TEAM, "assessment_team_id": NO_TEAM},
 }
+ISO = "%Y-%m-%d"  # the census's own layout, which identifiers are written in
+
+# the census's element for each column read, as problems name it
+LABELS = {
+    "children": {
+        "child_id": "LAchildID",
+        "date_of_birth": "PersonBirthDate",
+        "sex": "Sex",
+        "ethnicity": "Ethnicity",
+        "disability": "Disability",
+    },
+    "referrals": {
+        "referral_id": "LAchildID+CINreferralDate",
+        "child_id": "LAchildID",
+        "referral_date": "CINreferralDate",
+        "source": "ReferralSource",
+        "primary_need": "PrimaryNeedCode",
+        "closure_date": "CINclosureDate",
+        "closure_reason": "ReasonForClosure",
+    },
+    "assessments": {
+        "assessment_id": "CINdetails+AssessmentActualStartDate",
+        "start_date": "AssessmentActualStartDate",
+        "authorised_date": "AssessmentAuthorisationDate",
+    },
+    "strategy_discussions": {
+        "strategy_id": "CINdetails+S47ActualStartDate",
+        "decision_date": "S47ActualStartDate",
+        "held_date": "S47ActualStartDate",
+    },
+    "s47_enquiries": {"s47_id": "CINdetails+S47ActualStartDate", "start_date": "S47ActualStartDate"},
+    "icpcs": {"icpc_id": "Section47+DateOfInitialCPC", "conference_date": "DateOfInitialCPC"},
+    "cin_plans": {
+        "cin_plan_id": "CINdetails+CINPlanStartDate",
+        "start_date": "CINPlanStartDate",
+        "end_date": "CINPlanEndDate",
+    },
+    "cp_plans": {
+        "cp_plan_id": "CINdetails+CPPstartDate",
+        "start_date": "CPPstartDate",
+        "end_date": "CPPendDate",
+        "category": "InitialCategoryOfAbuse",
+    },
+}
+for _t in ("assessments", "strategy_discussions", "s47_enquiries", "icpcs", "cin_plans", "cp_plans"):
+    LABELS[_t] |= {"child_id": "LAchildID", "referral_id": "CINdetails (its episode)"}
+KEYS = {
+    "children": "child_id",
+    "referrals": "referral_id",
+    "assessments": "assessment_id",
+    "strategy_discussions": "strategy_id",
+    "s47_enquiries": "s47_id",
+    "icpcs": "icpc_id",
+    "cin_plans": "cin_plan_id",
+    "cp_plans": "cp_plan_id",
+}
+# dates that cannot lie after the census's reference date; and the one whose absence leaves a record open
+DATES = {
+    "referrals": ["referral_date", "closure_date"],
+    "assessments": ["start_date", "authorised_date"],
+    "strategy_discussions": ["decision_date"],
+    "s47_enquiries": ["start_date"],
+    "icpcs": ["conference_date"],
+    "cin_plans": ["start_date", "end_date"],
+    "cp_plans": ["start_date", "end_date"],
+}
+OPEN_UNTIL = {
+    "referrals": ("closure_date", "episode", "CINclosureDate"),
+    "assessments": ("authorised_date", "assessment", "AssessmentAuthorisationDate"),
+    "cin_plans": ("end_date", "CIN plan", "CINPlanEndDate"),
+    "cp_plans": ("end_date", "CP plan", "CPPendDate"),
+}
+# elements of a CINdetails or Child read as records of the model (others holding elements are set aside)
+RECORDS = {"Assessments", "CINPlanDates", "Section47", "ChildProtectionPlans"}
+CHILD_PARTS = {"ChildIdentifiers", "ChildCharacteristics", "CINdetails"}
+SET_ASIDE = "the data model has no table for it: read and counted, not loaded"
+# the columns the reader gives each table (icpcs also the episode, to find the plan a conference made)
+COLUMNS = {
+    "children": ["child_id", "date_of_birth", "sex", "ethnicity", "disability"],
+    "referrals": [
+        "referral_id",
+        "child_id",
+        "referral_date",
+        "source",
+        "primary_need",
+        "closure_date",
+        "closure_reason",
+    ],
+    "assessments": ["assessment_id", "child_id", "referral_id", "assessment_type", "start_date", "authorised_date"],
+    "strategy_discussions": ["strategy_id", "child_id", "referral_id", "decision_date", "held_date", "outcome"],
+    "s47_enquiries": ["s47_id", "child_id", "referral_id", "strategy_id", "start_date", "outcome"],
+    "icpcs": ["icpc_id", "child_id", "s47_id", "referral_id", "conference_date", "plan_made"],
+    "cin_plans": ["cin_plan_id", "child_id", "referral_id", "start_date", "end_date"],
+    "cp_plans": ["cp_plan_id", "child_id", "referral_id", "icpc_id", "start_date", "end_date", "category"],
+}
 
 
 def _text(el, tag: str) -> str | None:
     x = el.find(tag)
-    return x.text.strip() if x is not None and x.text and x.text.strip() else None
+    return _value(x) if x is not None else None
 
 
-def _date(s: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(s) if s else None
-    except ValueError:
-        return None
+def _holds_elements(x) -> bool:
+    return any(isinstance(c.tag, str) for c in x)
+
+
+def _value(x) -> str | None:
+    """An element's text, stripped (None if empty): around a comment or processing instruction too (<LAchildID>
+    <!-- id -->A1</LAchildID> is A1); an element holding elements has none."""
+    commented = len(x) and not _holds_elements(x)
+    text = "".join(x.itertext()) if commented else x.text
+    return text.strip() if text and text.strip() else None
+
+
+def _code(el, tag: str) -> str | None:
+    return _upper(_text(el, tag))
+
+
+def _upper(v: str | None) -> str | None:
+    return v.upper() if v else None
+
+
+def _fields(el) -> dict[str, str]:
+    """An element's elements by name (the first of a name), as stripped text; those empty left out."""
+    out = {}
+    for x in el:
+        if isinstance(x.tag, str) and x.tag not in out and (v := _value(x)):
+            out[x.tag] = v
+    return out
 
 
 def _parse(path: Path):
+    """The file's root element, namespaces dropped from every element's name."""
     try:
-        return etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
     except etree.XMLSyntaxError as e:
         raise LoadError(f"{path}: not well-formed XML: {e}") from None
     except OSError as e:
         raise LoadError(f"{path}: cannot be read: {e}") from None
+    return _local(root)
 
 
-def read(source: str | Path, **_) -> Extract:
+def _local(root):
+    """The tree with every element's namespace dropped from its name (and the namespaces' declarations)."""
+    if not root.nsmap and not root.tag.startswith("{"):  # none declared: none to drop
+        return root
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.startswith("{"):
+            el.tag = etree.QName(el).localname
+    etree.cleanup_namespaces(root)
+    return root
+
+
+def _laid_out(root):
+    """The census laid out one element a line, read again (its elements' lines are then those of that layout)."""
+    for el in root.iter():
+        if el.text is not None and not el.text.strip() and len(el):
+            el.text = None
+        if el.tail is not None and not el.tail.strip():
+            el.tail = None
+    text = etree.tostring(root.getroottree(), pretty_print=True, xml_declaration=True, encoding="utf-8")
+    return _local(etree.fromstring(text, etree.XMLParser(resolve_entities=False, no_network=True)))
+
+
+def _shared_lines(rows: dict[str, list[dict]], rejects: list[dict]) -> bool:
+    """Whether two records of one table are on one line."""
+    lines = [(t, r["_line"]) for t, rs in rows.items() for r in rs] + [(r["table_name"], r["row"]) for r in rejects]
+    return len(lines) != len(set(lines))
+
+
+def _records(root, file: str, rank: int, ref: dt.date) -> tuple[dict[str, list[dict]], list[dict]]:
+    """The census's records by table, and those the model has no table for (set aside)."""
+    rows: dict[str, list[dict]] = {t: [] for t in KEYS}
+    rejects: list[dict] = []
+    _children(root, file, rank, ref, rows, rejects)
+    return rows, rejects
+
+
+def _reference(root, file: str, given: int | None, notes: list[str]) -> dt.date:
+    """The census's reference date: its header's ReferenceDate, else 31 March of its Year, else of --year."""
+    text = _text(root, "Header/CollectionDetails/ReferenceDate")
+    if text:
+        ref = parse_date(text)
+        if ref is None:
+            raise LoadError(f"{file}: its ReferenceDate {text!r} is not a date YYYY-MM-DD")
+        if given and _year(ref) != given:
+            raise LoadError(f"{file}: its ReferenceDate {ref} is not in --year {label(given)} (April to March)")
+        return ref
+    year = _text(root, "Header/CollectionDetails/Year")
+    if year and year.isdigit() and not given:
+        notes.append(f"{file}: no ReferenceDate in its Header: 31 March {year}, from its Year")
+        return dt.date(int(year), 3, 31)
+    if given:
+        return dt.date(given, 3, 31)
+    raise LoadError(f"{file}: its Header has no ReferenceDate (nor Year): give --year (e.g. 2026 for 31 March 2026)")
+
+
+def read(source: str | Path, year=None, **_) -> Extract:
     source = Path(source)
     if not source.exists():
         raise LoadError(f"{source}: no such file or directory")
-    files = sorted(source.glob("*.xml")) if source.is_dir() else [source]
-    if not files:
-        raise LoadError(f"{source}: holds no .xml file")
-    rows: dict[str, list[dict]] = {}
-    refs, councils = [], []
+    given = option_year(year)
+    notes: list[str] = []
+    if source.is_dir():  # its folders too (a census a year, each in a folder of its own)
+        found = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() == ".xml")
+        hidden = [p for p in found if p.name.startswith((".", "~$"))]
+        if hidden:
+            notes.append(f"{', '.join(p.name for p in hidden)}: hidden or lock file(s), not read")
+        files = [p for p in found if p not in hidden]
+        if not files:
+            raise LoadError(f"{source}: holds no .xml file")
+    else:
+        files = [source]
+
+    def shown(f: Path) -> str:
+        return str(f.relative_to(source)) if source.is_dir() else f.name
+
+    if given and len(files) > 1:
+        raise LoadError(f"--year states the year of one census, but {source} holds {len(files)}")
+    censuses, councils = [], []
     for f in files:
         root = _parse(f)
-        if root.tag != "Message" or root.find("Children") is None:
-            raise LoadError(
-                f"{f}: not a CIN census: expected a <Message> with <Header> and <Children>, found <{root.tag}>"
-            )
-        ref = _date(_text(root, "Header/CollectionDetails/ReferenceDate"))
-        if ref:
-            refs.append(ref)
+        collection = _text(root, "Header/CollectionDetails/Collection")
+        if root.tag != "Message" or root.find("Children") is None or (collection or "CIN").upper() != "CIN":
+            what = f"<{root.tag}>" + (f" of collection {collection}" if collection else "")
+            raise LoadError(f"{f}: not a CIN census: expected a <Message> with <Header> and <Children>, found {what}")
+        censuses.append((_reference(root, shown(f), given, notes), f, root))
         if _text(root, "Header/Source/LEA"):
             councils.append(_text(root, "Header/Source/LEA"))
-        _children(root, f.name, rows)
-    parts = {}
-    labels = {
-        "children": {
-            "child_id": "LAchildID",
-            "date_of_birth": "PersonBirthDate",
-            "sex": "Sex",
-            "ethnicity": "Ethnicity",
-            "disability": "Disability",
-        },
-        "referrals": {
-            "referral_id": "LAchildID+CINreferralDate",
-            "child_id": "LAchildID",
-            "referral_date": "CINreferralDate",
-            "source": "ReferralSource",
-            "primary_need": "PrimaryNeedCode",
-            "closure_date": "CINclosureDate",
-            "closure_reason": "ReasonForClosure",
-        },
-        "assessments": {"start_date": "AssessmentActualStartDate", "authorised_date": "AssessmentAuthorisationDate"},
-        "strategy_discussions": {"decision_date": "S47ActualStartDate", "held_date": "S47ActualStartDate"},
-        "s47_enquiries": {"start_date": "S47ActualStartDate"},
-        "icpcs": {"conference_date": "DateOfInitialCPC"},
-        "cin_plans": {"start_date": "CINPlanStartDate", "end_date": "CINPlanEndDate"},
-        "cp_plans": {"start_date": "CPPstartDate", "end_date": "CPPendDate", "category": "InitialCategoryOfAbuse"},
+    censuses.sort(key=lambda c: c[0])
+    years = [_year(ref) for ref, _, _ in censuses]
+    for (a, fa, _), (b, fb, _), y, z in zip(censuses, censuses[1:], years, years[1:], strict=False):
+        if y == z:
+            raise LoadError(
+                f"{shown(fa)} and {shown(fb)}: two censuses of {label(y)} (reference dates {a}, {b}): keep one"
+            )
+
+    rows: dict[str, list[dict]] = {t: [] for t in KEYS}
+    rejects: list[dict] = []
+    for rank, (ref, f, root) in enumerate(censuses):
+        mine, aside = _records(root, shown(f), rank, ref)
+        if _shared_lines(mine, aside):
+            # records on one line (a census written without line breaks) would share a row: counted in the
+            # file laid out one element a line instead
+            mine, aside = _records(_laid_out(root), shown(f), rank, ref)
+            notes.append(
+                f"{shown(f)}: several records on one line: rows are counted in it laid out one element a line, "
+                "after a line declaring it XML"
+            )
+        for t, rs in mine.items():
+            rows[t] += rs
+        rejects += aside
+    # every table the census holds, supplied even where it has no rows (no S47 this year is none, not unknown)
+    frames = {
+        t: pd.DataFrame(rs, columns=[*COLUMNS[t], "_line", "_file", "_rank", "_unknown"]) for t, rs in rows.items()
     }
-    for table in ("assessments", "strategy_discussions", "s47_enquiries", "icpcs", "cin_plans", "cp_plans"):
-        labels[table] |= {"child_id": "LAchildID", "referral_id": "CINdetails (its episode)"}
-    for table, rs in rows.items():
-        df = pd.DataFrame(rs)
-        for f, g in df.groupby("_file", sort=False):
-            path = next(x for x in files if x.name == f)
-            frame = g.drop(columns="_file").reset_index(drop=True)
-            parts.setdefault(table, []).append(from_frames(table, f, frame, labels.get(table, {}), path))
-    latest = max(refs) if refs else None
+    refs = {rank: pd.Timestamp(ref) for rank, (ref, _, _) in enumerate(censuses)}
+    consecutive = {rank: rank + 1 < len(years) and years[rank + 1] == years[rank] + 1 for rank in refs}
+    names = [shown(f) for _, f, _ in censuses]
+    for table, df in frames.items():
+        frames[table] = _settled(table, df, refs, consecutive, names, rejects)
+    _derived(frames)
+    parts = {}
+    for table, df in frames.items():
+        columns = [c for c in model.table(table).column_names if c in df.columns]
+        for _, path, _ in censuses:
+            # as Python objects: read value by value (Arrow-backed text is slow to walk)
+            frame = df.loc[df["_file"] == shown(path), [*columns, "_line"]].reset_index(drop=True).astype(object)
+            # a child's disability is not known without a Disability element (the census does not ask it of all),
+            # nor the birth date of one not born by the census date
+            optional = {"disability", "date_of_birth"} if table == "children" else set()
+            parts.setdefault(table, []).append(
+                from_frames(table, shown(path), frame, LABELS[table], path, optional=optional)
+            )
+    latest = censuses[-1][0]
     return Extract(
         "cin",
         str(source.resolve()),
@@ -147,79 +362,193 @@ def read(source: str | Path, **_) -> Extract:
         set(parts),
         missing=MISSING_TABLES,
         missing_columns=MISSING_COLUMNS,
-        extract_date=(latest + dt.timedelta(days=1)).isoformat() if latest else None,
+        rejects=rejects,
+        notes=notes,
+        extract_date=(latest + dt.timedelta(days=1)).isoformat(),
         council=councils[0] if councils else None,
-        latest_month=latest.strftime("%Y-%m") if latest else None,
+        latest_month=latest.strftime("%Y-%m"),
     )
 
 
-def _children(root, file: str, rows: dict[str, list[dict]]) -> None:
-    def add(table: str, el, **values):
-        rows.setdefault(table, []).append(values | {"_line": el.sourceline, "_file": file})
+def _year(d: dt.date) -> int:
+    """The collection year a date falls in (2026 for April 2025 to March 2026)."""
+    return d.year + (d.month >= 4)
+
+
+def _reject(table: str, file: str, line, column: str, value, reason: str) -> dict:
+    return {
+        "table_name": table,
+        "file": file,
+        "row": int(line),
+        "column_name": column,
+        "value": value,
+        "reason": reason,
+    }
+
+
+def _settled(table: str, df: pd.DataFrame, refs, consecutive, names: list[str], rejects: list) -> pd.DataFrame:
+    """One table's rows over the censuses: those that cannot be identified, are dated after their census, were
+    restated by a later census or superseded by the next listed (with why) and left out."""
+    labels = LABELS[table]
+    bad = df["_unknown"].notna()
+    unknown = df.loc[bad, "_unknown"]
+    rejects += set_aside(table, df[bad], unknown.str[0], unknown.str[1], unknown.str[2])
+    df = df[~bad]
+    if table in DATES:
+        ref = df["_rank"].map(refs)
+        late = pd.Series(pd.NA, index=df.index, dtype="object")
+        for c in reversed(DATES[table]):
+            late = late.mask(parse_dates(df[c]) > ref, c)
+        late = late.dropna()
+        rows = df.loc[late.index]
+        value = pd.Series([rows.at[i, c] for i, c in late.items()], index=late.index, dtype=object)
+        reason = "expected a date on or before the census reference date " + ref[late.index].dt.strftime(ISO)
+        rejects += set_aside(table, rows, late.map(lambda c: labels.get(c, c)), value, reason)
+        df = df.drop(index=late.index)
+    key = df[KEYS[table]]
+    old, by = restated(key, df["_rank"])
+    newer = df.loc[by.to_numpy()]
+    reason = ("restated by the later census: " + newer["_file"] + " row " + newer["_line"].astype(str)).to_numpy()
+    rejects += set_aside(table, df[old], labels[KEYS[table]], key[old], pd.Series(reason, index=by.index))
+    gone = pd.Series(False, index=df.index)
+    if table in OPEN_UNTIL:
+        end, what, element = OPEN_UNTIL[table]
+        gone = df[end].isna() & df["_rank"].map(consecutive) & ~old
+        rank = df.loc[gone, "_rank"]
+        reason = rank.map(
+            lambda r: (
+                f"open at {refs[r].date()} (no {element}) but not in the census of {refs[r + 1].date()} "
+                f"({names[r + 1]}), which holds every {what} open during its year: superseded by it"
+            )
+        )
+        rejects += set_aside(table, df[gone], element, None, reason)
+    return df[~old & ~gone]
+
+
+def _derived(frames: dict[str, pd.DataFrame]) -> None:
+    """What depends on an episode's records over the censuses: its first assessment (by start date) the initial
+    one; a conference made a plan where a CP plan of the episode starts that day, and that plan is the one it made
+    (the earliest section 47's conference, where two are on one day)."""
+    a = frames["assessments"]
+    first = a.assign(_s=parse_dates(a["start_date"])).sort_values(["referral_id", "_s", "assessment_id"])
+    a["assessment_type"] = "REVIEW"
+    a.loc[first.groupby("referral_id").head(1).index, "assessment_type"] = "INITIAL"
+    icpcs, plans = frames["icpcs"], frames["cp_plans"]
+    conf = icpcs[["icpc_id", "referral_id"]].assign(
+        _on=canonical(icpcs["conference_date"], parse_dates(icpcs["conference_date"]), ISO)
+    )
+    plan = plans[["referral_id"]].assign(_on=canonical(plans["start_date"], parse_dates(plans["start_date"]), ISO))
+    on = ["referral_id", "_on"]
+    made = conf.merge(plan.drop_duplicates(), on=on, how="left", indicator=True)["_merge"].eq("both")
+    icpcs["plan_made"] = made.map({True: "Y", False: "N"}).to_numpy()
+    which = conf.sort_values("icpc_id").drop_duplicates(on)
+    plans["icpc_id"] = plan.merge(which, on=on, how="left")["icpc_id"].to_numpy()
+
+
+def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dict]], rejects: list) -> None:
+    def add(table: str, el, unknown=None, **values):
+        values |= {"_line": el.sourceline, "_file": file, "_rank": rank, "_unknown": unknown}
+        rows.setdefault(table, []).append(values)
+
+    def aside(parent):
+        """Elements holding elements of their own that the model has no table for: listed, not loaded."""
+        for x in parent:
+            if isinstance(x.tag, str) and x.tag not in RECORDS | CHILD_PARTS and _holds_elements(x):
+                if x.tag == "Reviews":  # a CP plan's reviews: one record each
+                    for r in x.iterfind("CPPreviewDate"):
+                        rejects.append(_reject("CIN CP plan reviews", file, r.sourceline, r.tag, _value(r), SET_ASIDE))
+                else:  # named by its first element, as the census writes it
+                    first = next((y for y in x if isinstance(y.tag, str)), None)
+                    what = (f"{x.tag}/{first.tag}", _value(first)) if first is not None else (x.tag, None)
+                    rejects.append(_reject(f"CIN {x.tag}", file, x.sourceline, *what, SET_ASIDE))
 
     for child in root.iterfind("Children/Child"):
         ids = child.find("ChildIdentifiers")
-        ids = ids if ids is not None else child
-        cid = _text(ids, "LAchildID")
-        sex = _text(ids, "Sex") or _text(ids, "GenderCurrent")
+        ids = _fields(ids if ids is not None else child)
+        cid = ids.get("LAchildID")
+        no_id = (
+            None if cid else ("LAchildID", None, "a Child without LAchildID: it and its records cannot be identified")
+        )
+        sex = _upper(ids.get("Sex") or ids.get("GenderCurrent"))
         disabilities = [
-            d.text.strip() for d in child.iterfind("ChildCharacteristics/Disabilities/Disability") if d.text
+            (_value(d) or "").upper() for d in child.iterfind("ChildCharacteristics/Disabilities/Disability")
         ]
+        disabilities = [d for d in disabilities if d]
         add(
             "children",
             child,
+            no_id,
             child_id=cid,
-            date_of_birth=_text(ids, "PersonBirthDate") or _text(ids, "ExpectedPersonBirthDate"),
+            date_of_birth=ids.get("PersonBirthDate") or _born_by(ids.get("ExpectedPersonBirthDate"), ref),
             sex=SEX.get(sex, sex) if sex else None,
-            ethnicity=_text(child, "ChildCharacteristics/Ethnicity"),
-            disability=("Y" if any(d != "NONE" for d in disabilities) else "N"),
+            ethnicity=_code(child, "ChildCharacteristics/Ethnicity"),
+            disability=("Y" if any(d != "NONE" for d in disabilities) else "N") if disabilities else None,
         )
+        aside(child)
         for episode in child.iterfind("CINdetails"):
-            ref_date = _text(episode, "CINreferralDate")
-            rid = f"{cid}/{ref_date}"
+            aside(episode)
+            for p in episode.iterfind("ChildProtectionPlans"):
+                aside(p)
+            e = _fields(episode)
+            raw = e.get("CINreferralDate")
+            unknown = no_id or (
+                None
+                if raw
+                else (
+                    "CINreferralDate",
+                    None,
+                    "a CINdetails without CINreferralDate: it and its records cannot be identified",
+                )
+            )
+            rid = f"{cid}/{_day(raw)}"
             add(
                 "referrals",
                 episode,
+                unknown,
                 referral_id=rid,
                 child_id=cid,
-                referral_date=ref_date,
-                source=_text(episode, "ReferralSource"),
-                primary_need=_text(episode, "PrimaryNeedCode"),
-                closure_date=_text(episode, "CINclosureDate"),
-                closure_reason=_text(episode, "ReasonForClosure"),
+                referral_date=raw,
+                source=_upper(e.get("ReferralSource")),
+                primary_need=_upper(e.get("PrimaryNeedCode")),
+                closure_date=e.get("CINclosureDate"),
+                closure_reason=_upper(e.get("ReasonForClosure")),
             )
-            assessments = sorted(
-                episode.iterfind("Assessments"), key=lambda a: _text(a, "AssessmentActualStartDate") or ""
-            )
-            for i, a in enumerate(assessments, start=1):
+            ids_of = _ids(rid)
+            for a in episode.iterfind("Assessments"):
+                f = _fields(a)
+                start = f.get("AssessmentActualStartDate")
                 add(
                     "assessments",
                     a,
-                    assessment_id=f"{rid}/A{i}",
+                    unknown,
+                    assessment_id=ids_of("A", start),
                     child_id=cid,
                     referral_id=rid,
-                    assessment_type="INITIAL" if i == 1 else "REVIEW",
-                    start_date=_text(a, "AssessmentActualStartDate"),
-                    authorised_date=_text(a, "AssessmentAuthorisationDate"),
+                    assessment_type=None,
+                    start_date=start,
+                    authorised_date=f.get("AssessmentAuthorisationDate"),
                 )
-            for i, p in enumerate(episode.iterfind("CINPlanDates"), start=1):
+            for p in episode.iterfind("CINPlanDates"):
+                f = _fields(p)
+                start = f.get("CINPlanStartDate")
                 add(
                     "cin_plans",
                     p,
-                    cin_plan_id=f"{rid}/CIN{i}",
+                    unknown,
+                    cin_plan_id=ids_of("CIN", start),
                     child_id=cid,
                     referral_id=rid,
-                    start_date=_text(p, "CINPlanStartDate"),
-                    end_date=_text(p, "CINPlanEndDate"),
+                    start_date=start,
+                    end_date=f.get("CINPlanEndDate"),
                 )
-            plan_starts = {_text(p, "CPPstartDate") for p in episode.iterfind("ChildProtectionPlans")}
-            icpc_on: dict[str, str] = {}
-            for i, s in enumerate(episode.iterfind("Section47"), start=1):
-                sid = f"{rid}/S47-{i}"
-                start = _text(s, "S47ActualStartDate")
+            for s in episode.iterfind("Section47"):
+                f = _fields(s)
+                start = f.get("S47ActualStartDate")
+                sid = ids_of("S47", start)
                 add(
                     "strategy_discussions",
                     s,
+                    unknown,
                     strategy_id=sid,
                     child_id=cid,
                     referral_id=rid,
@@ -227,10 +556,11 @@ def _children(root, file: str, rows: dict[str, list[dict]]) -> None:
                     held_date=start,
                     outcome="S47",
                 )
-                conf = _text(s, "DateOfInitialCPC")
+                conf = f.get("DateOfInitialCPC")
                 add(
                     "s47_enquiries",
                     s,
+                    unknown,
                     s47_id=sid,
                     child_id=cid,
                     referral_id=rid,
@@ -239,26 +569,55 @@ def _children(root, file: str, rows: dict[str, list[dict]]) -> None:
                     outcome="ICPC" if conf else None,
                 )
                 if conf:
-                    icpc_on.setdefault(conf, f"{sid}/ICPC")
                     add(
                         "icpcs",
                         s,
+                        unknown,
                         icpc_id=f"{sid}/ICPC",
                         child_id=cid,
                         s47_id=sid,
+                        referral_id=rid,
                         conference_date=conf,
-                        plan_made="Y" if conf in plan_starts else "N",
+                        plan_made=None,
                     )
-            for i, p in enumerate(episode.iterfind("ChildProtectionPlans"), start=1):
-                start = _text(p, "CPPstartDate")
+            for p in episode.iterfind("ChildProtectionPlans"):
+                f = _fields(p)
+                start = f.get("CPPstartDate")
                 add(
                     "cp_plans",
                     p,
-                    cp_plan_id=f"{rid}/CPP{i}",
+                    unknown,
+                    cp_plan_id=ids_of("CPP", start),
                     child_id=cid,
                     referral_id=rid,
-                    icpc_id=icpc_on.get(start),
+                    icpc_id=None,
                     start_date=start,
-                    end_date=_text(p, "CPPendDate"),
-                    category=_text(p, "InitialCategoryOfAbuse"),
+                    end_date=f.get("CPPendDate"),
+                    category=_upper(f.get("InitialCategoryOfAbuse")),
                 )
+
+
+def _born_by(expected: str | None, ref: dt.date) -> str | None:
+    """An unborn child's expected birth date, as their birth date if it is by the census date (born since, or
+    nearly); after it, none: the child is not born (A53)."""
+    d = parse_date(expected)
+    return expected if d is None or d <= ref else None
+
+
+def _day(text: str | None) -> str:
+    """A date as an identifier's part: YYYY-MM-DD whatever its layout; anything else as written."""
+    d = parse_date(text)
+    return d.isoformat() if d else (text or "")
+
+
+def _ids(rid: str):
+    """Identifiers of an episode's records: the episode, the kind and the start date, the second of a kind on one
+    day numbered #2 (the same record in two censuses gets the same identifier, whatever its order)."""
+    seen: dict[tuple[str, str], int] = {}
+
+    def of(kind: str, start: str | None) -> str:
+        day = _day(start)
+        n = seen[kind, day] = seen.get((kind, day), 0) + 1
+        return f"{rid}/{kind}/{day}" + (f"#{n}" if n > 1 else "")
+
+    return of

@@ -1,13 +1,24 @@
 """SSDA903, the children looked after return: the DfE's CSV tables, into the data model.
 
-A source is a directory (searched with its sub-directories) or a single CSV file. Each CSV is
-recognised by its header row, whatever it is called: the table whose every column it has (the DfE's
-column names; extra columns are noted and ignored). The files in one folder make one year's return; a
-return's collection year is the April-March year of its latest episode date. Several years' returns
-combine into one history: an episode (child and start date) or a child's header given by more than
-one return is taken from the latest, and the earlier rows are listed as restated, not lost.
+A source is a directory (searched with its sub-directories) or a single CSV file. Each CSV is recognised by its
+header row, whatever it is called: the table whose every column it has (the DfE's column names, in any case;
+extra columns are noted and ignored; a column named twice stops the load, as which one holds the data cannot be
+told). Text is UTF-8 (a byte order mark or none), UTF-16 with a byte order mark, or else Windows-1252 (noted).
 
-What the return gives the model (docs/assumptions.md A40):
+The files in one folder make one year's return. Its collection year (April to March; 2026 is 2025-26) is
+``--year`` where given (a source of one return), else the year its folder's name states (``2025-26``, ``2026``),
+else the one its files' names all state, else the year its episodes' dates point to: the one leaving fewest of
+them outside it (no episode starts or ends after its 31 March, and one ending before its 1 April should not be
+in it). A stated year that fewer than half the return's episode end dates fall in stops the load, as does a
+return whose dates cannot tell its year. A row dated after its return's year end (a DEC of 01/01/2099) is
+rejected, listed with its file, row, column and value, not loaded (docs/assumptions.md A49).
+
+Several years' returns combine into one history, oldest first: an episode (child and start date, whatever the
+layout of the date) or a child's Header row given again by a later return is taken from the latest, the earlier
+rows listed as restated; an episode still open at the end of a return's year that the next year's return (which
+holds every episode open on its 1 April) does not hold is listed as superseded (A50).
+
+What the return gives the model (A40):
 
 - ``children`` from Header (SEX 1/2 as M/F);
 - ``care_episodes`` from Episodes, each identified by child and start date, periods of care starting
@@ -15,24 +26,45 @@ What the return gives the model (docs/assumptions.md A40):
 - ``care_leavers`` and ``care_leaver_contacts`` from OC3, the contact dated on the young person's
   birthday in the collection year (the return records their situation around it), the
   accommodation code split into its type and suitability (``B1``: with parents, suitable), the date
-  they left care from their latest episode's end.
+  they left care from their latest episode's end; a young person with no episode in the returns read left care
+  before them: no later than the 31 March before the first year whose episodes were read, or their 18th birthday
+  if earlier (A51); their service ends with the last year whose OC3 lists them, once a later one does not. One
+  still looked after at the end of the returns is not a care leaver: listed, not loaded.
+
+Codes are read in any case and without the spaces around them (``u4 `` is U4); dates as DD/MM/YYYY or
+YYYY-MM-DD, with or without the midnight time a spreadsheet adds.
 
 What it cannot give: teams, localities, families and disability; whether a placement is in the
 authority's area or registered (nor its distance: postcodes are partial); and every table outside
 care (contacts, referrals, plans, visits, workforce, audits). OC2 holds yearly flags without the
 dates the health measures count, and Reviews, Missing, UASC, AD1, PlacedAdoption, PrevPerm and
-SWEpisodes have no table in the model: they are recognised, counted and not loaded.
+SWEpisodes have no table in the model: their rows are read, counted and listed as set aside (under
+"SSDA903 Reviews" and so on), not loaded.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import LoadError
 from .extract import Extract, from_frames, not_covered
+from .statutory import (
+    canonical,
+    label,
+    named_year,
+    option_year,
+    parse_dates,
+    restated,
+    set_aside,
+    year_bounds,
+    year_of,
+)
 
 # The DfE's column names of each table of the return
 TABLES = {
@@ -110,160 +142,311 @@ MISSING_COLUMNS = {
 }
 
 
-def _recognise(path: Path) -> tuple[str | None, list[str], pd.DataFrame | None]:
+# Columns read as codes: in any case, spaces around them dropped
+CODES = {"SEX", "ETHNIC", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "REC", "REASON_PLACE_CHANGE"}
+CODES |= {"IN_TOUCH", "ACTIV", "ACCOM"}
+# The dates of the tables loaded, and the model table a row of each is accounted under when set aside
+DATES = {"Header": ["DOB"], "Episodes": ["DECOM", "DEC"], "OC3": ["DOB"]}
+ACCOUNTED = {"Header": "children", "Episodes": "care_episodes", "OC3": "care_leaver_contacts"}
+SET_ASIDE = {name: "the data model has no table for it: read and counted, not loaded" for name in NOT_IN_MODEL} | {
+    "OC2": "the data model has no table for it (yearly health flags without their dates): read and counted, not loaded"
+}
+DAY = "%d/%m/%Y"  # the return's own layout, which episode and period identifiers are written in
+
+
+@dataclass
+class _Table:
+    """One CSV file of a return: which SSDA903 table it is, its rows as text."""
+
+    name: str
+    path: Path
+    file: str  # as shown in errors: relative to the source
+    data: pd.DataFrame  # the table's columns, stripped, "" where empty; and _line
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _decode(raw: bytes, file: str, notes: list[str]) -> str:
+    """The file's text: UTF-16 with a byte order mark, else UTF-8 (with one or none), else Windows-1252 (noted)."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16")
+    if b"\x00" in raw:
+        raise LoadError(f"{file}: holds NUL bytes: not a CSV text file (UTF-16 without a byte order mark?)")
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise LoadError(f"{path}: cannot be read as CSV: {e}") from None
-    df.columns = [c.strip() for c in df.columns]
-    cols = set(df.columns)
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        bad = e.start
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        raise LoadError(f"{file}: neither UTF-8 nor Windows-1252 text (byte {bad}): save it as CSV UTF-8") from None
+    notes.append(f"{file}: not UTF-8 (byte {bad}): read as Windows-1252")
+    return text
+
+
+def _read(path: Path, file: str, notes: list[str]) -> _Table | None:
+    """One CSV file as a table of the return; None for an empty file (noted)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise LoadError(f"{file}: cannot be read: {e.strerror or e}") from None
+    text = _decode(raw, file, notes)
+    records, end = [], 0
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        for rec in reader:
+            first, end = end + 1, reader.line_num
+            if any(v.strip() for v in rec):
+                records.append((first, rec))
+    except csv.Error as e:
+        # a quote never closed would take the rest of the file into one value: the file cannot be split into rows
+        why = "a quoted value opened on it is never closed" if "end of data" in str(e) else str(e)
+        raise LoadError(f"{file}: cannot be read as CSV: line {end + 1}: {why}") from None
+    if not records:
+        notes.append(f"{file}: empty (no header row): not read")
+        return None
+    names = [c.strip().lstrip("\ufeff").strip().upper() for c in records[0][1]]
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n and n in seen:
+            raise LoadError(
+                f"{file}: column {n} appears twice in its header (columns {seen[n] + 1} and {i + 1}): which one "
+                "holds the data cannot be told; remove one"
+            )
+        seen[n] = i
+    name = _recognise(names, file)
+    rows, lines, malformed = [], [], []
+    unnamed = [i for i, n in enumerate(names) if not n]
+    for line, rec in records[1:]:
+        if len(rec) > len(names) and not any(v.strip() for v in rec[len(names) :]):
+            rec = rec[: len(names)]  # a spreadsheet's trailing commas
+        if len(rec) < len(names) and all(i in unnamed for i in range(len(rec), len(names))):
+            rec = rec + [""] * (len(names) - len(rec))
+        if len(rec) != len(names):
+            malformed.append((line, f"{len(rec)} fields where the header has {len(names)}"))
+            continue
+        rows.append([v.strip() for v in rec])
+        lines.append(line)
+    df = pd.DataFrame(rows, columns=range(len(names)), dtype=object)
+    keep = [i for i, n in enumerate(names) if n or df[i].ne("").any()]
+    df = df[keep].set_axis([names[i] or f"(unnamed column {i + 1})" for i in keep], axis=1)
+    extra = [c for c in df.columns if c not in TABLES[name]]
+    if extra:
+        notes.append(f"{file} ({name}): column(s) {', '.join(extra)} are not in the SSDA903 {name} table; ignored")
+    df = df[TABLES[name]].copy()
+    for c in CODES & set(df.columns):
+        df[c] = df[c].str.upper()
+    return _Table(name, path, file, df.assign(_line=lines), malformed)
+
+
+def _recognise(names: list[str], file: str) -> str:
+    """The table whose every column the header has (the largest, where several fit)."""
+    cols = set(names)
     fits = [(len(need), name) for name, need in TABLES.items() if set(need) <= cols]
-    if not fits:
-        return None, sorted(cols), None
-    name = max(fits)[1]
-    return name, [c for c in df.columns if c not in TABLES[name]], df
+    if fits:
+        return max(fits)[1]
+    near = max(TABLES, key=lambda t: (len(set(TABLES[t]) & cols), -len(TABLES[t])))
+    lacks = [c for c in TABLES[near] if c not in cols]
+    raise LoadError(
+        f"{file}: not a table of the SSDA903 return: its header ({', '.join(n for n in names if n)}) lacks the "
+        f"columns of every table (nearest, {near}, lacks {', '.join(lacks)}; Header: {', '.join(TABLES['Header'])}; "
+        f"Episodes: {', '.join(TABLES['Episodes'])}; ...)"
+    )
 
 
-def _dates(s: pd.Series) -> pd.Series:
-    return pd.to_datetime(s.str.strip(), format="%d/%m/%Y", errors="coerce")
+def _files(source: Path, notes: list[str]) -> list[Path]:
+    """The CSV files of the source (any case of .csv), spreadsheet lock and hidden files left out (noted)."""
+    if source.is_file():
+        return [source]
+    found = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() == ".csv")
+    hidden = [p for p in found if p.name.startswith((".", "~$"))]
+    if hidden:
+        notes.append(f"{', '.join(p.name for p in hidden)}: hidden or lock file(s), not read")
+    return [p for p in found if p not in hidden]
 
 
-def _collection_year(episodes: pd.DataFrame | None) -> int | None:
-    """The return's year (2020 for 2019-20): the April-March year of its latest episode date."""
-    if episodes is None:
-        return None
-    d = pd.concat([_dates(episodes["DECOM"]), _dates(episodes["DEC"])]).max()
-    if pd.isna(d):
-        return None
-    return d.year + (1 if d.month >= 4 else 0)
+def _year(where: str, stated: int | None, how: str, tables: dict[str, _Table]) -> int:
+    """The return's collection year: the one stated (checked against its episodes' end dates), else the one its
+    episodes' dates point to (A49)."""
+    eps = tables.get("Episodes")
+    none = pd.Series(dtype="Int64")
+    starts = year_of(parse_dates(eps.data["DECOM"])).dropna() if eps is not None else none
+    ends = year_of(parse_dates(eps.data["DEC"])).dropna() if eps is not None else none
+    if stated:
+        inside = int((ends == stated).sum())
+        if len(ends) and 2 * inside < len(ends):
+            most = int(ends.value_counts().idxmax())
+            raise LoadError(
+                f"{where}: {how} states the collection year {label(stated)}, but {len(ends) - inside} of its "
+                f"{len(ends)} episode end dates (DEC) fall outside it, most in {label(most)}: name the folder after "
+                "the year the return covers (April to March, e.g. 2025-26) or give --year"
+            )
+        return stated
+    fix = "name its folder after the year it covers (April to March, e.g. 2025-26) or give --year"
+    if eps is None:
+        raise LoadError(f"{where}: no Episodes table to tell the return's collection year from: {fix}")
+    if not len(ends):
+        written = eps.data["DEC"][eps.data["DEC"] != ""] if eps is not None else pd.Series(dtype=object)
+        if len(written):  # end dates in a layout not read as dates
+            raise LoadError(
+                f"{where}: none of its {len(written)} episode end dates (DEC) is a date DD/MM/YYYY or YYYY-MM-DD "
+                f"(such as {written.iloc[0]!r}), so the return's collection year is unknown: {fix}"
+            )
+        raise LoadError(f"{where}: no episode has an end date (DEC), so the return's collection year is unknown: {fix}")
+    # dates outside each candidate year: starts or ends after its 31 March, ends before its 1 April
+    outside = {int(y): int((ends > y).sum() + (starts > y).sum() + (ends < y).sum()) for y in {*ends, ends.max() + 1}}
+    best = [y for y, n in sorted(outside.items()) if n == min(outside.values())]
+    if len(best) > 1:
+        raise LoadError(f"{where}: its episodes' dates fit {' and '.join(map(label, best))} alike: {fix}")
+    # a year starting more than a year from now is mistyped dates (every DEC in 2099), not a return
+    if year_bounds(best[0])[0] > dt.date.today() + dt.timedelta(days=366):
+        raise LoadError(f"{where}: its episodes' end dates point to {label(best[0])}, a year not begun: {fix}")
+    # most end dates outside any one year: several years' episodes, not one year's return
+    if 2 * int((ends == best[0]).sum()) < len(ends):
+        spread = ", ".join(f"{label(int(y))}: {n}" for y, n in ends.value_counts().sort_index().items())
+        raise LoadError(
+            f"{where}: its episode end dates (DEC) spread over several years ({spread}), most outside any one: a "
+            "return holds one year's episodes; put each year's return in a folder of its own"
+        )
+    return best[0]
 
 
-def read(source: str | Path, **_) -> Extract:
+def _stated(folder: Path, tables: dict[str, _Table], given: int | None) -> tuple[int | None, str]:
+    """The year a return states: --year, else its folder's name, else the one its files' names all state."""
+    if given:
+        return given, "--year"
+    if named_year(folder.name):
+        return named_year(folder.name), f"its folder's name ({folder.name})"
+    by_file = {t.file: named_year(t.path.name) for t in tables.values() if named_year(t.path.name)}
+    if len(set(by_file.values())) > 1:
+        years = ", ".join(f"{f}: {label(y)}" for f, y in by_file.items())
+        raise LoadError(
+            f"{folder}: file names state different years ({years}): one folder holds one year's return; put each "
+            "year's files in a folder of its own"
+        )
+    if by_file:
+        return next(iter(by_file.values())), f"its file names ({', '.join(by_file)})"
+    return None, ""
+
+
+def read(source: str | Path, year=None, **_) -> Extract:
     source = Path(source)
-    files = sorted(source.rglob("*.csv")) if source.is_dir() else [source]
     if not source.exists():
         raise LoadError(f"{source}: no such file or directory")
-    returns: dict[Path, dict[str, tuple[Path, pd.DataFrame]]] = {}
-    notes = []
-    for f in files:
-        name, extra, df = _recognise(f)
-        if name is None:
-            raise LoadError(
-                f"{f}: not a table of the SSDA903 return: its header ({', '.join(extra)}) lacks the columns of every "
-                f"table (Header: {', '.join(TABLES['Header'])}; Episodes: {', '.join(TABLES['Episodes'])}; ...)"
-            )
-        r = returns.setdefault(f.parent, {})
-        if name in r:
-            raise LoadError(f"{f}: a second {name} table in {f.parent} (the first is {r[name][0].name})")
-        r[name] = (f, df.assign(_line=range(2, len(df) + 2)))
-        if extra:
-            notes.append(
-                f"{f.name} ({name}): column(s) {', '.join(extra)} are not in the SSDA903 {name} table; ignored"
-            )
-    if not returns:
-        raise LoadError(f"{source}: holds no CSV file")
-    years = {d: _collection_year(r.get("Episodes", (None, None))[1]) for d, r in returns.items()}
-    order = sorted(returns, key=lambda d: (years[d] or 0, str(d)))  # oldest first: later returns restate
+    given = option_year(year)
+    notes: list[str] = []
 
-    def label(f: Path) -> str:
+    def shown(f: Path) -> str:
         return str(f.relative_to(source)) if source.is_dir() else f.name
 
-    rejects = []
-    frames: dict[str, list[tuple[Path, pd.DataFrame]]] = {}
-    for d in order:
-        for name, (f, df) in returns[d].items():
-            frames.setdefault(name, []).append((f, df.assign(_file=label(f), _year=years[d])))
-            if name in NOT_IN_MODEL:
-                notes.append(f"{label(f)} ({name}, {len(df)} rows): recognised; the data model has no table for it")
-
-    def restated(name: str, keys: list[str], table: str) -> pd.DataFrame | None:
-        """The table's rows over every return, a row repeated by a later return replaced by it."""
-        if name not in frames:
-            return None
-        allr = pd.concat([df for _, df in frames[name]], ignore_index=True)
-        allr["_order"] = range(len(allr))
-        key = allr[keys].apply(lambda c: c.str.strip()).agg("|".join, axis=1)
-        last = allr.groupby(key)["_year"].transform("max")
-        old = (allr["_year"] < last) & (allr["_year"].notna())
-        for i, r in allr[old].iterrows():
-            newer = allr[(key == key[i]) & (allr["_year"] == last[i])].iloc[0]
-            rejects.append(
-                {
-                    "table_name": table,
-                    "file": r["_file"],
-                    "row": r["_line"],
-                    "column_name": "+".join(keys),
-                    "value": key[i],
-                    "reason": f"restated by the later return: {newer['_file']} row {newer['_line']}",
-                }
+    returns: dict[Path, dict[str, _Table]] = {}
+    for f in _files(source, notes):
+        t = _read(f, shown(f), notes)
+        if t is None:
+            continue
+        r = returns.setdefault(f.parent, {})
+        if t.name in r:
+            raise LoadError(
+                f"{t.file}: a second {t.name} table in one folder (the first is {r[t.name].file}): a folder holds one "
+                "year's return; put each year's files in a folder of its own"
             )
-        return allr[~old]
+        r[t.name] = t
+    if not returns:
+        raise LoadError(f"{source}: holds no SSDA903 table (no CSV file with a header row)")
+    if given and len(returns) > 1:
+        raise LoadError(
+            f"--year states the year of one return, but {source} holds {len(returns)} (in "
+            f"{', '.join(str(d.relative_to(source)) or '.' for d in returns)}): name each folder after its year instead"
+        )
+    years, where, how = {}, {}, {}
+    for d, tables in returns.items():
+        where[d] = (str(d.relative_to(source)) if source.is_dir() and d != source else str(d)) + "/"
+        stated, how[d] = _stated(d, tables, given)
+        years[d] = _year(where[d], stated, how[d], tables)
+    order = sorted(returns, key=lambda d: years[d])
+    for a, b in zip(order, order[1:], strict=False):
+        if years[a] == years[b]:
+            raise LoadError(f"{where[a]} and {where[b]}: two returns for {label(years[a])}: keep one")
+    told = [f"{where[d]} {label(years[d])}, from {how[d] or 'its dates'}" for d in order]
+    notes.append(f"SSDA903 return(s): {'; '.join(told)}")
+
+    rejects: list[dict] = []
+    frames: dict[str, list[pd.DataFrame]] = {}
+    paths = {}
+    for rank, d in enumerate(order):
+        y = years[d]
+        for name, t in returns[d].items():
+            paths[t.file] = t.path
+            table = ACCOUNTED.get(name, f"SSDA903 {name}")
+            rejects += [_reject(table, t.file, line, "", None, f"malformed line: {why}") for line, why in t.malformed]
+            if name in NOT_IN_MODEL:
+                rejects += [
+                    _reject(table, t.file, line, "CHILD", child, SET_ASIDE[name])
+                    for line, child in zip(t.data["_line"], t.data["CHILD"], strict=True)
+                ]
+                notes.append(f"{t.file} ({name}, {len(t.data)} rows): the data model has no table for it; set aside")
+                continue
+            df = t.data.assign(_file=t.file, _year=y, _rank=rank)
+            late = _after(df, DATES[name], y)
+            value = pd.Series([df.at[i, c] for i, c in late.items()], index=late.index, dtype=object)
+            why = f"expected a date on or before {year_bounds(y)[1]:%d/%m/%Y}, the end of the return's collection year"
+            rejects += set_aside(table, df.loc[late.index], late, value, f"{why} {label(y)}")
+            frames.setdefault(name, []).append(df.drop(index=late.index))
+            if df.empty:
+                notes.append(f"{t.file} ({name}): no rows")
 
     parts: dict[str, list] = {}
 
-    def add(table: str, df: pd.DataFrame, columns: dict[str, str]):
-        for f, g in df.groupby("_file", sort=False):
-            path = next(p for fs in frames.values() for p, x in fs if label(p) == f)
-            parts.setdefault(table, []).append(
-                from_frames(table, f, g[[*columns, "_line"]].reset_index(drop=True), columns, path)
-            )
+    def add(table: str, df: pd.DataFrame, columns: dict[str, str], name: str):
+        """The table's rows as one part for each file of the SSDA903 table they come from (an empty part for a
+        file all of whose rows were set aside or that has none: the table is supplied, empty)."""
+        for f in [t.file for d in order for n, t in returns[d].items() if n == name]:
+            g = df[df["_file"] == f]
+            part = from_frames(table, f, g[[*columns, "_line"]].reset_index(drop=True), columns, paths[f])
+            parts.setdefault(table, []).append(part)
 
-    header = restated("Header", ["CHILD"], "children")
+    header = _restate(frames, "Header", rejects, "children", "CHILD", lambda h: h["CHILD"])
     if header is not None:
         children = pd.DataFrame(
             {
                 "child_id": header["CHILD"],
                 "date_of_birth": header["DOB"],
-                "sex": header["SEX"].str.strip().map(lambda x: SEX.get(x, x)),
+                "sex": header["SEX"].map(lambda x: SEX.get(x, x)),
                 "ethnicity": header["ETHNIC"],
                 "_line": header["_line"],
                 "_file": header["_file"],
             }
         )
-        add("children", children, {"child_id": "CHILD", "date_of_birth": "DOB", "sex": "SEX", "ethnicity": "ETHNIC"})
-
-    episodes = restated("Episodes", ["CHILD", "DECOM"], "care_episodes")
-    if episodes is not None:
-        e = episodes.assign(_start=_dates(episodes["DECOM"]))
-        e = e.sort_values(["CHILD", "_start", "_order"], kind="stable")
-        new_period = (e["RNE"].str.strip() == "S") | (e["CHILD"] != e["CHILD"].shift())
-        period_start = e["DECOM"].where(new_period).groupby(e["CHILD"]).ffill()
-        eps = pd.DataFrame(
-            {
-                "episode_id": e["CHILD"].str.strip() + "/" + e["DECOM"].str.strip(),
-                "child_id": e["CHILD"],
-                "period_id": e["CHILD"].str.strip() + "/" + period_start.str.strip(),
-                "start_date": e["DECOM"],
-                "end_date": e["DEC"],
-                "reason_new_episode": e["RNE"],
-                "legal_status": e["LS"],
-                "placement_type": e["PLACE"],
-                "placement_provider": e["PLACE_PROVIDER"],
-                "reason_ceased": e["REC"],
-                "_line": e["_line"],
-                "_file": e["_file"],
-            }
-        ).sort_index()
         add(
-            "care_episodes",
-            eps,
-            {
-                "episode_id": "CHILD+DECOM",
-                "child_id": "CHILD",
-                "period_id": "CHILD+DECOM of the period's first episode",
-                "start_date": "DECOM",
-                "end_date": "DEC",
-                "reason_new_episode": "RNE",
-                "legal_status": "LS",
-                "placement_type": "PLACE",
-                "placement_provider": "PLACE_PROVIDER",
-                "reason_ceased": "REC",
-            },
+            "children",
+            children,
+            {"child_id": "CHILD", "date_of_birth": "DOB", "sex": "SEX", "ethnicity": "ETHNIC"},
+            "Header",
         )
 
+    # a return whose next year's return is read, with episodes: its open episodes must be in that one
+    with_episodes = {years[d] for d in order if "Episodes" in returns[d]}
+    episodes = _restate(
+        frames,
+        "Episodes",
+        rejects,
+        "care_episodes",
+        "CHILD+DECOM",
+        lambda e: e["CHILD"] + "|" + canonical(e["DECOM"], parse_dates(e["DECOM"]), DAY),
+        open_at_end=lambda e: (e["DEC"] == "") & (e["_year"] + 1).isin(with_episodes),
+    )
+    if episodes is not None:
+        add("care_episodes", _episodes(episodes), EPISODE_COLUMNS, "Episodes")
+
     if "OC3" in frames:  # one row a year for each young person: every return's rows are kept
-        oc3 = pd.concat([df for _, df in frames["OC3"]], ignore_index=True)
-        _care_leavers(oc3, episodes, add)
+        oc3 = pd.concat(frames["OC3"], ignore_index=True)
+        first = min(with_episodes) if with_episodes else None
+        with_oc3 = {years[d] for d in order if "OC3" in returns[d]}
+        _care_leavers(oc3, episodes, first, max(with_oc3), add, rejects, notes)
+        notes.append(
+            "OC3 records a young person's situation around their birthday, dated on it: a month's care leaver "
+            "measures (in touch, accommodation, activity) find a recent contact only for those whose birthday fell "
+            "in the 16 weeks to its end, and count the others as without one (A40)"
+        )
 
     missing = dict(MISSING_TABLES)
     if "OC3" not in frames:
@@ -273,7 +456,7 @@ def read(source: str | Path, **_) -> Extract:
         missing["care_episodes"] = "no Episodes table in the SSDA903 source"
     if "Header" not in frames:
         missing["children"] = "no Header table in the SSDA903 source"
-    latest = max((y for y in years.values() if y), default=None)
+    latest = years[order[-1]]
     return Extract(
         "ssda903",
         str(source.resolve()),
@@ -283,26 +466,112 @@ def read(source: str | Path, **_) -> Extract:
         missing_columns=MISSING_COLUMNS,
         rejects=rejects,
         notes=notes,
-        extract_date=dt.date(latest, 4, 1).isoformat() if latest else None,
-        latest_month=f"{latest}-03" if latest else None,
+        extract_date=dt.date(latest, 4, 1).isoformat(),
+        latest_month=f"{latest}-03",
     )
 
 
-def _care_leavers(oc3: pd.DataFrame, episodes: pd.DataFrame | None, add) -> None:
+def _reject(table: str, file: str, line, column: str, value, reason: str) -> dict:
+    return {
+        "table_name": table,
+        "file": file,
+        "row": int(line),
+        "column_name": column,
+        "value": value,
+        "reason": reason,
+    }
+
+
+def _after(df: pd.DataFrame, columns: list[str], year: int) -> pd.Series:
+    """The rows with a date after the collection year's end: the first such column of each, by row."""
+    end = pd.Timestamp(year_bounds(year)[1])
+    late = pd.Series(pd.NA, index=df.index, dtype="object")
+    for c in reversed(columns):
+        late = late.mask(parse_dates(df[c]) > end, c)
+    return late.dropna()
+
+
+def _restate(frames, name: str, rejects: list, table: str, columns: str, key, open_at_end=None) -> pd.DataFrame | None:
+    """A table's rows over every return, oldest first, a row given again by a later return (the same key)
+    replaced by it; with ``open_at_end``, a row open at the end of its year that the next year's return does not
+    give is superseded. The replaced rows are listed with their reason."""
+    if name not in frames:
+        return None
+    allr = pd.concat(frames[name], ignore_index=True)
+    k = key(allr).where(allr["CHILD"] != "")  # a row without its child is no one's: the checks say so
+    old, by = restated(k, allr["_rank"])
+    newer = allr.loc[by.to_numpy()]
+    why = ("restated by the later return: " + newer["_file"] + " row " + newer["_line"].astype(str)).to_numpy()
+    rejects += set_aside(table, allr[old], columns, k[old].str.replace("|", "+"), pd.Series(why, index=by.index))
+    gone = pd.Series(False, index=allr.index)
+    if open_at_end is not None:
+        gone = open_at_end(allr) & ~old
+        why = allr.loc[gone, "_year"].map(
+            lambda y: (
+                f"open at the end of {label(y)} (no DEC) but not in the {label(y + 1)} return, which holds "
+                f"every episode open on 1 April {y}: superseded by it"
+            )
+        )
+        rejects += set_aside(table, allr[gone], "DEC", None, why)
+    return allr[~old & ~gone]
+
+
+EPISODE_COLUMNS = {
+    "episode_id": "CHILD+DECOM",
+    "child_id": "CHILD",
+    "period_id": "CHILD+DECOM of the period's first episode",
+    "start_date": "DECOM",
+    "end_date": "DEC",
+    "reason_new_episode": "RNE",
+    "legal_status": "LS",
+    "placement_type": "PLACE",
+    "placement_provider": "PLACE_PROVIDER",
+    "reason_ceased": "REC",
+}
+
+
+def _episodes(episodes: pd.DataFrame) -> pd.DataFrame:
+    """care_episodes rows: a period of care starts at each episode whose RNE is S (or a child's first)."""
+    start = parse_dates(episodes["DECOM"])
+    decom = canonical(episodes["DECOM"], start, DAY)
+    e = episodes.assign(_start=start, _decom=decom, _order=range(len(episodes)))
+    e = e.sort_values(["CHILD", "_start", "_order"], kind="stable")
+    new_period = (e["RNE"] == "S") | (e["CHILD"] != e["CHILD"].shift())
+    period_start = e["_decom"].where(new_period).groupby(e["CHILD"]).ffill()
+    return pd.DataFrame(
+        {
+            "episode_id": e["CHILD"] + "/" + e["_decom"],
+            "child_id": e["CHILD"],
+            "period_id": e["CHILD"] + "/" + period_start,
+            "start_date": e["DECOM"],
+            "end_date": e["DEC"],
+            "reason_new_episode": e["RNE"],
+            "legal_status": e["LS"],
+            "placement_type": e["PLACE"],
+            "placement_provider": e["PLACE_PROVIDER"],
+            "reason_ceased": e["REC"],
+            "_line": e["_line"],
+            "_file": e["_file"],
+        }
+    ).sort_index()
+
+
+def _care_leavers(oc3: pd.DataFrame, episodes, first: int | None, last: int, add, rejects, notes) -> None:
     """OC3 rows as care leavers (one per young person, from their latest return) and their contacts
-    (one per return), dated on their birthday in the collection year."""
-    dob = _dates(oc3["DOB"])
-    year = oc3["_year"]
+    (one per return), dated on their birthday in the collection year. ``first``: the first year whose episodes
+    were read; ``last``: the latest year whose OC3 was read."""
+    dob = parse_dates(oc3["DOB"])
+    year = oc3["_year"].astype("int64")
     # the birthday in the April-March year ending in March of `year`
     bday_year = year.where(dob.dt.month < 4, year - 1)
-    contact = [
-        _birthday(d, int(y)) if pd.notna(d) and pd.notna(y) else None for d, y in zip(dob, bday_year, strict=True)
-    ]
-    accom = oc3["ACCOM"].str.strip()
+    contact = pd.Series(
+        [_birthday(d, int(y)) if pd.notna(d) else None for d, y in zip(dob, bday_year, strict=True)], index=oc3.index
+    )
+    accom = oc3["ACCOM"]
     split = accom.str.fullmatch(r"[A-Z][12]")
     contacts = pd.DataFrame(
         {
-            "contact_id": oc3["CHILD"].str.strip() + "/" + year.astype("Int64").astype(str),
+            "contact_id": oc3["CHILD"] + "/" + year.astype(str),
             "child_id": oc3["CHILD"],
             "contact_date": [c.isoformat() if c else None for c in contact],
             "in_touch": oc3["IN_TOUCH"],
@@ -313,25 +582,57 @@ def _care_leavers(oc3: pd.DataFrame, episodes: pd.DataFrame | None, add) -> None
             "_file": oc3["_file"],
         }
     )
-    left = pd.Series(dtype=object)
-    if episodes is not None:
-        ended = episodes.assign(_end=_dates(episodes["DEC"])).dropna(subset=["_end"])
-        left = ended.sort_values("_end").groupby(ended["CHILD"].str.strip())["DEC"].last()
-    latest = oc3.sort_values("_year").groupby(oc3["CHILD"].str.strip()).tail(1)
+    latest = oc3.sort_values("_year", kind="stable").groupby(oc3["CHILD"]).tail(1)
+    left, still = _left_care(latest, dob[latest.index], contact[latest.index], episodes, first, notes)
+    for i, why in still.items():
+        rejects.append(
+            _reject("care_leavers", oc3.at[i, "_file"], oc3.at[i, "_line"], "CHILD", oc3.at[i, "CHILD"], why)
+        )
+    # a row without IN_TOUCH, ACTIV and ACCOM records no contact: the return does not ask it of a 17- or
+    # 18-year-old looked after on their birthday
+    blank = (oc3[["IN_TOUCH", "ACTIV", "ACCOM"]] == "").all(axis=1)
+    gone = oc3["CHILD"].isin(oc3.loc[still.index, "CHILD"])
+    for i in oc3.index[blank | gone]:
+        why = (
+            still[latest.index[latest["CHILD"] == oc3.at[i, "CHILD"]][0]]
+            if gone[i]
+            else "no care leaver information in this row (IN_TOUCH, ACTIV and ACCOM empty: the return does not ask "
+            "it of a 17- or 18-year-old looked after on their birthday): no contact to load"
+        )
+        rejects.append(_reject("care_leaver_contacts", oc3.at[i, "_file"], oc3.at[i, "_line"], "IN_TOUCH", None, why))
+    # no birthday, no contact date: the row cannot be placed in time
+    undated = dob.isna() & ~(blank | gone)
+    why = "not a date DD/MM/YYYY or YYYY-MM-DD: the contact's date (their birthday in the year) cannot be told"
+    rejects += set_aside("care_leaver_contacts", oc3[undated], "DOB", oc3.loc[undated, "DOB"], why)
+    contacts = contacts[~(blank | gone | undated)]
+    latest = latest.loc[left.index]
     age = [
         (c - d.date()).days // 365 if c and pd.notna(d) else None
-        for c, d in zip(pd.Series(contact, index=oc3.index)[latest.index], dob[latest.index], strict=True)
+        for c, d in zip(contact[latest.index], dob[latest.index], strict=True)
     ]
     leavers = pd.DataFrame(
         {
             "child_id": latest["CHILD"],
             "status": ["RELEVANT" if a is not None and a < 18 else "FORMER" for a in age],
-            "left_care_date": latest["CHILD"].str.strip().map(left),
+            "left_care_date": left,
+            # a later OC3 not listing them: past the returns' cohort (their 21st birthday) at the end of their last
+            # year in one (A51)
+            "service_end_date": latest["_year"].map(lambda y: f"{y}-03-31" if y < last else None),
             "_line": latest["_line"],
             "_file": latest["_file"],
         }
     )
-    add("care_leavers", leavers, {"child_id": "CHILD", "status": "DOB (age)", "left_care_date": "Episodes DEC"})
+    add(
+        "care_leavers",
+        leavers,
+        {
+            "child_id": "CHILD",
+            "status": "DOB (age)",
+            "left_care_date": "Episodes DEC (or the returns' bound: A51)",
+            "service_end_date": "OC3 (the end of the last year listing them: A51)",
+        },
+        "OC3",
+    )
     add(
         "care_leaver_contacts",
         contacts,
@@ -344,7 +645,51 @@ def _care_leavers(oc3: pd.DataFrame, episodes: pd.DataFrame | None, add) -> None
             "accommodation": "ACCOM",
             "suitable": "ACCOM",
         },
+        "OC3",
     )
+
+
+def _left_care(latest, dob, contact, episodes, first, notes) -> tuple[pd.Series, pd.Series]:
+    """When each young person (their latest OC3 row) left care: the end of their latest episode; with no episode in
+    the returns read, the latest day the returns allow (A51). Returns those dates, and why each young person whose
+    latest episode is open (still looked after, so not a care leaver) is left out, by row."""
+    left = pd.Series(None, index=latest.index, dtype="object")
+    mine = pd.Series(False, index=latest.index)
+    still = pd.Series(dtype="object")
+    if episodes is not None and len(episodes):
+        e = episodes.assign(_start=parse_dates(episodes["DECOM"]), _order=range(len(episodes)))
+        last = e.sort_values(["_start", "_order"], kind="stable").groupby("CHILD").tail(1).set_index("CHILD")
+        mine = latest["CHILD"].isin(last.index)
+        ended = last["DEC"].reindex(latest["CHILD"]).set_axis(latest.index)
+        left = left.mask(mine, ended)
+        open_ = mine & (ended == "")
+        still = pd.Series(
+            {
+                i: f"still looked after: their latest episode ({ep['_file']} row {ep['_line']}, DECOM {ep['DECOM']}) "
+                "has no end date (DEC), so they are not a care leaver"
+                for i in latest.index[open_]
+                for ep in [last.loc[latest.at[i, "CHILD"]]]
+            },
+            dtype="object",
+        )
+        left = left[~open_]
+    # no episode read: they left care before the first year whose episodes were read (with none read, by their
+    # contact in OC3), and by their 18th birthday at the latest
+    none = left.index[~mine.reindex(left.index)]
+    if len(none):
+        bound = pd.Timestamp(year_bounds(first)[0] - dt.timedelta(days=1)) if first else None
+        for i in none:
+            limits = [bound if bound is not None else pd.Timestamp(contact[i]) if contact[i] else None]
+            if pd.notna(dob[i]):
+                limits.append(pd.Timestamp(_birthday(dob[i], dob[i].year + 18)))
+            limits = [x for x in limits if x is not None and pd.notna(x)]
+            left[i] = min(limits).date().isoformat() if limits else None
+        notes.append(
+            f"{len(none)} care leaver(s) in OC3 have no episode in the returns read: the date they left care is "
+            "taken as the latest the returns allow (the 31 March before the first year whose episodes were read, "
+            "or their 18th birthday if earlier; A51)"
+        )
+    return left, still
 
 
 def _birthday(dob: pd.Timestamp, year: int) -> dt.date:

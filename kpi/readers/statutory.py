@@ -1,0 +1,126 @@
+"""What the two statutory readers (:mod:`.ssda903`, :mod:`.cin`) share: dates as the returns write them, the
+April-March collection year, and a later return restating an earlier one's records (docs/assumptions.md A49-A51)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+from ..errors import LoadError
+
+# A date as the returns and the data model write it: DD/MM/YYYY (the SSDA903's layout; a day or month may lose
+# its leading zero in a spreadsheet) or YYYY-MM-DD (the CIN census's), with the midnight time a spreadsheet or
+# an XML dateTime adds. Anything else is not read as a date here: it is passed on as written, for the checks.
+DATE = re.compile(
+    r"^\s*(?:(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})|(?P<Y>\d{4})-(?P<M>\d{1,2})-(?P<D>\d{1,2}))"
+    r"(?:[ T]00:00(?::00(?:\.0+)?)?Z?)?\s*$"
+)
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """The values read as dates (datetime64; NaT where empty or not a date in a layout above). The two plain
+    layouts are parsed by pandas; only what they leave (a midnight time, a day without its leading zero) by the
+    pattern."""
+    text = values.astype("string").str.strip()
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for layout in ("%Y-%m-%d", "%d/%m/%Y"):
+        todo = out.isna() & text.str.len().eq(10).fillna(False)
+        if todo.any():
+            out[todo] = pd.to_datetime(text[todo], format=layout, errors="coerce")
+    rest = out.isna() & text.fillna("").ne("")
+    if rest.any():
+        x = text[rest].str.extract(DATE)
+        parts = pd.DataFrame(
+            {"year": x["y"].fillna(x["Y"]), "month": x["m"].fillna(x["M"]), "day": x["d"].fillna(x["D"])}
+        ).astype("float64")
+        out[rest] = pd.to_datetime(parts, errors="coerce")
+    return out
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """One value read as a date, as :func:`parse_dates` reads them (None where it does not)."""
+    m = DATE.match(text or "")
+    if not m:
+        return None
+    try:
+        return dt.date(int(m["y"] or m["Y"]), int(m["m"] or m["M"]), int(m["d"] or m["D"]))
+    except ValueError:
+        return None
+
+
+def canonical(values: pd.Series, dates: pd.Series, layout: str) -> pd.Series:
+    """Values as keys: a date in one layout whatever layout it was written in (so 2025-04-01 in one return and
+    01/04/2025 00:00 in the next are the same key), anything else stripped as written."""
+    text = values.astype("string").str.strip().fillna("")
+    return dates.dt.strftime(layout).astype("string").fillna(text)
+
+
+def year_of(dates: pd.Series) -> pd.Series:
+    """The collection year of each date (2026 for April 2025 to March 2026), NA where no date."""
+    return (dates.dt.year + (dates.dt.month >= 4)).astype("Int64")
+
+
+def year_bounds(year: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year - 1, 4, 1), dt.date(year, 3, 31)
+
+
+def label(year: int) -> str:
+    """2026 as 2025-26."""
+    return f"{year - 1}-{year % 100:02d}"
+
+
+# A year in a folder or file name: 2025-26, 2025_2026, 2025 to 2026 (the year ending in March 2026), or 2026 alone
+# (the DfE names a collection by the year it ends in). Four digits with a digit either side are not a year.
+NAMED = re.compile(r"(?<!\d)((?:19|20)\d\d)(?:\s*(?:-|_|/|to)\s*((?:19|20)?\d\d))?(?!\d)")
+
+
+def named_year(name: str) -> int | None:
+    """The collection year a name states, if it states exactly one."""
+    years = set()
+    for m in NAMED.finditer(name):
+        first, second = int(m.group(1)), m.group(2)
+        if second and (int(second) == first + 1 or int(second) == (first + 1) % 100):
+            years.add(first + 1)
+        else:
+            years.add(first)
+    return years.pop() if len(years) == 1 else None
+
+
+def option_year(year) -> int | None:
+    """``--year``: 2026, 2025-26 or 2025/26 as the collection year ending in March 2026."""
+    if year is None or year == "":
+        return None
+    text = str(year).strip()
+    m = NAMED.fullmatch(text)
+    y = named_year(text) if m else None
+    if y is None:
+        raise LoadError(
+            f"--year {text!r}: expected a collection year such as 2026 or 2025-26 (April 2025 to March 2026)"
+        )
+    return y
+
+
+def restated(key: pd.Series, rank: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Rows whose key a later return (higher rank) gives again: a mask of them, and for each the index of the
+    later return's first row with that key. Rows without a key are never restated."""
+    latest = rank.groupby(key).transform("max")
+    old = (rank < latest).fillna(False).astype(bool)
+    first = pd.Series(key.index, index=key.index)[~old].groupby(key[~old]).first()
+    return old, key[old].map(first)
+
+
+def set_aside(table: str, rows: pd.DataFrame, column, value, reason) -> list[dict]:
+    """What a reader lists for rows it does not give the load (each with its ``_file`` and ``_line``): the column,
+    value and reason, each one for every row or a Series by row."""
+
+    def each(x) -> list:
+        return x.astype(object).where(x.notna(), None).tolist() if isinstance(x, pd.Series) else [x] * len(rows)
+
+    return [
+        {"table_name": table, "file": f, "row": int(line), "column_name": c, "value": v, "reason": r}
+        for f, line, c, v, r in zip(
+            rows["_file"].tolist(), rows["_line"].tolist(), each(column), each(value), each(reason), strict=True
+        )
+    ]
