@@ -41,10 +41,13 @@ def return_903(root: Path, episodes: list[tuple[str, str, str, str]]) -> Path:
 SMALL = [("C1", "01/04/2024", "", ""), ("C2", "10/05/2024", "01/08/2024", "E11"), ("C3", "15/09/2024", "", "")]
 
 
-def loaded(tmp_path: Path, episodes=SMALL, la_code=None, extra=(), extract_date="2024-11-01", **options):
-    """The return (and any other sources) loaded, with the shipped population of ``la_code``; its store."""
+def loaded(
+    tmp_path: Path, episodes=SMALL, la_code=None, extra=(), extract_date="2024-11-01", year="2024-25", **options
+):
+    """The return of ``year`` (and any other sources) loaded, with the shipped population of ``la_code``; its
+    store."""
     sources = [("ssda903", str(return_903(tmp_path / "903", episodes))), *extra]
-    extracts = read(sources)
+    extracts = read(sources, year=year)
     if la_code:
         from kpi.readers.population import with_population
 
