@@ -1,0 +1,828 @@
+"""Kinds of bad input and fault, each tried through the `kpi` command as a user would meet it.
+
+Every case writes its inputs into a folder of its own, runs one `kpi` command in this process and records what
+the user gets: the exit code and the first line that says what happened. ``tests/test_bad_inputs.py`` runs them
+all and checks each outcome (a clear refusal, or a load that accounts for every row; never a traceback), and that
+``docs/bad-inputs.md`` shows what each case gives today. ``python tests/bad_inputs.py`` rewrites that table.
+
+A case names the fragments the user must be told (the file, the row or field, what was expected); the outcome's
+text is compared with the table after the case's own folder is taken out of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import re
+import shutil
+import socket
+import sys
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from helpers import minimal_extract, write_csv  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "bad-inputs.md"
+EXTRACT = "2024-06-01"  # the extract date of the hand-made extracts
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    area: str
+    kind: str  # the kind of input or fault, in words
+    build: Callable[[Path], list]  # writes the inputs into the folder; returns the kpi command's arguments
+    expect: str  # "refused" (exit 2), "rejected" (loads; the rows named are rejected), "ok" (exit 0), "exit N"
+    says: tuple[str, ...] = ()  # what the user must be told (fragments of stdout + stderr)
+
+
+@dataclass
+class Outcome:
+    code: int
+    out: str
+    err: str
+
+    def line(self, folder: Path) -> str:
+        """What the user is told, in a line: a load's totals and first rejected row, else the first line printed."""
+        total = re.search(r"^total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", self.out, re.M)
+        if self.code == 0 and total:
+            shown = "loaded: {} read, {} loaded, {} rejected, {} merged".format(*total.groups())
+            first = re.search(r"^\s+(\S.* row \d+.*)$", self.out, re.M)
+            if first:
+                shown += f"; first: {first.group(1)}"
+        else:
+            lines = [x.strip() for x in (self.err if self.code else self.out).splitlines() if x.strip()]
+            shown = lines[0] if lines else "(nothing printed)"
+        shown = shown.replace(str(folder) + "/", "").replace(str(folder), ".")
+        shown = re.sub(r"\b\d+\.\d+ s\b", "N s", shown)
+        return f"exit {self.code}: {shown}"
+
+
+def kpi(args: list) -> Outcome:
+    from kpi.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse's own refusals
+            code = e.code if isinstance(e.code, int) else 2
+    return Outcome(code, out.getvalue(), err.getvalue())
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: a small valid extract of each format, and ways to damage it
+# ---------------------------------------------------------------------------------------------
+
+
+def std(d: Path) -> Path:
+    """The minimal standard extract (tests/helpers.py): two localities, two teams, three children, their referrals."""
+    return minimal_extract(d / "in")
+
+
+def cells(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def put(path: Path, rows: list[list[str]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+
+
+def edit(d: Path, table: str, row: int, column: str, value: str) -> Path:
+    """The minimal extract with one cell changed (row 1 is the first record)."""
+    src = std(d)
+    rows = cells(src / f"{table}.csv")
+    rows[row][rows[0].index(column)] = value
+    put(src / f"{table}.csv", rows)
+    return src
+
+
+def load_args(d: Path, src, *more) -> list:
+    return ["load", src, "--store", d / "w.duckdb", *more]
+
+
+def std_load(table: str, row: int, column: str, value: str, *more):
+    def build(d: Path) -> list:
+        return load_args(d, edit(d, table, row, column, value), "--extract-date", EXTRACT, *more)
+
+    return build
+
+
+def std_file(table: str, text: str | bytes, *more):
+    """The minimal extract with one file's content replaced."""
+
+    def build(d: Path) -> list:
+        src = std(d)
+        p = src / f"{table}.csv"
+        if isinstance(text, bytes):
+            p.write_bytes(text)
+        else:
+            p.write_text(text, encoding="utf-8")
+        return load_args(d, src, "--extract-date", EXTRACT, *more)
+
+    return build
+
+
+def std_with(change: Callable[[Path], None], *more, dated: bool = True):
+    """The minimal extract changed by a function of its folder (``dated``: with --extract-date)."""
+
+    def build(d: Path) -> list:
+        src = std(d)
+        change(src)
+        return load_args(d, src, *(("--extract-date", EXTRACT) if dated else ()), *more)
+
+    return build
+
+
+def header(table: str) -> str:
+    from kpi import model
+
+    return ",".join(model.table(table).column_names)
+
+
+CHILD_ROW = "K9,F9,2016-01-01,M,WBRI,N,N"
+REFERRAL = "R9,K1,,2024-03-01,6,N1,N,N-A,N,,"
+
+
+def add_rows(table: str, *rows: str):
+    def change(src: Path) -> None:
+        with open(src / f"{table}.csv", "a", encoding="utf-8") as f:
+            f.write("".join(r + "\n" for r in rows))
+
+    return change
+
+
+def with_population(src: Path) -> Path:
+    write_csv(src, "population", [{"year": 2024, "locality_id": "N", "age": 5, "sex": "M", "count": 6000}])
+    return src
+
+
+def parquet_ids(src: Path) -> None:
+    """children and referrals as Parquet, their ids typed as integers (K1 -> 1): the others' references are text."""
+    import pandas as pd
+
+    for table in ("children", "referrals"):
+        df = pd.read_csv(src / f"{table}.csv", dtype=str, keep_default_na=False)
+        for c in df.columns:
+            if c.endswith("_id") and c not in ("family_id", "locality_id", "team_id", "contact_id"):
+                df[c] = df[c].str.lstrip("KR").astype("int64")
+        (src / f"{table}.csv").unlink()
+        df.to_parquet(src / f"{table}.parquet", index=False)
+
+
+# SSDA903: one return, one child in care since 2023 and one care leaver -------------------------------------
+
+EPISODES = "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,PL_POST,URN"
+HEADER = "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB"
+OC3 = "CHILD,DOB,IN_TOUCH,ACTIV,ACCOM"
+
+
+def ssda903(d: Path, episodes: list[str] | None = None, headers: list[str] | None = None, folder: str = "2024"):
+    """One year's return (2023-24) in a folder: two children's Header rows, their episodes, one care leaver."""
+    root = d / "903"
+    (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / folder / "header.csv").write_text(
+        "\n".join([HEADER, *(headers or ["C1,1,01/06/2010,WBRI,,,", "C2,2,20/02/2005,BAFR,,,"])]) + "\n"
+    )
+    (root / folder / "episodes.csv").write_text(
+        "\n".join(
+            [
+                EPISODES,
+                *(
+                    episodes
+                    or [
+                        "C1,10/05/2023,S,C2,N1,U4,PR1,,,,AB1 2,AB3 4,SC000001",
+                        "C2,01/04/2021,S,V2,N4,U6,PR1,19/02/2023,E17,,AB1 2,AB1 2,SC000003",
+                    ]
+                ),
+            ]
+        )
+        + "\n"
+    )
+    (root / folder / "oc3.csv").write_text(OC3 + "\nC2,20/02/2005,YES,F2,D1\n")
+    return root
+
+
+def s903(episodes=None, headers=None, *more, change: Callable[[Path], None] | None = None, folder: str = "2024"):
+    def build(d: Path) -> list:
+        root = ssda903(d, episodes, headers, folder)
+        if change:
+            change(root / folder)
+        return load_args(d, root, "--format", "ssda903", *more)
+
+    return build
+
+
+def ep(child="C1", decom="10/05/2023", dec="", place="U4", ls="C2", rne="S", rec="") -> str:
+    return f"{child},{decom},{rne},{ls},N1,{place},PR1,{dec},{rec},,AB1 2,AB3 4,SC000001"
+
+
+def write_file(name: str, text: str | bytes):
+    def change(folder: Path) -> None:
+        p = folder / name
+        if isinstance(text, bytes):
+            p.write_bytes(text)
+        else:
+            p.write_text(text)
+
+    return change
+
+
+# CIN census ----------------------------------------------------------------------------------------------
+
+CHILD = """<Child><ChildIdentifiers><LAchildID>{id}</LAchildID><PersonBirthDate>{dob}</PersonBirthDate><Sex>{sex}</Sex>
+</ChildIdentifiers><ChildCharacteristics><Ethnicity>WBRI</Ethnicity><Disabilities><Disability>NONE</Disability>
+</Disabilities></ChildCharacteristics><CINdetails><CINreferralDate>{ref}</CINreferralDate><ReferralSource>{source}
+</ReferralSource><PrimaryNeedCode>N1</PrimaryNeedCode>{closure}<Assessments><AssessmentActualStartDate>{ref}
+</AssessmentActualStartDate></Assessments></CINdetails></Child>"""
+
+
+def census_xml(children: list[dict] | None = None, year: int = 2024, root: str = "Message", ns: str = "") -> str:
+    kids = children if children is not None else [{"id": "A1"}, {"id": "A2", "sex": "1"}]
+    body = "".join(
+        CHILD.format(
+            **(
+                {"dob": "2016-05-01", "sex": "2", "ref": f"{year}-01-25", "source": "6", "closure": ""}
+                | {k: v for k, v in c.items() if k != "closed"}
+                | (
+                    {
+                        "closure": f"<CINclosureDate>{c['closed']}</CINclosureDate><ReasonForClosure>RC8</ReasonForClosure>"
+                    }
+                    if c.get("closed")
+                    else {}
+                )
+            )
+        )
+        for c in kids
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<{root}{ns}><Header><CollectionDetails><Collection>CIN</Collection>'
+        f"<Year>{year}</Year><ReferenceDate>{year}-03-31</ReferenceDate></CollectionDetails><Source><LEA>999</LEA>"
+        f"</Source></Header><Children>{body}</Children></{root}>\n"
+    )
+
+
+def cin(text: str | bytes | Callable[[Path], None], *more, name: str = "census.xml"):
+    def build(d: Path) -> list:
+        (d / "cin").mkdir(parents=True, exist_ok=True)
+        if callable(text):
+            text(d / "cin")
+            src = d / "cin"
+        else:
+            src = d / "cin" / name
+            if isinstance(text, bytes):
+                src.write_bytes(text)
+            else:
+                src.write_text(text)
+        return load_args(d, src, "--format", "cin", *more)
+
+    return build
+
+
+# Annex A -------------------------------------------------------------------------------------------------
+
+COMMON = ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)"]
+LIST3 = COMMON + ["Date of Referral", "Referral Source", "Referral NFA?", "Number of Referrals in Last 12 Months"]
+
+
+def workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for r in rows:
+            ws.append(r)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def list3_rows(n: int = 3) -> list[list]:
+    import datetime as dt
+
+    return [
+        [f"P{i}", "b) Female", "a) WBRI", dt.datetime(2015, 1, 25), 9, dt.datetime(2024, 2, 7), "q) 6: Police", "No", 0]
+        for i in range(1, n + 1)
+    ]
+
+
+def annex(sheets: Callable[[], dict[str, list[list]]] | None = None, *more, raw: bytes | None = None,
+          name: str = "annex.xlsx", dated: bool = True):  # fmt: skip
+    def build(d: Path) -> list:
+        p = d / name
+        if raw is not None:
+            p.write_bytes(raw)
+        else:
+            workbook(p, sheets() if sheets else {"List 3": [LIST3, *list3_rows()]})
+        return load_args(d, p, "--format", "annex-a", *(("--extract-date", EXTRACT) if dated else ()), *more)
+
+    return build
+
+
+# SQL: a SQLite database (SQLAlchemy's own driver) -----------------------------------------------------------
+
+
+def sqlite(d: Path, tables: dict[str, str] | None = None) -> str:
+    """The minimal extract as SQLite tables of text (or the statements given), and its URL."""
+    import sqlite3
+
+    db = d / "council.db"
+    con = sqlite3.connect(db)
+    if tables is None:
+        src = std(d)
+        for p in sorted(src.glob("*.csv")):
+            rows = cells(p)
+            cols = ", ".join(f'"{c}" TEXT' for c in rows[0])
+            con.execute(f'CREATE TABLE "{p.stem}" ({cols})')
+            con.executemany(f'INSERT INTO "{p.stem}" VALUES ({", ".join("?" * len(rows[0]))})', rows[1:])
+    else:
+        for sql in tables.values():
+            con.execute(sql)
+    con.commit()
+    con.close()
+    return f"sqlite:///{db}"
+
+
+def sql_case(tables: dict[str, str] | None = None, mapping: str | None = None, *more, url: str | None = None):
+    def build(d: Path) -> list:
+        u = url or sqlite(d, tables)
+        args = load_args(d, u, "--format", "sql", "--extract-date", EXTRACT, *more)
+        if mapping is not None:
+            (d / "map.yaml").write_text(mapping)
+            args += ["--mapping", d / "map.yaml"]
+        return args
+
+    return build
+
+
+def silent_server(d: Path) -> str:
+    """A PostgreSQL URL to a local socket that accepts connections and never answers."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)
+    held = []
+
+    def accept():
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(s.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    return f"postgresql://reader@127.0.0.1:{s.getsockname()[1]}/csc"
+
+
+# Stores: a loaded store of the minimal extract, or damaged ones ----------------------------------------------
+
+_CACHE: dict[str, Path] = {}
+
+
+def synthetic_store(d: Path) -> Path:
+    """A copy of a small synthetic authority's store (generated and loaded once a session)."""
+    if "synthetic" not in _CACHE:
+        import tempfile
+
+        from kpi.load import load
+        from kpi.synth import SynthConfig, generate, write
+
+        root = Path(tempfile.mkdtemp(prefix="kpi-bad-inputs-"))
+        cfg = SynthConfig(scale=0.02)
+        write(generate(cfg), root / "syn", cfg)
+        load(root / "syn", root / "store.duckdb")
+        _CACHE["synthetic"] = root / "store.duckdb"
+    d.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(_CACHE["synthetic"], d / "store.duckdb"))
+
+
+def minimal_store(d: Path) -> Path:
+    from kpi.load import load
+
+    load(std(d), d / "w.duckdb", extract_date=EXTRACT)
+    return d / "w.duckdb"
+
+
+def store_bytes(content: bytes | None, *command):
+    """A store path holding the given bytes (None: a directory), used by a command."""
+
+    def build(d: Path) -> list:
+        p = d / "store.duckdb"
+        if content is None:
+            p.mkdir(parents=True)
+        else:
+            d.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(content)
+        return (
+            [*command, "--store", p]
+            if command[0] != "load"
+            else ["load", std(d), "--store", p, "--extract-date", EXTRACT]
+        )
+
+    return build
+
+
+def damaged(how: str, *command):
+    """A loaded store, truncated or with bytes flipped, then used by a command."""
+
+    def build(d: Path) -> list:
+        p = minimal_store(d)
+        data = bytearray(p.read_bytes())
+        if how == "truncated":
+            data = data[: len(data) // 2]
+        else:
+            for i in range(len(data) // 3, len(data) // 3 + 4096, 7):
+                data[i] ^= 0xFF
+        p.write_bytes(bytes(data))
+        if command[0] == "load":
+            return ["load", std(d / "again"), "--store", p, "--extract-date", EXTRACT]
+        return [*command, "--store", p]
+
+    return build
+
+
+def on_synthetic(*command):
+    def build(d: Path) -> list:
+        return [*command, "--store", synthetic_store(d)]
+
+    return build
+
+
+def params(text: str, *more):
+    """`kpi run` of the synthetic authority's latest month with a params file."""
+
+    def build(d: Path) -> list:
+        store = synthetic_store(d)
+        (d / "2026-10.yaml").write_text(text)
+        return [
+            "run",
+            "--month",
+            "2026-10",
+            "--store",
+            store,
+            "--params",
+            d / "2026-10.yaml",
+            "--output",
+            d / "out",
+            *more,
+        ]
+
+    return build
+
+
+def catalogue(text: str, *more):
+    def build(d: Path) -> list:
+        store = synthetic_store(d)
+        (d / "cat.yaml").write_text(text)
+        return ["measures", "--month", "2026-10", "--store", store, "--catalogue", d / "cat.yaml", *more]
+
+    return build
+
+
+MEASURE = """
+sections: [{key: volume, title: Volume}]
+measures:
+  - ref: "1.0"
+    title: Contacts
+    section: volume
+    unit: count
+    kind: flow
+    direction: lower
+    definition: Contacts received in the month.
+    parts: [{events: contacts, date: contact_at}]
+"""
+
+
+def series(text: str, *more):
+    def build(d: Path) -> list:
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "series.csv").write_text(text)
+        return ["spc", d / "series.csv", "--improvement", "increase", *more]
+
+    return build
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n, b in files.items():
+            z.writestr(n, b)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# The cases
+# ---------------------------------------------------------------------------------------------
+
+R, J, OK = "refused", "rejected", "ok"
+# fmt: off
+CASES: list[Case] = [
+    # ---- the standard format: whole files
+    Case("std-missing-column", "standard", "a table file without one of its columns",
+         std_file("children", "child_id,sex\nK1,M\n"), R, ("children.csv", "missing column(s)", "family_id")),
+    Case("std-duplicate-column", "standard", "a column named twice in a header",
+         std_file("localities", "locality_id,name,name\nN,North,Nord\nS,South,Sud\n"), R, ("localities.csv", "name", "more than once")),
+    Case("std-extra-column", "standard", "a column the data model does not have",
+         std_file("localities", "locality_id,name,colour\nN,North,red\nS,South,blue\n"), OK, ("colour",)),
+    Case("std-empty-file", "standard", "a table file of 0 bytes", std_file("localities", ""), R, ("localities.csv",)),
+    Case("std-blank-lines-only", "standard", "a table file of blank lines only", std_file("localities", "\n\n\n"), R, ("localities.csv",)),
+    Case("std-header-only-parent", "standard", "a header-only file that other tables depend on (children)",
+         std_file("children", header("children") + "\n"), R, ("children.csv",)),
+    Case("std-header-only-leaf", "standard", "a header-only file nothing depends on (referrals)",
+         std_file("referrals", header("referrals") + "\n"), OK, ()),
+    Case("std-no-tables", "standard", "a folder with no file named after a table",
+         lambda d: load_args(d, (d / "x").mkdir(parents=True) or d / "x", "--extract-date", EXTRACT), R, ("no file named after a table",)),
+    Case("std-no-folder", "standard", "a folder that does not exist",
+         lambda d: load_args(d, d / "nowhere", "--extract-date", EXTRACT), R, ("nowhere",)),
+    Case("std-file-is-directory", "standard", "a table 'file' that is a directory",
+         std_with(lambda s: ((s / "localities.csv").unlink(), (s / "localities.csv").mkdir())), R, ("localities.csv",)),
+    Case("std-latin1", "standard", "a file saved as Latin-1 (Windows) with an accented name",
+         std_file("localities", "locality_id,name\nN,Nörth\nS,South\n".encode("latin-1")), R, ("localities.csv",)),
+    Case("std-utf16", "standard", "a file saved as UTF-16",
+         std_file("localities", "locality_id,name\nN,North\nS,South\n".encode("utf-16")), R, ("localities.csv",)),
+    Case("std-bom", "standard", "a UTF-8 file with a byte-order mark",
+         std_file("localities", "\ufefflocality_id,name\nN,North\nS,South\n".encode()), OK, ()),
+    Case("std-crlf", "standard", "Windows line endings (CRLF)",
+         std_file("localities", b"locality_id,name\r\nN,North\r\nS,South\r\n"), OK, ()),
+    Case("std-semicolons", "standard", "a file separated by semicolons",
+         std_file("localities", "locality_id;name\nN;North\nS;South\n"), R, ("localities.csv", "missing column(s)")),
+    Case("std-ragged-line", "standard", "a line with more fields than the header",
+         std_with(add_rows("localities", "E,East,extra")), J, ("localities.csv", "row 4", "malformed line")),
+    Case("std-quoted-newline", "standard", "a quoted value spanning two lines, then a bad row: its own line",
+         std_file("localities", 'locality_id,name\nN,"North\nand more"\nS,South\n,Nameless\n'), J, ("localities.csv", "row 6", "locality_id")),
+    Case("std-blank-line-inside", "standard", "a blank line between rows, then a bad row: its own line",
+         std_file("localities", "locality_id,name\nN,North\n\nS,South\n,Nameless\n"), J, ("localities.csv", "row 5", "locality_id")),
+    Case("std-huge-field", "standard", "a 10 MB field",
+         std_file("localities", "locality_id,name\nN,North\nS," + "x" * 10_000_000 + "\n"), R, ("localities.csv",)),
+    Case("std-extract-json-bad", "standard", "an extract.json that is not JSON",
+         std_with(lambda s: (s / "extract.json").write_text("{extract_date: 2024"), dated=False), R, ("extract.json",)),
+    Case("std-no-extract-date", "standard", "no extract date (no extract.json, no --extract-date)",
+         lambda d: load_args(d, std(d)), R, ("--extract-date",)),
+    Case("std-extract-date-junk", "standard", "an --extract-date that is not a date",
+         lambda d: load_args(d, std(d), "--extract-date", "June"), R, ("June",)),
+    Case("std-extract-date-impossible", "standard", "an --extract-date of 31 February",
+         lambda d: load_args(d, std(d), "--extract-date", "2024-02-31"), R, ("2024-02-31",)),
+    # ---- the standard format: rows
+    Case("row-bad-date", "standard", "a date that is not a date", std_load("children", 1, "date_of_birth", "soon"), J,
+         ("children.csv", "row 2", "date_of_birth", "expected a date")),
+    Case("row-impossible-date", "standard", "31 February", std_load("children", 1, "date_of_birth", "31/02/2015"), J,
+         ("children.csv", "date_of_birth")),
+    Case("row-uk-date", "standard", "a date written DD/MM/YYYY", std_load("children", 1, "date_of_birth", "01/03/2015"), OK, ()),
+    Case("row-date-midnight", "standard", "a date with a midnight time (as spreadsheets export)",
+         std_load("children", 1, "date_of_birth", "01/03/2015 00:00"), OK, ()),
+    Case("row-date-with-time", "standard", "a date with a time of day in a date column",
+         std_load("children", 1, "date_of_birth", "01/03/2015 10:30"), J, ("children.csv", "date_of_birth")),
+    Case("row-us-date", "standard", "a date written MM/DD/YYYY with a month over 12",
+         std_load("children", 1, "date_of_birth", "03/25/2015"), J, ("children.csv", "date_of_birth")),
+    Case("row-two-digit-year", "standard", "a date with a two-digit year",
+         std_load("children", 1, "date_of_birth", "01/03/15"), J, ("children.csv", "date_of_birth")),
+    Case("row-future-date", "standard", "an event after the extract date", std_load("referrals", 1, "referral_date", "2025-01-10"), J,
+         ("referrals.csv", "referral_date", "before the extract date")),
+    Case("row-bad-code", "standard", "a code not in the code list", std_load("children", 1, "sex", "X"), J,
+         ("children.csv", "row 2", "sex", "expected one of")),
+    Case("row-code-lower-case", "standard", "a code in lower case", std_load("children", 1, "ethnicity", "wbri"), J,
+         ("children.csv", "ethnicity")),
+    Case("row-bad-bool", "standard", "a yes/no value that is neither", std_load("children", 1, "disability", "maybe"), J,
+         ("children.csv", "disability", "Y or N")),
+    Case("row-bool-words", "standard", "yes/no written Yes, TRUE, 0", std_load("children", 1, "disability", "Yes"), OK, ()),
+    Case("row-missing-required", "standard", "a required value left empty", std_load("children", 1, "sex", ""), J,
+         ("children.csv", "sex", "required value is missing")),
+    Case("row-padded", "standard", "values with spaces around them", std_load("children", 1, "sex", "  M "), OK, ()),
+    Case("row-nbsp", "standard", "a value with a no-break space around it", std_load("children", 1, "sex", "\u00a0M"), OK, ()),
+    Case("row-duplicate-id", "standard", "an id given twice", std_load("children", 2, "child_id", "K1"), J,
+         ("children.csv", "child_id", "duplicate")),
+    Case("row-unresolved-ref", "standard", "a reference to a record that does not exist", std_load("referrals", 1, "team_id", "NOPE"), J,
+         ("referrals.csv", "team_id", "expected a team_id loaded in teams")),
+    Case("row-cascade", "standard", "a child rejected, and the rows that hang off it",
+         std_load("children", 1, "sex", "X"), J, ("children.csv", "row 2", "sex")),
+    Case("row-date-order", "standard", "a closure before its referral", std_load("referrals", 1, "closure_date", "2023-01-01"), J,
+         ("referrals.csv", "closure_date", "on or after referral_date")),
+    Case("row-whole-number-decimal", "standard", "a whole number written 5.5", std_with(lambda s: write_csv(s, "population", [{"year": 2024, "locality_id": "N", "age": "5.5", "sex": "M", "count": 6000}])), J,
+         ("population.csv", "age", "whole number")),
+    Case("row-whole-number-hex", "standard", "a whole number written 0x1F", std_with(lambda s: write_csv(s, "population", [{"year": 2024, "locality_id": "N", "age": 5, "sex": "M", "count": "0x1F"}])), J,
+         ("population.csv", "count", "whole number")),
+    Case("row-whole-number-exponent", "standard", "a whole number written 1e2", std_with(lambda s: write_csv(s, "population", [{"year": 2024, "locality_id": "N", "age": 5, "sex": "M", "count": "1e2"}])), J,
+         ("population.csv", "count", "whole number")),
+    Case("row-whole-number-underscore", "standard", "a whole number written 1_000", std_with(lambda s: write_csv(s, "population", [{"year": 2024, "locality_id": "N", "age": 5, "sex": "M", "count": "1_000"}])), J,
+         ("population.csv", "count", "whole number")),
+    Case("row-whole-number-comma", "standard", "a whole number with a thousands separator 6,000", std_with(lambda s: write_csv(s, "population", [{"year": 2024, "locality_id": "N", "age": 5, "sex": "M", "count": "6,000"}])), J,
+         ("population.csv", "count", "whole number")),
+    Case("row-negative-count", "standard", "a negative population count", std_with(lambda s: write_csv(s, "population", [{"year": 2024, "locality_id": "N", "age": 5, "sex": "M", "count": -3}])), J,
+         ("population.csv", "count")),
+    Case("row-number-inf", "standard", "a number written inf", std_with(lambda s: write_csv(s, "teams", [{"team_id": "N-A", "name": "A", "service": "ASSESSMENT", "locality_id": "N", "frontline": "Y"}]) or write_csv(s, "staff", [{"staff_id": "S1", "role": "SW", "team_id": "N-A", "employment": "PERM", "fte": "inf", "newly_qualified": "N", "start_date": "2020-01-01", "end_date": ""}])), J,
+         ("staff.csv", "fte")),
+    Case("row-population-twice", "standard", "a population row given twice", std_with(lambda s: write_csv(s, "population", [{"year": 2024, "locality_id": "N", "age": 5, "sex": "M", "count": 6000}] * 2)), J,
+         ("population.csv",)),
+    Case("row-most-rejected", "standard", "every referral's date in a layout the checks do not read",
+         std_with(lambda s: put(s / "referrals.csv", [r if i == 0 else r[:3] + ["10.01.2024"] + r[4:] for i, r in enumerate(cells(s / "referrals.csv"))])), R,
+         ("referrals.csv",)),
+    Case("parquet-int-ids", "standard", "ids stored as integers in Parquet files (7 against K7)", std_with(parquet_ids), R, ("parquet",)),
+    Case("parquet-not-parquet", "standard", "a .parquet file that is not Parquet",
+         std_with(lambda s: ((s / "localities.csv").unlink(), (s / "localities.parquet").write_text("locality_id,name\n"))), R, ("localities.parquet",)),
+    Case("two-sources-population", "standard", "the population in two sources of one load",
+         lambda d: load_args(d, with_population(std(d)), f"standard:{with_population(std(d / 'second'))}", "--extract-date", EXTRACT), OK, ("population",)),
+    # ---- SSDA903
+    Case("903-ok", "ssda903", "one year's return", s903(), OK, ()),
+    Case("903-header-only-header", "ssda903", "a header-only Header table", s903(change=write_file("header.csv", HEADER + "\n")), R, ("header.csv",)),
+    Case("903-header-only-episodes", "ssda903", "a header-only Episodes table", s903(change=write_file("episodes.csv", EPISODES + "\n")), OK, ()),
+    Case("903-stray-2099", "ssda903", "one episode ending 01/01/2099 in a 2023-24 return",
+         s903([ep(), ep("C2", "01/04/2021", "01/01/2099", "U6", "V2", rec="E17")]), J, ("episodes.csv", "DEC", "2099")),
+    Case("903-dates-with-time", "ssda903", "dates exported with a time (dd/mm/yyyy 00:00)",
+         s903([ep(decom="10/05/2023 00:00"), ep("C2", "01/04/2021 00:00", "19/02/2023 00:00", "U6", "V2", rec="E17")]), OK, ()),
+    Case("903-duplicate-column", "ssda903", "a column named twice (two DECOM)",
+         s903(change=write_file("episodes.csv", EPISODES + ",DECOM\n" + ep() + ",11/05/2023\n")), R, ("episodes.csv", "DECOM")),
+    Case("903-not-a-return", "ssda903", "a CSV that is not a table of the return",
+         s903(change=write_file("notes.csv", "CHILD,NOTES\nC1,hello\n")), R, ("notes.csv", "not a table of the SSDA903 return")),
+    Case("903-bad-place", "ssda903", "a placement code that does not exist", s903([ep(place="ZZ")]), J, ("episodes.csv", "PLACE", "expected one of")),
+    Case("903-bad-sex", "ssda903", "SEX 3 in the Header", s903(headers=["C1,3,01/06/2010,WBRI,,,", "C2,2,20/02/2005,BAFR,,,"]), J, ("header.csv", "SEX")),
+    Case("903-dob-after-extract", "ssda903", "a date of birth after the return's year", s903(headers=["C1,1,01/06/2030,WBRI,,,", "C2,2,20/02/2005,BAFR,,,"]), J, ("header.csv", "DOB")),
+    Case("903-reviews", "ssda903", "a Reviews table (no table in the data model)",
+         s903(change=write_file("reviews.csv", "CHILD,DOB,REVIEW,REVIEW_CODE\nC1,01/06/2010,01/08/2023,PN1\n")), OK, ()),
+    Case("903-two-headers", "ssda903", "two Header tables in one year's folder",
+         s903(change=write_file("header2.csv", HEADER + "\nC3,1,01/06/2012,WBRI,,,\n")), R, ("Header",)),
+    Case("903-empty-folder", "ssda903", "a folder with no CSV file", lambda d: load_args(d, (d / "e").mkdir(parents=True) or d / "e", "--format", "ssda903"), R, ("no CSV",)),
+    Case("903-not-found", "ssda903", "a path that does not exist", lambda d: load_args(d, d / "none", "--format", "ssda903"), R, ("none",)),
+    Case("903-latin1", "ssda903", "a return saved as Latin-1", s903(change=write_file("header.csv", (HEADER + "\nC1,1,01/06/2010,WBRI,,,\nC2,2,20/02/2005,BAFR,,,\nC3,1,01/06/2011,WBRI,,,é\n").encode("latin-1"))), R, ("header.csv",)),
+    Case("903-care-leaver-no-episode", "ssda903", "an OC3 care leaver whose episodes are in an earlier return",
+         s903(change=write_file("oc3.csv", OC3 + "\nC2,20/02/2005,YES,F2,D1\nC9,01/01/2005,YES,F2,D1\n"), headers=["C1,1,01/06/2010,WBRI,,,", "C2,2,20/02/2005,BAFR,,,", "C9,1,01/01/2005,WBRI,,,"]), OK, ()),
+    Case("903-year-option", "ssda903", "--year given for a folder not named by year", s903(None, None, "--year", "2024", folder="return"), OK, ()),
+    Case("903-year-junk", "ssda903", "--year that is not a year", s903(None, None, "--year", "soon"), R, ("soon",)),
+    # ---- CIN census
+    Case("cin-ok", "cin", "one census", cin(census_xml()), OK, ()),
+    Case("cin-malformed", "cin", "XML that is not well formed", cin("<Message><Children>"), R, ("census.xml", "not well-formed")),
+    Case("cin-not-census", "cin", "well-formed XML that is not a census", cin("<Workforce><Worker/></Workforce>"), R, ("census.xml", "not a CIN census")),
+    Case("cin-empty-file", "cin", "an empty XML file", cin(""), R, ("census.xml",)),
+    Case("cin-namespace", "cin", "a census whose elements carry a namespace",
+         cin(census_xml(ns=' xmlns="http://www.dfe.gov.uk/CIN"')), OK, ()),
+    Case("cin-no-child-id", "cin", "a child with no LAchildID", cin(census_xml([{"id": ""}, {"id": "A2"}])), J, ("census.xml", "LAchildID")),
+    Case("cin-bad-date", "cin", "a referral date that is not a date", cin(census_xml([{"id": "A1", "ref": "25/13/2024"}])), J, ("census.xml", "CINreferralDate")),
+    Case("cin-bad-source", "cin", "a referral source code that does not exist", cin(census_xml([{"id": "A1", "source": "ZZ"}])), J, ("census.xml", "ReferralSource")),
+    Case("cin-no-xml", "cin", "a folder with no .xml file", cin(lambda f: None), R, ("no .xml",)),
+    Case("cin-entity", "cin", "XML with an external entity (XXE)",
+         cin('<?xml version="1.0"?><!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]><Message><Header/><Children>&x;</Children></Message>'), R, ("census.xml",)),
+    Case("cin-two-years", "cin", "last year's census beside this year's (an episode closed this year)",
+         cin(lambda f: ((f / "2023.xml").write_text(census_xml([{"id": "A1", "ref": "2023-01-25"}], 2023)),
+                        (f / "2024.xml").write_text(census_xml([{"id": "A1", "ref": "2023-01-25", "closed": "2023-06-01"}], 2024)))), OK, ()),
+    Case("cin-child-twice", "cin", "one child given twice in one census", cin(census_xml([{"id": "A1"}, {"id": "A1"}])), J, ("census.xml", "LAchildID")),
+    # ---- Annex A
+    Case("annex-ok", "annex-a", "a workbook with List 3", annex(), OK, ()),
+    Case("annex-not-xlsx", "annex-a", "a CSV renamed .xlsx", annex(raw=b"Child Unique ID,Gender\nP1,b) Female\n"), R, ("annex.xlsx",)),
+    Case("annex-empty", "annex-a", "an empty .xlsx file", annex(raw=b""), R, ("annex.xlsx",)),
+    Case("annex-zip-not-xlsx", "annex-a", "a zip file that is not a workbook", annex(raw=zipped({"a.txt": b"hello"})), R, ("annex.xlsx",)),
+    Case("annex-xls", "annex-a", "an old .xls workbook (OLE2)", annex(raw=b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, name="annex.xls"), R, ("annex.xls",)),
+    Case("annex-title-rows", "annex-a", "title rows above a list's header", annex(lambda: {"List 3": [["Annex A: List 3"], ["As at 31/03/2024"], [], LIST3, *list3_rows()]}), OK, ()),
+    Case("annex-renamed-key", "annex-a", "a list whose key header is renamed",
+         annex(lambda: {"List 3": [[*LIST3[:5], "Referral Date", *LIST3[6:]], *list3_rows()]}), OK, ()),
+    Case("annex-duplicate-header", "annex-a", "a column header given twice", annex(lambda: {"List 3": [[*LIST3, "Referral Source"], *[r + ["x"] for r in list3_rows()]]}), R, ("Referral Source",)),
+    Case("annex-list8", "annex-a", "List 8 (children in care), which is not loaded",
+         annex(lambda: {"List 3": [LIST3, *list3_rows()], "List 8": [[*COMMON, "Date Started to be Looked After"], ["P1", "b) Female", "a) WBRI", None, 9, None]]}), OK, ()),
+    Case("annex-notes-sheet", "annex-a", "a sheet that is not a list", annex(lambda: {"List 3": [LIST3, *list3_rows()], "Notes": [["Notes"], ["not a list"]]}), OK, ()),
+    Case("annex-no-list", "annex-a", "a workbook with no list the workbook reads", annex(lambda: {"Notes": [["Notes"], ["x"]]}), R, ("annex.xlsx",)),
+    Case("annex-missing-column", "annex-a", "List 3 without its Referral Source column", annex(lambda: {"List 3": [LIST3[:6], *[r[:6] for r in list3_rows()]]}), R, ("Referral Source",)),
+    Case("annex-bad-code", "annex-a", "a referral source the template does not have", annex(lambda: {"List 3": [LIST3, [*list3_rows(1)[0][:6], "zz) Aliens", "No", 0]]}), J, ("Referral Source",)),
+    Case("annex-na", "annex-a", "cells holding #N/A", annex(lambda: {"List 3": [LIST3, [*list3_rows(1)[0][:2], "#N/A", *list3_rows(1)[0][3:]]]}), J, ("Ethnicity",)),
+    Case("annex-text-dates", "annex-a", "dates typed as text 07/02/2024", annex(lambda: {"List 3": [LIST3, [*list3_rows(1)[0][:5], "07/02/2024", *list3_rows(1)[0][6:]]]}), OK, ()),
+    Case("annex-no-extract-date", "annex-a", "a workbook loaded without an extract date", annex(dated=False), R, ("--extract-date",)),
+    # ---- SQL (SQLite through SQLAlchemy)
+    Case("sql-ok", "sql", "the standard tables in a database", sql_case(), OK, ()),
+    Case("sql-bad-url", "sql", "a URL that is not a database URL", sql_case(url="not a url"), R, ("not a url",)),
+    Case("sql-unknown-driver", "sql", "a URL for a driver that is not installed", sql_case(url="mssql+pyodbc://u:secret@host/db"), R, ("mssql",)),
+    Case("sql-password-hidden", "sql", "a URL with a password, to a server that refuses", sql_case(url="postgresql://u:s3cret@127.0.0.1:1/db"), R, ("127.0.0.1",)),
+    Case("sql-no-tables", "sql", "a database holding none of the tables", sql_case({"x": "CREATE TABLE other (a TEXT)"}), R, ("none of the data model's tables",)),
+    Case("sql-missing-column", "sql", "a standard table without one of its columns", sql_case({"l": "CREATE TABLE localities (locality_id TEXT)"}), R, ("localities", "name")),
+    Case("sql-mapping-missing", "sql", "a mapping file that does not exist", lambda d: sql_case()(d) + ["--mapping", d / "nope.yaml"], R, ("nope.yaml",)),
+    Case("sql-mapping-not-yaml", "sql", "a mapping that is not valid YAML", sql_case(None, "tables: [unclosed"), R, ("map.yaml",)),
+    Case("sql-mapping-unknown-table", "sql", "a mapping naming a table the model does not have", sql_case(None, "tables:\n  kids: {from: children, columns: {child_id: child_id}}\n"), R, ("kids",)),
+    Case("sql-mapping-unknown-column", "sql", "a mapping naming a column the table does not have", sql_case(None, "tables:\n  localities: {from: localities, columns: {locality_id: locality_id, colour: name}}\n"), R, ("colour",)),
+    Case("sql-mapping-bad-query", "sql", "a mapping query that fails", sql_case(None, "tables:\n  localities: {sql: SELEKT nothing}\n"), R, ("localities",)),
+    Case("sql-mapping-their-column-missing", "sql", "a mapping naming a council column that does not exist", sql_case(None, "tables:\n  localities: {from: localities, columns: {locality_id: area_code, name: name}}\n"), R, ("area_code",)),
+    Case("sql-silent-server", "sql", "a server that accepts the connection and never answers",
+         lambda d: load_args(d, silent_server(d), "--format", "sql", "--extract-date", EXTRACT, "--timeout", "2"), R, ("127.0.0.1",)),
+    # ---- the store
+    Case("store-directory", "store", "a store path that is a directory", store_bytes(None, "snapshots"), R, ("store.duckdb",)),
+    Case("store-empty", "store", "a store file of 0 bytes", store_bytes(b"", "snapshots"), R, ("store.duckdb",)),
+    Case("store-text", "store", "a store file that is text", store_bytes(b"hello, I am not a database\n", "snapshots"), R, ("store.duckdb",)),
+    Case("store-random", "store", "a store file of random bytes", store_bytes(bytes(range(256)) * 64, "snapshots"), R, ("store.duckdb",)),
+    Case("store-missing", "store", "a store that does not exist", lambda d: ["measures", "--store", d / "none.duckdb"], R, ("none.duckdb", "kpi load")),
+    Case("store-truncated-load", "store", "a new load into a truncated store", damaged("truncated", "load"), R, ("w.duckdb",)),
+    Case("store-flipped-load", "store", "a new load into a store with flipped bytes", damaged("flipped", "load"), R, ("w.duckdb",)),
+    Case("store-truncated-read", "store", "reading a truncated store", damaged("truncated", "snapshots"), R, ("w.duckdb",)),
+    Case("store-text-load", "store", "a load into a store path holding text", store_bytes(b"not a database", "load"), R, ("store.duckdb",)),
+    Case("store-no-snapshot", "store", "a --snapshot the store does not have", lambda d: ["measures", "--store", minimal_store(d), "--month", "2024-05", "--snapshot", "7"], R, ("7",)),
+    # ---- commands and months
+    Case("run-month-13", "commands", "kpi run --month 2026-13", on_synthetic("run", "--month", "2026-13"), R, ("2026-13",)),
+    Case("run-month-after", "commands", "a month after the extract", on_synthetic("run", "--month", "2030-01"), R, ("2030-01",)),
+    Case("run-month-before", "commands", "a month before any record", on_synthetic("run", "--month", "2015-01"), R, ("2015-01",)),
+    Case("run-months-backwards", "commands", "--months that ends before it starts", on_synthetic("run", "--months", "2026-10..2026-08"), R, ("2026-10..2026-08",)),
+    Case("run-months-junk", "commands", "--months that is not a range", on_synthetic("run", "--months", "autumn"), R, ("autumn",)),
+    Case("params-new-month-13", "commands", "kpi params new 2026-13", lambda d: on_synthetic("params", "new", "2026-13", "--dir", d / "params")(d), R, ("2026-13",)),
+    Case("params-new-month-after", "commands", "kpi params new for a month after the extract", lambda d: on_synthetic("params", "new", "2030-01", "--dir", d / "params")(d), R, ("2030-01",)),
+    Case("measures-month-junk", "commands", "kpi measures --month junk", on_synthetic("measures", "--month", "junk"), R, ("junk",)),
+    Case("measures-month-after", "commands", "kpi measures for a month after the extract", on_synthetic("measures", "--month", "2030-01"), R, ("2030-01",)),
+    Case("measures-months-zero", "commands", "kpi measures --months 0", on_synthetic("measures", "--months", "0"), R, ("--months",)),
+    Case("measures-by-junk", "commands", "kpi measures --by a breakdown that does not exist", on_synthetic("measures", "--by", "planet"), R, ("planet",)),
+    Case("measures-catalogue-unknown", "commands", "--catalogue naming no catalogue", on_synthetic("measures", "--catalogue", "nowhere"), R, ("nowhere",)),
+    Case("measures-targets-bad-yaml", "commands", "a targets file that is not valid YAML",
+         lambda d: on_synthetic("measures", "--targets", (d.mkdir(parents=True, exist_ok=True), (d / "t.yaml").write_text("2026-27: [oops"), d / "t.yaml")[2])(d), R, ("t.yaml",)),
+    Case("measures-targets-unknown", "commands", "a targets file naming an unknown measure",
+         lambda d: on_synthetic("measures", "--targets", (d.mkdir(parents=True, exist_ok=True), (d / "t.yaml").write_text('"2026-27": {"99.9": {target: 1, tolerance: 2}}\n'), d / "t.yaml")[2])(d), R, ("99.9",)),
+    Case("measures-aggregates-bad-rows", "commands", "an aggregates file with bad rows",
+         lambda d: (d.mkdir(parents=True, exist_ok=True), (d / "a.csv").write_text("month,measure,numerator,denominator\n2025-01,1.0,12,\n2025-13,1.0,x,\n"), ["measures", "--month", "2025-01", "--aggregates", d / "a.csv"])[2], "exit 1", ("a.csv", "row 3")),
+    Case("volumes-903-only", "commands", "kpi volumes on a store from an SSDA903 return alone",
+         lambda d: (kpi(s903()(d)), ["volumes", "--store", d / "w.duckdb", "--month", "2024-01"])[1], OK, ()),
+    Case("explore-unknown-measure", "commands", "kpi explore of a measure that does not exist", on_synthetic("explore", "99.9"), R, ("99.9",)),
+    Case("explore-unknown-notebook", "commands", "kpi explore --notebook that does not exist", on_synthetic("explore", "1.7", "--notebook", "nope"), R, ("nope",)),
+    Case("spc-no-file", "commands", "kpi spc of a file that does not exist", lambda d: ["spc", d / "none.csv", "--improvement", "increase"], R, ("none.csv",)),
+    Case("spc-not-series", "commands", "kpi spc of a CSV without period and value", series("a,b\n1,2\n"), R, ("series.csv",)),
+    Case("spc-bad-value", "commands", "kpi spc with a value that is not a number", series("period,value\np1,1\np2,oops\np3,2\n"), "exit 1", ("series.csv", "row 3")),
+    Case("spc-empty", "commands", "kpi spc of a header-only series", series("period,value\n"), R, ("series.csv",)),
+    Case("comparators-la-junk", "commands", "kpi comparators show --la junk", lambda d: ["comparators", "show", "--la", "junk"], R, ("junk",)),
+    Case("comparators-year-junk", "commands", "kpi comparators show --year 1850", lambda d: ["comparators", "show", "--la", "825", "--year", "1850"], R, ("1850",)),
+    Case("comparators-import-nothing", "commands", "kpi comparators import of an empty folder",
+         lambda d: ["comparators", "import", (d / "e").mkdir(parents=True) or d / "e", "--dir", d / "out"], R, ("e",)),
+    # ---- the month's params
+    Case("params-public-string", "params", 'public: "false" (a string)', params('month: 2026-10\npublic: "false"\n'), R, ("public",)),
+    Case("params-snapshot-zero", "params", "snapshot: 0", params("month: 2026-10\nsnapshot: 0\n"), R, ("snapshot",)),
+    Case("params-snapshot-missing", "params", "a snapshot the store does not have", params("month: 2026-10\nsnapshot: 9\n"), R, ("snapshot", "9")),
+    Case("params-comparator-year-junk", "params", "a comparator_year that is not a published year", params("month: 2026-10\nla_code: 825\ncomparator_year: soon\n"), R, ("comparator_year",)),
+    Case("params-commentary-unknown", "params", "commentary for a measure the catalogue does not have", params('month: 2026-10\ncommentary:\n  "99.9": Text\n'), R, ("99.9",)),
+    Case("params-la-code-junk", "params", "an la_code that is not a council's code", params("month: 2026-10\nla_code: junk\n"), R, ("la_code",)),
+    Case("params-catalogue-missing", "params", "a catalogue that does not exist", params("month: 2026-10\ncatalogue: nowhere\n"), R, ("catalogue",)),
+    Case("params-catalogue-outside", "params", "a catalogue path outside the project", params("month: 2026-10\ncatalogue: /etc/hostname\n"), R, ("catalogue",)),
+    Case("params-aggregates-missing", "params", "an aggregates file that does not exist", params("month: 2026-10\naggregates: nowhere.csv\n"), R, ("aggregates",)),
+    Case("params-aggregates-outside", "params", "an aggregates path outside the project", params("month: 2026-10\naggregates: /etc/passwd\n"), R, ("aggregates",)),
+    Case("params-unknown-field", "params", "a field the params do not have", params("month: 2026-10\ncolour: blue\n"), R, ("colour",)),
+    Case("params-month-mismatch", "params", "a params file for another month", params("month: 2026-09\n"), R, ("2026-09",)),
+    Case("params-not-mapping", "params", "params that are a list, not a mapping", params("- month\n- 2026-10\n"), R, ("2026-10.yaml",)),
+    Case("params-bad-yaml", "params", "params that are not valid YAML", params("month: [2026-10\n"), R, ("2026-10.yaml",)),
+    Case("params-file-missing", "params", "a --params file that does not exist",
+         lambda d: ["run", "--month", "2026-10", "--store", synthetic_store(d), "--params", d / "none.yaml"], R, ("none.yaml",)),
+    # ---- catalogues
+    Case("catalogue-not-yaml", "catalogue", "a catalogue that is not valid YAML", catalogue("measures: [oops"), R, ("cat.yaml",)),
+    Case("catalogue-unknown-table", "catalogue", "a measure counting a table that does not exist",
+         catalogue(MEASURE.replace("events: contacts", "events: contactz")), R, ("contactz",)),
+    Case("catalogue-reads-files", "catalogue", "a measure whose SQL reads a file on the machine",
+         catalogue(MEASURE.replace("date: contact_at}", "date: contact_at, where: \"t.source IN (SELECT column0 FROM read_csv('/etc/passwd'))\"}")), R, ("1.0",)),
+    Case("catalogue-duplicate-ref", "catalogue", "two measures with one reference", catalogue(MEASURE + MEASURE.split("measures:")[1]), R, ("1.0",)),
+    Case("catalogue-bad-unit", "catalogue", "a measure with a unit that does not exist", catalogue(MEASURE.replace("unit: count", "unit: dozens")), R, ("dozens",)),
+    Case("catalogue-tolerance-wrong-side", "catalogue", "a tolerance on the better side of its target",
+         catalogue(MEASURE.replace("direction: lower", "direction: lower\n    target: 10\n    tolerance: 5")), R, ("tolerance",)),
+]
+# fmt: on
+
+
+def run(case: Case, folder: Path) -> Outcome:
+    folder.mkdir(parents=True, exist_ok=True)
+    return kpi(case.build(folder))
+
+
+def table(outcomes: dict[str, str]) -> str:
+    """The docs page: every case, what it tries and what the user gets."""
+    areas = dict.fromkeys(c.area for c in CASES)
+    lines = [
+        "# Bad inputs and faults: what the user gets",
+        "",
+        "Each row is a case of `tests/bad_inputs.py`, run through the `kpi` command by `tests/test_bad_inputs.py`,",
+        "which checks the outcome below is what the case gives today (a refusal naming the file and field, or a load",
+        "that accounts for every row; never a traceback). Rewritten by `python tests/bad_inputs.py`.",
+        f"{len(CASES)} cases: " + ", ".join(f"{a} {sum(c.area == a for c in CASES)}" for a in areas) + ".",
+        "",
+        "| case | area | kind of input or fault | what the user gets |",
+        "|---|---|---|---|",
+    ]
+    for c in CASES:
+        got = outcomes[c.id].replace("|", "\\|")
+        lines.append(f"| `{c.id}` | {c.area} | {c.kind} | {got} |")
+    return "\n".join(lines) + "\n"
+
+
+def documented() -> dict[str, str]:
+    """The outcome each case has in docs/bad-inputs.md."""
+    out = {}
+    if DOCS.exists():
+        for line in DOCS.read_text().splitlines():
+            m = re.match(r"^\| `([^`]+)` \| [^|]+ \| .*? \| (exit .*) \|$", line)
+            if m:
+                out[m.group(1)] = m.group(2).replace("\\|", "|")
+    return out
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="kpi-bad-inputs-"))
+    got = {}
+    for c in CASES:
+        o = run(c, root / c.id)
+        got[c.id] = o.line(root / c.id)
+        print(f"{c.id}: {got[c.id]}", file=sys.stderr)
+    DOCS.write_text(table(got))
+    print(f"wrote {DOCS} ({len(CASES)} cases)")
