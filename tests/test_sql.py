@@ -309,3 +309,24 @@ def test_database_types_are_read_as_files_give_them(server, tmp_path):
     assert con.execute("SELECT year, locality_id, count FROM population").fetchall() == [(2024, "7", 100)]
     assert con.execute("SELECT contact_at FROM contacts").fetchall() == [(dt.datetime(2024, 7, 1, 9, 30),)]
     con.close()
+
+
+def test_a_mapping_naming_a_column_the_councils_table_lacks_is_refused(tmp_path):
+    """SQLite reads a quoted name it does not know as text: without a look at the table's columns every row
+    would get 'area_code' as its locality."""
+    import sqlite3
+
+    db = tmp_path / "council.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE areas (code TEXT, name TEXT)")
+        con.execute("INSERT INTO areas VALUES ('N', 'North'), ('S', 'South')")
+    (tmp_path / "map.yaml").write_text(
+        "tables:\n  localities: {from: areas, columns: {locality_id: area_code, name: name}}\n"
+    )
+    with pytest.raises(LoadError, match=r"map.yaml: tables.localities \(areas\): no column\(s\) area_code in areas"):
+        read([("sql", f"sqlite:///{db}")], mapping=tmp_path / "map.yaml")
+    (tmp_path / "map.yaml").write_text(
+        "tables:\n  localities: {from: areas, columns: {locality_id: code, name: name}}\n"
+    )
+    got = read([("sql", f"sqlite:///{db}")], mapping=tmp_path / "map.yaml")[0].parts_of("localities")[0].data
+    assert got.column("locality_id").to_pylist() == ["N", "S"]

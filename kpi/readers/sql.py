@@ -175,7 +175,7 @@ def read(source: str, mapping: str | Path | None = None, sql_timeout: float | No
             parts, missing, missing_cols, notes = {}, {}, {}, []
             for t in model.TABLES:
                 if mapping:
-                    got = _mapped(con, t, spec["tables"].get(t.name), schema, mapping, wait)
+                    got = _mapped(con, inspector, t, spec["tables"].get(t.name), schema, mapping, wait)
                 else:
                     got = _standard(con, inspector, t, existing, schema, wait)
                 if got is None:
@@ -264,6 +264,28 @@ def _read_sql(con, query: str, where: str, wait: float) -> pd.DataFrame:
     return df
 
 
+def _their_columns(inspector, src: str, named, where: str, wait: float) -> None:
+    """LoadError unless the council's table or view ``src`` (``schema.table`` or ``table``) has every column the
+    mapping names. Asked of the database's catalogue, not left to the query: some databases (SQLite) read a quoted
+    name they do not know as a piece of text, and every row would get it as its value."""
+    import sqlalchemy as sa
+
+    table_schema, _, table = src.rpartition(".")
+    try:
+        found = [c["name"] for c in _within(wait, where, inspector.get_columns, table, table_schema or None)]
+    except sa.exc.NoSuchTableError:
+        raise LoadError(f"{where}: no table or view {src} in the database") from None
+    except sa.exc.SQLAlchemyError:  # a catalogue the dialect cannot read: the query itself will say what is wrong
+        return
+    have = {c.lower() for c in found}
+    absent = [str(c) for c in named if str(c).lower() not in have]
+    if absent:
+        raise LoadError(
+            f"{where}: no column(s) {', '.join(absent)} in {src}; it has {', '.join(found)} (the mapping's columns: "
+            "model column: your column)"
+        )
+
+
 def _qualified(schema: str | None, name: str) -> str:
     q = '"' + name.replace('"', '""') + '"'
     return f'"{schema}".{q}' if schema else q
@@ -286,7 +308,7 @@ def _standard(con, inspector, t: model.Table, existing: dict, schema: str | None
     return df, label, {}
 
 
-def _mapped(con, t: model.Table, spec: dict | None, schema: str | None, mapping, wait: float):
+def _mapped(con, inspector, t: model.Table, spec: dict | None, schema: str | None, mapping, wait: float):
     if spec is None:
         return None
     where = f"{mapping}: tables.{t.name}"
@@ -304,6 +326,7 @@ def _mapped(con, t: model.Table, spec: dict | None, schema: str | None, mapping,
             f"{where}: no column(s) {', '.join(unknown)} in table {t.name}; it has {', '.join(t.column_names)}"
         )
     src = spec["from"] if "." in spec["from"] or not schema else f"{schema}.{spec['from']}"
+    _their_columns(inspector, src, spec["columns"].values(), f"{where} ({src})", wait)
     select = ", ".join(f'"{theirs}" AS "{ours}"' for ours, theirs in spec["columns"].items())
     df = _read_sql(con, f"SELECT {select} FROM {src}", f"{where} ({src})", wait)
     return df, f"{src}", {ours: theirs for ours, theirs in spec["columns"].items()}
