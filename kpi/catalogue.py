@@ -202,13 +202,15 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
     ref = str(d["ref"])
     where = f"{where} (measure {ref})"
     if d["section"] not in sections:
-        raise CatalogueError(f"{where}: section must be one of the catalogue's sections ({', '.join(sections)})")
+        raise CatalogueError(
+            f"{where}: section must be one of the catalogue's sections ({', '.join(sections)}), not {d['section']!r}"
+        )
     if d["unit"] not in UNITS:
-        raise CatalogueError(f"{where}: unit must be one of {', '.join(sorted(UNITS))}")
+        raise CatalogueError(f"{where}: unit must be one of {', '.join(sorted(UNITS))}, not {d['unit']!r}")
     if d["kind"] not in KINDS:
-        raise CatalogueError(f"{where}: kind must be one of {', '.join(KINDS)}")
+        raise CatalogueError(f"{where}: kind must be one of {', '.join(KINDS)}, not {d['kind']!r}")
     if d["direction"] not in DIRECTIONS:
-        raise CatalogueError(f"{where}: direction must be higher or lower")
+        raise CatalogueError(f"{where}: direction must be higher or lower, not {d['direction']!r}")
     target = _num(d.get("target"), where, "target")
     tolerance = _num(d.get("tolerance"), where, "tolerance")
     if target is not None and tolerance is not None:
