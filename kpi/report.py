@@ -218,6 +218,8 @@ class Report:
             why = row.get("not_available")
             if isinstance(why, str) and why.startswith("supplied"):
                 return "Not available: given as a monthly figure (the params' aggregates file), and none was given."
+            if isinstance(why, str) and why.startswith("before the data's history"):
+                return _e(f"No figure: {why}.")
             if isinstance(why, str) and why:  # "table[.column]: why; ..." -> the names (the reasons: Appendix 4)
                 names = ", ".join(dict.fromkeys(w.split(": ")[0] for w in why.split("; ")))
                 return _e(f"Not available: the data loaded has no {names} (Appendix 4 says why).")

@@ -92,8 +92,9 @@ def scorecard(
     if context is None and (store is not None or aggregates is None):
         con, snap = connect(store, snapshot)
         context = Context.prepare(con, snap)
+    history = _history(context, cat, refs) if context is not None else {}
     if context is not None:
-        frames.append(compute(context, cat, span, by=by, refs=refs, finished=False))
+        frames.append(_before_history(compute(context, cat, span, by=by, refs=refs, finished=False), history))
     if aggregates is not None:
         if by:
             raise ValueError("aggregates have no breakdowns: --by needs record-level data")
@@ -124,11 +125,54 @@ def scorecard(
     res.insert(
         len(res.columns) - len(RATE),
         "not_available",
-        [None if r in given else why.get(r) for r in res["measure"]],
+        [
+            None if r in given else _early(history, r, m) or why.get(r)
+            for r, m in zip(res["measure"], res["month"], strict=True)
+        ],
     )
     for c in RATE:
         res[c] = res[c].astype(object).where(res[c].notna(), None)
     return res
+
+
+def _history(context: Context, cat: Catalogue, refs: list[str]) -> dict[str, tuple[str, str]]:
+    """Each measure's history start: the latest month in which the records of a table it reads start, and that
+    table (:func:`kpi.store.record_starts`). Before it a month would count records not yet kept as none: its
+    figure is not given (docs/assumptions.md A85)."""
+    from .engine import needs
+    from .store import record_starts
+
+    reads = {r: {t for t, _ in needs(cat[r])} for r in refs}
+    starts = record_starts(context.con, context.snapshot, set().union(*reads.values()) if reads else set())
+    out = {}
+    for r, tables in reads.items():
+        known = [(starts[t], t) for t in tables if t in starts]
+        if known:
+            out[r] = max(known)
+    return out
+
+
+def _early(history: dict, ref: str, month: str) -> str | None:
+    """Why the measure has no figure in a month before its history starts (None: the month is not)."""
+    start = history.get(ref)
+    if start and month < start[0]:
+        return f"before the data's history: the records of {start[1]} start in {start[0]}"
+    return None
+
+
+def _before_history(df: pd.DataFrame, history: dict) -> pd.DataFrame:
+    """Computed rows of months before their measure's history with no figure (counts of records not yet kept)."""
+    early = [_early(history, r, m) is not None for r, m in zip(df["measure"], df["month"], strict=True)]
+    if not any(early):
+        return df
+    df = df.copy()
+    figures = [c for c in ("numerator", "denominator", "value") if c in df]
+    df.loc[early, figures] = float("nan")
+    for c in RATE:
+        if c in df:
+            df[c] = df[c].astype(object)
+            df.loc[early, c] = None
+    return df
 
 
 def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: str | None) -> pd.DataFrame:

@@ -145,30 +145,22 @@ def month_of(snap: dict) -> str:
 HISTORY_GROUPS = ("Front door", "Child in need", "Child protection")
 
 
-def coverage(con, snap: dict, store: Path | str | None = None):
-    """The months a snapshot covers (:class:`kpi.calendar.Coverage`; docs/assumptions.md A60).
-
-    The last is its latest complete month (:func:`month_of`, and never the month of its extract date or later);
-    the extract date's month is partial when taken after its 1st. The first is the latest month in which the
-    records of a table of the front door, children in need or child protection start (each table by its record
-    date: contact, referral, start or conference date): with none of them loaded (an SSDA903 return alone), the
-    earliest month of any record date but a birth. One min() per table, over the snapshot's own tables."""
-    import datetime as dt
-
+def record_starts(con, snap: dict, tables=None) -> dict[str, str]:
+    """The month each of the snapshot's tables (``tables``: those only) starts in: its record date's earliest month
+    (the contact, referral, start or conference date: its first required date that cannot lie ahead, not a birth).
+    Tables without such a date, or without a row, are not in it. One min() per table, over the snapshot's own."""
     from . import model
-    from .calendar import Coverage, add_months, month_label
+    from .calendar import month_label
 
     sid = int(snap["snapshot_id"])
-    extract = pd.Timestamp(snap["extract_date"]).date()
-    before = month_label(add_months(extract.replace(day=1), -1))
-    last = min(month_of(snap), before)
-    partial = month_label(extract) if extract.day > 1 and last == before else None
     present = {
         r[0]
         for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [f"snap_{sid}"]).fetchall()
     }
-    starts: dict[str, dt.date] = {}
+    starts = {}
     for t in model.TABLES:
+        if (tables is not None and t.name not in tables) or t.name not in present:
+            continue
         col = next(
             (
                 c.name
@@ -177,20 +169,32 @@ def coverage(con, snap: dict, store: Path | str | None = None):
             ),
             None,
         )
-        if col and t.name in present:
+        if col:
             first = con.execute(f'SELECT min("{col}")::DATE FROM snap_{sid}."{t.name}"').fetchall()[0][0]
             if first is not None:
-                starts[t.name] = first
+                starts[t.name] = month_label(first)
+    return starts
+
+
+def coverage(con, snap: dict, store: Path | str | None = None):
+    """The months a snapshot covers (:class:`kpi.calendar.Coverage`; docs/assumptions.md A60).
+
+    The last is its latest complete month (:func:`month_of`, and never the month of its extract date or later);
+    the extract date's month is partial when taken after its 1st. The first is the latest month in which the
+    records of a table of the front door, children in need or child protection start (:func:`record_starts`):
+    with none of them loaded (an SSDA903 return alone), the earliest month of any table's records."""
+    from . import model
+    from .calendar import Coverage, add_months, month_label
+
+    sid = int(snap["snapshot_id"])
+    extract = pd.Timestamp(snap["extract_date"]).date()
+    before = month_label(add_months(extract.replace(day=1), -1))
+    last = min(month_of(snap), before)
+    partial = month_label(extract) if extract.day > 1 and last == before else None
+    starts = record_starts(con, snap)
     history = {t.name: starts[t.name] for t in model.TABLES if t.group in HISTORY_GROUPS and t.name in starts}
     first = max(history.values()) if history else min(starts.values(), default=None)
-    return Coverage(
-        month_label(first) if first else None,
-        last,
-        extract,
-        partial,
-        {t: month_label(d) for t, d in history.items()},
-        f"snapshot {sid}" + (f" of {store}" if store else ""),
-    )
+    return Coverage(first, last, extract, partial, history, f"snapshot {sid}" + (f" of {store}" if store else ""))
 
 
 def open_snapshot(store: Path | str | None = None, snapshot: int | None = None, what: str = "--snapshot"):

@@ -342,7 +342,9 @@ def test_zero_and_negative_population_counts(tmp_path):
 
 def test_a_population_for_some_years_only(tmp_path):
     std = own_population(tmp_path / "std", [(2022, "N", 5, "M", 800), (2024, "N", 5, "M", 1000)])
-    store, _ = loaded(tmp_path, extra=[("standard", str(std))], extract_date="2025-01-01")
+    # C0 in care since 2022, so the months asked lie in the records' history (A85)
+    eps = [("C0", "01/06/2022", "", ""), *SMALL]
+    store, _ = loaded(tmp_path, eps, extra=[("standard", str(std))], extract_date="2025-01-01")
     got = {m: card(store, m, refs=["6.0"]).loc["6.0"] for m in ("2023-01", "2024-01", "2024-10")}
     assert got["2023-01"]["denominator"] == 800  # financial year 2022-23: mid-2022
     assert got["2024-01"]["denominator"] == 800  # 2023-24: mid-2023 not given, the latest before it

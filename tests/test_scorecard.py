@@ -163,3 +163,27 @@ def test_kpi_measures_csv_and_json(small_authority):
     with redirect_stdout(buf):
         assert main(["measures", "--store", str(root / "store.duckdb"), "--format", "json", "--by", "locality"]) == 0
     assert '"group":"EAST"' in buf.getvalue().replace(" ", "")
+
+
+def test_months_before_a_measures_records_start_have_no_figure(tmp_path):
+    """Referrals kept from January 2025 only: the count of referrals for November and December 2024 is not 0 but
+    no figure (its records had not started), while a month after has its count; a measure reading contacts, a
+    table never supplied, is not available for its own reason."""
+    from helpers import build_store, referral
+
+    ctx = build_store(
+        tmp_path,
+        {"referrals": [referral("R1", "K1", "2025-01-10"), referral("R2", "K2", "2025-02-03")]},
+        extract_date="2025-03-01",
+    )
+    card = scorecard("2025-02", 4, context=ctx, targets=None, year_on_year=False, measures=["1.6", "1.0"])
+    refs = card[card["measure"] == "1.6"].set_index("month")
+    assert refs["numerator"].isna().tolist() == [True, True, False, False]  # 2024-11, 2024-12 | 2025-01, 2025-02
+    assert refs.loc["2025-01", "numerator"] == 1 and refs.loc["2025-02", "numerator"] == 1
+    assert refs.loc["2024-12", "display"] == "" and pd.isna(refs.loc["2025-01", "change_month"])
+    assert (
+        refs.loc["2024-11", "not_available"] == "before the data's history: the records of referrals start in 2025-01"
+    )
+    assert pd.isna(refs.loc["2025-02", "not_available"])
+    contacts = card[card["measure"] == "1.0"]
+    assert contacts["not_available"].str.startswith("contacts").all()
