@@ -672,6 +672,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - a fault of the workbook's own: a message, the traceback with --debug
         if debug:
             raise
+        damaged = _damaged_store(e, getattr(a, "store", None))
+        if damaged:  # a store no load recorded (A75), damaged since: found as a query reads it
+            print(f"kpi {name}: {damaged}", file=sys.stderr)
+            return 2
         first = str(e).splitlines()[0] if str(e) else ""
         print(
             f"kpi {name}: internal error ({type(e).__name__}: {first}); this is a fault of the workbook, not of "
@@ -679,6 +683,17 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
+
+
+def _damaged_store(e: Exception, store) -> str | None:
+    """What to tell of a store found damaged by the database as a command read it, or None if ``e`` is not that."""
+    import duckdb
+
+    from .store import damaged_message
+
+    if store is None or not isinstance(e, duckdb.Error):
+        return None
+    return damaged_message(Path(store), e)
 
 
 if __name__ == "__main__":

@@ -266,6 +266,13 @@ def _why(e: Exception, where: str = "") -> str:
     return f"cannot be opened: {text}"
 
 
+def damaged_message(store: Path, e: Exception) -> str | None:
+    """The store named damaged, with DuckDB's error, if that is what ``e`` says (a block that fails its checksum,
+    a file cut short); else None."""
+    why = _why(e)
+    return f"{store}: {why}" if why.startswith("damaged") else None
+
+
 def _meta(store: Path, con, query: str, params: list | None = None) -> pd.DataFrame:
     """A query of the store's meta schema: StoreError if the file is a DuckDB database but not a store."""
     try:

@@ -15,7 +15,7 @@ from helpers import minimal_extract
 from kpi import store as kpi_store
 from kpi.cli import main
 from kpi.load import load
-from kpi.store import connect
+from kpi.store import connect, record_path
 
 READING = (["snapshots"], ["measures"], ["volumes"])
 
@@ -251,3 +251,34 @@ def test_file_access_stays_off_once_a_context_is_prepared(tmp_path, extract):
         ctx.con.execute("SELECT * FROM read_csv('/etc/passwd')")
     assert ctx.con.execute("SELECT count(*) FROM children").fetchall() == [(3,)]
     con.close()
+
+
+def test_a_store_damaged_where_only_a_query_reads_it_is_named(tmp_path, capsys):
+    """A store no load recorded (A75: opened unchecked) whose damage lies in a block only a measure's query reads:
+    the command says the store is damaged, not that the workbook failed."""
+    load(minimal_extract(tmp_path / "in"), tmp_path / "w.duckdb", extract_date="2024-06-01")
+    store = tmp_path / "w.duckdb"
+    record_path(store).unlink()
+    whole, block = store.read_bytes(), 262144
+    for b in range(1, len(whole) // block):  # the first block whose damage the store's opening does not meet
+        data = bytearray(whole)
+        for i in range(b * block + 8, (b + 1) * block, 97):
+            data[i] ^= 0xFF
+        store.write_bytes(bytes(data))
+        if run(capsys, "snapshots", "--store", store)[0] == 0:
+            break
+    else:
+        pytest.fail("no block of the store is read by a query alone")
+    code, out = run(capsys, "measures", "--month", "2024-05", "--store", store)
+    assert code == 2 and f"kpi measures: {store}: damaged, cannot be read (" in out and "internal error" not in out
+
+
+def test_a_database_error_that_is_not_damage_stays_a_fault_of_ours(monkeypatch, capsys):
+    import kpi.cli
+
+    def fails(a):
+        raise duckdb.BinderException('Binder Error: Referenced column "x" not found')
+
+    monkeypatch.setattr(kpi.cli, "cmd_snapshots", fails)
+    code, out = run(capsys, "snapshots")
+    assert code == 3 and "internal error (BinderException" in out
