@@ -316,3 +316,26 @@ def test_a_parquet_column_given_twice_is_refused(extract, tmp_path):
     pq.write_table(t, extract / "localities.parquet")
     (extract / "localities.csv").unlink()
     refused(extract, tmp_path, r"localities.parquet: column\(s\) name appear more than once in the header")
+
+
+@pytest.mark.parametrize("fmt", ["ssda903", "cin", "annex-a"])
+def test_a_statutory_file_changed_after_it_was_read_is_refused(tmp_path, fmt):
+    """Every reader takes a file's stat before reading it: a return, census or workbook written again between its
+    reading and its checksum is refused, as the standard files are (A79)."""
+    from bad_inputs import LIST3, census_xml, list3_rows, ssda903, workbook
+
+    from kpi.readers import read as read_sources
+
+    if fmt == "ssda903":
+        src = ssda903(tmp_path)
+        changed = src / "2023-24" / "header.csv"
+    elif fmt == "cin":
+        src = changed = tmp_path / "census.xml"
+        src.write_text(census_xml())
+    else:
+        src = changed = workbook(tmp_path / "annex.xlsx", {"List 3": [LIST3, *list3_rows()]})
+    extracts = read_sources([(fmt, str(src))])
+    changed.write_bytes(changed.read_bytes() + b"\n")  # written again after it was read
+    with pytest.raises(LoadError, match=rf"{changed.name}: changed while it was being loaded"):
+        load_sources(extracts, tmp_path / "w.duckdb", extract_date="2024-06-01", accept_losses=True)
+    assert no_snapshot(tmp_path / "w.duckdb")

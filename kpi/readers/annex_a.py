@@ -47,7 +47,7 @@ from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, from_excel
 
 from .. import model
 from ..errors import LoadError
-from .extract import Extract, Part, not_covered
+from .extract import Extract, Part, file_stat, not_covered
 from .xlsx import Formula, Sheet, Workbook, cell_ref, column_of
 
 # ---------------------------------------------------------------------------------------------
@@ -753,6 +753,10 @@ MISSING_COLUMNS = {
 def read(source: str | Path, progress_every: float = 5.0, **_) -> Extract:
     """The workbook's lists as the data model's tables. ``progress_every``: seconds between progress lines."""
     source = Path(source)
+    try:
+        stat = file_stat(source)  # before it is read: its checksum is refused if it changed since
+    except OSError:
+        stat = None  # Workbook says what is wrong with the path
     book = Workbook(source)
     progress = _Progress(source.name, progress_every)
     found: dict[str, _List] = {}
@@ -990,6 +994,8 @@ def read(source: str | Path, progress_every: float = 5.0, **_) -> Extract:
     for name, tables in LIST_TABLES.items():
         if name not in lists:
             missing |= {t: f"the workbook has no {name}" for t in tables}
+    for part in (p for ps in parts.values() for p in ps):  # every part is of the one workbook
+        part.stat = stat
     return Extract(
         "annex-a",
         str(source.resolve()),

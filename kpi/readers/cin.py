@@ -45,7 +45,7 @@ from lxml import etree
 
 from .. import model
 from ..errors import LoadError
-from .extract import Extract, from_frames, not_covered
+from .extract import Extract, file_stat, from_frames, not_covered
 from .statutory import canonical, label, option_year, parse_date, parse_dates, restated, set_aside
 
 SEX = {"1": "M", "2": "F", "0": "U", "9": "U", "M": "M", "F": "F", "U": "U"}
@@ -299,8 +299,12 @@ def read(source: str | Path, year=None, **_) -> Extract:
 
     if given and len(files) > 1:
         raise LoadError(f"--year states the year of one census, but {source} holds {len(files)}")
-    censuses, councils = [], []
+    censuses, councils, stats = [], [], {}
     for f in files:
+        try:
+            stats[f] = file_stat(f)  # before it is read: its checksum is refused if it changed since
+        except OSError as e:
+            raise LoadError(f"{f}: cannot be read: {e.strerror or e}") from None
         root = _parse(f)
         collection = _text(root, "Header/CollectionDetails/Collection")
         if root.tag != "Message" or root.find("Children") is None or (collection or "CIN").upper() != "CIN":
@@ -352,7 +356,7 @@ def read(source: str | Path, year=None, **_) -> Extract:
             # nor the birth date of one not born by the census date
             optional = {"disability", "date_of_birth"} if table == "children" else set()
             parts.setdefault(table, []).append(
-                from_frames(table, shown(path), frame, LABELS[table], path, optional=optional)
+                from_frames(table, shown(path), frame, LABELS[table], path, optional=optional, stat=stats[path])
             )
     latest = censuses[-1][0]
     return Extract(

@@ -83,6 +83,16 @@ class Extract:
         return self.parts(table) if callable(self.parts) else self.parts.get(table, [])
 
 
+def file_stat(path: Path) -> tuple[int, int, int]:
+    """What changes when a file is written or replaced: its size, modification time and inode. A reader takes it
+    before it reads a file, and :meth:`Part.checksum` refuses the file if it changed since (docs/assumptions.md
+    A79)."""
+    import os
+
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
 def from_frames(
     table: str,
     file: str,
@@ -90,15 +100,17 @@ def from_frames(
     columns: dict[str, str] | None = None,
     path: Path | None = None,
     optional: set[str] | None = None,
+    stat: tuple[int, int, int] | None = None,
 ) -> Part:
-    """A part from a pandas DataFrame of model columns (any dtype: turned to text) and ``_line``."""
+    """A part from a pandas DataFrame of model columns (any dtype: turned to text) and ``_line``; ``stat``: the
+    file's :func:`file_stat` before it was read."""
     cols = {}
     for c in frame.columns:
         if c == "_line":
             cols[c] = pa.array(frame[c].astype("int64").to_numpy())
             continue
         cols[c] = pa.array([_text(v) for v in frame[c]], pa.string())
-    return Part(table, file, pa.table(cols), columns or {}, path, optional=optional or set())
+    return Part(table, file, pa.table(cols), columns or {}, path, optional=optional or set(), stat=stat)
 
 
 def typed_columns(table: model.Table, data: pa.Table) -> set[str]:

@@ -53,7 +53,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import LoadError
-from .extract import Extract, from_frames, not_covered
+from .extract import Extract, file_stat, from_frames, not_covered
 from .statutory import (
     canonical,
     label,
@@ -163,6 +163,7 @@ class _Table:
     file: str  # as shown in errors: relative to the source
     data: pd.DataFrame  # the table's columns, stripped, "" where empty; and _line
     malformed: list[tuple[int, str]] = field(default_factory=list)
+    stat: tuple[int, int, int] | None = None  # the file's before it was read (extract.file_stat)
 
 
 def _decode(raw: bytes, file: str, notes: list[str]) -> str:
@@ -186,6 +187,7 @@ def _decode(raw: bytes, file: str, notes: list[str]) -> str:
 def _read(path: Path, file: str, notes: list[str]) -> _Table | None:
     """One CSV file as a table of the return; None for an empty file (noted)."""
     try:
+        stat = file_stat(path)
         raw = path.read_bytes()
     except OSError as e:
         raise LoadError(f"{file}: cannot be read: {e.strerror or e}") from None
@@ -235,7 +237,7 @@ def _read(path: Path, file: str, notes: list[str]) -> _Table | None:
     df = df[TABLES[name]].copy()
     for c in CODES & set(df.columns):
         df[c] = df[c].str.upper()
-    return _Table(name, path, file, df.assign(_line=lines), malformed)
+    return _Table(name, path, file, df.assign(_line=lines), malformed, stat)
 
 
 def _recognise(names: list[str], file: str) -> str:
@@ -371,11 +373,11 @@ def read(source: str | Path, year=None, **_) -> Extract:
 
     rejects: list[dict] = []
     frames: dict[str, list[pd.DataFrame]] = {}
-    paths = {}
+    paths, stats = {}, {}
     for rank, d in enumerate(order):
         y = years[d]
         for name, t in returns[d].items():
-            paths[t.file] = t.path
+            paths[t.file], stats[t.file] = t.path, t.stat
             table = ACCOUNTED.get(name, f"SSDA903 {name}")
             rejects += [_reject(table, t.file, line, "", None, f"malformed line: {why}") for line, why in t.malformed]
             if name in NOT_IN_MODEL:
@@ -401,7 +403,9 @@ def read(source: str | Path, year=None, **_) -> Extract:
         file all of whose rows were set aside or that has none: the table is supplied, empty)."""
         for f in [t.file for d in order for n, t in returns[d].items() if n == name]:
             g = df[df["_file"] == f]
-            part = from_frames(table, f, g[[*columns, "_line"]].reset_index(drop=True), columns, paths[f])
+            part = from_frames(
+                table, f, g[[*columns, "_line"]].reset_index(drop=True), columns, paths[f], stat=stats[f]
+            )
             parts.setdefault(table, []).append(part)
 
     header = _restate(frames, "Header", rejects, "children", "CHILD", lambda h: h["CHILD"])

@@ -26,7 +26,7 @@ from .. import model
 from ..arrowtext import value_offsets
 from ..errors import LoadError
 from ..model import Table
-from .extract import Extract, Part, typed_columns
+from .extract import Extract, Part, file_stat, typed_columns
 
 LINE = "_line"  # each row's line in its file
 
@@ -266,12 +266,6 @@ def read_table(table: Table, header: Header, typed: bool = True) -> RawTable:
                 cols[c.name] = cols[c.name] if stamps is None else stamps
     cols[LINE] = lines if isinstance(lines, pa.ChunkedArray) else pa.array(lines)
     return RawTable(table, path, pa.table(cols), malformed, stat)
-
-
-def file_stat(path: Path) -> tuple[int, int, int]:
-    """What changes when a file is written or replaced: its size, modification time and inode."""
-    st = os.stat(path)
-    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def _unreadable(path: Path, e: pa.ArrowInvalid, names: list[str]) -> LoadError:
