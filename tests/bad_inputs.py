@@ -61,6 +61,7 @@ class Outcome:
             lines = [x.strip() for x in (self.err if self.code else self.out).splitlines() if x.strip()]
             shown = lines[0] if lines else "(nothing printed)"
         shown = shown.replace(str(folder) + "/", "").replace(str(folder), ".")
+        shown = shown.replace(str(ROOT), "$PROJECT")  # the same table wherever the project is cloned
         shown = re.sub(r"\b\d+\.\d+ s\b", "N s", shown)
         shown = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", shown)  # a test server's port
         return f"exit {self.code}: {shown}"
