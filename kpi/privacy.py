@@ -31,9 +31,30 @@ def small(x) -> np.ndarray:
         return (v > 0) & (v < SMALL)
 
 
+YEARLY = ("ytd", "fy")  # windows counted from April: the year to date, or the whole year's projection
+
+
 def cumulative(measure) -> bool:
-    """A figure counted over the financial year to date: consecutive months' counts differ by a month's count."""
-    return bool(measure.parts) and all(p.window == "ytd" for p in measure.parts)
+    """A figure counted over the financial year (to date, or the whole year's projection): consecutive months'
+    counts differ by about a month's own count, so a rise of 1 to 5 gives one back (A66)."""
+    return bool(measure.parts) and all(p.window in YEARLY for p in measure.parts)
+
+
+def _link(measure):
+    """What a yearly measure counts, its window aside: measures with the same link count the same records over
+    the year (the year to date and the year end's projection of one cohort), so their difference is a count."""
+    if not cumulative(measure):
+        return None
+    return tuple((p.source, p.table, p.date, p.start, p.end, p.role, p.key) for p in measure.parts)
+
+
+def linked(catalogue) -> dict[str, tuple[str, ...]]:
+    """Each yearly measure of the catalogue that shares what it counts with another: the group's references."""
+    groups: dict[tuple, list[str]] = {}
+    for m in catalogue.measures:
+        if (key := _link(m)) is not None:
+            groups.setdefault(key, []).append(m.ref)
+    return {r: tuple(g) for g in groups.values() if len(g) > 1 for r in g}
 
 
 def publish(card: pd.DataFrame, catalogue) -> pd.DataFrame:
@@ -54,11 +75,7 @@ def publish(card: pd.DataFrame, catalogue) -> pd.DataFrame:
     unchecked = (v.notna() & n.isna()).to_numpy()
     count = (out["unit"] == "count").to_numpy()
     primary |= unchecked & (~count | small(v))
-    secondary = np.zeros(len(out), dtype=bool)
-    for ref, rows in out.groupby("measure", sort=False).groups.items():
-        if cumulative(catalogue[ref]):
-            secondary[out.index.get_indexer(rows)] = _ytd_rises(out.loc[rows], primary[out.index.get_indexer(rows)])
-    hidden = primary | secondary
+    hidden = _secondary(out, primary, catalogue)
     out["suppressed"] = hidden
     out["suppression"] = np.where(hidden, np.where(unchecked & ~count, WHY_NO_COUNTS, WHY_COUNTS), None)
     out["suppression"] = out["suppression"].astype(object).where(hidden, None)
@@ -88,6 +105,39 @@ def _earlier(month: str, n: int) -> str:
     while m < 1:
         y, m = y - 1, m + 12
     return f"{y:04d}-{m:02d}"
+
+
+def _secondary(card: pd.DataFrame, primary: np.ndarray, catalogue) -> np.ndarray:
+    """The rows to suppress, primary and secondary: a yearly figure whose counts rose by 1 to 5 since the last
+    month published in its financial year; linked yearly measures (:func:`linked`) suppressed together in a month,
+    and both when their counts differ by 1 to 5 (the year to date against the year end's projection). Repeated
+    until nothing more is suppressed, as each suppression changes the month a later one is compared with."""
+    hidden = primary.copy()
+    pos = {ref: card.index.get_indexer(rows) for ref, rows in card.groupby("measure", sort=False).groups.items()}
+    yearly = [ref for ref in pos if cumulative(catalogue[ref])]
+    links = linked(catalogue)
+    groups = {links[r] for r in yearly if r in links}
+    window = {r: "fy" in {p.window for p in catalogue[r].parts} for r in yearly}
+    counts = pd.DataFrame({c: pd.to_numeric(card[c], errors="coerce") for c in ("numerator", "denominator")})
+    counts["rest"] = counts["denominator"] - counts["numerator"]
+    while True:
+        before = hidden.copy()
+        for ref in yearly:
+            hidden[pos[ref]] |= _ytd_rises(card.iloc[pos[ref]], hidden[pos[ref]])
+        for group in groups:
+            rows = np.concatenate([pos[r] for r in group if r in pos])
+            sub = card.iloc[rows]
+            for _, at in pd.Series(range(len(rows))).groupby(sub["month"].to_numpy()):
+                idx = rows[at.to_numpy()]
+                c = counts.iloc[idx].to_numpy(dtype=float)
+                fy = np.array([window[r] for r in sub["measure"].iloc[at.to_numpy()]])
+                diff = np.abs(c[:, None, :] - c[None, :, :])  # each pair of the month's linked figures
+                with np.errstate(invalid="ignore"):
+                    close = ((diff > 0) & (diff < SMALL)).any(axis=2) & (fy[:, None] != fy[None, :])
+                if hidden[idx].any() or close.any():
+                    hidden[idx] = True
+        if (hidden == before).all():
+            return hidden
 
 
 def _ytd_rises(rows: pd.DataFrame, primary: np.ndarray) -> np.ndarray:

@@ -55,6 +55,22 @@ def catalogue_for(p: params_mod.MonthParams) -> Catalogue:
     return cat
 
 
+def months_from_april(month: str) -> int:
+    """The months to compute for a report of ``month``: its SPC_MONTHS, and those before them back to an April.
+    A year-to-date figure is suppressed by its rise since the last month published in its financial year
+    (:func:`kpi.privacy.publish`), so it is decided from that April on: from the window's first month, that
+    month would always be published (nothing to compare it with), and a month suppressed in one release would
+    be shown in the next, whose window starts a month later (A100)."""
+    first = (int(month[5:7]) - SPC_MONTHS) % 12 + 1  # the calendar month of the window's first month
+    return SPC_MONTHS + (first - 4) % 12
+
+
+def last_months(card: pd.DataFrame, n: int = SPC_MONTHS) -> pd.DataFrame:
+    """The scorecard's last ``n`` months (what is shown and published, once suppression is decided)."""
+    keep = sorted(card["month"].unique())[-n:]
+    return card[card["month"].isin(keep)].reset_index(drop=True)
+
+
 def prepare_data(
     month: str, store: str | Path, p: params_mod.MonthParams, out: Path | None = None, public: bool = False
 ) -> Path:
@@ -72,13 +88,13 @@ def prepare_data(
     cat = catalogue_for(p)
     card = scorecard(
         month,
-        SPC_MONTHS,
+        months_from_april(month),
         context=Context.prepare(con, snap),
         catalogue=cat,
         year_on_year=False,
         aggregates=p.aggregates,
     )
-    (privacy.publish(card, cat) if public else card).to_parquet(out / "scorecard.parquet", index=False)
+    (last_months(privacy.publish(card, cat)) if public else card).to_parquet(out / "scorecard.parquet", index=False)
     sid = int(snap["snapshot_id"])
     accounting = accounting_of(con, sid)
     (privacy.publish_accounting(accounting) if public else accounting).to_parquet(
@@ -143,6 +159,7 @@ class Report:
             self.history = privacy.publish(self.history, self.catalogue)
             if self.accounting is not None:
                 self.accounting = privacy.publish_accounting(self.accounting)
+        self.history = last_months(self.history)  # the months before, back to an April: suppression's (A100)
         shown = sorted(self.history["month"].unique())[-SHOWN_MONTHS:]
         self.card = self.history[self.history["month"].isin(shown)]  # what the page shows: 13 months
         self._spc = {}

@@ -144,6 +144,48 @@ def test_a_year_to_date_rise_of_one_to_five_is_suppressed():
     }
 
 
+def test_a_year_end_projection_and_its_year_to_date_twin_are_suppressed_together():
+    # SCC/033e counts care leavers turning 19 from April to the month (ytd); SCC/033e-P everyone turning 19 in the
+    # year (fy). By March the two count the same people, so the projection must not publish what the ytd hides.
+    ytd = rows("SCC/033e", SCORECARD, {"2026-02": (14, 20), "2026-03": (24, 28)})  # March: 4 not suitable
+    fy = rows("SCC/033e-P", SCORECARD, {"2026-02": (26, 38), "2026-03": (24, 28)})
+    # SCC/033f 8/19 beside SCC/033f-P 13/28: 5 more in work among those to turn 19, read off by subtraction
+    f_ytd = rows("SCC/033f", SCORECARD, {"2025-12": (8, 19)})
+    f_fy = rows("SCC/033f-P", SCORECARD, {"2025-12": (13, 28)})
+    card = pd.concat([ytd, fy, f_ytd, f_fy], ignore_index=True)
+    got = publish(card, SCORECARD)
+    shown = dict(zip(zip(got["measure"], got["month"], strict=True), got["display"], strict=True))
+    assert shown[("SCC/033e", "2026-02")] == "70" and shown[("SCC/033e-P", "2026-02")] == "68"  # 12, 18, 6 apart
+    assert shown[("SCC/033e", "2026-03")] == "[c]"
+    assert shown[("SCC/033e-P", "2026-03")] == "[c]"  # its twin, published alone, would say 24 of 28
+    assert shown[("SCC/033f", "2025-12")] == "[c]" and shown[("SCC/033f-P", "2025-12")] == "[c]"
+    # the projection is a yearly figure too: a rise of 1 to 5 since the last published month gives one back
+    proj = publish(rows("SCC/033d-P", SCORECARD, {"2026-01": (20, 30), "2026-02": (23, 40)}), SCORECARD)
+    assert proj["display"].tolist() == ["67", "[c]"]
+
+
+def test_a_year_to_date_month_is_suppressed_whichever_month_the_window_starts(small_authority, tmp_path):
+    # SCC/010 year to date: August 2024 rose by 3 re-referrals since July, so it is suppressed; the June 2026
+    # report's 24 months start in July 2024, July 2026's in August 2024, where nothing came before it to compare
+    root, _ = small_authority
+    lines = ["month,measure,numerator,denominator,value"]
+    for i in range(28):  # 2024-04 to 2026-07: 10 re-referrals of 20 referrals a month, 13 of 50 by August 2024
+        y, m = 2024 + (3 + i) // 12, (3 + i) % 12 + 1
+        k = (m - 4) % 12 + 1  # months into the financial year
+        n, d = (43, 110) if (y, m) == (2024, 8) else (10 * k, 20 * k + 20)
+        lines.append(f"{y}-{m:02d},SCC/010,{n},{d},")
+    (tmp_path / "agg.csv").write_text("\n".join(lines) + "\n")
+    p = pm.MonthParams(month="2026-07", catalogue="scorecard", aggregates=tmp_path / "agg.csv")
+    shown = {}
+    for month in ("2026-06", "2026-07"):
+        d = report_mod.prepare_data(month, root / "store.duckdb", p, tmp_path / month, public=True)
+        card = pd.read_parquet(d / "scorecard.parquet")
+        assert card["month"].nunique() == 24  # the months before the window decide suppression, then go
+        s = card[card["measure"] == "SCC/010"].set_index("month")["display"]
+        shown[month] = s.get("2024-08")
+    assert shown == {"2026-06": "[c]", "2026-07": "[c]"}
+
+
 def test_data_quality_counts_cannot_be_worked_back():
     acc = pd.DataFrame(
         {
