@@ -280,14 +280,19 @@ def notebook_segments(path: Path) -> list[tuple[str, str]]:
     return out
 
 
-# A plain number is an identifier only where the text says so ("child 1234", "ID: 1234"): a council whose ids
-# are 1, 2, 3, ... would otherwise have every figure taken for one (A67). Ids with a letter, a separator or a
-# leading zero cannot be figures and are looked for wherever they stand.
-TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_\-/.]*[A-Za-z0-9])?")
+# Every child and family id of the store is looked for, whatever its shape (letters, digits, spaces, commas,
+# apostrophes, '#', letters beyond ASCII, no digit at all): literally, case ignored, bounded by what is neither
+# a letter nor a digit, so "CH9" is found in "CH9-CH0" and "CH0_x". A plain number (and an id of one or two
+# characters) is an identifier only where the text says so ("child 1234", "children 4521 and 4522", "ID: 1234"):
+# a council whose ids are 1, 2, 3, ... would otherwise have every figure taken for one (A67).
+WORD = re.compile(r"[^\W_]+")  # a run of letters and digits (any alphabet)
 ID_LABEL = re.compile(
-    r"(?i)\b(?:child(?:'s)?|young person|person|client|case|family|household|la ?child ?id|child_?id|person_?id"
-    r"|id|identifier|upn|nhs)(?:\s*(?:id|no\.?|number|ref))?\s*[:#=]?\s*(?:no\.?\s*)?$"
+    r"(?i)\b(?:child(?:ren)?(?:'s)?|young (?:person|people)(?:'s)?|persons?|people|clients?|cases?|famil(?:y|ies)"
+    r"|households?|la ?child ?ids?|child_?ids?|person_?ids?|ids?|identifiers?|upns?|nhs)"
+    r"(?:\s*(?:ids?|no\.?|nos\.?|numbers?|refs?))?\s*[:#=,]?\s*(?:no\.?\s*)?$"
 )
+# the ids listed before one, back to the label that carries through the list ("child: 4521, 4522 and 4523")
+LISTED = re.compile(r"(?i)(?:[^\W_]*\d[^\W_]*\s*(?:,|;|/|&|\band\b|\bor\b)\s*)+$")
 DOB_LABEL = re.compile(r"(?i)\b(?:born(?:\s+on)?|d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|birthday)\s*[:=]?\s*$")
 MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 DATE = re.compile(
@@ -306,64 +311,81 @@ def _iso(date: str) -> str | None:
         return None
 
 
+def _figure_like(ident: str) -> bool:
+    """An id a figure or a word of the page could be: a plain number (no leading zero), or one or two characters."""
+    return (ident.isdigit() and not (ident.startswith("0") and len(ident) > 2)) or len(ident) <= 2
+
+
+def _labelled(text: str, start: int) -> bool:
+    """Whether the text labels what starts at ``start`` as an id, directly or as one of a list after a label."""
+    before = text[max(0, start - 120) : start]
+    return bool(ID_LABEL.search(LISTED.sub("", before)) or ID_LABEL.search(before))
+
+
+def _store_ids(words: set[str], con) -> list[tuple[str, str, str | None]]:
+    """(id, kind, date of birth) of the store's child and family ids whose first run of letters and digits is
+    one of ``words`` (lower case): the only ids the text can hold."""
+    if not words:
+        return []
+    con.register("_kpi_words", pd.DataFrame({"w": sorted(words)}))
+    first = "lower(regexp_extract(trim({0}), '[\\pL\\pN]+'))"
+    try:
+        rows = con.execute(
+            f"SELECT trim(child_id), trim(family_id), strftime(date_of_birth, '%Y-%m-%d') FROM children "
+            f"WHERE {first.format('child_id')} IN (SELECT w FROM _kpi_words) "
+            f"OR {first.format('family_id')} IN (SELECT w FROM _kpi_words)"
+        ).fetchall()
+    finally:
+        con.unregister("_kpi_words")
+    out = []
+    for child, family, dob in rows:
+        if child and WORD.search(child):
+            out.append((child, "child identifier", dob))
+        if family and WORD.search(family):
+            out.append((family, "family identifier", None))
+    return out
+
+
 def find_personal(segments: list[tuple[str, str]], con) -> list[Finding]:
     """Children's identifiers (child and family ids) and dates of birth in text pieces, from the store's
     ``children`` table on the open connection ``con`` (its snapshot's search path set).
 
-    An id is found as a whole word, whatever its case: one that a figure could not be (a letter, a separator,
-    a leading zero) wherever it stands, a plain number only where the text labels it as an id. A date of birth
-    is any date the text labels so ("born", "DOB", "date of birth"), or a child's own date of birth written
-    within a few words of that child's id."""
-    candidates: dict[str, list[tuple[str, str]]] = {}  # upper-cased token -> (where, as written)
-    dated: list[tuple[str, str, str, list[str]]] = []  # where, date as written, ISO date, tokens near it
-    labelled_dobs: list[Finding] = []
+    Every id of the store is looked for as written there, case ignored, bounded by what is neither a letter nor
+    a digit; one that a figure could be (a plain number, one or two characters) only where the text labels it
+    as an id (a label carries through a list of them). A date of birth is any date the text labels so ("born",
+    "DOB", "date of birth"), or a child's own date of birth written within a few words of that child's id."""
+    words = {w.group().lower() for _, text in segments for w in WORD.finditer(text)}
+    ids: dict[str, list[tuple[str, str | None]]] = {}  # an id's first word, lower case -> (id, kind, dob)
+    for ident, kind, dob in _store_ids(words, con):
+        ids.setdefault(WORD.search(ident).group().lower(), []).append((ident, kind, dob))
+    patterns = {
+        ident: re.compile(rf"(?<![^\W_]){re.escape(ident)}(?![^\W_])", re.I) for v in ids.values() for ident, *_ in v
+    }
+    found: list[Finding] = []
     for where, text in segments:
-        for m in TOKEN.finditer(text):
-            tok = m.group()
-            plain = tok.isdigit() and not (tok.startswith("0") and len(tok) > 2)
-            if not any(ch.isdigit() for ch in tok):
-                continue
-            if plain and not ID_LABEL.search(text[max(0, m.start() - 40) : m.start()]):
-                continue
-            candidates.setdefault(tok.upper(), []).append((where, tok))
+        spots = []  # (start, end, id, dob) of each id of the store in the text
+        for w in WORD.finditer(text):
+            for ident, kind, dob in ids.get(w.group().lower(), ()):
+                at = w.start() - WORD.search(ident).start()  # where the id would start (it may begin with '#')
+                m = patterns[ident].match(text, at) if at >= 0 else None
+                if m is None:
+                    continue
+                spots.append((m.start(), m.end(), dob))
+                if not _figure_like(ident) or _labelled(text, m.start()):
+                    found.append(Finding(kind, m.group(), where))
         for m in DATE.finditer(text):
             iso = _iso(m.group())
             if iso is None:
                 continue
-            if DOB_LABEL.search(text[max(0, m.start() - 30) : m.start()]):
-                labelled_dobs.append(Finding("date of birth", m.group(), where))
-                continue
-            near = TOKEN.findall(text[max(0, m.start() - 80) : m.start()]) + TOKEN.findall(text[m.end() : m.end() + 80])
-            dated.append((where, m.group(), iso, [t for t in near if any(ch.isdigit() for ch in t)]))
-    found: list[Finding] = list(labelled_dobs)
-    near_ids = {t.upper() for *_, toks in dated for t in toks}
-    wanted = sorted(set(candidates) | near_ids)
-    if not wanted:
-        return found
-    con.register("_kpi_tokens", pd.DataFrame({"t": wanted}))
-    try:
-        rows = con.execute(
-            "SELECT upper(trim(child_id)), upper(trim(family_id)), strftime(date_of_birth, '%Y-%m-%d') FROM children "
-            "WHERE upper(trim(child_id)) IN (SELECT t FROM _kpi_tokens) "
-            "OR upper(trim(family_id)) IN (SELECT t FROM _kpi_tokens)"
-        ).fetchall()
-    finally:
-        con.unregister("_kpi_tokens")
-    children = {c for c, _, _ in rows if c}
-    families = {f for _, f, _ in rows if f}
-    dob = {c: b for c, _, b in rows}
-    for tok, places in candidates.items():
-        kind = "child identifier" if tok in children else "family identifier" if tok in families else None
-        if kind:
-            found += [Finding(kind, written, where) for where, written in places]
-    for where, written, iso, toks in dated:
-        if any(dob.get(t.upper()) == iso for t in toks):
-            found.append(Finding("date of birth", written, where))
+            labelled = DOB_LABEL.search(text[max(0, m.start() - 30) : m.start()])
+            near = any(dob == iso and m.start() - 80 <= e and b <= m.end() + 80 for b, e, dob in spots)
+            if labelled or near:  # "DOB 02/03/2015", or a child's own date of birth near their id
+                found.append(Finding("date of birth", m.group(), where))
     return list(dict.fromkeys(found))
 
 
 def redact(text: str, findings: list[Finding]) -> str:
     """The text with each value found replaced by what it is ("[child identifier]")."""
     for f in sorted(findings, key=lambda f: -len(f.value)):
-        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(f.value)}(?![A-Za-z0-9])", f"[{f.kind}]", text, flags=re.I)
+        text = re.sub(rf"(?<![^\W_]){re.escape(f.value)}(?![^\W_])", f"[{f.kind}]", text, flags=re.I)
     return text

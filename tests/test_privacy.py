@@ -411,6 +411,38 @@ def numeric_ids(tmp_path_factory):
     return root / "w.duckdb", data
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Rose with CH9-CH0.", ["CH9", "CH0"]),  # ids joined by separators
+        ("see CH9/CH0", ["CH9", "CH0"]),
+        ("CH0_x moved", ["CH0"]),
+        ("children 4521 and 4522", ["4521", "4522"]),  # a plural label, carried through the list
+        ("child, 4521", ["4521"]),
+        ("child: 4521, 4522 and 4523", ["4521", "4522", "4523"]),
+        ("ch x1 moved twice", ["ch x1"]),  # a space, a comma, an apostrophe, '#', a letter beyond ASCII, no digit
+        ("for case A,7 only", ["A,7"]),
+        ("O'Neil1 moved", ["O'Neil1"]),
+        ("ref #77 now", ["#77"]),
+        ("ÇHX3 went home", ["ÇHX3"]),
+        ("Kestrel left care", ["Kestrel"]),
+        ("4521 referrals; 12 of 40 children; a rate of 4521.5", []),  # figures, unlabelled
+    ],
+)
+def test_every_id_of_the_store_is_found_whatever_its_shape(text, expected):
+    import duckdb
+
+    from kpi.privacy import find_personal
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE children (child_id VARCHAR, family_id VARCHAR, date_of_birth DATE)")
+    ids = ["CH9", "CH0", "CH X1", "A,7", "O'NEIL1", "#77", "ÇHX3", "KESTREL", "4521", "4522", "4523", "12"]
+    con.executemany("INSERT INTO children VALUES (?, NULL, DATE '2015-01-01')", [[i] for i in ids])
+    found = find_personal([("the page", text)], con)
+    assert [f.value for f in found] == expected
+    assert all(f.kind == "child identifier" for f in found)
+
+
 def test_numeric_ids_that_equal_figures_do_not_block_a_report(public_batch, numeric_ids):
     res, _, _ = public_batch
     store, data = numeric_ids
