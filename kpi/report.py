@@ -71,6 +71,15 @@ def last_months(card: pd.DataFrame, n: int = SPC_MONTHS) -> pd.DataFrame:
     return card[card["month"].isin(keep)].reset_index(drop=True)
 
 
+def snapshot_fields(public: bool) -> tuple[str, ...]:
+    """What of the snapshot's description goes beside a report (data/snapshot.json, and so manifest.json). Never
+    the load's note: it counts rejected rows (a count a public page suppresses) and quotes rejected values, a child's
+    id among them, which the search for ids cannot find as that child is not in the store. Not in a public run,
+    the extract's path either (A101)."""
+    shown = ("snapshot_id", "extract_date", "loaded_at", "council", "latest_month")
+    return shown if public else (*shown, "source")
+
+
 def prepare_data(
     month: str, store: str | Path, p: params_mod.MonthParams, out: Path | None = None, public: bool = False
 ) -> Path:
@@ -102,7 +111,9 @@ def prepare_data(
     )
     avail = availability_of(con, sid)
     avail.to_parquet(out / "availability.parquet", index=False)
-    snap = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in snap.items()}
+    snap = {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in snap.items() if k in snapshot_fields(public)
+    }
     (out / "snapshot.json").write_text(json.dumps(snap, default=str))
     con.close()
     return out

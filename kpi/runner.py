@@ -274,7 +274,8 @@ def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, pr
         timings["render"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     extra = {"partial": {"figures_to": partial.to_day.isoformat()}} if partial else {}
-    _manifest(build, month, p, store, data, results, failures, timings, report, leaked if report is None else [], extra)
+    leaked = leaked if report is None else []
+    _manifest(build, month, p, store, data, results, failures, timings, report, leaked, extra, public)
     if report:  # with the figures behind the page (aggregates only), for analysts and for checking re-runs
         _replace(out, build, ["report.html", "manifest.json", "notebooks", "data"])
         shutil.rmtree(out / FAILED, ignore_errors=True)  # an earlier failure of the month is superseded
@@ -442,8 +443,9 @@ def _sha256(path: Path | None) -> str | None:
     return sha256(path) if path and Path(path).exists() else None
 
 
-def _manifest(out, month, p, store, data, results, failures, timings, report, leaked=(), extra=None):
-    """manifest.json beside the page: what it was made from and how the run went (a leak's values left out)."""
+def _manifest(out, month, p, store, data, results, failures, timings, report, leaked=(), extra=None, public=False):
+    """manifest.json beside the page: what it was made from, whether it is the public version, and how the run went
+    (a leak's values left out; the snapshot as data/snapshot.json describes it, without the load's note)."""
     import pandas as pd
 
     failures = [f | {"error": redact(f["error"], leaked)} for f in failures]
@@ -458,6 +460,7 @@ def _manifest(out, month, p, store, data, results, failures, timings, report, le
     manifest = {
         "month": month,
         "status": "ok" if report else "failed",
+        "public": public,
         "report": report.name if report else None,
         "report_bytes": (out / report.name).stat().st_size if report else None,
         "snapshot": snap,

@@ -307,6 +307,28 @@ def public_batch(small_authority, tmp_path_factory):
     return res, root, pd.read_parquet(truth / "scorecard.parquet")
 
 
+def test_the_loads_note_is_never_published_and_the_manifest_says_public(public_batch, tmp_path):
+    import duckdb
+
+    res, root, _ = public_batch
+    manifest = json.loads((res.out_dir / "manifest.json").read_text())
+    assert manifest["public"] is True
+    beside = json.loads((res.out_dir / "data" / "snapshot.json").read_text())
+    assert "note" not in manifest["snapshot"] and "note" not in beside and "source" not in beside
+    # a note counting rejected rows and quoting a rejected value (a child not in the store, so not searched for)
+    store = tmp_path / "store.duckdb"
+    shutil.copy(root / "store.duckdb", store)
+    con = duckdb.connect(str(store))
+    note = "care_leavers.csv: 20 of 24 rows rejected, e.g. row 2 'CH99999' not a known child"
+    con.execute("UPDATE meta.snapshots SET note = ?", [note])
+    con.close()
+    for public in (True, False):
+        d = report_mod.prepare_data("2026-10", store, pm.MonthParams(month="2026-10"), tmp_path / str(public), public)
+        text = (d / "snapshot.json").read_text()
+        assert "CH99999" not in text and "rejected" not in text
+        assert ("source" in json.loads(text)) is not public  # the extract's path: for the council's own runs only
+
+
 def _small_in_truth(t: pd.DataFrame) -> pd.Series:
     """The rows whose own counts (numerator, denominator, and what a percentage's denominator leaves) are 1-5."""
 
