@@ -119,6 +119,18 @@ def prepare_data(
     return out
 
 
+def report_for(month: str, store: str | Path, p: params_mod.MonthParams) -> Report:
+    """The month's report from the params ``p`` as given (its catalogue, comparators, aggregates and, when
+    ``p.public``, the published figures alone), not from a params file."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kpi-report-") as tmp:
+        d = prepare_data(month, store, p, Path(tmp), public=p.public)
+        card, snap = pd.read_parquet(d / "scorecard.parquet"), json.loads((d / "snapshot.json").read_text())
+        accounting, availability = (pd.read_parquet(d / f"{n}.parquet") for n in ("accounting", "availability"))
+    return Report(month, card, catalogue_for(p), p, snap, p.public, accounting, availability)
+
+
 def _show(markup: str) -> None:
     from IPython.display import HTML, display
 
@@ -203,6 +215,13 @@ class Report:
         return cls(month, history, cat, p, snap, public or p.public, accounting, availability)
 
     # ------------------------------------------------------------------ helpers
+    def commentary(self, ref: str) -> str | None:
+        """A manager's commentary on the measure; None where there is none or it is still a draft (marked DRAFT):
+        a draft is drafted again from the figures shown, as one drafted from other figures (those a public page
+        suppresses, or another month's) can say what the page does not (A102)."""
+        text = (self.params.commentary.get(ref) or "").strip()
+        return None if not text or text.upper().startswith("DRAFT") else text
+
     def series(self, ref: str) -> pd.DataFrame:
         return self.card[self.card["measure"] == ref]
 
@@ -422,7 +441,7 @@ real change from the month-to-month noise of the process.</p>
 
         s = self.series(m.ref)
         r = self.latest(m.ref)
-        commentary = self.params.commentary.get(m.ref)
+        commentary = self.commentary(m.ref)
         if commentary:
             comment = "".join(f"<p>{_e(p)}</p>" for p in commentary.split("\n\n"))
         else:

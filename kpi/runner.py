@@ -470,7 +470,7 @@ def _manifest(out, month, p, store, data, results, failures, timings, report, le
             "params_sha256": _sha256(p.path) if p.path else None,
             "extract_files": {r.file or r.table_name: r.sha256 for r in acc.itertuples() if r.sha256},
         },
-        "commentary_from_managers": sorted(p.commentary),
+        "commentary_from_managers": sorted(r for r in p.commentary if not p.commentary[r].upper().startswith("DRAFT")),
         "packages": versions,
         "python": sys.version.split()[0],
         "notebooks": sorted(results, key=lambda r: r["notebook"]),

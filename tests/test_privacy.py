@@ -547,6 +547,45 @@ def test_a_failing_cells_error_never_quotes_a_childs_id(small_authority, tmp_pat
     assert kid not in (res.failed_dir / "manifest.json").read_text()
 
 
+def test_params_new_keeps_the_months_settings_and_drafts_from_the_published_figures(small_authority, tmp_path):
+    from kpi.cli import main
+
+    root, _ = small_authority
+    store = root / "store.duckdb"
+    (tmp_path / "2026-09.yaml").write_text(
+        'month: "2026-09"\ncouncil: Synthshire\ncatalogue: scorecard\npublic: true\nsnapshot: 1\nnotes: "Old."\n'
+        'commentary:\n  SCC/025: "September was hard."\n'
+    )
+    (tmp_path / "2026-10.yaml").write_text("month: [broken\n")  # --force starts it again without reading it
+    assert main(["params", "new", "2026-10", "--store", str(store), "--dir", str(tmp_path), "--force"]) == 0
+    p = pm.load(tmp_path / "2026-10.yaml")
+    assert (p.council, p.catalogue, p.public, p.snapshot, p.notes) == ("Synthshire", "scorecard", True, None, "")
+    assert set(p.commentary) == {m.ref for m in SCORECARD.kpis()}  # the scorecard's KPIs, not the county's
+    pm.check(p)  # so kpi run takes it
+    published = report_mod.report_for("2026-10", store, p)
+    for ref, text in p.commentary.items():
+        if published.latest(ref)["suppressed"]:  # a draft says nothing of a figure the public page suppresses
+            assert text == "DRAFT: The figure for October 2026 is suppressed ([c]).", (ref, text)
+    assert any(published.latest(r)["suppressed"] for r in p.commentary)  # the case arises in this data
+
+
+def test_a_page_drafts_again_where_commentary_is_still_a_draft(monkeypatch):
+    history = rows("1.7", COUNTY, {"2026-09": (20, 40), "2026-10": (3, 40)})  # October's 3: suppressed in public
+    for col, v in (("target", 25.0), ("tolerance", 5.0), ("rate_not_available", None)):
+        history[col] = v
+    params = pm.MonthParams(month="2026-10", commentary={"1.7": "DRAFT: Fell to 8% in October from 50%."})
+    shown = []
+    monkeypatch.setattr(report_mod, "_show", shown.append)
+    r = Report("2026-10", history, COUNTY, params, {"snapshot_id": 1}, public=True)
+    r.kpi_page(COUNTY["1.7"])
+    commentary = html.unescape(shown[-1]).split("<h4>Commentary</h4>")[1]
+    assert "8%" not in commentary  # the draft written from the unsuppressed figures is not shown: drafted again
+    assert "DRAFT</strong> (drafted from the figures" in commentary and "October 2026 is suppressed ([c])" in commentary
+    params.commentary["1.7"] = "Written by the manager."
+    r.kpi_page(COUNTY["1.7"])
+    assert "<p>Written by the manager.</p>" in shown[-1]
+
+
 # ------------------------------------------------------------------ notebook outputs never reach git
 
 
