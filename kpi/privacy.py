@@ -256,28 +256,62 @@ def page_segments(page: str, name: str = "the page") -> list[tuple[str, str]]:
     return [(f"{name}: {w}", t) for w, t in p.out]
 
 
-def notebook_segments(path: Path) -> list[tuple[str, str]]:
-    """The text of an executed notebook's outputs (HTML, plain text, streams, errors), by cell."""
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # a traceback's colours: "\x1b[0;31mCH12" would hide CH12 behind 'm'
+
+
+def notebook_segments(path: Path, sources: bool = False) -> list[tuple[str, str]]:
+    """The text of an executed notebook's outputs (HTML, plain text, streams, errors; colour codes left out), by
+    cell; ``sources``: the cells' code too."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     out = []
     for i, cell in enumerate(nb.cells):
+        if sources:
+            out.append((f"{Path(path).name} cell {i} code", cell.get("source", "")))
         for o in cell.get("outputs", []):
             where = f"{Path(path).name} cell {i}"
             if o.get("output_type") == "stream":
-                out.append((where, o.get("text", "")))
+                out.append((where, ANSI.sub("", o.get("text", ""))))
             elif o.get("output_type") == "error":
-                out.append(
-                    (where, f"{o.get('ename', '')}: {o.get('evalue', '')}\n" + "\n".join(o.get("traceback", [])))
-                )
+                text = f"{o.get('ename', '')}: {o.get('evalue', '')}\n" + "\n".join(o.get("traceback", []))
+                out.append((where, ANSI.sub("", text)))
             else:
                 data = o.get("data", {})
                 if "text/html" in data:
                     out += page_segments(data["text/html"], where)
                 elif "text/plain" in data:
-                    out.append((where, data["text/plain"]))
+                    out.append((where, ANSI.sub("", data["text/plain"])))
     return out
+
+
+def redact_notebook(path: Path, findings: list[Finding]) -> None:
+    """An executed notebook with each value found replaced by what it is, in its cells' code and every output's
+    text (streams, errors and their tracebacks, HTML, plain text, JSON; colour codes dropped). Images are left:
+    their pixels cannot be searched (the report's charts draw figures, never a child's id)."""
+    import nbformat
+
+    if not findings:
+        return
+    nb = nbformat.read(path, as_version=4)
+
+    def clean(text):
+        text = "".join(text) if isinstance(text, list) else text
+        return redact(ANSI.sub("", text), findings)
+
+    for cell in nb.cells:
+        cell.source = clean(cell.get("source", ""))
+        for o in cell.get("outputs", []):
+            if "text" in o:
+                o["text"] = clean(o["text"])
+            if o.get("output_type") == "error":
+                o["ename"], o["evalue"] = clean(o.get("ename", "")), clean(o.get("evalue", ""))
+                o["traceback"] = [clean(t) for t in o.get("traceback", [])]
+            data = o.get("data", {})
+            for kind in list(data):
+                if kind.startswith("text/") or kind.endswith("json"):
+                    data[kind] = clean(data[kind]) if isinstance(data[kind], str | list) else data[kind]
+    nbformat.write(nb, path)
 
 
 # Every child and family id of the store is looked for, whatever its shape (letters, digits, spaces, commas,

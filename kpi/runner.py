@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import params as params_mod
 from .errors import UserError
-from .privacy import Finding, find_personal, notebook_segments, page_segments, redact
+from .privacy import Finding, find_personal, notebook_segments, page_segments, redact, redact_notebook
 
 # jsonschema (imported through nbformat by papermill and nbconvert) loads the optional rfc3987_syntax
 # package when it is installed, and that builds a grammar for 2 s of CPU on this project's machines: two
@@ -281,7 +281,11 @@ def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, pr
         shutil.rmtree(out / FAILED, ignore_errors=True)  # an earlier failure of the month is superseded
         progress(f"[{month}] wrote {report} ({report.stat().st_size / 1e6:.1f} MB) in {timings['total']:.1f} s")
         return RunResult(month, out, report, failures, timings)
-    # executed notebooks are kept (failed ones too, for their error banners), apart from the last good run's
+    # executed notebooks are kept (failed ones too, for their error banners), apart from the last good run's,
+    # searched as the page is and each id or date of birth in their code or outputs replaced by what it is
+    for nb in sorted((build / "notebooks").glob("*.ipynb")):
+        found = _personal(store, data, notebook_segments(nb, sources=True))
+        redact_notebook(nb, found)
     _replace(out / FAILED, build, ["manifest.json", "notebooks"])
     good = "the last good report is unchanged" if (out / "report.html").exists() else "no good report of it yet"
     progress(f"[{month}] FAILED: {len(failures)} failure(s), its notebooks and manifest in {out / FAILED}; {good}")

@@ -586,6 +586,30 @@ def test_a_page_drafts_again_where_commentary_is_still_a_draft(monkeypatch):
     assert "<p>Written by the manager.</p>" in shown[-1]
 
 
+def test_a_failed_runs_notebooks_hold_no_childs_id(small_authority, tmp_path):
+    root, _ = small_authority
+    kids = pd.read_csv(root / "synthetic" / "children.csv", usecols=["child_id"])["child_id"]
+    kid, other = kids.iloc[3456], kids.iloc[4321]
+    books = tmp_path / "books"
+    books.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(f'print("moved: {other.lower()}")'),
+        nbformat.v4.new_code_cell(f'from IPython.display import HTML, display\ndisplay(HTML("<p>{other}</p>"))'),
+        nbformat.v4.new_code_cell(f'raise ValueError("no placement for {kid}")'),
+    ]
+    nbformat.write(nb, books / "01_x.ipynb")
+    res = run("2026-10", root / "store.duckdb", out_root=tmp_path / "out", notebook_dir=books, progress=lambda s: None)
+    assert not res.ok
+    kept = (res.failed_dir / "notebooks" / "01_x.ipynb").read_text()
+    assert not re.search(rf"(?i){kid}|{other}", kept)  # not in the traceback, the outputs or the code
+    executed = nbformat.read(res.failed_dir / "notebooks" / "01_x.ipynb", as_version=4)
+    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert outputs[0]["text"] == "moved: [child identifier]\n"  # the analyst still sees what failed, and where
+    assert outputs[-1]["evalue"] == "no placement for [child identifier]"
+
+
 # ------------------------------------------------------------------ notebook outputs never reach git
 
 
