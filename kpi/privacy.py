@@ -423,3 +423,34 @@ def redact(text: str, findings: list[Finding]) -> str:
     for f in sorted(findings, key=lambda f: -len(f.value)):
         text = re.sub(rf"(?<![^\W_]){re.escape(f.value)}(?![^\W_])", f"[{f.kind}]", text, flags=re.I)
     return text
+
+
+# ------------------------------------------------------------------ notebook outputs and git
+
+
+def notebook_filter_problem(root: Path) -> str | None:
+    """Why notebook outputs could reach git from the clone at ``root`` (None: they cannot, or it is no clone).
+    .gitattributes sends notebooks through the nbstripout filter, but git silently stages a notebook whole when
+    the filter is not configured in the clone, as after `conda env create` without `make git-filters` (A69)."""
+    import shlex
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None or not (Path(root) / ".git").exists():
+        return None
+
+    def config(key: str) -> str:
+        got = subprocess.run([git, "-C", str(root), "config", "--get", key], capture_output=True, text=True)
+        return got.stdout.strip()
+
+    fix = "run `make git-filters` in the clone"
+    clean = config("filter.nbstripout.clean")
+    if not clean:
+        return f"{root}: the nbstripout filter is not set up, so git would commit notebooks with their outputs; {fix}"
+    if config("filter.nbstripout.required") != "true":
+        return f"{root}: the nbstripout filter is not required, so git would stage a notebook it cannot clean; {fix}"
+    program = shlex.split(clean)[0]
+    if shutil.which(program) is None and not Path(program).is_file():
+        return f"{root}: the nbstripout filter runs {program}, which does not exist (a removed environment?); {fix}"
+    return None

@@ -658,3 +658,27 @@ def test_make_report_and_make_test_set_the_filter_up():
         ).stdout
         assert "filter.nbstripout.clean" in plan and "filter.nbstripout.required true" in plan, target
     assert "*.ipynb filter=nbstripout" in (ROOT / ".gitattributes").read_text()
+
+
+def test_a_clone_without_the_filter_is_told_to_set_it_up(tmp_path):
+    from kpi.privacy import notebook_filter_problem
+
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    shutil.copy(ROOT / ".gitattributes", repo / ".gitattributes")
+    assert "not set up" in notebook_filter_problem(repo) and "make git-filters" in notebook_filter_problem(repo)
+    _git(repo, "config", "filter.nbstripout.clean", "/nowhere/python -m nbstripout")
+    _git(repo, "config", "filter.nbstripout.required", "true")
+    assert "/nowhere/python, which does not exist" in notebook_filter_problem(repo)
+    assert notebook_filter_problem(tmp_path) is None  # not a clone: nothing to set up
+
+
+def test_this_clone_keeps_notebook_outputs_out_of_git():
+    """Fails in a clone made without `make` (conda env create): the filter must be set up (make git-filters)."""
+    from kpi.privacy import notebook_filter_problem
+
+    problem = notebook_filter_problem(ROOT)
+    assert problem is None, problem
