@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html.parser
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -345,6 +346,14 @@ def _iso(date: str) -> str | None:
         return None
 
 
+def _plain(text: str) -> str:
+    """Text as searched: compatibility forms folded (full-width "ＣＨ１２" is "CH12", a letter and its accent one
+    character) and invisible format characters (zero-width spaces and joiners) dropped, so neither hides an id."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) != "Cf")
+
+
 def _figure_like(ident: str) -> bool:
     """An id a figure or a word of the page could be: a plain number (no leading zero), or one or two characters."""
     return (ident.isdigit() and not (ident.startswith("0") and len(ident) > 2)) or len(ident) <= 2
@@ -362,7 +371,7 @@ def _store_ids(words: set[str], con) -> list[tuple[str, str, str | None]]:
     if not words:
         return []
     con.register("_kpi_words", pd.DataFrame({"w": sorted(words)}))
-    first = "lower(regexp_extract(trim({0}), '[\\pL\\pN]+'))"
+    first = "lower(regexp_extract(trim({0}), '[\\pL\\pM\\pN]+'))"
     try:
         rows = con.execute(
             f"SELECT trim(child_id), trim(family_id), strftime(date_of_birth, '%Y-%m-%d') FROM children "
@@ -388,9 +397,12 @@ def find_personal(segments: list[tuple[str, str]], con) -> list[Finding]:
     a digit; one that a figure could be (a plain number, one or two characters) only where the text labels it
     as an id (a label carries through a list of them). A date of birth is any date the text labels so ("born",
     "DOB", "date of birth"), or a child's own date of birth written within a few words of that child's id."""
+    segments = [(where, _plain(text)) for where, text in segments]
     words = {w.group().lower() for _, text in segments for w in WORD.finditer(text)}
+    words |= {unicodedata.normalize("NFD", w) for w in words if not w.isascii()}  # as a store may hold them
     ids: dict[str, list[tuple[str, str | None]]] = {}  # an id's first word, lower case -> (id, kind, dob)
     for ident, kind, dob in _store_ids(words, con):
+        ident = _plain(ident)
         ids.setdefault(WORD.search(ident).group().lower(), []).append((ident, kind, dob))
     patterns = {
         ident: re.compile(rf"(?<![^\W_]){re.escape(ident)}(?![^\W_])", re.I) for v in ids.values() for ident, *_ in v
@@ -419,7 +431,10 @@ def find_personal(segments: list[tuple[str, str]], con) -> list[Finding]:
 
 
 def redact(text: str, findings: list[Finding]) -> str:
-    """The text with each value found replaced by what it is ("[child identifier]")."""
+    """The text (as searched: :func:`_plain`) with each value found replaced by what it is ("[child identifier]")."""
+    if not findings:
+        return text
+    text = _plain(text)
     for f in sorted(findings, key=lambda f: -len(f.value)):
         text = re.sub(rf"(?<![^\W_]){re.escape(f.value)}(?![^\W_])", f"[{f.kind}]", text, flags=re.I)
     return text

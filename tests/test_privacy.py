@@ -448,6 +448,10 @@ def numeric_ids(tmp_path_factory):
         ("ref #77 now", ["#77"]),
         ("ÇHX3 went home", ["ÇHX3"]),
         ("Kestrel left care", ["Kestrel"]),
+        ("ＣＨ９ moved", ["CH9"]),  # full-width letters and digits
+        ("CH\u200b9 moved", ["CH9"]),  # a zero-width space inside it
+        ("C\u0327HX3 went home", ["ÇHX3"]),  # the letter and its accent as two characters
+        ("\u00c977 left", ["É77"]),  # ... or so in the store (below), and as one in the text
         ("4521 referrals; 12 of 40 children; a rate of 4521.5", []),  # figures, unlabelled
     ],
 )
@@ -458,7 +462,7 @@ def test_every_id_of_the_store_is_found_whatever_its_shape(text, expected):
 
     con = duckdb.connect()
     con.execute("CREATE TABLE children (child_id VARCHAR, family_id VARCHAR, date_of_birth DATE)")
-    ids = ["CH9", "CH0", "CH X1", "A,7", "O'NEIL1", "#77", "ÇHX3", "KESTREL", "4521", "4522", "4523", "12"]
+    ids = ["CH9", "CH0", "CH X1", "A,7", "O'NEIL1", "#77", "ÇHX3", "KESTREL", "4521", "4522", "4523", "12", "E\u030177"]
     con.executemany("INSERT INTO children VALUES (?, NULL, DATE '2015-01-01')", [[i] for i in ids])
     found = find_personal([("the page", text)], con)
     assert [f.value for f in found] == expected
