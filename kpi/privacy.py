@@ -110,9 +110,10 @@ def _earlier(month: str, n: int) -> str:
 
 def _secondary(card: pd.DataFrame, primary: np.ndarray, catalogue) -> np.ndarray:
     """The rows to suppress, primary and secondary: a yearly figure whose counts rose by 1 to 5 since the last
-    month published in its financial year; linked yearly measures (:func:`linked`) suppressed together in a month,
-    and both when their counts differ by 1 to 5 (the year to date against the year end's projection). Repeated
-    until nothing more is suppressed, as each suppression changes the month a later one is compared with."""
+    month published in its financial year; of linked yearly measures (:func:`linked`), a year-to-date figure and a
+    year end's projection of the same month both when their counts differ by 1 to 5 (the difference is a count of
+    children), and both when they are the same counts and one is suppressed. Repeated until nothing more is
+    suppressed, as each suppression changes the month a later one is compared with."""
     hidden = primary.copy()
     pos = {ref: card.index.get_indexer(rows) for ref, rows in card.groupby("measure", sort=False).groups.items()}
     yearly = [ref for ref in pos if cumulative(catalogue[ref])]
@@ -134,9 +135,11 @@ def _secondary(card: pd.DataFrame, primary: np.ndarray, catalogue) -> np.ndarray
                 fy = np.array([window[r] for r in sub["measure"].iloc[at.to_numpy()]])
                 diff = np.abs(c[:, None, :] - c[None, :, :])  # each pair of the month's linked figures
                 with np.errstate(invalid="ignore"):
-                    close = ((diff > 0) & (diff < SMALL)).any(axis=2) & (fy[:, None] != fy[None, :])
-                if hidden[idx].any() or close.any():
-                    hidden[idx] = True
+                    close = ((diff > 0) & (diff < SMALL)).any(axis=2)  # the difference is a small count
+                    same = (diff == 0).all(axis=2)  # one figure twice (by March, the year end is the year to date)
+                h = hidden[idx]
+                pair = (fy[:, None] != fy[None, :]) & (close | (same & (h[:, None] | h[None, :])))
+                hidden[idx] |= pair.any(axis=1)
         if (hidden == before).all():
             return hidden
 

@@ -152,9 +152,12 @@ def test_a_year_end_projection_and_its_year_to_date_twin_are_suppressed_together
     # SCC/033f 8/19 beside SCC/033f-P 13/28: 5 more in work among those to turn 19, read off by subtraction
     f_ytd = rows("SCC/033f", SCORECARD, {"2025-12": (8, 19)})
     f_fy = rows("SCC/033f-P", SCORECARD, {"2025-12": (13, 28)})
-    card = pd.concat([ytd, fy, f_ytd, f_fy], ignore_index=True)
+    # SCC/033d, counting the same care leavers, 1 not in touch: suppressed alone (its twin, not 033e, would tell)
+    d_ytd = rows("SCC/033d", SCORECARD, {"2026-02": (19, 20)})
+    card = pd.concat([ytd, fy, f_ytd, f_fy, d_ytd], ignore_index=True)
     got = publish(card, SCORECARD)
     shown = dict(zip(zip(got["measure"], got["month"], strict=True), got["display"], strict=True))
+    assert shown[("SCC/033d", "2026-02")] == "[c]"
     assert shown[("SCC/033e", "2026-02")] == "70" and shown[("SCC/033e-P", "2026-02")] == "68"  # 12, 18, 6 apart
     assert shown[("SCC/033e", "2026-03")] == "[c]"
     assert shown[("SCC/033e-P", "2026-03")] == "[c]"  # its twin, published alone, would say 24 of 28
