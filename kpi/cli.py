@@ -358,10 +358,12 @@ def cmd_run(a) -> int:
 
 def cmd_params_new(a) -> int:
     """Start params/YYYY-MM.yaml from the previous month's, with drafted commentary for managers to edit."""
+    import dataclasses
+
     from . import params as pm
     from .calendar import add_months, month_label, month_start
     from .narrative import draft
-    from .report import Report
+    from .report import report_for
     from .store import open_snapshot
 
     path = a.dir / f"{a.month}.yaml"
@@ -372,18 +374,20 @@ def cmd_params_new(a) -> int:
     con, _, cov = open_snapshot(a.store)
     con.close()
     cov.check(a.month, a.partial, "month")
+    # the previous month's params carried over (council, catalogue, public, la_code, comparator_year, aggregates):
+    # only the month, the snapshot (the latest), the notes and the commentary start again
     prev = pm.for_month(month_label(add_months(month_start(a.month), -1)), a.dir)
-    r = Report.open(a.month, a.store)
-    new = pm.MonthParams(
-        month=a.month, council=prev.council or str(r.snapshot.get("council") or ""), catalogue=prev.catalogue, notes=""
-    )
+    new = dataclasses.replace(prev, month=a.month, snapshot=None, notes="", commentary={})
+    pm.check(new)  # what it names (catalogue, comparators, aggregates) is used to draft: errors name its file
+    r = report_for(a.month, a.store, new)  # public: drafted from the published figures alone
+    new.council = new.council or str(r.snapshot.get("council") or "")
     if a.month == cov.partial:
         new.notes = (
             f"Partial month: the data were extracted on {cov.extract_date:%-d %B %Y}, so the figures run to "
             f"{cov.to_day:%-d %B %Y}, not to the month's end."
         )
     for m in r.catalogue.kpis():
-        new.commentary[m.ref] = "DRAFT: " + draft(m, r.series(m.ref), r.spc(m.ref))
+        new.commentary[m.ref] = "DRAFT: " + draft(m, r.series(m.ref), r.verdict(m.ref))
     try:
         a.dir.mkdir(parents=True, exist_ok=True)
         path.write_text(pm.dump(new))

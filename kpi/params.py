@@ -247,6 +247,8 @@ def dump(p: MonthParams) -> str:
     if p.snapshot is not None:
         doc["snapshot"] = p.snapshot
     doc["catalogue"] = p.catalogue
+    if p.public:
+        doc["public"] = True
     if p.la_code:
         doc["la_code"] = p.la_code
     if p.comparator_year:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html.parser
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +32,30 @@ def small(x) -> np.ndarray:
         return (v > 0) & (v < SMALL)
 
 
+YEARLY = ("ytd", "fy")  # windows counted from April: the year to date, or the whole year's projection
+
+
 def cumulative(measure) -> bool:
-    """A figure counted over the financial year to date: consecutive months' counts differ by a month's count."""
-    return bool(measure.parts) and all(p.window == "ytd" for p in measure.parts)
+    """A figure counted over the financial year (to date, or the whole year's projection): consecutive months'
+    counts differ by about a month's own count, so a rise of 1 to 5 gives one back (A66)."""
+    return bool(measure.parts) and all(p.window in YEARLY for p in measure.parts)
+
+
+def _link(measure):
+    """What a yearly measure counts, its window aside: measures with the same link count the same records over
+    the year (the year to date and the year end's projection of one cohort), so their difference is a count."""
+    if not cumulative(measure):
+        return None
+    return tuple((p.source, p.table, p.date, p.start, p.end, p.role, p.key) for p in measure.parts)
+
+
+def linked(catalogue) -> dict[str, tuple[str, ...]]:
+    """Each yearly measure of the catalogue that shares what it counts with another: the group's references."""
+    groups: dict[tuple, list[str]] = {}
+    for m in catalogue.measures:
+        if (key := _link(m)) is not None:
+            groups.setdefault(key, []).append(m.ref)
+    return {r: tuple(g) for g in groups.values() if len(g) > 1 for r in g}
 
 
 def publish(card: pd.DataFrame, catalogue) -> pd.DataFrame:
@@ -54,11 +76,7 @@ def publish(card: pd.DataFrame, catalogue) -> pd.DataFrame:
     unchecked = (v.notna() & n.isna()).to_numpy()
     count = (out["unit"] == "count").to_numpy()
     primary |= unchecked & (~count | small(v))
-    secondary = np.zeros(len(out), dtype=bool)
-    for ref, rows in out.groupby("measure", sort=False).groups.items():
-        if cumulative(catalogue[ref]):
-            secondary[out.index.get_indexer(rows)] = _ytd_rises(out.loc[rows], primary[out.index.get_indexer(rows)])
-    hidden = primary | secondary
+    hidden = _secondary(out, primary, catalogue)
     out["suppressed"] = hidden
     out["suppression"] = np.where(hidden, np.where(unchecked & ~count, WHY_NO_COUNTS, WHY_COUNTS), None)
     out["suppression"] = out["suppression"].astype(object).where(hidden, None)
@@ -88,6 +106,42 @@ def _earlier(month: str, n: int) -> str:
     while m < 1:
         y, m = y - 1, m + 12
     return f"{y:04d}-{m:02d}"
+
+
+def _secondary(card: pd.DataFrame, primary: np.ndarray, catalogue) -> np.ndarray:
+    """The rows to suppress, primary and secondary: a yearly figure whose counts rose by 1 to 5 since the last
+    month published in its financial year; of linked yearly measures (:func:`linked`), a year-to-date figure and a
+    year end's projection of the same month both when their counts differ by 1 to 5 (the difference is a count of
+    children), and both when they are the same counts and one is suppressed. Repeated until nothing more is
+    suppressed, as each suppression changes the month a later one is compared with."""
+    hidden = primary.copy()
+    pos = {ref: card.index.get_indexer(rows) for ref, rows in card.groupby("measure", sort=False).groups.items()}
+    yearly = [ref for ref in pos if cumulative(catalogue[ref])]
+    links = linked(catalogue)
+    groups = {links[r] for r in yearly if r in links}
+    window = {r: "fy" in {p.window for p in catalogue[r].parts} for r in yearly}
+    counts = pd.DataFrame({c: pd.to_numeric(card[c], errors="coerce") for c in ("numerator", "denominator")})
+    counts["rest"] = counts["denominator"] - counts["numerator"]
+    while True:
+        before = hidden.copy()
+        for ref in yearly:
+            hidden[pos[ref]] |= _ytd_rises(card.iloc[pos[ref]], hidden[pos[ref]])
+        for group in groups:
+            rows = np.concatenate([pos[r] for r in group if r in pos])
+            sub = card.iloc[rows]
+            for _, at in pd.Series(range(len(rows))).groupby(sub["month"].to_numpy()):
+                idx = rows[at.to_numpy()]
+                c = counts.iloc[idx].to_numpy(dtype=float)
+                fy = np.array([window[r] for r in sub["measure"].iloc[at.to_numpy()]])
+                diff = np.abs(c[:, None, :] - c[None, :, :])  # each pair of the month's linked figures
+                with np.errstate(invalid="ignore"):
+                    close = ((diff > 0) & (diff < SMALL)).any(axis=2)  # the difference is a small count
+                    same = (diff == 0).all(axis=2)  # one figure twice (by March, the year end is the year to date)
+                h = hidden[idx]
+                pair = (fy[:, None] != fy[None, :]) & (close | (same & (h[:, None] | h[None, :])))
+                hidden[idx] |= pair.any(axis=1)
+        if (hidden == before).all():
+            return hidden
 
 
 def _ytd_rises(rows: pd.DataFrame, primary: np.ndarray) -> np.ndarray:
@@ -206,38 +260,77 @@ def page_segments(page: str, name: str = "the page") -> list[tuple[str, str]]:
     return [(f"{name}: {w}", t) for w, t in p.out]
 
 
-def notebook_segments(path: Path) -> list[tuple[str, str]]:
-    """The text of an executed notebook's outputs (HTML, plain text, streams, errors), by cell."""
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # a traceback's colours: "\x1b[0;31mCH12" would hide CH12 behind 'm'
+
+
+def notebook_segments(path: Path, sources: bool = False) -> list[tuple[str, str]]:
+    """The text of an executed notebook's outputs (HTML, plain text, streams, errors; colour codes left out), by
+    cell; ``sources``: the cells' code too."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     out = []
     for i, cell in enumerate(nb.cells):
+        if sources:
+            out.append((f"{Path(path).name} cell {i} code", cell.get("source", "")))
         for o in cell.get("outputs", []):
             where = f"{Path(path).name} cell {i}"
             if o.get("output_type") == "stream":
-                out.append((where, o.get("text", "")))
+                out.append((where, ANSI.sub("", o.get("text", ""))))
             elif o.get("output_type") == "error":
-                out.append(
-                    (where, f"{o.get('ename', '')}: {o.get('evalue', '')}\n" + "\n".join(o.get("traceback", [])))
-                )
+                text = f"{o.get('ename', '')}: {o.get('evalue', '')}\n" + "\n".join(o.get("traceback", []))
+                out.append((where, ANSI.sub("", text)))
             else:
                 data = o.get("data", {})
                 if "text/html" in data:
                     out += page_segments(data["text/html"], where)
                 elif "text/plain" in data:
-                    out.append((where, data["text/plain"]))
+                    out.append((where, ANSI.sub("", data["text/plain"])))
     return out
 
 
-# A plain number is an identifier only where the text says so ("child 1234", "ID: 1234"): a council whose ids
-# are 1, 2, 3, ... would otherwise have every figure taken for one (A67). Ids with a letter, a separator or a
-# leading zero cannot be figures and are looked for wherever they stand.
-TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_\-/.]*[A-Za-z0-9])?")
+def redact_notebook(path: Path, findings: list[Finding]) -> None:
+    """An executed notebook with each value found replaced by what it is, in its cells' code and every output's
+    text (streams, errors and their tracebacks, HTML, plain text, JSON; colour codes dropped). Images are left:
+    their pixels cannot be searched (the report's charts draw figures, never a child's id)."""
+    import nbformat
+
+    if not findings:
+        return
+    nb = nbformat.read(path, as_version=4)
+
+    def clean(text):
+        text = "".join(text) if isinstance(text, list) else text
+        return redact(ANSI.sub("", text), findings)
+
+    for cell in nb.cells:
+        cell.source = clean(cell.get("source", ""))
+        for o in cell.get("outputs", []):
+            if "text" in o:
+                o["text"] = clean(o["text"])
+            if o.get("output_type") == "error":
+                o["ename"], o["evalue"] = clean(o.get("ename", "")), clean(o.get("evalue", ""))
+                o["traceback"] = [clean(t) for t in o.get("traceback", [])]
+            data = o.get("data", {})
+            for kind in list(data):
+                if kind.startswith("text/") or kind.endswith("json"):
+                    data[kind] = clean(data[kind]) if isinstance(data[kind], str | list) else data[kind]
+    nbformat.write(nb, path)
+
+
+# Every child and family id of the store is looked for, whatever its shape (letters, digits, spaces, commas,
+# apostrophes, '#', letters beyond ASCII, no digit at all): literally, case ignored, bounded by what is neither
+# a letter nor a digit, so "CH9" is found in "CH9-CH0" and "CH0_x". A plain number (and an id of one or two
+# characters) is an identifier only where the text says so ("child 1234", "children 4521 and 4522", "ID: 1234"):
+# a council whose ids are 1, 2, 3, ... would otherwise have every figure taken for one (A67).
+WORD = re.compile(r"[^\W_]+")  # a run of letters and digits (any alphabet)
 ID_LABEL = re.compile(
-    r"(?i)\b(?:child(?:'s)?|young person|person|client|case|family|household|la ?child ?id|child_?id|person_?id"
-    r"|id|identifier|upn|nhs)(?:\s*(?:id|no\.?|number|ref))?\s*[:#=]?\s*(?:no\.?\s*)?$"
+    r"(?i)\b(?:child(?:ren)?(?:'s)?|young (?:person|people)(?:'s)?|persons?|people|clients?|cases?|famil(?:y|ies)"
+    r"|households?|la ?child ?ids?|child_?ids?|person_?ids?|ids?|identifiers?|upns?|nhs)"
+    r"(?:\s*(?:ids?|no\.?|nos\.?|numbers?|refs?))?\s*[:#=,]?\s*(?:no\.?\s*)?$"
 )
+# the ids listed before one, back to the label that carries through the list ("child: 4521, 4522 and 4523")
+LISTED = re.compile(r"(?i)(?:[^\W_]*\d[^\W_]*\s*(?:,|;|/|&|\band\b|\bor\b)\s*)+$")
 DOB_LABEL = re.compile(r"(?i)\b(?:born(?:\s+on)?|d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|birthday)\s*[:=]?\s*$")
 MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 DATE = re.compile(
@@ -256,64 +349,126 @@ def _iso(date: str) -> str | None:
         return None
 
 
+def _plain(text: str) -> str:
+    """Text as searched: compatibility forms folded (full-width "ＣＨ１２" is "CH12", a letter and its accent one
+    character) and invisible format characters (zero-width spaces and joiners) dropped, so neither hides an id."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) != "Cf")
+
+
+def _figure_like(ident: str) -> bool:
+    """An id a figure or a word of the page could be: a plain number (no leading zero), or one or two characters."""
+    return (ident.isdigit() and not (ident.startswith("0") and len(ident) > 2)) or len(ident) <= 2
+
+
+def _labelled(text: str, start: int) -> bool:
+    """Whether the text labels what starts at ``start`` as an id, directly or as one of a list after a label."""
+    before = text[max(0, start - 120) : start]
+    return bool(ID_LABEL.search(LISTED.sub("", before)) or ID_LABEL.search(before))
+
+
+def _store_ids(words: set[str], con) -> list[tuple[str, str, str | None]]:
+    """(id, kind, date of birth) of the store's child and family ids whose first run of letters and digits is
+    one of ``words`` (lower case): the only ids the text can hold."""
+    if not words:
+        return []
+    con.register("_kpi_words", pd.DataFrame({"w": sorted(words)}))
+    first = "lower(regexp_extract(trim({0}), '[\\pL\\pM\\pN]+'))"
+    try:
+        rows = con.execute(
+            f"SELECT trim(child_id), trim(family_id), strftime(date_of_birth, '%Y-%m-%d') FROM children "
+            f"WHERE {first.format('child_id')} IN (SELECT w FROM _kpi_words) "
+            f"OR {first.format('family_id')} IN (SELECT w FROM _kpi_words)"
+        ).fetchall()
+    finally:
+        con.unregister("_kpi_words")
+    out = []
+    for child, family, dob in rows:
+        if child and WORD.search(child):
+            out.append((child, "child identifier", dob))
+        if family and WORD.search(family):
+            out.append((family, "family identifier", None))
+    return out
+
+
 def find_personal(segments: list[tuple[str, str]], con) -> list[Finding]:
     """Children's identifiers (child and family ids) and dates of birth in text pieces, from the store's
     ``children`` table on the open connection ``con`` (its snapshot's search path set).
 
-    An id is found as a whole word, whatever its case: one that a figure could not be (a letter, a separator,
-    a leading zero) wherever it stands, a plain number only where the text labels it as an id. A date of birth
-    is any date the text labels so ("born", "DOB", "date of birth"), or a child's own date of birth written
-    within a few words of that child's id."""
-    candidates: dict[str, list[tuple[str, str]]] = {}  # upper-cased token -> (where, as written)
-    dated: list[tuple[str, str, str, list[str]]] = []  # where, date as written, ISO date, tokens near it
-    labelled_dobs: list[Finding] = []
+    Every id of the store is looked for as written there, case ignored, bounded by what is neither a letter nor
+    a digit; one that a figure could be (a plain number, one or two characters) only where the text labels it
+    as an id (a label carries through a list of them). A date of birth is any date the text labels so ("born",
+    "DOB", "date of birth"), or a child's own date of birth written within a few words of that child's id."""
+    segments = [(where, _plain(text)) for where, text in segments]
+    words = {w.group().lower() for _, text in segments for w in WORD.finditer(text)}
+    words |= {unicodedata.normalize("NFD", w) for w in words if not w.isascii()}  # as a store may hold them
+    ids: dict[str, list[tuple[str, str | None]]] = {}  # an id's first word, lower case -> (id, kind, dob)
+    for ident, kind, dob in _store_ids(words, con):
+        ident = _plain(ident)
+        ids.setdefault(WORD.search(ident).group().lower(), []).append((ident, kind, dob))
+    patterns = {
+        ident: re.compile(rf"(?<![^\W_]){re.escape(ident)}(?![^\W_])", re.I) for v in ids.values() for ident, *_ in v
+    }
+    found: list[Finding] = []
     for where, text in segments:
-        for m in TOKEN.finditer(text):
-            tok = m.group()
-            plain = tok.isdigit() and not (tok.startswith("0") and len(tok) > 2)
-            if not any(ch.isdigit() for ch in tok):
-                continue
-            if plain and not ID_LABEL.search(text[max(0, m.start() - 40) : m.start()]):
-                continue
-            candidates.setdefault(tok.upper(), []).append((where, tok))
+        spots = []  # (start, end, id, dob) of each id of the store in the text
+        for w in WORD.finditer(text):
+            for ident, kind, dob in ids.get(w.group().lower(), ()):
+                at = w.start() - WORD.search(ident).start()  # where the id would start (it may begin with '#')
+                m = patterns[ident].match(text, at) if at >= 0 else None
+                if m is None:
+                    continue
+                spots.append((m.start(), m.end(), dob))
+                if not _figure_like(ident) or _labelled(text, m.start()):
+                    found.append(Finding(kind, m.group(), where))
         for m in DATE.finditer(text):
             iso = _iso(m.group())
             if iso is None:
                 continue
-            if DOB_LABEL.search(text[max(0, m.start() - 30) : m.start()]):
-                labelled_dobs.append(Finding("date of birth", m.group(), where))
-                continue
-            near = TOKEN.findall(text[max(0, m.start() - 80) : m.start()]) + TOKEN.findall(text[m.end() : m.end() + 80])
-            dated.append((where, m.group(), iso, [t for t in near if any(ch.isdigit() for ch in t)]))
-    found: list[Finding] = list(labelled_dobs)
-    near_ids = {t.upper() for *_, toks in dated for t in toks}
-    wanted = sorted(set(candidates) | near_ids)
-    if not wanted:
-        return found
-    con.register("_kpi_tokens", pd.DataFrame({"t": wanted}))
-    try:
-        rows = con.execute(
-            "SELECT upper(trim(child_id)), upper(trim(family_id)), strftime(date_of_birth, '%Y-%m-%d') FROM children "
-            "WHERE upper(trim(child_id)) IN (SELECT t FROM _kpi_tokens) "
-            "OR upper(trim(family_id)) IN (SELECT t FROM _kpi_tokens)"
-        ).fetchall()
-    finally:
-        con.unregister("_kpi_tokens")
-    children = {c for c, _, _ in rows if c}
-    families = {f for _, f, _ in rows if f}
-    dob = {c: b for c, _, b in rows}
-    for tok, places in candidates.items():
-        kind = "child identifier" if tok in children else "family identifier" if tok in families else None
-        if kind:
-            found += [Finding(kind, written, where) for where, written in places]
-    for where, written, iso, toks in dated:
-        if any(dob.get(t.upper()) == iso for t in toks):
-            found.append(Finding("date of birth", written, where))
+            labelled = DOB_LABEL.search(text[max(0, m.start() - 30) : m.start()])
+            near = any(dob == iso and m.start() - 80 <= e and b <= m.end() + 80 for b, e, dob in spots)
+            if labelled or near:  # "DOB 02/03/2015", or a child's own date of birth near their id
+                found.append(Finding("date of birth", m.group(), where))
     return list(dict.fromkeys(found))
 
 
 def redact(text: str, findings: list[Finding]) -> str:
-    """The text with each value found replaced by what it is ("[child identifier]")."""
+    """The text (as searched: :func:`_plain`) with each value found replaced by what it is ("[child identifier]")."""
+    if not findings:
+        return text
+    text = _plain(text)
     for f in sorted(findings, key=lambda f: -len(f.value)):
-        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(f.value)}(?![A-Za-z0-9])", f"[{f.kind}]", text, flags=re.I)
+        text = re.sub(rf"(?<![^\W_]){re.escape(f.value)}(?![^\W_])", f"[{f.kind}]", text, flags=re.I)
     return text
+
+
+# ------------------------------------------------------------------ notebook outputs and git
+
+
+def notebook_filter_problem(root: Path) -> str | None:
+    """Why notebook outputs could reach git from the clone at ``root`` (None: they cannot, or it is no clone).
+    .gitattributes sends notebooks through the nbstripout filter, but git silently stages a notebook whole when
+    the filter is not configured in the clone, as after `conda env create` without `make git-filters` (A69)."""
+    import shlex
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None or not (Path(root) / ".git").exists():
+        return None
+
+    def config(key: str) -> str:
+        got = subprocess.run([git, "-C", str(root), "config", "--get", key], capture_output=True, text=True)
+        return got.stdout.strip()
+
+    fix = "run `make git-filters` in the clone"
+    clean = config("filter.nbstripout.clean")
+    if not clean:
+        return f"{root}: the nbstripout filter is not set up, so git would commit notebooks with their outputs; {fix}"
+    if config("filter.nbstripout.required") != "true":
+        return f"{root}: the nbstripout filter is not required, so git would stage a notebook it cannot clean; {fix}"
+    program = shlex.split(clean)[0]
+    if shutil.which(program) is None and not Path(program).is_file():
+        return f"{root}: the nbstripout filter runs {program}, which does not exist (a removed environment?); {fix}"
+    return None

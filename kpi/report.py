@@ -55,6 +55,31 @@ def catalogue_for(p: params_mod.MonthParams) -> Catalogue:
     return cat
 
 
+def months_from_april(month: str) -> int:
+    """The months to compute for a report of ``month``: its SPC_MONTHS, and those before them back to an April.
+    A year-to-date figure is suppressed by its rise since the last month published in its financial year
+    (:func:`kpi.privacy.publish`), so it is decided from that April on: from the window's first month, that
+    month would always be published (nothing to compare it with), and a month suppressed in one release would
+    be shown in the next, whose window starts a month later (A100)."""
+    first = (int(month[5:7]) - SPC_MONTHS) % 12 + 1  # the calendar month of the window's first month
+    return SPC_MONTHS + (first - 4) % 12
+
+
+def last_months(card: pd.DataFrame, n: int = SPC_MONTHS) -> pd.DataFrame:
+    """The scorecard's last ``n`` months (what is shown and published, once suppression is decided)."""
+    keep = sorted(card["month"].unique())[-n:]
+    return card[card["month"].isin(keep)].reset_index(drop=True)
+
+
+def snapshot_fields(public: bool) -> tuple[str, ...]:
+    """What of the snapshot's description goes beside a report (data/snapshot.json, and so manifest.json). Never
+    the load's note: it counts rejected rows (a count a public page suppresses) and quotes rejected values, a child's
+    id among them, which the search for ids cannot find as that child is not in the store. Not in a public run,
+    the extract's path either (A101)."""
+    shown = ("snapshot_id", "extract_date", "loaded_at", "council", "latest_month")
+    return shown if public else (*shown, "source")
+
+
 def prepare_data(
     month: str, store: str | Path, p: params_mod.MonthParams, out: Path | None = None, public: bool = False
 ) -> Path:
@@ -72,13 +97,13 @@ def prepare_data(
     cat = catalogue_for(p)
     card = scorecard(
         month,
-        SPC_MONTHS,
+        months_from_april(month),
         context=Context.prepare(con, snap),
         catalogue=cat,
         year_on_year=False,
         aggregates=p.aggregates,
     )
-    (privacy.publish(card, cat) if public else card).to_parquet(out / "scorecard.parquet", index=False)
+    (last_months(privacy.publish(card, cat)) if public else card).to_parquet(out / "scorecard.parquet", index=False)
     sid = int(snap["snapshot_id"])
     accounting = accounting_of(con, sid)
     (privacy.publish_accounting(accounting) if public else accounting).to_parquet(
@@ -86,10 +111,24 @@ def prepare_data(
     )
     avail = availability_of(con, sid)
     avail.to_parquet(out / "availability.parquet", index=False)
-    snap = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in snap.items()}
+    snap = {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in snap.items() if k in snapshot_fields(public)
+    }
     (out / "snapshot.json").write_text(json.dumps(snap, default=str))
     con.close()
     return out
+
+
+def report_for(month: str, store: str | Path, p: params_mod.MonthParams) -> Report:
+    """The month's report from the params ``p`` as given (its catalogue, comparators, aggregates and, when
+    ``p.public``, the published figures alone), not from a params file."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kpi-report-") as tmp:
+        d = prepare_data(month, store, p, Path(tmp), public=p.public)
+        card, snap = pd.read_parquet(d / "scorecard.parquet"), json.loads((d / "snapshot.json").read_text())
+        accounting, availability = (pd.read_parquet(d / f"{n}.parquet") for n in ("accounting", "availability"))
+    return Report(month, card, catalogue_for(p), p, snap, p.public, accounting, availability)
 
 
 def _show(markup: str) -> None:
@@ -143,6 +182,7 @@ class Report:
             self.history = privacy.publish(self.history, self.catalogue)
             if self.accounting is not None:
                 self.accounting = privacy.publish_accounting(self.accounting)
+        self.history = last_months(self.history)  # the months before, back to an April: suppression's (A100)
         shown = sorted(self.history["month"].unique())[-SHOWN_MONTHS:]
         self.card = self.history[self.history["month"].isin(shown)]  # what the page shows: 13 months
         self._spc = {}
@@ -175,6 +215,13 @@ class Report:
         return cls(month, history, cat, p, snap, public or p.public, accounting, availability)
 
     # ------------------------------------------------------------------ helpers
+    def commentary(self, ref: str) -> str | None:
+        """A manager's commentary on the measure; None where there is none or it is still a draft (marked DRAFT):
+        a draft is drafted again from the figures shown, as one drafted from other figures (those a public page
+        suppresses, or another month's) can say what the page does not (A102)."""
+        text = (self.params.commentary.get(ref) or "").strip()
+        return None if not text or text.upper().startswith("DRAFT") else text
+
     def series(self, ref: str) -> pd.DataFrame:
         return self.card[self.card["measure"] == ref]
 
@@ -394,7 +441,7 @@ real change from the month-to-month noise of the process.</p>
 
         s = self.series(m.ref)
         r = self.latest(m.ref)
-        commentary = self.params.commentary.get(m.ref)
+        commentary = self.commentary(m.ref)
         if commentary:
             comment = "".join(f"<p>{_e(p)}</p>" for p in commentary.split("\n\n"))
         else:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import params as params_mod
 from .errors import UserError
-from .privacy import Finding, find_personal, notebook_segments, page_segments, redact
+from .privacy import Finding, find_personal, notebook_segments, page_segments, redact, redact_notebook
 
 # jsonschema (imported through nbformat by papermill and nbconvert) loads the optional rfc3987_syntax
 # package when it is installed, and that builds a grammar for 2 s of CPU on this project's machines: two
@@ -274,13 +274,18 @@ def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, pr
         timings["render"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     extra = {"partial": {"figures_to": partial.to_day.isoformat()}} if partial else {}
-    _manifest(build, month, p, store, data, results, failures, timings, report, leaked if report is None else [], extra)
+    leaked = leaked if report is None else []
+    _manifest(build, month, p, store, data, results, failures, timings, report, leaked, extra, public)
     if report:  # with the figures behind the page (aggregates only), for analysts and for checking re-runs
         _replace(out, build, ["report.html", "manifest.json", "notebooks", "data"])
         shutil.rmtree(out / FAILED, ignore_errors=True)  # an earlier failure of the month is superseded
         progress(f"[{month}] wrote {report} ({report.stat().st_size / 1e6:.1f} MB) in {timings['total']:.1f} s")
         return RunResult(month, out, report, failures, timings)
-    # executed notebooks are kept (failed ones too, for their error banners), apart from the last good run's
+    # executed notebooks are kept (failed ones too, for their error banners), apart from the last good run's,
+    # searched as the page is and each id or date of birth in their code or outputs replaced by what it is
+    for nb in sorted((build / "notebooks").glob("*.ipynb")):
+        found = _personal(store, data, notebook_segments(nb, sources=True))
+        redact_notebook(nb, found)
     _replace(out / FAILED, build, ["manifest.json", "notebooks"])
     good = "the last good report is unchanged" if (out / "report.html").exists() else "no good report of it yet"
     progress(f"[{month}] FAILED: {len(failures)} failure(s), its notebooks and manifest in {out / FAILED}; {good}")
@@ -442,8 +447,9 @@ def _sha256(path: Path | None) -> str | None:
     return sha256(path) if path and Path(path).exists() else None
 
 
-def _manifest(out, month, p, store, data, results, failures, timings, report, leaked=(), extra=None):
-    """manifest.json beside the page: what it was made from and how the run went (a leak's values left out)."""
+def _manifest(out, month, p, store, data, results, failures, timings, report, leaked=(), extra=None, public=False):
+    """manifest.json beside the page: what it was made from, whether it is the public version, and how the run went
+    (a leak's values left out; the snapshot as data/snapshot.json describes it, without the load's note)."""
     import pandas as pd
 
     failures = [f | {"error": redact(f["error"], leaked)} for f in failures]
@@ -458,6 +464,7 @@ def _manifest(out, month, p, store, data, results, failures, timings, report, le
     manifest = {
         "month": month,
         "status": "ok" if report else "failed",
+        "public": public,
         "report": report.name if report else None,
         "report_bytes": (out / report.name).stat().st_size if report else None,
         "snapshot": snap,
@@ -467,7 +474,7 @@ def _manifest(out, month, p, store, data, results, failures, timings, report, le
             "params_sha256": _sha256(p.path) if p.path else None,
             "extract_files": {r.file or r.table_name: r.sha256 for r in acc.itertuples() if r.sha256},
         },
-        "commentary_from_managers": sorted(p.commentary),
+        "commentary_from_managers": sorted(r for r in p.commentary if not p.commentary[r].upper().startswith("DRAFT")),
         "packages": versions,
         "python": sys.version.split()[0],
         "notebooks": sorted(results, key=lambda r: r["notebook"]),

@@ -535,6 +535,46 @@ def series(text: str, *more):
     return build
 
 
+def store_ids(store: Path, n: int = 2) -> list[str]:
+    """``n`` child ids of a store's latest snapshot."""
+    from kpi.store import connect
+
+    con, _ = connect(store)
+    try:
+        return [
+            r[0] for r in con.execute(f"SELECT child_id FROM children ORDER BY child_id LIMIT {n} OFFSET 7").fetchall()
+        ]
+    finally:
+        con.close()
+
+
+def commentary_with(text: Callable[[list[str]], str], *more):
+    """`kpi run` of the synthetic authority's latest month, KPI 3's commentary written from two of its child ids."""
+
+    def build(d: Path) -> list:
+        args = params("")(d)
+        said = text(store_ids(d / "store.duckdb")).replace('"', '\\"')
+        (d / "2026-10.yaml").write_text(f'month: 2026-10\ncommentary:\n  "1.7": "{said}"\n')
+        return [*args, *more]
+
+    return build
+
+
+def params_new(previous: str | None, *more, existing: str | None = None):
+    """`kpi params new 2026-10` on the synthetic authority, after a given 2026-09 params file (and 2026-10 one)."""
+
+    def build(d: Path) -> list:
+        store = synthetic_store(d)
+        (d / "params").mkdir()
+        if previous is not None:
+            (d / "params" / "2026-09.yaml").write_text(previous)
+        if existing is not None:
+            (d / "params" / "2026-10.yaml").write_text(existing)
+        return ["params", "new", "2026-10", "--store", store, "--dir", d / "params", *more]
+
+    return build
+
+
 def zipped(files: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -802,6 +842,19 @@ CASES: list[Case] = [
     Case("catalogue-bad-unit", "catalogue", "a measure with a unit that does not exist", catalogue(MEASURE.replace("unit: count", "unit: dozens")), R, ("dozens",)),
     Case("catalogue-tolerance-wrong-side", "catalogue", "a tolerance on the better side of its target",
          catalogue(MEASURE.replace("direction: lower", "direction: lower\n    target: 10\n    tolerance: 5")), R, ("tolerance",)),
+    # ---- f-privacy
+    Case("privacy-id-joined", "privacy", "commentary naming two children's ids joined by a hyphen (CH9-CH0)",
+         commentary_with(lambda k: f"Driven by {k[0]}-{k[1]}."), "exit 1", ("personal data found", "Commentary")),
+    Case("privacy-id-list-lower", "privacy", "commentary listing children's ids in lower case after a plural label",
+         commentary_with(lambda k: f"children {k[0].lower()} and {k[1].lower()} moved"), "exit 1", ("personal data found",)),
+    Case("params-new-after-public", "commands", "kpi params new after a public month on the scorecard catalogue",
+         params_new("month: 2026-09\ncatalogue: scorecard\npublic: true\n"), OK, ("wrote",)),
+    Case("params-new-previous-bad-catalogue", "commands", "kpi params new after a month naming no catalogue",
+         params_new("month: 2026-09\ncatalogue: nowhere\n"), R, ("2026-09.yaml", "catalogue")),
+    Case("params-new-force-broken", "commands", "kpi params new --force over a params file that is not YAML",
+         params_new(None, "--force", existing="month: [broken\n"), OK, ("wrote",)),
+    Case("params-new-previous-broken", "commands", "kpi params new after a month whose params are not YAML",
+         params_new("month: [broken\n"), R, ("2026-09.yaml",)),
 ]
 # fmt: on
 

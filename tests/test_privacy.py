@@ -144,6 +144,51 @@ def test_a_year_to_date_rise_of_one_to_five_is_suppressed():
     }
 
 
+def test_a_year_end_projection_and_its_year_to_date_twin_are_suppressed_together():
+    # SCC/033e counts care leavers turning 19 from April to the month (ytd); SCC/033e-P everyone turning 19 in the
+    # year (fy). By March the two count the same people, so the projection must not publish what the ytd hides.
+    ytd = rows("SCC/033e", SCORECARD, {"2026-02": (14, 20), "2026-03": (24, 28)})  # March: 4 not suitable
+    fy = rows("SCC/033e-P", SCORECARD, {"2026-02": (26, 38), "2026-03": (24, 28)})
+    # SCC/033f 8/19 beside SCC/033f-P 13/28: 5 more in work among those to turn 19, read off by subtraction
+    f_ytd = rows("SCC/033f", SCORECARD, {"2025-12": (8, 19)})
+    f_fy = rows("SCC/033f-P", SCORECARD, {"2025-12": (13, 28)})
+    # SCC/033d, counting the same care leavers, 1 not in touch: suppressed alone (its twin, not 033e, would tell)
+    d_ytd = rows("SCC/033d", SCORECARD, {"2026-02": (19, 20)})
+    card = pd.concat([ytd, fy, f_ytd, f_fy, d_ytd], ignore_index=True)
+    got = publish(card, SCORECARD)
+    shown = dict(zip(zip(got["measure"], got["month"], strict=True), got["display"], strict=True))
+    assert shown[("SCC/033d", "2026-02")] == "[c]"
+    assert shown[("SCC/033e", "2026-02")] == "70" and shown[("SCC/033e-P", "2026-02")] == "68"  # 12, 18, 6 apart
+    assert shown[("SCC/033e", "2026-03")] == "[c]"
+    assert shown[("SCC/033e-P", "2026-03")] == "[c]"  # its twin, published alone, would say 24 of 28
+    assert shown[("SCC/033f", "2025-12")] == "[c]" and shown[("SCC/033f-P", "2025-12")] == "[c]"
+    # the projection is a yearly figure too: a rise of 1 to 5 since the last published month gives one back
+    proj = publish(rows("SCC/033d-P", SCORECARD, {"2026-01": (20, 30), "2026-02": (23, 40)}), SCORECARD)
+    assert proj["display"].tolist() == ["67", "[c]"]
+
+
+def test_a_year_to_date_month_is_suppressed_whichever_month_the_window_starts(small_authority, tmp_path):
+    # SCC/010 year to date: August 2024 rose by 3 re-referrals since July, so it is suppressed; the June 2026
+    # report's 24 months start in July 2024, July 2026's in August 2024, where nothing came before it to compare
+    root, _ = small_authority
+    lines = ["month,measure,numerator,denominator,value"]
+    for i in range(28):  # 2024-04 to 2026-07: 10 re-referrals of 20 referrals a month, 13 of 50 by August 2024
+        y, m = 2024 + (3 + i) // 12, (3 + i) % 12 + 1
+        k = (m - 4) % 12 + 1  # months into the financial year
+        n, d = (43, 110) if (y, m) == (2024, 8) else (10 * k, 20 * k + 20)
+        lines.append(f"{y}-{m:02d},SCC/010,{n},{d},")
+    (tmp_path / "agg.csv").write_text("\n".join(lines) + "\n")
+    p = pm.MonthParams(month="2026-07", catalogue="scorecard", aggregates=tmp_path / "agg.csv")
+    shown = {}
+    for month in ("2026-06", "2026-07"):
+        d = report_mod.prepare_data(month, root / "store.duckdb", p, tmp_path / month, public=True)
+        card = pd.read_parquet(d / "scorecard.parquet")
+        assert card["month"].nunique() == 24  # the months before the window decide suppression, then go
+        s = card[card["measure"] == "SCC/010"].set_index("month")["display"]
+        shown[month] = s.get("2024-08")
+    assert shown == {"2026-06": "[c]", "2026-07": "[c]"}
+
+
 def test_data_quality_counts_cannot_be_worked_back():
     acc = pd.DataFrame(
         {
@@ -262,7 +307,29 @@ def public_batch(small_authority, tmp_path_factory):
     res = run(None, root / "store.duckdb", out_root=out, progress=lambda s: None, public=True)
     assert res.ok, res.failures
     truth = report_mod.prepare_data("2026-10", root / "store.duckdb", pm.for_month("2026-10"), out / "truth")
-    return res, root, pd.read_parquet(truth / "scorecard.parquet")
+    return res, root, report_mod.last_months(pd.read_parquet(truth / "scorecard.parquet"))  # the page's 24 months
+
+
+def test_the_loads_note_is_never_published_and_the_manifest_says_public(public_batch, tmp_path):
+    import duckdb
+
+    res, root, _ = public_batch
+    manifest = json.loads((res.out_dir / "manifest.json").read_text())
+    assert manifest["public"] is True
+    beside = json.loads((res.out_dir / "data" / "snapshot.json").read_text())
+    assert "note" not in manifest["snapshot"] and "note" not in beside and "source" not in beside
+    # a note counting rejected rows and quoting a rejected value (a child not in the store, so not searched for)
+    store = tmp_path / "store.duckdb"
+    shutil.copy(root / "store.duckdb", store)
+    con = duckdb.connect(str(store))
+    note = "care_leavers.csv: 20 of 24 rows rejected, e.g. row 2 'CH99999' not a known child"
+    con.execute("UPDATE meta.snapshots SET note = ?", [note])
+    con.close()
+    for public in (True, False):
+        d = report_mod.prepare_data("2026-10", store, pm.MonthParams(month="2026-10"), tmp_path / str(public), public)
+        text = (d / "snapshot.json").read_text()
+        assert "CH99999" not in text and "rejected" not in text
+        assert ("source" in json.loads(text)) is not public  # the extract's path: for the council's own runs only
 
 
 def _small_in_truth(t: pd.DataFrame) -> pd.Series:
@@ -369,6 +436,42 @@ def numeric_ids(tmp_path_factory):
     return root / "w.duckdb", data
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Rose with CH9-CH0.", ["CH9", "CH0"]),  # ids joined by separators
+        ("see CH9/CH0", ["CH9", "CH0"]),
+        ("CH0_x moved", ["CH0"]),
+        ("children 4521 and 4522", ["4521", "4522"]),  # a plural label, carried through the list
+        ("child, 4521", ["4521"]),
+        ("child: 4521, 4522 and 4523", ["4521", "4522", "4523"]),
+        ("ch x1 moved twice", ["ch x1"]),  # a space, a comma, an apostrophe, '#', a letter beyond ASCII, no digit
+        ("for case A,7 only", ["A,7"]),
+        ("O'Neil1 moved", ["O'Neil1"]),
+        ("ref #77 now", ["#77"]),
+        ("ÇHX3 went home", ["ÇHX3"]),
+        ("Kestrel left care", ["Kestrel"]),
+        ("ＣＨ９ moved", ["CH9"]),  # full-width letters and digits
+        ("CH\u200b9 moved", ["CH9"]),  # a zero-width space inside it
+        ("C\u0327HX3 went home", ["ÇHX3"]),  # the letter and its accent as two characters
+        ("\u00c977 left", ["É77"]),  # ... or so in the store (below), and as one in the text
+        ("4521 referrals; 12 of 40 children; a rate of 4521.5", []),  # figures, unlabelled
+    ],
+)
+def test_every_id_of_the_store_is_found_whatever_its_shape(text, expected):
+    import duckdb
+
+    from kpi.privacy import find_personal
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE children (child_id VARCHAR, family_id VARCHAR, date_of_birth DATE)")
+    ids = ["CH9", "CH0", "CH X1", "A,7", "O'NEIL1", "#77", "ÇHX3", "KESTREL", "4521", "4522", "4523", "12", "E\u030177"]
+    con.executemany("INSERT INTO children VALUES (?, NULL, DATE '2015-01-01')", [[i] for i in ids])
+    found = find_personal([("the page", text)], con)
+    assert [f.value for f in found] == expected
+    assert all(f.kind == "child identifier" for f in found)
+
+
 def test_numeric_ids_that_equal_figures_do_not_block_a_report(public_batch, numeric_ids):
     res, _, _ = public_batch
     store, data = numeric_ids
@@ -451,6 +554,69 @@ def test_a_failing_cells_error_never_quotes_a_childs_id(small_authority, tmp_pat
     assert kid not in (res.failed_dir / "manifest.json").read_text()
 
 
+def test_params_new_keeps_the_months_settings_and_drafts_from_the_published_figures(small_authority, tmp_path):
+    from kpi.cli import main
+
+    root, _ = small_authority
+    store = root / "store.duckdb"
+    (tmp_path / "2026-09.yaml").write_text(
+        'month: "2026-09"\ncouncil: Synthshire\ncatalogue: scorecard\npublic: true\nsnapshot: 1\nnotes: "Old."\n'
+        'commentary:\n  SCC/025: "September was hard."\n'
+    )
+    (tmp_path / "2026-10.yaml").write_text("month: [broken\n")  # --force starts it again without reading it
+    assert main(["params", "new", "2026-10", "--store", str(store), "--dir", str(tmp_path), "--force"]) == 0
+    p = pm.load(tmp_path / "2026-10.yaml")
+    assert (p.council, p.catalogue, p.public, p.snapshot, p.notes) == ("Synthshire", "scorecard", True, None, "")
+    assert set(p.commentary) == {m.ref for m in SCORECARD.kpis()}  # the scorecard's KPIs, not the county's
+    pm.check(p)  # so kpi run takes it
+    published = report_mod.report_for("2026-10", store, p)
+    for ref, text in p.commentary.items():
+        if published.latest(ref)["suppressed"]:  # a draft says nothing of a figure the public page suppresses
+            assert text == "DRAFT: The figure for October 2026 is suppressed ([c]).", (ref, text)
+    assert any(published.latest(r)["suppressed"] for r in p.commentary)  # the case arises in this data
+
+
+def test_a_page_drafts_again_where_commentary_is_still_a_draft(monkeypatch):
+    history = rows("1.7", COUNTY, {"2026-09": (20, 40), "2026-10": (3, 40)})  # October's 3: suppressed in public
+    for col, v in (("target", 25.0), ("tolerance", 5.0), ("rate_not_available", None)):
+        history[col] = v
+    params = pm.MonthParams(month="2026-10", commentary={"1.7": "DRAFT: Fell to 8% in October from 50%."})
+    shown = []
+    monkeypatch.setattr(report_mod, "_show", shown.append)
+    r = Report("2026-10", history, COUNTY, params, {"snapshot_id": 1}, public=True)
+    r.kpi_page(COUNTY["1.7"])
+    commentary = html.unescape(shown[-1]).split("<h4>Commentary</h4>")[1]
+    assert "8%" not in commentary  # the draft written from the unsuppressed figures is not shown: drafted again
+    assert "DRAFT</strong> (drafted from the figures" in commentary and "October 2026 is suppressed ([c])" in commentary
+    params.commentary["1.7"] = "Written by the manager."
+    r.kpi_page(COUNTY["1.7"])
+    assert "<p>Written by the manager.</p>" in shown[-1]
+
+
+def test_a_failed_runs_notebooks_hold_no_childs_id(small_authority, tmp_path):
+    root, _ = small_authority
+    kids = pd.read_csv(root / "synthetic" / "children.csv", usecols=["child_id"])["child_id"]
+    kid, other = kids.iloc[3456], kids.iloc[4321]
+    books = tmp_path / "books"
+    books.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(f'print("moved: {other.lower()}")'),
+        nbformat.v4.new_code_cell(f'from IPython.display import HTML, display\ndisplay(HTML("<p>{other}</p>"))'),
+        nbformat.v4.new_code_cell(f'raise ValueError("no placement for {kid}")'),
+    ]
+    nbformat.write(nb, books / "01_x.ipynb")
+    res = run("2026-10", root / "store.duckdb", out_root=tmp_path / "out", notebook_dir=books, progress=lambda s: None)
+    assert not res.ok
+    kept = (res.failed_dir / "notebooks" / "01_x.ipynb").read_text()
+    assert not re.search(rf"(?i){kid}|{other}", kept)  # not in the traceback, the outputs or the code
+    executed = nbformat.read(res.failed_dir / "notebooks" / "01_x.ipynb", as_version=4)
+    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert outputs[0]["text"] == "moved: [child identifier]\n"  # the analyst still sees what failed, and where
+    assert outputs[-1]["evalue"] == "no placement for [child identifier]"
+
+
 # ------------------------------------------------------------------ notebook outputs never reach git
 
 
@@ -499,3 +665,27 @@ def test_make_report_and_make_test_set_the_filter_up():
         ).stdout
         assert "filter.nbstripout.clean" in plan and "filter.nbstripout.required true" in plan, target
     assert "*.ipynb filter=nbstripout" in (ROOT / ".gitattributes").read_text()
+
+
+def test_a_clone_without_the_filter_is_told_to_set_it_up(tmp_path):
+    from kpi.privacy import notebook_filter_problem
+
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    shutil.copy(ROOT / ".gitattributes", repo / ".gitattributes")
+    assert "not set up" in notebook_filter_problem(repo) and "make git-filters" in notebook_filter_problem(repo)
+    _git(repo, "config", "filter.nbstripout.clean", "/nowhere/python -m nbstripout")
+    _git(repo, "config", "filter.nbstripout.required", "true")
+    assert "/nowhere/python, which does not exist" in notebook_filter_problem(repo)
+    assert notebook_filter_problem(tmp_path) is None  # not a clone: nothing to set up
+
+
+def test_this_clone_keeps_notebook_outputs_out_of_git():
+    """Fails in a clone made without `make` (conda env create): the filter must be set up (make git-filters)."""
+    from kpi.privacy import notebook_filter_problem
+
+    problem = notebook_filter_problem(ROOT)
+    assert problem is None, problem
