@@ -543,6 +543,28 @@ def zipped(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def with_files(files: dict[str, str], *command):
+    """(f-cmds) Text files written into the case's folder, then `kpi COMMAND` with ``{name}`` in an argument
+    replaced by that file's path (``{store}``: a small synthetic authority's store)."""
+
+    def build(d: Path) -> list:
+        d.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (d / name).parent.mkdir(parents=True, exist_ok=True)
+            (d / name).write_text(text)
+        out = []
+        for a in command:
+            if a == "{store}":
+                out.append(synthetic_store(d))
+            elif isinstance(a, str) and a.startswith("{") and a.endswith("}"):
+                out.append(d / a[1:-1])
+            else:
+                out.append(a)
+        return out
+
+    return build
+
+
 # ---------------------------------------------------------------------------------------------
 # The cases
 # ---------------------------------------------------------------------------------------------
@@ -802,6 +824,19 @@ CASES: list[Case] = [
     Case("catalogue-bad-unit", "catalogue", "a measure with a unit that does not exist", catalogue(MEASURE.replace("unit: count", "unit: dozens")), R, ("dozens",)),
     Case("catalogue-tolerance-wrong-side", "catalogue", "a tolerance on the better side of its target",
          catalogue(MEASURE.replace("direction: lower", "direction: lower\n    target: 10\n    tolerance: 5")), R, ("tolerance",)),
+    # ---- f-cmds
+    Case("aggregates-nan-inf", "commands", "aggregates with nan and inf figures",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.7,nan,40\n2025-01,1.6,inf,\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 2", "numerator")),
+    Case("aggregates-negative", "commands", "aggregates with a negative count",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.6,-3,\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 2", "0 or more")),
+    Case("aggregates-zero-denominator", "commands", "aggregates with a percentage over a denominator of 0",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.7,0,0\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 2", "denominator")),
+    Case("aggregates-numerator-above", "commands", "aggregates with a percentage's numerator above its denominator",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.7,50,40\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 2", "numerator")),
+    Case("aggregates-column-twice", "commands", "aggregates with a column named twice",
+         with_files({"a.csv": "month,measure,numerator,denominator,numerator\n2025-01,1.6,3,,9\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), R, ("a.csv", "numerator", "twice")),
+    Case("aggregates-blank-lines", "commands", "aggregates with blank lines before a bad row",
+         with_files({"a.csv": "month,measure,numerator,denominator\n\n\n2025-01,1.6,x,\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 4")),
 ]
 # fmt: on
 
