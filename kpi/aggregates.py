@@ -25,7 +25,7 @@ from .errors import LoadError
 COLUMNS = ["month", "measure", "numerator", "denominator"]
 
 
-def _lines(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def csv_records(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header and each record with the line of the file it starts on (blank lines skipped, not counted away)."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
@@ -38,7 +38,7 @@ def _lines(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise LoadError(f"{path}: cannot be read as CSV: {e}") from None
     if not records:
-        raise LoadError(f"{path}: empty; expected a header {','.join(COLUMNS)}[,value]")
+        raise LoadError(f"{path}: empty; expected a header row")
     (_, header), *rows = records
     return [c.strip() for c in header], rows
 
@@ -66,7 +66,7 @@ def read(path: Path | str, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataF
     """(rows read, rows rejected). Raises LoadError when the file cannot be used at all. A row is numbered by the
     file's own line (blank lines counted)."""
     path = Path(path)
-    header, records = _lines(path)
+    header, records = csv_records(path)
     twice = sorted({c for c in header if c and header.count(c) > 1})
     if twice:
         raise LoadError(f"{path}: row 1: column(s) {', '.join(twice)} named twice; expected each column once")

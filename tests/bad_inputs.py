@@ -837,6 +837,12 @@ CASES: list[Case] = [
          with_files({"a.csv": "month,measure,numerator,denominator,numerator\n2025-01,1.6,3,,9\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), R, ("a.csv", "numerator", "twice")),
     Case("aggregates-blank-lines", "commands", "aggregates with blank lines before a bad row",
          with_files({"a.csv": "month,measure,numerator,denominator\n\n\n2025-01,1.6,x,\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 4")),
+    Case("spc-latest-first", "commands", "kpi spc of a series latest first (sorted by month)",
+         with_files({"s.csv": "period,value\n" + "".join(f"2025-{m:02d},{m}\n" for m in range(12, 0, -1))}, "spc", "{s.csv}", "--improvement", "increase"), OK, ("2025-01",)),
+    Case("spc-labels-out-of-order", "commands", "kpi spc of labels with months out of order",
+         with_files({"s.csv": "period,value\nbaseline,5\n2025-02,1\n2025-01,2\n"}, "spc", "{s.csv}", "--improvement", "increase"), R, ("s.csv", "row 4", "time order")),
+    Case("comparators-import-one-table", "commands", "kpi comparators import of a folder with one table, over earlier figures",
+         lambda d: (shutil.copytree(ROOT / "data" / "comparators", d / "dir"), (d / "new").mkdir(), (d / "new" / "d3_cpps_subsequent_plan_2026.csv").write_text("time_period,geographic_level,new_la_code,old_la_code,la_name,CPP_subsequent_percent\n2026,National,,,,23.0\n"), ["comparators", "import", d / "new", "--dir", d / "dir"])[3], OK, ("1 published figures",)),
 ]
 # fmt: on
 
