@@ -35,7 +35,9 @@ def csv_records(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
                 if any(x.strip() for x in fields):
                     records.append((line, fields))
                 line = reader.line_num + 1  # the next record starts after this one's last line
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+    except UnicodeDecodeError:
+        raise LoadError(f"{path}: cannot be read as text (UTF-8); expected a CSV file") from None
+    except (OSError, csv.Error) as e:
         raise LoadError(f"{path}: cannot be read as CSV: {e}") from None
     if not records:
         raise LoadError(f"{path}: empty; expected a header row")

@@ -65,14 +65,17 @@ def _whole(least: int):
     return check
 
 
-def _above_zero(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        x = float("nan")
-    if not (x > 0 and x != float("inf")):
-        raise ValueError(f"expected a number above 0, not {text!r}")
-    return x
+def _between(least: float, most: float):
+    def check(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            x = float("nan")
+        if not least <= x <= most:  # nan fails both
+            raise ValueError(f"expected a number from {least:g} to {most:g}, not {text!r}")
+        return x
+
+    return check
 
 
 def _finite(text: str) -> float:
@@ -88,8 +91,12 @@ def _finite(text: str) -> float:
 MONTH = _type(_month_check, "month")
 SPAN = _type(_span_check, "months")
 POSITIVE = _type(_whole(1), "number")
-ABOVE_ZERO = _type(_above_zero, "number")
 NUMBER = _type(_finite, "number")
+# the synthetic authority: from 0.001 of the seed county (below, some tables get no rows and it cannot be made) to 100 times
+# the seed county (the load is measured at 50); a seed as numpy's generator takes it (0 or more)
+SCALE = _type(_between(0.001, 100), "number")
+SEED = _type(_whole(0), "number")
+SECONDS = _type(_between(0.001, 86400), "seconds")  # up to a day: beyond, the drivers' timers overflow
 
 
 def _store_arg(p: argparse.ArgumentParser):
@@ -105,9 +112,30 @@ def _partial_arg(p: argparse.ArgumentParser):
     )
 
 
+def _synthetic_folder(out: Path, option: str, *, replace: bool) -> None:
+    """Refuse to generate the synthetic authority where it would overwrite anything else: ``out`` must be a new or
+    empty folder (or, with ``replace``, one a earlier ``kpi synth`` wrote, as its extract.json says)."""
+    import json
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{option}: {out} is a file; expected a folder to write the synthetic authority's CSV files in")
+    if not out.exists() or not any(out.iterdir()):
+        return
+    try:
+        ours = json.loads((out / "extract.json").read_text()).get("generator") == "kpi synth"
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not (replace and ours):
+        raise UserError(
+            f"{option}: {out} is not empty and holds no synthetic extract: not overwritten; give a new or empty "
+            f"folder for the synthetic authority (a council's own data: kpi load, then kpi run)"
+        )
+
+
 def cmd_synth(a) -> int:
     from .synth import SynthConfig, generate, write
 
+    _synthetic_folder(a.out, "--out", replace=True)
     cfg = SynthConfig(seed=a.seed, scale=a.scale, end_month=a.end_month, months=a.months, anomalies=not a.no_anomalies)
     t0 = time.perf_counter()
     tables = generate(cfg)
@@ -323,7 +351,8 @@ def cmd_report(a) -> int:
     """Set up the synthetic authority if needed, then run the latest month's report."""
     from .load import load
 
-    if not (a.data / "extract.json").exists():
+    if not (a.data / "extract.json").exists():  # generated only into a new or empty folder
+        _synthetic_folder(a.data, "--data", replace=False)
         cmd_synth(
             argparse.Namespace(seed=20250101, scale=1.0, end_month="2026-10", months=36, no_anomalies=False, out=a.data)
         )
@@ -506,8 +535,10 @@ def main(argv: list[str] | None = None) -> int:
 
     s = sub.add_parser("synth", help="generate the synthetic authority as one CSV per table")
     s.add_argument("--out", type=Path, default=DEFAULT_SYNTH_DIR)
-    s.add_argument("--scale", type=ABOVE_ZERO, default=1.0, help="size relative to the seed county (default 1)")
-    s.add_argument("--seed", type=int, default=20250101)
+    s.add_argument(
+        "--scale", type=SCALE, default=1.0, help="size relative to the seed county, 0.001 to 100 (default 1)"
+    )
+    s.add_argument("--seed", type=SEED, default=20250101, help="0 or more (default 20250101)")
     s.add_argument("--end-month", type=MONTH, default="2026-10", help="last complete month (YYYY-MM)")
     s.add_argument("--months", type=POSITIVE, default=36, help="months in the reporting window (default 36)")
     s.add_argument("--no-anomalies", action="store_true", help="plant no anomalies")
@@ -525,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--mapping", type=Path, help="sql: YAML naming the council's own tables and columns")
     s.add_argument(
         "--sql-timeout",
-        type=float,
+        type=SECONDS,
         metavar="SECONDS",
         help="sql: how long a query may take (default 600; connecting: 30)",
     )

@@ -843,6 +843,12 @@ CASES: list[Case] = [
          with_files({"s.csv": "period,value\nbaseline,5\n2025-02,1\n2025-01,2\n"}, "spc", "{s.csv}", "--improvement", "increase"), R, ("s.csv", "row 4", "time order")),
     Case("comparators-import-one-table", "commands", "kpi comparators import of a folder with one table, over earlier figures",
          lambda d: (shutil.copytree(ROOT / "data" / "comparators", d / "dir"), (d / "new").mkdir(), (d / "new" / "d3_cpps_subsequent_plan_2026.csv").write_text("time_period,geographic_level,new_la_code,old_la_code,la_name,CPP_subsequent_percent\n2026,National,,,,23.0\n"), ["comparators", "import", d / "new", "--dir", d / "dir"])[3], OK, ("1 published figures",)),
+    Case("report-data-council-folder", "commands", "kpi report --data a council's folder (no extract.json)",
+         with_files({"council/referrals.csv": "child_id,referral_id\nC1,R1\n"}, "report", "--data", "{council}", "--store", "{w.duckdb}", "--output", "{out}"), R, ("--data", "council", "not overwritten")),
+    Case("synth-out-file", "commands", "kpi synth --out a file",
+         with_files({"f.txt": "x\n"}, "synth", "--out", "{f.txt}", "--scale", "0.05"), R, ("--out", "f.txt", "is a file")),
+    Case("synth-out-not-empty", "commands", "kpi synth --out a folder of other files",
+         with_files({"d/notes.txt": "x\n"}, "synth", "--out", "{d}", "--scale", "0.05"), R, ("--out", "not empty")),
 ]
 # fmt: on
 

@@ -52,3 +52,46 @@ def test_aggregates_refuse_a_column_named_twice(tmp_path):
     f = write(tmp_path / "a.csv", "month,measure,numerator,denominator,numerator\n2026-01,1.1,3,,9\n")
     with pytest.raises(LoadError, match="row 1: column\\(s\\) numerator named twice"):
         agg.read(f, COUNTY)
+
+
+def test_report_never_writes_the_synthetic_authority_over_a_councils_folder(tmp_path, capsys, monkeypatch):
+    import kpi.cli
+
+    def no_synth(a):  # generating here would overwrite the council's files
+        raise AssertionError(f"synthetic data generated into {a.out}")
+
+    monkeypatch.setattr(kpi.cli, "cmd_synth", no_synth)
+    council = tmp_path / "council"
+    council.mkdir()
+    (council / "referrals.csv").write_text("child_id,referral_id\nC1,R1\n")
+    code = kpi.cli.main(["report", "--data", council, "--store", tmp_path / "w.duckdb", "--output", tmp_path / "o"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"--data: {council} is not empty and holds no synthetic extract: not overwritten" in err
+    assert [p.name for p in council.iterdir()] == ["referrals.csv"] and not (tmp_path / "w.duckdb").exists()
+    monkeypatch.undo()  # kpi synth too: not over a folder of other files, nor a file
+    assert kpi.cli.main(["synth", "--out", council, "--scale", "0.05"]) == 2
+    assert kpi.cli.main(["synth", "--out", council / "referrals.csv", "--scale", "0.05"]) == 2
+    err = capsys.readouterr().err
+    assert "is not empty" in err and "referrals.csv is a file; expected a folder" in err
+    assert (council / "referrals.csv").read_text() == "child_id,referral_id\nC1,R1\n"
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["synth", "--scale", "0.0001"], "--scale: expected a number from 0.001 to 100, not '0.0001'"),
+        (["synth", "--scale", "inf"], "--scale: expected a number from 0.001 to 100, not 'inf'"),
+        (["synth", "--seed", "-1"], "--seed: expected a whole number of 0 or more, not '-1'"),
+        (
+            ["load", "--format", "sql", "sqlite:///x.db", "--sql-timeout", "nan"],
+            "--sql-timeout: expected a number from",
+        ),
+        (["load", "--format", "sql", "sqlite:///x.db", "--sql-timeout", "1e308"], "--sql-timeout: expected a number"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_on_the_command_line(args, says, tmp_path, capsys):
+    from kpi.cli import main
+
+    assert main([*args, "--out" if args[0] == "synth" else "--store", tmp_path / "x"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "internal error" not in err and not (tmp_path / "x").exists()
