@@ -849,6 +849,18 @@ CASES: list[Case] = [
          with_files({"f.txt": "x\n"}, "synth", "--out", "{f.txt}", "--scale", "0.05"), R, ("--out", "f.txt", "is a file")),
     Case("synth-out-not-empty", "commands", "kpi synth --out a folder of other files",
          with_files({"d/notes.txt": "x\n"}, "synth", "--out", "{d}", "--scale", "0.05"), R, ("--out", "not empty")),
+    Case("targets-key-twice", "commands", "a targets file giving a measure twice",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  '1.7': {target: 17, tolerance: 20}\n  '1.7': {target: 5, tolerance: 9}\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "1.7", "twice")),
+    Case("targets-unquoted-6.10", "commands", "a targets file with 6.10 unquoted (YAML's 6.1)",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  6.10: {target: 95, tolerance: 90}\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), OK, ()),
+    Case("targets-inf", "commands", "a target of .inf",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  '1.7': {target: .inf, tolerance: 20}\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "1.7", "target")),
+    Case("targets-nan", "commands", "a tolerance of .nan",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  '1.7': {target: 17, tolerance: .nan}\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "1.7", "tolerance")),
+    Case("targets-boolean", "commands", "a target of true",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  '1.7': {target: true}\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "1.7", "target")),
+    Case("targets-year-list", "commands", "a targets year that is a list",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  - '1.7'\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "2026-27")),
 ]
 # fmt: on
 

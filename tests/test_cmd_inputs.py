@@ -95,3 +95,58 @@ def test_numbers_out_of_range_are_refused_on_the_command_line(args, says, tmp_pa
     assert main([*args, "--out" if args[0] == "synth" else "--store", tmp_path / "x"]) == 2
     err = capsys.readouterr().err
     assert says in err and "internal error" not in err and not (tmp_path / "x").exists()
+
+
+def targets_file(tmp_path, text):
+    return write(tmp_path / "targets.yaml", text)
+
+
+def test_targets_keys_are_read_as_written(tmp_path):
+    from kpi.catalogue import load_targets
+
+    # unquoted, YAML reads 6.10 as the number 6.1: it is measure 6.10's target (higher is better: 95 above 90)
+    assert COUNTY["6.10"].direction == "higher"
+    got = load_targets(targets_file(tmp_path, "2026-27:\n  6.10: {target: 95, tolerance: 90}\n"), COUNTY)
+    assert got == {"2026-27": {"6.10": {"target": 95, "tolerance": 90}}}
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("2026-27:\n  '1.7': {target: 17, tolerance: 20}\n  '1.7': {target: 5, tolerance: 9}\n", "1.7 is given twice"),
+        ("2026-27:\n  6.1: {target: 1}\n  '6.1': {target: 2}\n", "6.1 is given twice"),
+        ("2026-27:\n  '1.7': {target: .inf, tolerance: 20}\n", "1.7: target must be a number or TBC, not inf"),
+        ("2026-27:\n  '1.7': {target: .nan}\n", "1.7: target must be a number or TBC, not nan"),
+        ("2026-27:\n  '1.7': {target: true}\n", "1.7: target must be a number or TBC, not True"),
+        ("2026-27:\n  - '1.7'\n", "2026-27: expected a mapping of measures"),
+        ("- 2026-27\n", "expected a mapping of financial years"),
+    ],
+)
+def test_a_bad_targets_file_is_refused_for_measures_and_run_alike(tmp_path, text, says):
+    from kpi.catalogue import CatalogueError
+    from kpi.scorecard import scorecard
+
+    f = targets_file(tmp_path, text)
+    a = write(tmp_path / "a.csv", "month,measure,numerator,denominator\n2026-05,1.7,4,40\n")
+    with pytest.raises(CatalogueError, match=f"{f}: .*{says}"):
+        scorecard("2026-05", aggregates=a, catalogue=COUNTY, targets=f)  # as kpi run's report data reads it
+
+
+def test_run_and_measures_read_the_projects_targets_wherever_kpi_runs(tmp_path, monkeypatch):
+    from kpi import catalogue, params, scorecard
+    from kpi.cli import main
+
+    assert scorecard.DEFAULT_TARGETS == catalogue.TARGETS == params.PARAMS_DIR / "targets.yaml"
+    # a targets file in the folder kpi runs from is not the project's: neither command reads it
+    (tmp_path / "params").mkdir()
+    targets_file(tmp_path / "params", "2026-27:\n  '1.7': {target: 1, tolerance: 2}\n")
+    a = write(tmp_path / "a.csv", "month,measure,numerator,denominator\n2026-05,1.7,4,40\n")
+    monkeypatch.chdir(tmp_path)
+    card = scorecard.scorecard("2026-05", aggregates=a, catalogue=COUNTY).set_index("measure")
+    assert card.loc["1.7", "target"] == COUNTY["1.7"].target != 1
+    # kpi params new writes where kpi run reads: the project's params folder, not ./params
+    import kpi.cli
+
+    seen = []
+    monkeypatch.setattr(kpi.cli, "cmd_params_new", lambda a: seen.append(a.dir) or 0)
+    assert main(["params", "new", "2026-10"]) == 0 and seen == [params.PARAMS_DIR]
