@@ -315,6 +315,8 @@ def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catal
     where = str(path or name)
     if not isinstance(doc, dict) or "measures" not in doc:
         raise CatalogueError(f"{where}: expected a mapping with `measures`")
+    if not isinstance(doc["measures"], list) or not doc["measures"]:
+        raise CatalogueError(f"{where}: measures: expected a list of one measure or more")
     sections = _sections(doc.get("sections"), where)
     read: dict = {}
     measures = [_measure(_inherit(m, where, read), where, sections) for m in doc["measures"]]
@@ -353,14 +355,25 @@ def _sections(items, where: str) -> dict[str, Section]:
 
 
 def load(name_or_path: str | Path = "county") -> Catalogue:
-    """A catalogue by name (``county``) or path."""
+    """A catalogue by name (``county``) or path (a .yaml file)."""
     p = Path(name_or_path)
-    if not p.suffix:
+    known = ", ".join(sorted(x.stem for x in CATALOGUES.glob("*.yaml")))
+    named = not p.suffix and len(p.parts) == 1 and not p.exists()  # a name (a file or folder here is a path)
+    if named:
         p = CATALOGUES / f"{name_or_path}.yaml"
-    if not p.exists():
-        known = ", ".join(sorted(x.stem for x in CATALOGUES.glob("*.yaml")))
-        raise CatalogueError(f"no catalogue {name_or_path!r} (known: {known})")
-    return parse(p.read_text(), p.stem, p)
+        if not p.exists():
+            raise CatalogueError(f"no catalogue {str(name_or_path)!r} (known: {known})")
+    elif p.suffix.lower() not in (".yaml", ".yml") or p.is_dir():
+        raise CatalogueError(
+            f"{p}: not a catalogue; expected a YAML file of measures (.yaml) or a catalogue's name ({known})"
+        )
+    elif not p.is_file():
+        raise CatalogueError(f"{p}: no such file; expected a YAML file of measures (.yaml) or a name ({known})")
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CatalogueError(f"{p}: cannot be read: {getattr(e, 'strerror', None) or e}") from None
+    return parse(text, p.stem, p)
 
 
 def targets_for(measure: Measure, month: str, overrides: dict | None) -> tuple[float | None, float | None]:

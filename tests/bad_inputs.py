@@ -861,6 +861,11 @@ CASES: list[Case] = [
          with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  '1.7': {target: true}\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "1.7", "target")),
     Case("targets-year-list", "commands", "a targets year that is a list",
          with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  - '1.7'\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "2026-27")),
+    Case("catalogue-empty", "catalogue", "a catalogue with no measures (measures: [])", catalogue("sections: []\nmeasures: []\n"), R, ("cat.yaml", "measures")),
+    Case("catalogue-not-yaml-path", "catalogue", "--catalogue a file without a suffix (/etc/passwd)",
+         lambda d: ["measures", "--month", "2026-10", "--store", synthetic_store(d), "--catalogue", "/etc/passwd"], R, ("/etc/passwd", "not a catalogue")),
+    Case("catalogue-folder", "catalogue", "--catalogue a folder",
+         lambda d: ["measures", "--month", "2026-10", "--store", synthetic_store(d), "--catalogue", d], R, ("not a catalogue",)),
 ]
 # fmt: on
 

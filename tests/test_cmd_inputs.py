@@ -1,6 +1,8 @@
 """The commands' inputs beside the store: aggregates, targets, comparators, SPC series, catalogues; each bad one
 refused with file, row, column and reason, or read correctly."""
 
+import re
+
 import pytest
 
 from kpi import aggregates as agg
@@ -150,3 +152,58 @@ def test_run_and_measures_read_the_projects_targets_wherever_kpi_runs(tmp_path, 
     seen = []
     monkeypatch.setattr(kpi.cli, "cmd_params_new", lambda a: seen.append(a.dir) or 0)
     assert main(["params", "new", "2026-10"]) == 0 and seen == [params.PARAMS_DIR]
+
+
+CONTACTS = """
+sections: [{key: volume, title: Volume}]
+measures:
+  - ref: "1.0"
+    title: Contacts
+    section: volume
+    unit: count
+    kind: flow
+    direction: lower
+    definition: Contacts received in the month.
+    parts: [{events: contacts, date: contact_at}]
+  - ref: "1.1"
+    title: Contacts, counted against every pair of a hundred million numbers
+    section: volume
+    unit: count
+    kind: flow
+    direction: lower
+    definition: A join without a condition.
+    parts: [{events: contacts, date: contact_at, where: "(SELECT count(*) FROM range(100000000) a, range(100000000) b) > 0"}]
+"""
+
+
+def test_a_measure_whose_query_never_ends_is_stopped_and_named(tmp_path, monkeypatch):
+    from helpers import build_store
+
+    from kpi import engine
+    from kpi.catalogue import CatalogueError, parse
+    from kpi.engine import compute
+
+    ctx = build_store(tmp_path, {"contacts": [{"contact_id": "K1", "child_id": "C1", "contact_at": "2025-11-03"}]})
+    monkeypatch.setattr(engine, "QUERY_SECONDS", 1)
+    with pytest.raises(CatalogueError, match=r"measure 1.1: its query ran longer than 1 s and was stopped"):
+        compute(ctx, parse(CONTACTS, "cart"), ["2025-11"])
+    # the measures without it are counted
+    assert compute(ctx, parse(CONTACTS, "cart"), ["2025-11"], refs=["1.0"])["numerator"].tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    "given, says",
+    [
+        ("empty.yaml", "empty.yaml: measures: expected a list of one measure or more"),
+        ("passwd", "passwd: not a catalogue; expected a YAML file of measures (.yaml)"),
+        (".", ": not a catalogue; expected a YAML file"),
+        ("none.yaml", "none.yaml: no such file"),
+    ],
+)
+def test_what_is_not_a_catalogue_is_said(tmp_path, given, says):
+    from kpi.catalogue import CatalogueError
+
+    write(tmp_path / "empty.yaml", "sections: []\nmeasures: []\n")
+    write(tmp_path / "passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(CatalogueError, match=re.escape(says)):
+        load_catalogue(tmp_path / given)
