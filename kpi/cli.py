@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,6 +21,8 @@ from .store import default_store
 
 COMPARATORS_DIR = Path(__file__).resolve().parent.parent / "data" / "comparators"  # the project's (kpi.comparators)
 DEFAULT_SYNTH_DIR = Path("data/synthetic")
+# errors of writing the machine gives (disk full, over quota, read-only, not allowed): said in a line, not a fault
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -481,10 +486,50 @@ def cmd_spc(a) -> int:
     return 1 if rejects else 0
 
 
+def _explore_checks(a) -> None:
+    """What kpi explore is asked, checked before a notebook runs: a notebook of notebooks/explore by name (no path
+    out of it), one written about a measure only for that measure, a folder for --out, a measure the store can
+    compute (else why not)."""
+    import re
+
+    from .catalogue import load
+    from .engine import Context
+    from .explore import NOTEBOOK_FOR
+    from .store import open_snapshot
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", a.notebook):
+        raise UserError(
+            f"--notebook: expected the name of a notebook in notebooks/explore (measure, re_referrals), not "
+            f"{a.notebook!r}"
+        )
+    if a.out.exists() and not a.out.is_dir():
+        raise UserError(f"--out: {a.out} is a file; expected the folder to write the executed notebook in")
+    cat = load(a.catalogue)
+    text = str(a.measure).strip()
+    kpi = re.fullmatch(r"(?i)kpi\s*(\d+)", text)
+    m = next((m for m in cat.kpis() if m.kpi == int(kpi[1])), None) if kpi else cat.by_ref.get(text)
+    if m is None:
+        return  # unknown: said by runner.explore, with the KPIs there are
+    only = NOTEBOOK_FOR.get(a.notebook)
+    if only and only != (cat.name, m.ref):
+        raise UserError(
+            f"--notebook {a.notebook}: written about measure {only[1]} of the {only[0]} catalogue, not {m.ref} of "
+            f"the {cat.name}; expected --notebook measure for it"
+        )
+    con, snap, _ = open_snapshot(a.store)
+    try:
+        why = Context.prepare(con, snap).unavailable(m)
+    finally:
+        con.close()
+    if why:
+        raise UserError(f"{m.ref} {m.title}: not available in snapshot {snap['snapshot_id']} of {a.store}: {why}")
+
+
 def cmd_explore(a) -> int:
     """Start an explore notebook for a measure with papermill (it opens nothing by itself)."""
     from .runner import explore
 
+    _explore_checks(a)
     try:
         out = explore(
             a.measure, a.month, a.store, a.notebook, a.out, progress=print, catalogue=a.catalogue, partial=a.partial
@@ -676,9 +721,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"kpi {name}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of the output stopped (kpi measures | head -1): nothing more to say
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error as Python exits
+        return 141
     except Exception as e:  # noqa: BLE001 - a fault of the workbook's own: a message, the traceback with --debug
         if debug:
             raise
+        if isinstance(e, OSError) and e.errno in DISK_ERRORS:
+            # the machine would not let a file be written or read (a full disk, a read-only or forbidden folder):
+            # not a fault of the workbook, nor of the data
+            print(f"kpi {name}: cannot write or read {e.filename or 'a file'}: {e.strerror or e}", file=sys.stderr)
+            return 2
         damaged = _damaged_store(e, getattr(a, "store", None))
         if damaged:  # a store no load recorded (A75), damaged since: found as a query reads it
             print(f"kpi {name}: {damaged}", file=sys.stderr)

@@ -866,6 +866,12 @@ CASES: list[Case] = [
          lambda d: ["measures", "--month", "2026-10", "--store", synthetic_store(d), "--catalogue", "/etc/passwd"], R, ("/etc/passwd", "not a catalogue")),
     Case("catalogue-folder", "catalogue", "--catalogue a folder",
          lambda d: ["measures", "--month", "2026-10", "--store", synthetic_store(d), "--catalogue", d], R, ("not a catalogue",)),
+    Case("explore-notebook-path", "commands", "kpi explore --notebook ../01_summary (a report notebook)", on_synthetic("explore", "1.7", "--notebook", "../01_summary"), R, ("--notebook", "../01_summary")),
+    Case("explore-notebook-other-measure", "commands", "kpi explore of 6.0 in the re-referrals notebook", on_synthetic("explore", "6.0", "--notebook", "re_referrals"), R, ("re_referrals", "1.7", "6.0")),
+    Case("explore-out-file", "commands", "kpi explore --out a file",
+         with_files({"f.txt": "x\n"}, "explore", "1.7", "--store", "{store}", "--out", "{f.txt}"), R, ("--out", "f.txt", "is a file")),
+    Case("explore-not-available", "commands", "kpi explore of a measure the store cannot compute (no contacts)",
+         lambda d: ["explore", "1.0", "--store", minimal_store(d), "--out", d / "out"], R, ("1.0", "not available", "contacts")),
 ]
 # fmt: on
 

@@ -207,3 +207,71 @@ def test_what_is_not_a_catalogue_is_said(tmp_path, given, says):
     write(tmp_path / "passwd", "root:x:0:0:root:/root:/bin/bash\n")
     with pytest.raises(CatalogueError, match=re.escape(says)):
         load_catalogue(tmp_path / given)
+
+
+@pytest.fixture(scope="module")
+def minimal_store(tmp_path_factory):
+    """A store of the minimal extract: children and their referrals, no contacts."""
+    from helpers import minimal_extract
+
+    from kpi.load import load
+
+    root = tmp_path_factory.mktemp("minimal")
+    load(minimal_extract(root / "in"), root / "w.duckdb", extract_date="2024-06-01")
+    return root / "w.duckdb"
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["1.7", "--notebook", "../01_summary"], "--notebook: expected the name of a notebook in notebooks/explore"),
+        (["1.7", "--notebook", "/tmp/x"], "not '/tmp/x'"),
+        (["6.0", "--notebook", "re_referrals"], "--notebook re_referrals: written about measure 1.7 of the county"),
+        (["1.0"], "1.0 Number of contacts: not available in snapshot 1 of"),
+        (["1.7", "--out", "FILE"], "--out: FILE is a file; expected the folder"),
+    ],
+)
+def test_explore_checks_what_it_is_asked_before_running_a_notebook(minimal_store, tmp_path, capsys, args, says):
+    from kpi.cli import main
+
+    (tmp_path / "FILE").write_text("x\n")
+    args = [str(tmp_path / "FILE") if x == "FILE" else x for x in args]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "out")]
+    assert main(["explore", *args, "--store", minimal_store]) == 2
+    err = capsys.readouterr().err
+    assert says.replace("FILE", str(tmp_path / "FILE")) in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()  # no notebook run
+
+
+@pytest.mark.parametrize("code", ["ENOSPC", "EROFS", "EACCES"])
+def test_a_disk_that_will_not_take_a_file_is_a_line_naming_it(tmp_path, capsys, monkeypatch, code):
+    import errno
+    import os
+
+    import kpi.synth
+    from kpi.cli import main
+
+    where = str(tmp_path / "syn" / "contacts.csv")
+
+    def refuse(*_):  # as the machine would, part way through writing
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)), where)
+
+    monkeypatch.setattr(kpi.synth, "write", refuse)
+    assert main(["synth", "--scale", "0.001", "--out", tmp_path / "syn"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"kpi synth: cannot write or read {where}: {os.strerror(getattr(errno, code))}\n"
+
+
+def test_a_reader_that_stops_early_ends_it_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    series = tmp_path / "s.csv"
+    series.write_text("period,value\n" + "".join(f"p{i},{i % 7}\n" for i in range(20000)))
+    cmd = [sys.executable, "-m", "kpi.cli", "spc", str(series), "--improvement", "increase"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    p.stdout.readline()  # the reader takes a line and goes (kpi spc ... | head -1)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait() == 141 and err == "", err
