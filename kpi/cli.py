@@ -154,6 +154,24 @@ def cmd_synth(a) -> int:
     return 0
 
 
+def _options_apply(sources: list[tuple[str, str]], options: dict) -> None:
+    """Refuse a reader's option given with no source of a format whose reader takes it (else silently unused)."""
+    import inspect
+
+    from .readers import reader
+
+    for option, value in options.items():
+        if value is None:
+            continue
+        name = option.lstrip("-").replace("-", "_")
+        takes = [f for f in FORMATS if name in inspect.signature(reader(f)).parameters]
+        if not any(fmt in takes for fmt, _ in sources):
+            raise UserError(
+                f"{option} is for {' and '.join(takes)} sources; none of those given is one "
+                f"({', '.join(sorted({fmt for fmt, _ in sources}))}): leave it out, or prefix the source (cin:FILE)"
+            )
+
+
 def cmd_load(a) -> int:
     from .errors import LoadError
     from .load import load_sources
@@ -161,8 +179,9 @@ def cmd_load(a) -> int:
     from .readers.population import with_population
 
     t0 = time.perf_counter()
+    sources = [parse_source(s, a.format) for s in a.sources]
+    _options_apply(sources, {"--mapping": a.mapping, "--sql-timeout": a.sql_timeout, "--year": a.year})
     try:
-        sources = [parse_source(s, a.format) for s in a.sources]
         extracts = read(sources, mapping=a.mapping, sql_timeout=a.sql_timeout, year=a.year)
         res = load_sources(
             with_population(extracts, a.la_code), a.store, extract_date=a.extract_date, accept_losses=a.accept_losses
@@ -251,6 +270,8 @@ def cmd_measures(a) -> int:
         con, snap, months = _snapshot(a, lambda m: _measures_months(a, m))
         context = Context.prepare(con, snap)
         month = months[-1]
+    elif a.snapshot is not None:  # the store is not read with --aggregates alone
+        raise UserError("--snapshot chooses a snapshot of the store: give --store too, or leave --snapshot out")
     elif a.month is None:
         raise UserError("--month is needed with --aggregates (or --store, for the store's latest month)")
     else:
@@ -342,11 +363,12 @@ def cmd_run(a) -> int:
     from .runner import checked, run
 
     months = a.months or [a.month]
-    for month in months:  # every month checked before any is run
-        checked(month, a.store, a.params, a.partial)
+    ready = [checked(month, a.store, a.params, a.partial) for month in months]  # every month before any is run
     code = 0
-    for month in months:
-        res = run(month, a.store, a.params, a.output, workers=a.workers, public=a.public, partial=a.partial)
+    for month, ready_ in zip(months, ready, strict=True):
+        res = run(
+            month, a.store, a.params, a.output, workers=a.workers, public=a.public, partial=a.partial, ready=ready_
+        )
         if res.ok:
             print(f"report: {res.report}")
             continue

@@ -872,6 +872,13 @@ CASES: list[Case] = [
          with_files({"f.txt": "x\n"}, "explore", "1.7", "--store", "{store}", "--out", "{f.txt}"), R, ("--out", "f.txt", "is a file")),
     Case("explore-not-available", "commands", "kpi explore of a measure the store cannot compute (no contacts)",
          lambda d: ["explore", "1.0", "--store", minimal_store(d), "--out", d / "out"], R, ("1.0", "not available", "contacts")),
+    Case("load-year-standard", "commands", "kpi load --year with standard sources only",
+         lambda d: ["load", std(d), "--year", "2026", "--store", d / "w.duckdb", "--extract-date", EXTRACT], R, ("--year", "ssda903")),
+    Case("load-mapping-cin", "commands", "kpi load --mapping with a CIN census source",
+         lambda d: ["load", f"cin:{d / 'census.xml'}", "--mapping", d / "m.yaml", "--store", d / "w.duckdb"], R, ("--mapping", "sql")),
+    Case("measures-snapshot-aggregates", "commands", "kpi measures --snapshot with --aggregates and no --store",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.6,3,\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}", "--snapshot", "2"), R, ("--snapshot", "--store")),
+    Case("params-month-13", "params", "a params file for month 2026-13", params("month: 2026-13\n"), R, ("2026-10.yaml", "month", "2026-13")),
 ]
 # fmt: on
 

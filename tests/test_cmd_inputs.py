@@ -275,3 +275,44 @@ def test_a_reader_that_stops_early_ends_it_quietly(tmp_path):
     p.stdout.close()
     err = p.stderr.read().decode()
     assert p.wait() == 141 and err == "", err
+
+
+def test_make_clean_leaves_nothing_of_the_store(tmp_path):
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    makefile = Path(__file__).resolve().parent.parent / "Makefile"
+    store = tmp_path / "data" / "warehouse.duckdb"
+    store.parent.mkdir()
+    for name in ("warehouse.duckdb", "warehouse.duckdb.check", "warehouse.duckdb.wal", "warehouse.duckdb.123.tmp"):
+        (store.parent / name).write_text("x")
+    keep = write(store.parent / "council.csv", "x")
+    args = ["make", "-f", makefile, "clean", f"STORE={store}", f"SYNTH={tmp_path / 'syn'}", f"VENV={tmp_path / 'v'}"]
+    subprocess.run([str(a) for a in args], cwd=tmp_path, check=True, capture_output=True)
+    assert list(store.parent.iterdir()) == [keep]
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["load", "EXTRACT", "--year", "2026"], "--year is for ssda903 and cin sources; none of those given is one"),
+        (["load", "EXTRACT", "--mapping", "m.yaml"], "--mapping is for sql sources; none of those given is one"),
+        (["load", "cin:EXTRACT", "--sql-timeout", "5"], "--sql-timeout is for sql sources; none of those given is one"),
+        (["measures", "--aggregates", "AGG", "--month", "2026-05", "--snapshot", "1"], "--snapshot chooses a snapshot"),
+    ],
+)
+def test_an_option_that_would_be_ignored_is_refused(tmp_path, capsys, args, says):
+    from helpers import minimal_extract
+
+    from kpi.cli import main
+
+    names = {"EXTRACT": str(minimal_extract(tmp_path / "in")), "AGG": str(tmp_path / "a.csv")}
+    write(tmp_path / "a.csv", "month,measure,numerator,denominator\n2026-05,1.7,4,40\n")
+    args = [names.get(x, x.replace("EXTRACT", names["EXTRACT"])) for x in args]
+    store = ["--store", str(tmp_path / "w.duckdb")] if args[0] == "load" else []
+    assert main([*args, *store, *(["--extract-date", "2024-06-01"] if store else [])]) == 2
+    err = capsys.readouterr().err
+    assert says in err and not (tmp_path / "w.duckdb").exists(), err
