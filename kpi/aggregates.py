@@ -79,7 +79,7 @@ def read(path: Path | str, catalogue: Catalogue) -> tuple[pd.DataFrame, pd.DataF
     rows, rejects = [], []
     for i, fields in records:
         if len(fields) > len(header):
-            rejects.append((path.name, i, "", ",".join(fields), f"expected {len(header)} fields, as the header"))
+            rejects.append((path.name, i, "(row)", ",".join(fields), f"expected {len(header)} fields, as the header"))
             continue
         r = {c: (fields[k] if k < len(fields) else "") for c, k in at.items()}
         r.setdefault("value", "")

@@ -245,7 +245,8 @@ def _runs(s: np.ndarray, same) -> np.ndarray:
 
 def period_key(text: str) -> pd.Timestamp | None:
     """When a period is, if it says: a month (2025-01), a date (2025-01-31, 31/01/2025), a month by name (Jan 2025,
-    January 2025), a year (2025) or a financial year (2024-25, from April); None for any other label."""
+    January 2025), a year (2025) or a financial year (2024-25, from April); None for any other label. A ValueError
+    for one shaped as a month or date that is none (2025-02-30, 2025-13)."""
     forms = [
         (r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"),
         (r"\d{4}-\d{2}", "%Y-%m"),
@@ -258,10 +259,7 @@ def period_key(text: str) -> pd.Timestamp | None:
         return pd.Timestamp(int(text[:4]), 4, 1)
     for pattern, form in forms:
         if re.fullmatch(pattern, text):
-            try:
-                return pd.to_datetime(text, format=form)
-            except ValueError:
-                return None
+            return pd.to_datetime(text, format=form)  # a ValueError if not a real month or date
     return None
 
 
@@ -277,6 +275,9 @@ def read_series(path) -> tuple[pd.DataFrame, list[dict]]:
         header, records = csv_records(path)
     except LoadError as e:
         raise ValueError(str(e)) from None
+    twice = sorted({c for c in header if c and header.count(c) > 1})
+    if twice:
+        raise ValueError(f"{path}: row 1 (header): column(s) {', '.join(twice)} named twice; expected each once")
     missing = [c for c in ("period", "value") if c not in header]
     if missing:
         raise ValueError(f"{path}: row 1 (header): expected columns period,value; missing {', '.join(missing)}")
@@ -293,7 +294,11 @@ def read_series(path) -> tuple[pd.DataFrame, list[dict]]:
         if not period:
             reject(i, "period", r["period"], "expected a period")
             continue
-        key = period_key(period)
+        try:
+            key = period_key(period)
+        except ValueError:
+            reject(i, "period", period, "expected a real month or date (or a label that is neither)")
+            continue
         same = seen.get(period, seen.get(key) if key is not None else None)
         if same is not None:
             reject(i, "period", period, f"expected each period once; already on row {same}")

@@ -879,6 +879,16 @@ CASES: list[Case] = [
     Case("measures-snapshot-aggregates", "commands", "kpi measures --snapshot with --aggregates and no --store",
          with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.6,3,\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}", "--snapshot", "2"), R, ("--snapshot", "--store")),
     Case("params-month-13", "params", "a params file for month 2026-13", params("month: 2026-13\n"), R, ("2026-10.yaml", "month", "2026-13")),
+    Case("spc-column-twice", "commands", "kpi spc of a series naming period twice",
+         with_files({"s.csv": "period,value,period\n2025-01,1,x\n"}, "spc", "{s.csv}", "--improvement", "increase"), R, ("s.csv", "period", "twice")),
+    Case("spc-impossible-date", "commands", "kpi spc of a series with 2025-02-30",
+         with_files({"s.csv": "period,value\n2025-02-30,1\n2025-03,2\n2025-04,3\n"}, "spc", "{s.csv}", "--improvement", "increase"), "exit 1", ("s.csv", "row 2", "2025-02-30")),
+    Case("aggregates-extra-field", "commands", "aggregates with a row of more fields than the header",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.6,3,,9\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 2", "fields")),
+    Case("aggregates-empty-file", "commands", "an empty aggregates file",
+         with_files({"a.csv": ""}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), R, ("a.csv", "empty")),
+    Case("comparators-show-no-neighbours", "commands", "kpi comparators show of a folder without the SN file",
+         lambda d: (d.mkdir(parents=True, exist_ok=True), shutil.copy(ROOT / "data" / "comparators" / "dfe.csv", d / "dfe.csv"), ["comparators", "show", "--la", "825", "--dir", d])[2], R, ("statistical_neighbours.csv",)),
 ]
 # fmt: on
 

@@ -212,3 +212,14 @@ def test_labels_out_of_time_order_are_refused(tmp_path):
         read_series(f)
     f.write_text("period,value\nwinter,5\nspring,1\nsummer,2\n")  # labels alone: the file's order
     assert read_series(f)[0]["period"].tolist() == ["winter", "spring", "summer"]
+
+
+def test_a_period_shaped_as_a_date_must_be_one_and_columns_are_named_once(tmp_path):
+    f = tmp_path / "s.csv"
+    f.write_text("period,value\n2025-02-30,1\n2025-13,2\n2025-03,3\n")
+    df, rejects = read_series(f)
+    assert df["period"].tolist() == ["2025-03"]
+    assert [(r["row"], r["value"]) for r in rejects] == [(2, "2025-02-30"), (3, "2025-13")]
+    f.write_text("period,value,period\n2025-01,1,x\n")
+    with pytest.raises(ValueError, match="row 1 .*period named twice"):
+        read_series(f)
