@@ -104,6 +104,8 @@ def import_tables(
         )
     figures = pd.concat(rows, ignore_index=True)
     kept = None
+    if out.exists() and not out.is_dir():
+        raise LoadError(f"--dir: {out} is a file; expected the folder to keep the imported figures in")
     if (out / FIGURES).exists():  # the figures of the tables not imported this time stay as they were
         kept, old_sn = read(out)
         kept = kept[~kept["source"].isin(set(figures["source"]))]
@@ -135,13 +137,37 @@ def _neighbours(source: Path, kept: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def read(directory: Path | str = DEFAULT_DIR) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The imported figures and neighbours, checked as ``kpi comparators import`` writes them (a LoadError naming
+    the file otherwise: a file damaged or edited by hand is not read as figures)."""
     d = Path(directory)
     if not (d / FIGURES).exists():
         raise LoadError(f"{d}: no {FIGURES}; run `kpi comparators import DIR` on the DfE's tables first")
-    figures = pd.read_csv(d / FIGURES, dtype={"measure": str, "year": str, "la_code": str, "la_name": str})
     if not (d / NEIGHBOURS).exists():
         raise LoadError(f"{d}: no {NEIGHBOURS}; run `kpi comparators import DIR` with the DfE's SN model in DIR")
-    sn = pd.read_csv(d / NEIGHBOURS, dtype=str)
+    again = "; run `kpi comparators import DIR` again into an empty --dir"
+    out = []
+    for name, columns, dtype in (
+        (FIGURES, COLUMNS, {"measure": str, "year": str, "la_code": str, "la_name": str}),
+        (NEIGHBOURS, ["la_code", "la_name", "rank", "neighbour_code"], str),
+    ):
+        try:
+            df = pd.read_csv(d / name, dtype=dtype)
+        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
+            raise LoadError(
+                f"{d / name}: cannot be read as the imported CSV: {str(e).splitlines()[0]}{again}"
+            ) from None
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise LoadError(f"{d / name}: missing column(s) {', '.join(missing)}{again}")
+        out.append(df)
+    figures, sn = out
+    for frame, col, name in ((figures, "value", FIGURES), (sn, "rank", NEIGHBOURS)):
+        number = pd.to_numeric(frame[col], errors="coerce")
+        bad = number.isna() & frame[col].notna()
+        if bad.any():
+            row = int(bad.idxmax())
+            raise LoadError(f"{d / name}: row {row + 2}, column {col}: {frame[col][row]!r} is not a number{again}")
+        frame[col] = number
     sn["rank"] = sn["rank"].astype(int)
     return figures, sn
 

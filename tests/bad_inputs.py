@@ -889,6 +889,10 @@ CASES: list[Case] = [
          with_files({"a.csv": ""}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), R, ("a.csv", "empty")),
     Case("comparators-show-no-neighbours", "commands", "kpi comparators show of a folder without the SN file",
          lambda d: (d.mkdir(parents=True, exist_ok=True), shutil.copy(ROOT / "data" / "comparators" / "dfe.csv", d / "dfe.csv"), ["comparators", "show", "--la", "825", "--dir", d])[2], R, ("statistical_neighbours.csv",)),
+    Case("comparators-damaged-figures", "commands", "kpi comparators show of a dfe.csv that is not text",
+         lambda d: (shutil.copytree(ROOT / "data" / "comparators", d / "c"), (d / "c" / "dfe.csv").write_bytes(b"\xff\xfe\x00garbage"), ["comparators", "show", "--la", "825", "--dir", d / "c"])[2], R, ("dfe.csv", "cannot be read")),
+    Case("comparators-figure-not-number", "commands", "kpi comparators show of a dfe.csv with a value that is not a number",
+         lambda d: (shutil.copytree(ROOT / "data" / "comparators", d / "c"), (d / "c" / "dfe.csv").write_text((d / "c" / "dfe.csv").read_text().replace(",22.8\n", ",lots\n", 1)), ["comparators", "show", "--la", "825", "--dir", d / "c"])[2], R, ("dfe.csv", "value", "lots")),
 ]
 # fmt: on
 

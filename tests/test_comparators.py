@@ -1,5 +1,6 @@
 """Published comparators from DfE-shaped tables written by hand: the neighbours' mean, England, the rank."""
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -130,3 +131,21 @@ def test_importing_one_new_table_keeps_every_other_measures_figures(tmp_path):
     assert len(figures[figures["measure"] == "1.7"]) == 10 and len(figures[figures["measure"] == "5.2"]) == 2
     assert cp.for_council(COUNTY, "900", figures, sn).set_index("measure").loc["1.7", "council"] == 21.0
     assert sorted(sn.loc[sn["la_code"] == "900", "neighbour_code"]) == ["901", "902", "903"]
+
+
+@pytest.mark.parametrize(
+    "damage, says",
+    [
+        (lambda t: b"\xff\xfe" + t, "cannot be read as the imported CSV"),
+        (lambda t: b"a,b\n1,2\n", "missing column(s) measure, source, year"),
+        (lambda t: t.replace(b",20.0\n", b",twenty\n"), "column value: 'twenty' is not a number"),
+    ],
+)
+def test_damaged_imported_figures_are_refused_by_name(tmp_path, damage, says):
+    cp.import_tables(dfe_tables(tmp_path / "dfe"), COUNTY, tmp_path / "out")
+    f = tmp_path / "out" / "dfe.csv"
+    f.write_bytes(damage(f.read_bytes()))
+    with pytest.raises(LoadError, match=f"{f}: .*{re.escape(says)}"):
+        cp.read(tmp_path / "out")
+    with pytest.raises(LoadError, match=re.escape(says)):  # nor imported over (its other figures would be lost)
+        cp.import_tables(dfe_tables(tmp_path / "dfe2"), COUNTY, tmp_path / "out")
