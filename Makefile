@@ -76,4 +76,4 @@ bench: $(VENV)/.installed-test report
 	$(BIN)/python benchmarks/bench_report.py --store $(STORE)
 
 clean:
-	rm -rf $(VENV) $(SYNTH) $(STORE) data/*-rejects-*.csv
+	rm -rf $(VENV) $(SYNTH) $(STORE) $(STORE).check $(STORE).wal $(STORE).*.tmp data/*-rejects-*.csv

@@ -315,6 +315,8 @@ def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catal
     where = str(path or name)
     if not isinstance(doc, dict) or "measures" not in doc:
         raise CatalogueError(f"{where}: expected a mapping with `measures`")
+    if not isinstance(doc["measures"], list) or not doc["measures"]:
+        raise CatalogueError(f"{where}: measures: expected a list of one measure or more")
     sections = _sections(doc.get("sections"), where)
     read: dict = {}
     measures = [_measure(_inherit(m, where, read), where, sections) for m in doc["measures"]]
@@ -353,14 +355,25 @@ def _sections(items, where: str) -> dict[str, Section]:
 
 
 def load(name_or_path: str | Path = "county") -> Catalogue:
-    """A catalogue by name (``county``) or path."""
+    """A catalogue by name (``county``) or path (a .yaml file)."""
     p = Path(name_or_path)
-    if not p.suffix:
+    known = ", ".join(sorted(x.stem for x in CATALOGUES.glob("*.yaml")))
+    named = not p.suffix and len(p.parts) == 1 and not p.exists()  # a name (a file or folder here is a path)
+    if named:
         p = CATALOGUES / f"{name_or_path}.yaml"
-    if not p.exists():
-        known = ", ".join(sorted(x.stem for x in CATALOGUES.glob("*.yaml")))
-        raise CatalogueError(f"no catalogue {name_or_path!r} (known: {known})")
-    return parse(p.read_text(), p.stem, p)
+        if not p.exists():
+            raise CatalogueError(f"no catalogue {str(name_or_path)!r} (known: {known})")
+    elif p.suffix.lower() not in (".yaml", ".yml") or p.is_dir():
+        raise CatalogueError(
+            f"{p}: not a catalogue; expected a YAML file of measures (.yaml) or a catalogue's name ({known})"
+        )
+    elif not p.is_file():
+        raise CatalogueError(f"{p}: no such file; expected a YAML file of measures (.yaml) or a name ({known})")
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise CatalogueError(f"{p}: cannot be read: {getattr(e, 'strerror', None) or e}") from None
+    return parse(text, p.stem, p)
 
 
 def targets_for(measure: Measure, month: str, overrides: dict | None) -> tuple[float | None, float | None]:
@@ -380,10 +393,64 @@ def targets_for(measure: Measure, month: str, overrides: dict | None) -> tuple[f
     return target, tolerance
 
 
-def load_targets(path: Path | None) -> dict | None:
-    if path is None or not Path(path).exists():
+TARGETS = Path(__file__).resolve().parent.parent / "params" / "targets.yaml"  # the project's, wherever kpi runs
+
+
+def load_targets(path: Path | str | None, catalogue: Catalogue) -> dict | None:
+    """A targets file, checked (a CatalogueError naming the file, year and measure): financial years YYYY-YY, each
+    a mapping of the catalogue's measures to ``{target: N, tolerance: N}``, each a finite number or TBC, the
+    tolerance on the worse side of the target. Keys are read as written (``6.10:`` is measure 6.10, not 6.1) and
+    a key given twice is refused. None when ``path`` is None or (the project's default) does not exist."""
+    import math
+    import re
+
+    from .params import _Loader
+
+    if path is None:
         return None
-    doc = read_yaml(Path(path).read_text()) or {}
+    path = Path(path)
+    if not path.is_file():
+        raise CatalogueError(f"targets: no file {path}; expected a YAML file of targets by financial year")
+    try:
+        doc = yaml.load(path.read_text(), Loader=_Loader)
+    except yaml.MarkedYAMLError as e:  # where in the file, not in the text given to YAML
+        mark = e.problem_mark or e.context_mark
+        raise CatalogueError(
+            f"{path}: cannot be read as YAML: line {mark.line + 1}: {e.problem or e.context}"
+        ) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise CatalogueError(f"{path}: cannot be read as YAML: {' '.join(str(e).split())}") from None
+    if doc is None:
+        return {}
     if not isinstance(doc, dict):
-        raise CatalogueError(f"{path}: expected a mapping of financial years (2025-26) to measures")
-    return {str(k): {str(r): v for r, v in (vs or {}).items()} for k, vs in doc.items()}
+        raise CatalogueError(f"{path}: expected a mapping of financial years (2026-27) to measures")
+    out = {}
+    for year, measures in doc.items():
+        year = str(year)
+        if not re.fullmatch(r"\d{4}-\d{2}", year) or (int(year[:4]) + 1) % 100 != int(year[5:]):
+            raise CatalogueError(f"{path}: {year}: expected a financial year YYYY-YY (2026-27)")
+        if measures is None:
+            measures = {}
+        if not isinstance(measures, dict):
+            raise CatalogueError(f"{path}: {year}: expected a mapping of measures to {{target: N, tolerance: N}}")
+        out[year] = {}
+        for ref, t in measures.items():
+            ref = str(ref)
+            if ref not in catalogue.by_ref:
+                raise CatalogueError(f"{path}: {year}: no measure {ref} in the {catalogue.name} catalogue")
+            if not isinstance(t, dict) or not set(t) <= {"target", "tolerance"}:
+                raise CatalogueError(f"{path}: {year}: {ref}: expected {{target: N, tolerance: N}}, not {t!r}")
+            for k, v in t.items():
+                if isinstance(v, bool) or (isinstance(v, float) and not math.isfinite(v)):
+                    raise CatalogueError(f"{path}: {year}: {ref}: {k} must be a number or TBC, not {v!r}")
+            out[year][ref] = t
+            m = catalogue[ref]
+            target, tolerance = targets_for(m, f"{year[:4]}-04", {year: {ref: t}})  # each a number or TBC
+            if None not in (target, tolerance) and (
+                tolerance > target if m.direction == "higher" else tolerance < target
+            ):
+                raise CatalogueError(
+                    f"{path}: {year}: {ref}: tolerance {tolerance:g} is on the better side of target {target:g}; "
+                    f"expected it {'below' if m.direction == 'higher' else 'above'} ({m.direction} is better)"
+                )
+    return out

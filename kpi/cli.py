@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,11 +15,14 @@ import pandas as pd
 from . import model
 from .engine import BREAKDOWNS as BREAKDOWN_CHOICES
 from .errors import UserError
+from .params import PARAMS_DIR
 from .readers import FORMATS
 from .store import default_store
 
 COMPARATORS_DIR = Path(__file__).resolve().parent.parent / "data" / "comparators"  # the project's (kpi.comparators)
 DEFAULT_SYNTH_DIR = Path("data/synthetic")
+# errors of writing the machine gives (disk full, over quota, read-only, not allowed): said in a line, not a fault
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,14 +71,17 @@ def _whole(least: int):
     return check
 
 
-def _above_zero(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        x = float("nan")
-    if not (x > 0 and x != float("inf")):
-        raise ValueError(f"expected a number above 0, not {text!r}")
-    return x
+def _between(least: float, most: float):
+    def check(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            x = float("nan")
+        if not least <= x <= most:  # nan fails both
+            raise ValueError(f"expected a number from {least:g} to {most:g}, not {text!r}")
+        return x
+
+    return check
 
 
 def _finite(text: str) -> float:
@@ -88,8 +97,12 @@ def _finite(text: str) -> float:
 MONTH = _type(_month_check, "month")
 SPAN = _type(_span_check, "months")
 POSITIVE = _type(_whole(1), "number")
-ABOVE_ZERO = _type(_above_zero, "number")
 NUMBER = _type(_finite, "number")
+# the synthetic authority: from 0.001 of the seed county (below, some tables get no rows and it cannot be made) to 100 times
+# the seed county (the load is measured at 50); a seed as numpy's generator takes it (0 or more)
+SCALE = _type(_between(0.001, 100), "number")
+SEED = _type(_whole(0), "number")
+SECONDS = _type(_between(0.001, 86400), "seconds")  # up to a day: beyond, the drivers' timers overflow
 
 
 def _store_arg(p: argparse.ArgumentParser):
@@ -105,9 +118,30 @@ def _partial_arg(p: argparse.ArgumentParser):
     )
 
 
+def _synthetic_folder(out: Path, option: str, *, replace: bool) -> None:
+    """Refuse to generate the synthetic authority where it would overwrite anything else: ``out`` must be a new or
+    empty folder (or, with ``replace``, one a earlier ``kpi synth`` wrote, as its extract.json says)."""
+    import json
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{option}: {out} is a file; expected a folder to write the synthetic authority's CSV files in")
+    if not out.exists() or not any(out.iterdir()):
+        return
+    try:
+        ours = json.loads((out / "extract.json").read_text()).get("generator") == "kpi synth"
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not (replace and ours):
+        raise UserError(
+            f"{option}: {out} is not empty and holds no synthetic extract: not overwritten; give a new or empty "
+            f"folder for the synthetic authority (a council's own data: kpi load, then kpi run)"
+        )
+
+
 def cmd_synth(a) -> int:
     from .synth import SynthConfig, generate, write
 
+    _synthetic_folder(a.out, "--out", replace=True)
     cfg = SynthConfig(seed=a.seed, scale=a.scale, end_month=a.end_month, months=a.months, anomalies=not a.no_anomalies)
     t0 = time.perf_counter()
     tables = generate(cfg)
@@ -120,6 +154,24 @@ def cmd_synth(a) -> int:
     return 0
 
 
+def _options_apply(sources: list[tuple[str, str]], options: dict) -> None:
+    """Refuse a reader's option given with no source of a format whose reader takes it (else silently unused)."""
+    import inspect
+
+    from .readers import reader
+
+    for option, value in options.items():
+        if value is None:
+            continue
+        name = option.lstrip("-").replace("-", "_")
+        takes = [f for f in FORMATS if name in inspect.signature(reader(f)).parameters]
+        if not any(fmt in takes for fmt, _ in sources):
+            raise UserError(
+                f"{option} is for {' and '.join(takes)} sources; none of those given is one "
+                f"({', '.join(sorted({fmt for fmt, _ in sources}))}): leave it out, or prefix the source (cin:FILE)"
+            )
+
+
 def cmd_load(a) -> int:
     from .errors import LoadError
     from .load import load_sources
@@ -127,8 +179,9 @@ def cmd_load(a) -> int:
     from .readers.population import with_population
 
     t0 = time.perf_counter()
+    sources = [parse_source(s, a.format) for s in a.sources]
+    _options_apply(sources, {"--mapping": a.mapping, "--sql-timeout": a.sql_timeout, "--year": a.year})
     try:
-        sources = [parse_source(s, a.format) for s in a.sources]
         extracts = read(sources, mapping=a.mapping, sql_timeout=a.sql_timeout, year=a.year)
         res = load_sources(
             with_population(extracts, a.la_code), a.store, extract_date=a.extract_date, accept_losses=a.accept_losses
@@ -183,42 +236,12 @@ def cmd_volumes(a) -> int:
 
 
 def _targets(a, cat):
-    """The targets file (--targets, else the project's params/targets.yaml if there is one), checked: valid YAML,
-    financial years YYYY-YY, measures of the catalogue, numbers (or TBC)."""
-    import re
+    """The targets file (--targets, else the project's params/targets.yaml if there is one), checked."""
+    from .catalogue import TARGETS, load_targets
 
-    import yaml
-
-    from .catalogue import load_targets, targets_for
-    from .params import PARAMS_DIR
-
-    path = a.targets or PARAMS_DIR / "targets.yaml"
-    if a.targets is None and not path.exists():
-        return None
-    if not path.is_file():
-        raise UserError(f"--targets: no file {path}; expected a YAML file of targets by financial year")
-    try:
-        targets = load_targets(path)
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot be read as YAML: {' '.join(str(e).split())}") from None
-    for year, measures in (targets or {}).items():
-        if not re.fullmatch(r"\d{4}-\d{2}", year) or (int(year[:4]) + 1) % 100 != int(year[5:]):
-            raise UserError(f"{path}: {year}: expected a financial year YYYY-YY (2026-27)")
-        for ref, t in measures.items():
-            if ref not in cat.by_ref:
-                raise UserError(f"{path}: {year}: no measure {ref} in the {cat.name} catalogue")
-            if not isinstance(t, dict) or not set(t) <= {"target", "tolerance"}:
-                raise UserError(f"{path}: {year}: {ref}: expected {{target: N, tolerance: N}}, not {t!r}")
-            m = cat[ref]
-            target, tolerance = targets_for(m, f"{year[:4]}-04", targets)  # each a number or TBC
-            if None not in (target, tolerance) and (
-                tolerance > target if m.direction == "higher" else tolerance < target
-            ):
-                raise UserError(
-                    f"{path}: {year}: {ref}: tolerance {tolerance:g} is on the better side of target {target:g}; "
-                    f"expected it {'below' if m.direction == 'higher' else 'above'} ({m.direction} is better)"
-                )
-    return targets
+    if a.targets is not None and not a.targets.is_file():
+        raise UserError(f"--targets: no file {a.targets}; expected a YAML file of targets by financial year")
+    return load_targets(a.targets or (TARGETS if TARGETS.exists() else None), cat)
 
 
 def _measures_months(a, month: str) -> list[str]:
@@ -247,6 +270,8 @@ def cmd_measures(a) -> int:
         con, snap, months = _snapshot(a, lambda m: _measures_months(a, m))
         context = Context.prepare(con, snap)
         month = months[-1]
+    elif a.snapshot is not None:  # the store is not read with --aggregates alone
+        raise UserError("--snapshot chooses a snapshot of the store: give --store too, or leave --snapshot out")
     elif a.month is None:
         raise UserError("--month is needed with --aggregates (or --store, for the store's latest month)")
     else:
@@ -323,7 +348,8 @@ def cmd_report(a) -> int:
     """Set up the synthetic authority if needed, then run the latest month's report."""
     from .load import load
 
-    if not (a.data / "extract.json").exists():
+    if not (a.data / "extract.json").exists():  # generated only into a new or empty folder
+        _synthetic_folder(a.data, "--data", replace=False)
         cmd_synth(
             argparse.Namespace(seed=20250101, scale=1.0, end_month="2026-10", months=36, no_anomalies=False, out=a.data)
         )
@@ -337,11 +363,12 @@ def cmd_run(a) -> int:
     from .runner import checked, run
 
     months = a.months or [a.month]
-    for month in months:  # every month checked before any is run
-        checked(month, a.store, a.params, a.partial)
+    ready = [checked(month, a.store, a.params, a.partial) for month in months]  # every month before any is run
     code = 0
-    for month in months:
-        res = run(month, a.store, a.params, a.output, workers=a.workers, public=a.public, partial=a.partial)
+    for month, ready_ in zip(months, ready, strict=True):
+        res = run(
+            month, a.store, a.params, a.output, workers=a.workers, public=a.public, partial=a.partial, ready=ready_
+        )
         if res.ok:
             print(f"report: {res.report}")
             continue
@@ -485,10 +512,50 @@ def cmd_spc(a) -> int:
     return 1 if rejects else 0
 
 
+def _explore_checks(a) -> None:
+    """What kpi explore is asked, checked before a notebook runs: a notebook of notebooks/explore by name (no path
+    out of it), one written about a measure only for that measure, a folder for --out, a measure the store can
+    compute (else why not)."""
+    import re
+
+    from .catalogue import load
+    from .engine import Context
+    from .explore import NOTEBOOK_FOR
+    from .store import open_snapshot
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", a.notebook):
+        raise UserError(
+            f"--notebook: expected the name of a notebook in notebooks/explore (measure, re_referrals), not "
+            f"{a.notebook!r}"
+        )
+    if a.out.exists() and not a.out.is_dir():
+        raise UserError(f"--out: {a.out} is a file; expected the folder to write the executed notebook in")
+    cat = load(a.catalogue)
+    text = str(a.measure).strip()
+    kpi = re.fullmatch(r"(?i)kpi\s*(\d+)", text)
+    m = next((m for m in cat.kpis() if m.kpi == int(kpi[1])), None) if kpi else cat.by_ref.get(text)
+    if m is None:
+        return  # unknown: said by runner.explore, with the KPIs there are
+    only = NOTEBOOK_FOR.get(a.notebook)
+    if only and only != (cat.name, m.ref):
+        raise UserError(
+            f"--notebook {a.notebook}: written about measure {only[1]} of the {only[0]} catalogue, not {m.ref} of "
+            f"the {cat.name}; expected --notebook measure for it"
+        )
+    con, snap, _ = open_snapshot(a.store)
+    try:
+        why = Context.prepare(con, snap).unavailable(m)
+    finally:
+        con.close()
+    if why:
+        raise UserError(f"{m.ref} {m.title}: not available in snapshot {snap['snapshot_id']} of {a.store}: {why}")
+
+
 def cmd_explore(a) -> int:
     """Start an explore notebook for a measure with papermill (it opens nothing by itself)."""
     from .runner import explore
 
+    _explore_checks(a)
     try:
         out = explore(
             a.measure, a.month, a.store, a.notebook, a.out, progress=print, catalogue=a.catalogue, partial=a.partial
@@ -510,8 +577,10 @@ def main(argv: list[str] | None = None) -> int:
 
     s = sub.add_parser("synth", help="generate the synthetic authority as one CSV per table")
     s.add_argument("--out", type=Path, default=DEFAULT_SYNTH_DIR)
-    s.add_argument("--scale", type=ABOVE_ZERO, default=1.0, help="size relative to the seed county (default 1)")
-    s.add_argument("--seed", type=int, default=20250101)
+    s.add_argument(
+        "--scale", type=SCALE, default=1.0, help="size relative to the seed county, 0.001 to 100 (default 1)"
+    )
+    s.add_argument("--seed", type=SEED, default=20250101, help="0 or more (default 20250101)")
     s.add_argument("--end-month", type=MONTH, default="2026-10", help="last complete month (YYYY-MM)")
     s.add_argument("--months", type=POSITIVE, default=36, help="months in the reporting window (default 36)")
     s.add_argument("--no-anomalies", action="store_true", help="plant no anomalies")
@@ -529,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--mapping", type=Path, help="sql: YAML naming the council's own tables and columns")
     s.add_argument(
         "--sql-timeout",
-        type=float,
+        type=SECONDS,
         metavar="SECONDS",
         help="sql: how long a query may take (default 600; connecting: 30)",
     )
@@ -649,7 +718,12 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("month", type=MONTH, help="YYYY-MM")
     _partial_arg(s)
     _store_arg(s)
-    s.add_argument("--dir", type=Path, default=Path("params"))  # relative to where kpi runs
+    s.add_argument(
+        "--dir",
+        type=Path,
+        default=PARAMS_DIR,
+        help=f"where the params files are (default {PARAMS_DIR}, read by kpi run)",
+    )
     s.add_argument("--force", action="store_true")
     s.set_defaults(func=cmd_params_new)
 
@@ -673,9 +747,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"kpi {name}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of the output stopped (kpi measures | head -1): nothing more to say
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error as Python exits
+        return 141
     except Exception as e:  # noqa: BLE001 - a fault of the workbook's own: a message, the traceback with --debug
         if debug:
             raise
+        if isinstance(e, OSError) and e.errno in DISK_ERRORS:
+            # the machine would not let a file be written or read (a full disk, a read-only or forbidden folder):
+            # not a fault of the workbook, nor of the data
+            print(f"kpi {name}: cannot write or read {e.filename or 'a file'}: {e.strerror or e}", file=sys.stderr)
+            return 2
         damaged = _damaged_store(e, getattr(a, "store", None))
         if damaged:  # a store no load recorded (A75), damaged since: found as a query reads it
             print(f"kpi {name}: {damaged}", file=sys.stderr)

@@ -56,7 +56,8 @@ def import_tables(
     source: Path | str, catalogue: Catalogue, out: Path | str = DEFAULT_DIR
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """The catalogue's published figures from the DfE's CSV files in ``source``, written to ``out``: (figures,
-    neighbours, the measures whose table is not in ``source``)."""
+    neighbours, the measures whose table is not in ``source``). Only the tables found replace what ``out`` holds
+    (a folder with one new table leaves every other measure's figures); the SN model too, if there is one."""
     source, out = Path(source), Path(out)
     files = sorted(source.glob("*.csv"))
     rows, not_found = [], []
@@ -102,16 +103,27 @@ def import_tables(
             f"{source}: holds none of the DfE tables the catalogue's measures are published in: {', '.join(not_found)}"
         )
     figures = pd.concat(rows, ignore_index=True)
-    sn = _neighbours(source)
+    kept = None
+    if out.exists() and not out.is_dir():
+        raise LoadError(f"--dir: {out} is a file; expected the folder to keep the imported figures in")
+    if (out / FIGURES).exists():  # the figures of the tables not imported this time stay as they were
+        kept, old_sn = read(out)
+        kept = kept[~kept["source"].isin(set(figures["source"]))]
+    sn = _neighbours(source, None if kept is None else old_sn)
     out.mkdir(parents=True, exist_ok=True)
-    figures.to_csv(out / FIGURES, index=False)
+    pd.concat([x for x in (kept, figures) if x is not None and len(x)], ignore_index=True)[COLUMNS].to_csv(
+        out / FIGURES, index=False
+    )
     sn.to_csv(out / NEIGHBOURS, index=False)
     return figures, sn, not_found
 
 
-def _neighbours(source: Path) -> pd.DataFrame:
-    """The SN model's groups as (la_code, la_name, rank, neighbour_code), from its wide file."""
+def _neighbours(source: Path, kept: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The SN model's groups as (la_code, la_name, rank, neighbour_code), from its wide file (else those ``kept``
+    from an earlier import)."""
     match = sorted(source.glob("sn_model*.csv"))
+    if not match and kept is not None:
+        return kept
     if not match:
         raise LoadError(f"{source}: no statistical neighbour model (sn_model_*.csv)")
     df = _read_csv(match[-1])
@@ -125,11 +137,37 @@ def _neighbours(source: Path) -> pd.DataFrame:
 
 
 def read(directory: Path | str = DEFAULT_DIR) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The imported figures and neighbours, checked as ``kpi comparators import`` writes them (a LoadError naming
+    the file otherwise: a file damaged or edited by hand is not read as figures)."""
     d = Path(directory)
     if not (d / FIGURES).exists():
         raise LoadError(f"{d}: no {FIGURES}; run `kpi comparators import DIR` on the DfE's tables first")
-    figures = pd.read_csv(d / FIGURES, dtype={"measure": str, "year": str, "la_code": str, "la_name": str})
-    sn = pd.read_csv(d / NEIGHBOURS, dtype=str)
+    if not (d / NEIGHBOURS).exists():
+        raise LoadError(f"{d}: no {NEIGHBOURS}; run `kpi comparators import DIR` with the DfE's SN model in DIR")
+    again = "; run `kpi comparators import DIR` again into an empty --dir"
+    out = []
+    for name, columns, dtype in (
+        (FIGURES, COLUMNS, {"measure": str, "year": str, "la_code": str, "la_name": str}),
+        (NEIGHBOURS, ["la_code", "la_name", "rank", "neighbour_code"], str),
+    ):
+        try:
+            df = pd.read_csv(d / name, dtype=dtype)
+        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
+            raise LoadError(
+                f"{d / name}: cannot be read as the imported CSV: {str(e).splitlines()[0]}{again}"
+            ) from None
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise LoadError(f"{d / name}: missing column(s) {', '.join(missing)}{again}")
+        out.append(df)
+    figures, sn = out
+    for frame, col, name in ((figures, "value", FIGURES), (sn, "rank", NEIGHBOURS)):
+        number = pd.to_numeric(frame[col], errors="coerce")
+        bad = number.isna() & frame[col].notna()
+        if bad.any():
+            row = int(bad.idxmax())
+            raise LoadError(f"{d / name}: row {row + 2}, column {col}: {frame[col][row]!r} is not a number{again}")
+        frame[col] = number
     sn["rank"] = sn["rank"].astype(int)
     return figures, sn
 

@@ -854,7 +854,12 @@ def compute(
     counted = {}  # (measure, part) -> month, [grp,] numerator, denominator: the rows the part counted
     keys = ["month", "grp"] if by else ["month"]
     try:
-        frames_of_sets = _count_sets(con, [[cohorts[k] for k in members] for members in sets.values()], by)
+        frames_of_sets = _count_sets(
+            con,
+            [[cohorts[k] for k in members] for members in sets.values()],
+            by,
+            [list(dict.fromkeys(ref for ref, _ in members)) for members in sets.values()],
+        )
     except duckdb.Error as e:  # a catalogue's SQL that cannot run is named; one that can is a fault of the engine's
         refs = _failing(con, cohorts, by)
         if not refs:
@@ -896,17 +901,23 @@ def compute(
 # 24.9 s, its peak 1.6 -> 1.8 GB. The status of dues, worked out before, gained nothing so (4.5-5.0 s either way:
 # its queries already keep both cores busy).
 COUNTING_CURSORS = 2
+# The longest a query of a catalogue's measures may run, seconds: a measure whose SQL joins without a condition (a
+# cartesian product) would otherwise never end. The whole seed catalogue is counted at scale 50 in a fraction of it.
+QUERY_SECONDS = 300
 
 
-def _count_sets(con, sets: list[list[_Cohort]], by: str | None) -> list[pd.DataFrame]:
-    """The rows of each set of parts counted together (:func:`_count`), in the order given."""
+def _count_sets(
+    con, sets: list[list[_Cohort]], by: str | None, refs: list[list[str]] | None = None
+) -> list[pd.DataFrame]:
+    """The rows of each set of parts counted together (:func:`_count`), in the order given; ``refs``: the measures
+    of each set, named if its query runs longer than :data:`QUERY_SECONDS` (it is interrupted)."""
     from .store import quiet
 
     path = ",".join(_search_path(con))
     local = threading.local()
     cursors = []
 
-    def count(cohorts: list[_Cohort]) -> pd.DataFrame:
+    def count(cohorts: list[_Cohort], names: list[str]) -> pd.DataFrame:
         cur = getattr(local, "cursor", None)
         if cur is None:
             cur = local.cursor = con.cursor()
@@ -914,11 +925,25 @@ def _count_sets(con, sets: list[list[_Cohort]], by: str | None) -> list[pd.DataF
             quiet(cur)
             if path:
                 cur.execute(f"SET search_path = '{path}'")
-        return _count(cur, cohorts, by)
+        fired = threading.Event()
+        timer = threading.Timer(QUERY_SECONDS, lambda: (fired.set(), cur.interrupt()))
+        timer.start()
+        try:
+            return _count(cur, cohorts, by)
+        except duckdb.InterruptException:
+            if not fired.is_set():
+                raise
+            raise CatalogueError(
+                f"measure {', '.join(names)}: its query ran longer than {QUERY_SECONDS:g} s and was stopped; "
+                f"expected each of its parts to join its tables on a condition (a join without one counts every "
+                f"pair of rows)"
+            ) from None
+        finally:
+            timer.cancel()
 
     try:
         with ThreadPoolExecutor(COUNTING_CURSORS) as pool:
-            return list(pool.map(count, sets))
+            return list(pool.map(count, sets, refs or [["?"]] * len(sets)))
     finally:
         for cur in cursors:
             cur.close()

@@ -45,6 +45,8 @@ CODE_LABELS = {
     "placement_type": model.PLACEMENT_TYPE,
 }
 STORY_BREAKDOWNS = ("locality", "team", "source", "age_band", "sex", "ethnicity", "primary_need")
+# explore notebooks written about one measure (their text, charts and questions are its): (catalogue, reference)
+NOTEBOOK_FOR = {"re_referrals": ("county", "1.7")}
 
 
 def months_of(spec) -> list[str]:

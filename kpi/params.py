@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from .calendar import MonthError, parse_month
 from .errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,9 +86,10 @@ def parse(doc: dict, where: str, base: Path | None = None) -> MonthParams:
         raise ParamsError(
             f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}; expected {', '.join(sorted(FIELDS))}"
         )
-    month = str(doc.get("month", ""))
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise ParamsError(f"{where}: month must be YYYY-MM, not {month!r}")
+    try:  # the months of every command: calendar.parse_month
+        month = parse_month("" if doc.get("month") is None else doc["month"], "month")
+    except MonthError as e:
+        raise ParamsError(f"{where}: {e}") from None
     snap = doc.get("snapshot")
     # a bool is an int to Python; 0 was once read as "the latest"
     if snap is not None and (isinstance(snap, bool) or not isinstance(snap, int) or snap < 1):

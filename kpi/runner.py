@@ -150,13 +150,14 @@ def run(
     notebook_dir: Path | None = None,
     progress=print,
     partial: bool = False,
+    ready: tuple | None = None,
 ) -> RunResult:
     """Run the month's report into ``out_root/month`` (the month, the params and the store checked first:
-    :func:`checked`). A good run replaces the last good one's report, manifest, notebooks and data together; a
-    failed run leaves them as they were and keeps its own record (manifest and executed notebooks) in
-    ``out_root/month/failed/``."""
+    :func:`checked`, unless ``ready`` is what it returned for them). A good run replaces the last good one's
+    report, manifest, notebooks and data together; a failed run leaves them as they were and keeps its own record
+    (manifest and executed notebooks) in ``out_root/month/failed/``."""
     t0 = time.perf_counter()
-    month, store, p, cat, partial = checked(month, store, params_file, partial)
+    month, store, p, cat, partial = ready or checked(month, store, params_file, partial)
     public = public or p.public
     out = Path(out_root).resolve() / month
     build = out / f".build-{os.getpid()}"

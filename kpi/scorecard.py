@@ -20,12 +20,12 @@ import pandas as pd
 
 from . import aggregates as agg
 from .calendar import months_back
-from .catalogue import Catalogue, load, load_targets, targets_for
+from .catalogue import TARGETS, Catalogue, load, load_targets, targets_for
 from .engine import RATE, Context, compute, finish
 from .status import NO_FIGURE, RAG_TEXT, compare, rag
 from .store import connect
 
-DEFAULT_TARGETS = Path("params/targets.yaml")
+DEFAULT_TARGETS = TARGETS  # the project's params/targets.yaml (used if it exists)
 
 COLUMNS = [
     "measure",
@@ -83,7 +83,12 @@ def scorecard(
     """
     cat = load(catalogue) if isinstance(catalogue, str) else catalogue
     refs = [cat[r].ref for r in measures] if measures else [m.ref for m in cat.measures]
-    overrides = targets if isinstance(targets, dict) else load_targets(Path(targets) if targets else None)
+    if isinstance(targets, dict):
+        overrides = targets
+    else:  # the default only if it exists; a file named must exist
+        overrides = (
+            None if targets is None or (targets == TARGETS and not TARGETS.exists()) else load_targets(targets, cat)
+        )
     wanted = months_back(month, months)
     # a year more, so every month shown has its change on a year before; without, only the months
     # 12 or more after the first shown have it (with 13 months: the latest)

@@ -25,6 +25,7 @@ reference implementation of Making Data Count:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,45 +243,86 @@ def _runs(s: np.ndarray, same) -> np.ndarray:
     return hit
 
 
+def period_key(text: str) -> pd.Timestamp | None:
+    """When a period is, if it says: a month (2025-01), a date (2025-01-31, 31/01/2025), a month by name (Jan 2025,
+    January 2025), a year (2025) or a financial year (2024-25, from April); None for any other label. A ValueError
+    for one shaped as a month or date that is none (2025-02-30, 2025-13)."""
+    forms = [
+        (r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d"),
+        (r"\d{4}-\d{2}", "%Y-%m"),
+        (r"\d{1,2}/\d{1,2}/\d{4}", "%d/%m/%Y"),
+        (r"[A-Za-z]{3} \d{4}", "%b %Y"),
+        (r"[A-Za-z]{4,} \d{4}", "%B %Y"),
+        (r"\d{4}", "%Y"),
+    ]
+    if re.fullmatch(r"\d{4}-\d{2}", text) and (int(text[:4]) + 1) % 100 == int(text[5:]):
+        return pd.Timestamp(int(text[:4]), 4, 1)
+    for pattern, form in forms:
+        if re.fullmatch(pattern, text):
+            return pd.to_datetime(text, format=form)  # a ValueError if not a real month or date
+    return None
+
+
 def read_series(path) -> tuple[pd.DataFrame, list[dict]]:
-    """A CSV of ``period,value``: the rows that load, and each other row with its reason."""
+    """A CSV of ``period,value``: the rows that load, in time order, and each other row with its reason. Rows are
+    numbered by the file's own lines. Periods that are all months or dates (:func:`period_key`) are sorted; other
+    labels are taken in the file's order, refused if those among them that are dates are out of order."""
+    from .aggregates import csv_records
+    from .errors import LoadError
+
     path = Path(path)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise ValueError(f"{path}: cannot be read as CSV: {e}") from e
-    missing = [c for c in ("period", "value") if c not in df.columns]
+        header, records = csv_records(path)
+    except LoadError as e:
+        raise ValueError(str(e)) from None
+    twice = sorted({c for c in header if c and header.count(c) > 1})
+    if twice:
+        raise ValueError(f"{path}: row 1 (header): column(s) {', '.join(twice)} named twice; expected each once")
+    missing = [c for c in ("period", "value") if c not in header]
     if missing:
         raise ValueError(f"{path}: row 1 (header): expected columns period,value; missing {', '.join(missing)}")
+    at = {c: header.index(c) for c in ("period", "value")}
     rows, rejects = [], []
-    seen: dict[str, int] = {}
-    for i, r in enumerate(df.itertuples(index=False), start=2):
-        period, raw = r.period.strip(), r.value.strip()
+    seen: dict[object, int] = {}
+
+    def reject(i, col, value, reason):
+        rejects.append({"file": str(path), "row": i, "column_name": col, "value": value, "reason": reason})
+
+    for i, fields in records:
+        r = {c: (fields[k] if k < len(fields) else "") for c, k in at.items()}
+        period, raw = r["period"].strip(), r["value"].strip()
         if not period:
-            rejects.append(
-                {"file": str(path), "row": i, "column_name": "period", "value": r.period, "reason": "expected a period"}
-            )
+            reject(i, "period", r["period"], "expected a period")
             continue
-        if period in seen:
-            rejects.append(
-                {
-                    "file": str(path),
-                    "row": i,
-                    "column_name": "period",
-                    "value": period,
-                    "reason": f"expected each period once; already on row {seen[period]}",
-                }
-            )
+        try:
+            key = period_key(period)
+        except ValueError:
+            reject(i, "period", period, "expected a real month or date (or a label that is neither)")
+            continue
+        same = seen.get(period, seen.get(key) if key is not None else None)
+        if same is not None:
+            reject(i, "period", period, f"expected each period once; already on row {same}")
             continue
         try:
             value = float(raw)
             if not np.isfinite(value):
                 raise ValueError
         except ValueError:
-            rejects.append(
-                {"file": str(path), "row": i, "column_name": "value", "value": raw, "reason": "expected a number"}
-            )
+            reject(i, "value", raw, "expected a number")
             continue
         seen[period] = i
-        rows.append({"period": period, "value": value})
-    return pd.DataFrame(rows, columns=["period", "value"]), rejects
+        if key is not None:
+            seen[key] = i
+        rows.append({"period": period, "value": value, "key": key, "row": i})
+    df = pd.DataFrame(rows, columns=["period", "value", "key", "row"])
+    dated = df.dropna(subset=["key"])
+    if len(df) and len(dated) == len(df):
+        df = df.sort_values("key", kind="stable")
+    elif len(dated) > 1 and not dated["key"].is_monotonic_increasing:
+        k = int(np.argmax(dated["key"].to_numpy()[1:] < dated["key"].to_numpy()[:-1]))
+        a, b = dated.iloc[k], dated.iloc[k + 1]
+        raise ValueError(
+            f"{path}: row {b['row']}: period {b['period']} comes after row {a['row']}'s {a['period']}; expected "
+            f"periods in time order (or every period a month YYYY-MM or a date, to be sorted)"
+        )
+    return df[["period", "value"]].reset_index(drop=True), rejects

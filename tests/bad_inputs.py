@@ -583,6 +583,28 @@ def zipped(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+def with_files(files: dict[str, str], *command):
+    """(f-cmds) Text files written into the case's folder, then `kpi COMMAND` with ``{name}`` in an argument
+    replaced by that file's path (``{store}``: a small synthetic authority's store)."""
+
+    def build(d: Path) -> list:
+        d.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (d / name).parent.mkdir(parents=True, exist_ok=True)
+            (d / name).write_text(text)
+        out = []
+        for a in command:
+            if a == "{store}":
+                out.append(synthetic_store(d))
+            elif isinstance(a, str) and a.startswith("{") and a.endswith("}"):
+                out.append(d / a[1:-1])
+            else:
+                out.append(a)
+        return out
+
+    return build
+
+
 # ---------------------------------------------------------------------------------------------
 # The cases
 # ---------------------------------------------------------------------------------------------
@@ -855,6 +877,75 @@ CASES: list[Case] = [
          params_new(None, "--force", existing="month: [broken\n"), OK, ("wrote",)),
     Case("params-new-previous-broken", "commands", "kpi params new after a month whose params are not YAML",
          params_new("month: [broken\n"), R, ("2026-09.yaml",)),
+    # ---- f-cmds
+    Case("aggregates-nan-inf", "commands", "aggregates with nan and inf figures",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.7,nan,40\n2025-01,1.6,inf,\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 2", "numerator")),
+    Case("aggregates-negative", "commands", "aggregates with a negative count",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.6,-3,\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 2", "0 or more")),
+    Case("aggregates-zero-denominator", "commands", "aggregates with a percentage over a denominator of 0",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.7,0,0\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 2", "denominator")),
+    Case("aggregates-numerator-above", "commands", "aggregates with a percentage's numerator above its denominator",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.7,50,40\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 2", "numerator")),
+    Case("aggregates-column-twice", "commands", "aggregates with a column named twice",
+         with_files({"a.csv": "month,measure,numerator,denominator,numerator\n2025-01,1.6,3,,9\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), R, ("a.csv", "numerator", "twice")),
+    Case("aggregates-blank-lines", "commands", "aggregates with blank lines before a bad row",
+         with_files({"a.csv": "month,measure,numerator,denominator\n\n\n2025-01,1.6,x,\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 4")),
+    Case("spc-latest-first", "commands", "kpi spc of a series latest first (sorted by month)",
+         with_files({"s.csv": "period,value\n" + "".join(f"2025-{m:02d},{m}\n" for m in range(12, 0, -1))}, "spc", "{s.csv}", "--improvement", "increase"), OK, ("2025-01",)),
+    Case("spc-labels-out-of-order", "commands", "kpi spc of labels with months out of order",
+         with_files({"s.csv": "period,value\nbaseline,5\n2025-02,1\n2025-01,2\n"}, "spc", "{s.csv}", "--improvement", "increase"), R, ("s.csv", "row 4", "time order")),
+    Case("comparators-import-one-table", "commands", "kpi comparators import of a folder with one table, over earlier figures",
+         lambda d: (shutil.copytree(ROOT / "data" / "comparators", d / "dir"), (d / "new").mkdir(), (d / "new" / "d3_cpps_subsequent_plan_2026.csv").write_text("time_period,geographic_level,new_la_code,old_la_code,la_name,CPP_subsequent_percent\n2026,National,,,,23.0\n"), ["comparators", "import", d / "new", "--dir", d / "dir"])[3], OK, ("1 published figures",)),
+    Case("report-data-council-folder", "commands", "kpi report --data a council's folder (no extract.json)",
+         with_files({"council/referrals.csv": "child_id,referral_id\nC1,R1\n"}, "report", "--data", "{council}", "--store", "{w.duckdb}", "--output", "{out}"), R, ("--data", "council", "not overwritten")),
+    Case("synth-out-file", "commands", "kpi synth --out a file",
+         with_files({"f.txt": "x\n"}, "synth", "--out", "{f.txt}", "--scale", "0.05"), R, ("--out", "f.txt", "is a file")),
+    Case("synth-out-not-empty", "commands", "kpi synth --out a folder of other files",
+         with_files({"d/notes.txt": "x\n"}, "synth", "--out", "{d}", "--scale", "0.05"), R, ("--out", "not empty")),
+    Case("targets-key-twice", "commands", "a targets file giving a measure twice",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  '1.7': {target: 17, tolerance: 20}\n  '1.7': {target: 5, tolerance: 9}\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "1.7", "twice")),
+    Case("targets-unquoted-6.10", "commands", "a targets file with 6.10 unquoted (YAML's 6.1)",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  6.10: {target: 95, tolerance: 90}\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), OK, ()),
+    Case("targets-inf", "commands", "a target of .inf",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  '1.7': {target: .inf, tolerance: 20}\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "1.7", "target")),
+    Case("targets-nan", "commands", "a tolerance of .nan",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  '1.7': {target: 17, tolerance: .nan}\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "1.7", "tolerance")),
+    Case("targets-boolean", "commands", "a target of true",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  '1.7': {target: true}\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "1.7", "target")),
+    Case("targets-year-list", "commands", "a targets year that is a list",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2026-05,1.7,4,40\n", "t.yaml": "2026-27:\n  - '1.7'\n"}, "measures", "--month", "2026-05", "--aggregates", "{a.csv}", "--targets", "{t.yaml}", "--format", "csv"), R, ("t.yaml", "2026-27")),
+    Case("catalogue-empty", "catalogue", "a catalogue with no measures (measures: [])", catalogue("sections: []\nmeasures: []\n"), R, ("cat.yaml", "measures")),
+    Case("catalogue-not-yaml-path", "catalogue", "--catalogue a file without a suffix (/etc/passwd)",
+         lambda d: ["measures", "--month", "2026-10", "--store", synthetic_store(d), "--catalogue", "/etc/passwd"], R, ("/etc/passwd", "not a catalogue")),
+    Case("catalogue-folder", "catalogue", "--catalogue a folder",
+         lambda d: ["measures", "--month", "2026-10", "--store", synthetic_store(d), "--catalogue", d], R, ("not a catalogue",)),
+    Case("explore-notebook-path", "commands", "kpi explore --notebook ../01_summary (a report notebook)", on_synthetic("explore", "1.7", "--notebook", "../01_summary"), R, ("--notebook", "../01_summary")),
+    Case("explore-notebook-other-measure", "commands", "kpi explore of 6.0 in the re-referrals notebook", on_synthetic("explore", "6.0", "--notebook", "re_referrals"), R, ("re_referrals", "1.7", "6.0")),
+    Case("explore-out-file", "commands", "kpi explore --out a file",
+         with_files({"f.txt": "x\n"}, "explore", "1.7", "--store", "{store}", "--out", "{f.txt}"), R, ("--out", "f.txt", "is a file")),
+    Case("explore-not-available", "commands", "kpi explore of a measure the store cannot compute (no contacts)",
+         lambda d: ["explore", "1.0", "--store", minimal_store(d), "--out", d / "out"], R, ("1.0", "not available", "contacts")),
+    Case("load-year-standard", "commands", "kpi load --year with standard sources only",
+         lambda d: ["load", std(d), "--year", "2026", "--store", d / "w.duckdb", "--extract-date", EXTRACT], R, ("--year", "ssda903")),
+    Case("load-mapping-cin", "commands", "kpi load --mapping with a CIN census source",
+         lambda d: ["load", f"cin:{d / 'census.xml'}", "--mapping", d / "m.yaml", "--store", d / "w.duckdb"], R, ("--mapping", "sql")),
+    Case("measures-snapshot-aggregates", "commands", "kpi measures --snapshot with --aggregates and no --store",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.6,3,\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}", "--snapshot", "2"), R, ("--snapshot", "--store")),
+    Case("params-month-13", "params", "a params file for month 2026-13", params("month: 2026-13\n"), R, ("2026-10.yaml", "month", "2026-13")),
+    Case("spc-column-twice", "commands", "kpi spc of a series naming period twice",
+         with_files({"s.csv": "period,value,period\n2025-01,1,x\n"}, "spc", "{s.csv}", "--improvement", "increase"), R, ("s.csv", "period", "twice")),
+    Case("spc-impossible-date", "commands", "kpi spc of a series with 2025-02-30",
+         with_files({"s.csv": "period,value\n2025-02-30,1\n2025-03,2\n2025-04,3\n"}, "spc", "{s.csv}", "--improvement", "increase"), "exit 1", ("s.csv", "row 2", "2025-02-30")),
+    Case("aggregates-extra-field", "commands", "aggregates with a row of more fields than the header",
+         with_files({"a.csv": "month,measure,numerator,denominator\n2025-01,1.6,3,,9\n"}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), "exit 1", ("a.csv", "row 2", "fields")),
+    Case("aggregates-empty-file", "commands", "an empty aggregates file",
+         with_files({"a.csv": ""}, "measures", "--month", "2025-01", "--aggregates", "{a.csv}"), R, ("a.csv", "empty")),
+    Case("comparators-show-no-neighbours", "commands", "kpi comparators show of a folder without the SN file",
+         lambda d: (d.mkdir(parents=True, exist_ok=True), shutil.copy(ROOT / "data" / "comparators" / "dfe.csv", d / "dfe.csv"), ["comparators", "show", "--la", "825", "--dir", d])[2], R, ("statistical_neighbours.csv",)),
+    Case("comparators-damaged-figures", "commands", "kpi comparators show of a dfe.csv that is not text",
+         lambda d: (shutil.copytree(ROOT / "data" / "comparators", d / "c"), (d / "c" / "dfe.csv").write_bytes(b"\xff\xfe\x00garbage"), ["comparators", "show", "--la", "825", "--dir", d / "c"])[2], R, ("dfe.csv", "cannot be read")),
+    Case("comparators-figure-not-number", "commands", "kpi comparators show of a dfe.csv with a value that is not a number",
+         lambda d: (shutil.copytree(ROOT / "data" / "comparators", d / "c"), (d / "c" / "dfe.csv").write_text((d / "c" / "dfe.csv").read_text().replace(",22.8\n", ",lots\n", 1)), ["comparators", "show", "--la", "825", "--dir", d / "c"])[2], R, ("dfe.csv", "value", "lots")),
 ]
 # fmt: on
 

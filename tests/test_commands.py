@@ -249,8 +249,8 @@ STORE = "STORE"  # replaced by the small authority's store
         (["spc", "SERIES", "--improvement", "up"], "argument --improvement: invalid choice: 'up'"),
         (["spc", "SERIES", "--improvement", "increase", "--baseline", "0"], "argument --baseline: expected a whole"),
         (["spc", "SERIES", "--improvement", "increase", "--target", "nan"], "argument --target: expected a number"),
-        (["synth", "--scale", "0"], "argument --scale: expected a number above 0, not '0'"),
-        (["synth", "--scale", "-1"], "expected a number above 0"),
+        (["synth", "--scale", "0"], "argument --scale: expected a number from 0.001 to 100, not '0'"),
+        (["synth", "--scale", "-1"], "expected a number from 0.001 to 100"),
         (["synth", "--months", "0"], "argument --months: expected a whole number of 1 or more"),
         (["synth", "--end-month", "2026-13"], "argument --end-month: expected a month YYYY-MM"),
         (["docs", "--out", "FILE/x.md"], "--out: cannot write FILE/x.md: FILE is a file"),
@@ -395,3 +395,19 @@ def test_run_months_checks_every_month_before_running_any(small_authority, tmp_p
     err = refused(capsys, "run", "--months", "2026-09..2026-11", "--store", root / "store.duckdb", "--output", tmp_path)
     assert "month 2026-11 is after the data" in err
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def test_run_checks_each_month_once(small_authority, tmp_path, monkeypatch):
+    """`kpi run` checks every month before running any, and does not check it again as it runs it."""
+    import kpi.runner
+
+    root, _ = small_authority
+    calls, real = [], kpi.runner.checked
+    monkeypatch.setattr(kpi.runner, "checked", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+
+    def produce(month, *_):  # the notebooks themselves are not what is counted here
+        return kpi.runner.RunResult(month=month, out_dir=tmp_path / month, report=tmp_path / month / "report.html")
+
+    monkeypatch.setattr(kpi.runner, "_produce", produce)
+    code, _ = cli("run", "--months", "2026-09..2026-10", "--store", root / "store.duckdb", "--output", tmp_path)
+    assert code == 0 and calls == ["2026-09", "2026-10"]

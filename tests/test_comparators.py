@@ -1,5 +1,6 @@
 """Published comparators from DfE-shaped tables written by hand: the neighbours' mean, England, the rank."""
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -103,3 +104,48 @@ def test_a_reused_measure_keeps_where_it_is_published_unless_its_unit_changes(tm
     assert t.loc["D4", "council"] == 20.0  # repeat referrals, reused from county 1.7
     assert journey["D4"].statistical_neighbours is None  # the seed county's own comparators do not come along
     assert journey["D15"].dfe is None  # children cared for as a count: the DfE publishes a rate per 10,000
+
+
+def test_importing_one_new_table_keeps_every_other_measures_figures(tmp_path):
+    cp.import_tables(dfe_tables(tmp_path / "dfe"), COUNTY, tmp_path / "out")
+    # a later folder with the repeat child protection plans table and the SN model only
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "d3_cpps_subsequent_plan_2025.csv").write_text(
+        HEAD + "CPP_subsequent_percent\n"
+        "2025,Reporting year,National,E92000001,England,,,,,,Plans,23.0\n"
+        "2025,Reporting year,Local authority,E92000001,England,,,900,E1,Ourshire,Plans,19.0\n"
+    )
+    (new / "sn_model_2025_wide.csv").write_text((tmp_path / "dfe" / "sn_model_2025_wide.csv").read_text())
+    figures, _, _ = cp.import_tables(new, COUNTY, tmp_path / "out")
+    assert set(figures["measure"]) == {"5.2"}  # what this import read
+    t = cp.for_council(COUNTY, "900", *cp.read(tmp_path / "out")).set_index("measure")
+    assert (t.loc["1.7", "council"], t.loc["5.2", "council"], t.loc["5.2", "england"]) == (20.0, 19.0, 23.0)
+    # the 1.7 table again, without an SN model: its figures replaced (not doubled), the neighbours kept
+    again = tmp_path / "again"
+    again.mkdir()
+    for f in (tmp_path / "dfe").glob("c1_*.csv"):
+        (again / f.name).write_text(f.read_text().replace(",20.0\n", ",21.0\n"))
+    cp.import_tables(again, COUNTY, tmp_path / "out")
+    figures, sn = cp.read(tmp_path / "out")
+    assert len(figures[figures["measure"] == "1.7"]) == 10 and len(figures[figures["measure"] == "5.2"]) == 2
+    assert cp.for_council(COUNTY, "900", figures, sn).set_index("measure").loc["1.7", "council"] == 21.0
+    assert sorted(sn.loc[sn["la_code"] == "900", "neighbour_code"]) == ["901", "902", "903"]
+
+
+@pytest.mark.parametrize(
+    "damage, says",
+    [
+        (lambda t: b"\xff\xfe" + t, "cannot be read as the imported CSV"),
+        (lambda t: b"a,b\n1,2\n", "missing column(s) measure, source, year"),
+        (lambda t: t.replace(b",20.0\n", b",twenty\n"), "column value: 'twenty' is not a number"),
+    ],
+)
+def test_damaged_imported_figures_are_refused_by_name(tmp_path, damage, says):
+    cp.import_tables(dfe_tables(tmp_path / "dfe"), COUNTY, tmp_path / "out")
+    f = tmp_path / "out" / "dfe.csv"
+    f.write_bytes(damage(f.read_bytes()))
+    with pytest.raises(LoadError, match=f"{f}: .*{re.escape(says)}"):
+        cp.read(tmp_path / "out")
+    with pytest.raises(LoadError, match=re.escape(says)):  # nor imported over (its other figures would be lost)
+        cp.import_tables(dfe_tables(tmp_path / "dfe2"), COUNTY, tmp_path / "out")

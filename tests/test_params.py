@@ -145,3 +145,14 @@ def test_a_month_file_for_another_month_is_refused(tmp_path):
     path.rename(tmp_path / "2026-10.yaml")
     with pytest.raises(pm.ParamsError, match=r"2026-10.yaml: month: says 2026-09, not 2026-10 as its name does"):
         pm.for_month("2026-10", tmp_path)
+
+
+@pytest.mark.parametrize("month", ["2026-13", "October", "26-10", ""])
+def test_a_params_month_is_checked_as_every_commands_month(month):
+    from kpi.calendar import MonthError, parse_month
+
+    with pytest.raises(MonthError) as said:
+        parse_month(month, "month")
+    with pytest.raises(pm.ParamsError) as e:
+        pm.parse({"month": month}, "p.yaml")
+    assert str(e.value) == f"p.yaml: {said.value}"

@@ -182,7 +182,7 @@ def _only(tmp_path, *names) -> Path:
 
 
 def test_params_are_validated():
-    with pytest.raises(pm.ParamsError, match="month must be YYYY-MM"):
+    with pytest.raises(pm.ParamsError, match="month: expected a month YYYY-MM"):
         pm.parse({"month": "October"}, "p.yaml")
     with pytest.raises(pm.ParamsError, match="unknown field"):
         pm.parse({"month": "2026-10", "comentary": {}}, "p.yaml")

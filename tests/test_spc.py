@@ -184,3 +184,42 @@ def test_read_series_lists_each_bad_row(tmp_path):
     (tmp_path / "bad.csv").write_text("month,figure\n2025-01,1\n")
     with pytest.raises(ValueError, match="bad.csv: row 1 .*missing period, value"):
         read_series(tmp_path / "bad.csv")
+
+
+def test_a_latest_first_series_is_read_in_time_order(tmp_path):
+    # 15 months rising 10, 11, ... 24: a trend up to the latest month, 2026-03, an improvement when higher is better
+    months = [f"{2025 + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}" for m in range(1, 16)]
+    text = "".join(f"{p},{10 + k}\n" for k, p in reversed(list(enumerate(months))))  # latest first
+    f = tmp_path / "s.csv"
+    f.write_text("period,value\n" + text)
+    df, rejects = read_series(f)
+    assert rejects == [] and df["period"].tolist() == months and df["value"].tolist() == list(range(10, 25))
+    s = xmr(df["value"], df["period"], improvement="increase")
+    assert (s.latest["period"], s.variation) == ("2026-03", "special_cause_improvement")
+    # dates in other forms sort too; the same month twice is a duplicate
+    f.write_text("period,value\n\nMar 2025,3\n01/01/2025,1\n2025-02-15,2\n2025-03,4\n")
+    df, rejects = read_series(f)
+    assert df["period"].tolist() == ["01/01/2025", "2025-02-15", "Mar 2025"]
+    assert [(r["row"], r["value"], r["reason"]) for r in rejects] == [
+        (6, "2025-03", "expected each period once; already on row 3")
+    ]
+
+
+def test_labels_out_of_time_order_are_refused(tmp_path):
+    f = tmp_path / "s.csv"
+    f.write_text("period,value\nbaseline,5\n2025-02,1\n2025-01,2\n")
+    with pytest.raises(ValueError, match="row 4: period 2025-01 comes after row 3's 2025-02; expected periods in time"):
+        read_series(f)
+    f.write_text("period,value\nwinter,5\nspring,1\nsummer,2\n")  # labels alone: the file's order
+    assert read_series(f)[0]["period"].tolist() == ["winter", "spring", "summer"]
+
+
+def test_a_period_shaped_as_a_date_must_be_one_and_columns_are_named_once(tmp_path):
+    f = tmp_path / "s.csv"
+    f.write_text("period,value\n2025-02-30,1\n2025-13,2\n2025-03,3\n")
+    df, rejects = read_series(f)
+    assert df["period"].tolist() == ["2025-03"]
+    assert [(r["row"], r["value"]) for r in rejects] == [(2, "2025-02-30"), (3, "2025-13")]
+    f.write_text("period,value,period\n2025-01,1,x\n")
+    with pytest.raises(ValueError, match="row 1 .*period named twice"):
+        read_series(f)
