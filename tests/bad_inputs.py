@@ -802,6 +802,9 @@ CASES: list[Case] = [
     Case("catalogue-bad-unit", "catalogue", "a measure with a unit that does not exist", catalogue(MEASURE.replace("unit: count", "unit: dozens")), R, ("dozens",)),
     Case("catalogue-tolerance-wrong-side", "catalogue", "a tolerance on the better side of its target",
          catalogue(MEASURE.replace("direction: lower", "direction: lower\n    target: 10\n    tolerance: 5")), R, ("tolerance",)),
+    # ---- f-readers
+    Case("fr-cin-two-ids", "cin", "a Child with two different LAchildIDs",
+         cin(census_xml([{"id": "A1</LAchildID><LAchildID>A9"}, {"id": "A2"}, {"id": "A3"}])), J, ("census.xml", "LAchildID", "A9")),
 ]
 # fmt: on
 

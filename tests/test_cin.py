@@ -554,3 +554,36 @@ def test_censuses_in_year_folders_under_the_same_name(tmp_path):
     assert set(restated["reason"].str.extract(r"census: (\S+) row")[0]) == {"2026/census.xml"}
     acc = res.accounting.set_index(["table_name", "file"])
     assert acc.loc[("referrals", "2026/census.xml"), "rows_loaded"] == 2
+
+
+def test_an_element_given_twice_with_different_values_makes_its_record_a_problem(tmp_path):
+    kids = [
+        child("A1", episodes=[cin_episode("2025-05-01", assessments=[assessment("2025-05-02")])]),
+        child("B1", episodes=[cin_episode("2025-06-01", "2025-07-01"), cin_episode("2025-08-01")]),
+        child("C1", episodes=[cin_episode("2025-09-01")]),
+    ]
+    f = tmp_path / "census.xml"
+    text = census_xml(kids)
+    # A1 has a second, different LAchildID; B1's first episode a second, different closure date; C1 its id twice
+    text = text.replace("<LAchildID>A1</LAchildID>", "<LAchildID>A1</LAchildID><LAchildID>A9</LAchildID>")
+    text = text.replace("<CINclosureDate>2025-07-01</CINclosureDate>", "<CINclosureDate>2025-07-01</CINclosureDate>"
+                        "<CINclosureDate>2025-07-09</CINclosureDate>")  # fmt: skip
+    text = text.replace("<LAchildID>C1</LAchildID>", "<LAchildID>C1</LAchildID><LAchildID> C1 </LAchildID>")
+    f.write_text(text)
+    (ex,) = read([("cin", str(f))])
+    rej = pd.DataFrame(ex.rejects).set_index(["table_name", "row"])
+    two_ids = "LAchildID given twice with different values ('A1' and 'A9') in one ChildIdentifiers: which holds"
+    a1 = rej.loc[("children", line_of(text, "<Child>"))]
+    assert (a1["column_name"], a1["value"]) == ("LAchildID", "A9") and a1["reason"].startswith(two_ids)
+    # A1's episode and assessment are no one's either
+    assert rej.loc[("referrals", line_of(text, "<CINdetails>")), "reason"].startswith(two_ids)
+    assert rej.loc[("assessments", line_of(text, "<Assessments>")), "column_name"] == "LAchildID"
+    b1 = rej.loc[("referrals", line_of(text, "<CINdetails>", after="<LAchildID>B1"))]
+    assert (b1["column_name"], b1["value"]) == ("CINclosureDate", "2025-07-09")
+    assert b1["reason"] == (
+        "CINclosureDate given twice with different values ('2025-07-01' and '2025-07-09') in one CINdetails: "
+        "which holds cannot be told"
+    )
+    assert len(rej) == 4  # C1's id given twice alike is one id: it loads
+    children = ex.parts_of("children")[0].data.to_pandas()
+    assert children["child_id"].tolist() == ["B1", "C1"]

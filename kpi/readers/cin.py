@@ -202,13 +202,24 @@ def _upper(v: str | None) -> str | None:
     return v.upper() if v else None
 
 
-def _fields(el) -> dict[str, str]:
-    """An element's elements by name (the first of a name), as stripped text; those empty left out."""
-    out = {}
+def _fields(el) -> tuple[dict[str, str], tuple | None]:
+    """An element's elements by name, as stripped text (those empty left out); and, where one is given twice with
+    different values (two LAchildIDs), the problem that makes of the record: (element, value, reason). Which of the
+    two holds cannot be told, so neither is taken."""
+    out: dict[str, str] = {}
+    clash = None
     for x in el:
-        if isinstance(x.tag, str) and x.tag not in out and (v := _value(x)):
-            out[x.tag] = v
-    return out
+        if isinstance(x.tag, str) and (v := _value(x)):
+            if x.tag not in out:
+                out[x.tag] = v
+            elif out[x.tag] != v and clash is None:
+                clash = (
+                    x.tag,
+                    v,
+                    f"{x.tag} given twice with different values ({out[x.tag]!r} and {v!r}) in one "
+                    f"{el.tag}: which holds cannot be told",
+                )
+    return out, clash
 
 
 def _parse(path: Path):
@@ -468,11 +479,15 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
 
     for child in root.iterfind("Children/Child"):
         ids = child.find("ChildIdentifiers")
-        ids = _fields(ids if ids is not None else child)
+        ids, clash = _fields(ids if ids is not None else child)
+        traits = child.find("ChildCharacteristics")
+        traits, clash2 = _fields(traits) if traits is not None else ({}, None)
         cid = ids.get("LAchildID")
         no_id = (
             None if cid else ("LAchildID", None, "a Child without LAchildID: it and its records cannot be identified")
         )
+        if clash and clash[0] == "LAchildID":  # no one child: nor are its records anyone's
+            no_id = (*clash[:2], clash[2] + ": it and its records cannot be identified")
         sex = _upper(ids.get("Sex") or ids.get("GenderCurrent"))
         disabilities = [
             (_value(d) or "").upper() for d in child.iterfind("ChildCharacteristics/Disabilities/Disability")
@@ -481,11 +496,11 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
         add(
             "children",
             child,
-            no_id,
+            no_id or clash or clash2,
             child_id=cid,
             date_of_birth=ids.get("PersonBirthDate") or _born_by(ids.get("ExpectedPersonBirthDate"), ref),
             sex=SEX.get(sex, sex) if sex else None,
-            ethnicity=_code(child, "ChildCharacteristics/Ethnicity"),
+            ethnicity=_upper(traits.get("Ethnicity")),
             disability=("Y" if any(d != "NONE" for d in disabilities) else "N") if disabilities else None,
         )
         aside(child)
@@ -493,22 +508,28 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
             aside(episode)
             for p in episode.iterfind("ChildProtectionPlans"):
                 aside(p)
-            e = _fields(episode)
+            e, clash = _fields(episode)
             raw = e.get("CINreferralDate")
-            unknown = no_id or (
-                None
-                if raw
-                else (
-                    "CINreferralDate",
-                    None,
-                    "a CINdetails without CINreferralDate: it and its records cannot be identified",
+            if clash and clash[0] == "CINreferralDate":  # no one episode: nor are its records any episode's
+                clash = (*clash[:2], clash[2] + ": it and its records cannot be identified")
+            unknown = (
+                no_id
+                or (clash if clash and clash[0] == "CINreferralDate" else None)
+                or (
+                    None
+                    if raw
+                    else (
+                        "CINreferralDate",
+                        None,
+                        "a CINdetails without CINreferralDate: it and its records cannot be identified",
+                    )
                 )
             )
             rid = f"{cid}/{_day(raw)}"
             add(
                 "referrals",
                 episode,
-                unknown,
+                unknown or clash,
                 referral_id=rid,
                 child_id=cid,
                 referral_date=raw,
@@ -519,12 +540,12 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
             )
             ids_of = _ids(rid)
             for a in episode.iterfind("Assessments"):
-                f = _fields(a)
+                f, clash = _fields(a)
                 start = f.get("AssessmentActualStartDate")
                 add(
                     "assessments",
                     a,
-                    unknown,
+                    unknown or clash,
                     assessment_id=ids_of("A", start),
                     child_id=cid,
                     referral_id=rid,
@@ -533,12 +554,12 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                     authorised_date=f.get("AssessmentAuthorisationDate"),
                 )
             for p in episode.iterfind("CINPlanDates"):
-                f = _fields(p)
+                f, clash = _fields(p)
                 start = f.get("CINPlanStartDate")
                 add(
                     "cin_plans",
                     p,
-                    unknown,
+                    unknown or clash,
                     cin_plan_id=ids_of("CIN", start),
                     child_id=cid,
                     referral_id=rid,
@@ -546,13 +567,13 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                     end_date=f.get("CINPlanEndDate"),
                 )
             for s in episode.iterfind("Section47"):
-                f = _fields(s)
+                f, clash = _fields(s)
                 start = f.get("S47ActualStartDate")
                 sid = ids_of("S47", start)
                 add(
                     "strategy_discussions",
                     s,
-                    unknown,
+                    unknown or clash,
                     strategy_id=sid,
                     child_id=cid,
                     referral_id=rid,
@@ -564,7 +585,7 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                 add(
                     "s47_enquiries",
                     s,
-                    unknown,
+                    unknown or clash,
                     s47_id=sid,
                     child_id=cid,
                     referral_id=rid,
@@ -576,7 +597,7 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                     add(
                         "icpcs",
                         s,
-                        unknown,
+                        unknown or clash,
                         icpc_id=f"{sid}/ICPC",
                         child_id=cid,
                         s47_id=sid,
@@ -585,12 +606,12 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                         plan_made=None,
                     )
             for p in episode.iterfind("ChildProtectionPlans"):
-                f = _fields(p)
+                f, clash = _fields(p)
                 start = f.get("CPPstartDate")
                 add(
                     "cp_plans",
                     p,
-                    unknown,
+                    unknown or clash,
                     cp_plan_id=ids_of("CPP", start),
                     child_id=cid,
                     referral_id=rid,
