@@ -803,10 +803,31 @@ CASES: list[Case] = [
     Case("catalogue-tolerance-wrong-side", "catalogue", "a tolerance on the better side of its target",
          catalogue(MEASURE.replace("direction: lower", "direction: lower\n    target: 10\n    tolerance: 5")), R, ("tolerance",)),
     # ---- f-readers
+    Case("fr-annex-1904-serial", "annex-a", "a 1904-dated workbook with dates as serial numbers in unformatted cells",
+         lambda d: load_args(d, fr_annex_1904(d), "--format", "annex-a", "--extract-date", EXTRACT), OK, ()),
     Case("fr-cin-two-ids", "cin", "a Child with two different LAchildIDs",
          cin(census_xml([{"id": "A1</LAchildID><LAchildID>A9"}, {"id": "A2"}, {"id": "A3"}])), J, ("census.xml", "LAchildID", "A9")),
 ]
 # fmt: on
+
+
+# f-readers helpers -----------------------------------------------------------------------------------------
+
+
+def fr_annex_1904(d: Path) -> Path:
+    """List 3 in a workbook dated from 1904, its referral dates serial numbers (43867: 7 February 2024)."""
+    import openpyxl
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    wb = openpyxl.Workbook()
+    wb.epoch = CALENDAR_MAC_1904
+    ws = wb.active
+    ws.title = "List 3"
+    for r in [LIST3, *list3_rows()]:
+        ws.append([43867 if i == 5 else v for i, v in enumerate(r)] if r is not LIST3 else r)
+    d.mkdir(parents=True, exist_ok=True)
+    wb.save(d / "annex.xlsx")
+    return d / "annex.xlsx"
 
 
 def run(case: Case, folder: Path) -> Outcome:
