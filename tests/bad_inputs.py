@@ -805,6 +805,11 @@ CASES: list[Case] = [
     # ---- f-readers
     Case("fr-annex-1904-serial", "annex-a", "a 1904-dated workbook with dates as serial numbers in unformatted cells",
          lambda d: load_args(d, fr_annex_1904(d), "--format", "annex-a", "--extract-date", EXTRACT), OK, ()),
+    Case("fr-parquet-utc", "standard", "a Parquet timestamp in UTC late on a month's last day (23:30 on 30 April)",
+         std_with(lambda s: fr_contacts_utc(s)), OK, ()),
+    Case("fr-sql-blob", "sql", "a BLOB column (bytes) where text is expected",
+         sql_case({"localities": "CREATE TABLE localities AS SELECT 'N' AS locality_id, X'FFFE4E00' AS name"}), R,
+         ("localities", "column name holds bytes")),
     Case("fr-cin-two-ids", "cin", "a Child with two different LAchildIDs",
          cin(census_xml([{"id": "A1</LAchildID><LAchildID>A9"}, {"id": "A2"}, {"id": "A3"}])), J, ("census.xml", "LAchildID", "A9")),
 ]
@@ -812,6 +817,21 @@ CASES: list[Case] = [
 
 
 # f-readers helpers -----------------------------------------------------------------------------------------
+
+
+def fr_contacts_utc(src: Path) -> None:
+    """A contact at 2024-04-30 23:30 UTC (1 May 00:30 in England) given in contacts.parquet."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stamp = pa.array([dt.datetime(2024, 4, 30, 23, 30)], pa.timestamp("us", tz="UTC"))
+    row = {"contact_id": ["CU1"], "child_id": ["K1"], "contact_at": stamp, "source": ["1A"]}
+    row |= {"screening_rag": pa.nulls(1, pa.string()), "completed_at": pa.nulls(1, pa.timestamp("us"))}
+    row |= {"outcome": pa.nulls(1, pa.string())}
+    pq.write_table(pa.table(row), src / "contacts.parquet")
+    (src / "contacts.csv").unlink(missing_ok=True)
 
 
 def fr_annex_1904(d: Path) -> Path:

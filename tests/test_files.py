@@ -339,3 +339,32 @@ def test_a_statutory_file_changed_after_it_was_read_is_refused(tmp_path, fmt):
     with pytest.raises(LoadError, match=rf"{changed.name}: changed while it was being loaded"):
         load_sources(extracts, tmp_path / "w.duckdb", extract_date="2024-06-01", accept_losses=True)
     assert no_snapshot(tmp_path / "w.duckdb")
+
+
+def test_a_parquet_timestamp_in_utc_is_the_time_in_england(extract, tmp_path):
+    """2024-04-30 23:30 UTC is 1 May 00:30 in England (summer time), as a database's timestamptz is read; a
+    timestamp with no zone is as written."""
+    pq.write_table(
+        pa.table(
+            {
+                "contact_id": ["C1", "C2"],
+                "child_id": ["K1", "K1"],
+                "contact_at": pa.array(
+                    [dt.datetime(2024, 4, 30, 23, 30), dt.datetime(2024, 1, 10, 9)], pa.timestamp("us", tz="UTC")
+                ),
+                "source": ["1A", "1A"],
+                "screening_rag": pa.nulls(2, pa.string()),
+                "completed_at": pa.array([dt.datetime(2024, 5, 1, 10), None], pa.timestamp("us")),
+                "outcome": pa.nulls(2),
+            }
+        ),
+        extract / "contacts.parquet",
+    )
+    res = loads(extract, tmp_path)
+    assert res.rejects.empty, res.rejects
+    con, _ = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT contact_at, completed_at FROM contacts ORDER BY 1").fetchall() == [
+        (dt.datetime(2024, 1, 10, 9), None),  # winter: England is UTC
+        (dt.datetime(2024, 5, 1, 0, 30), dt.datetime(2024, 5, 1, 10)),
+    ]
+    con.close()

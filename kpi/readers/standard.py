@@ -396,14 +396,26 @@ def _long_record(path: Path, names: list[str]) -> LoadError:
     )
 
 
+def in_england(col):
+    """Timestamps with a time zone as the time in England then, without a zone (2024-06-30 23:30 UTC is 1 July
+    00:30), as files and the data model give times; timestamps without a zone as they are. For every reader that
+    gets typed timestamps (Parquet, a database), so the same instant is the same day and month whatever the source
+    (docs/assumptions.md A96)."""
+    t = col.type
+    if pa.types.is_timestamp(t) and t.tz:
+        return pc.local_timestamp(col.cast(pa.timestamp(t.unit, "Europe/London")))
+    return col
+
+
 def _as_text(col: pa.ChunkedArray, kind: str = "text") -> pa.ChunkedArray:
-    """A Parquet column as the checks read text: whole numbers without a decimal point (3.0 and 3.00 are 3), a
-    timestamp as its own time zone's date and time to the second (a date where the model wants a date and the time
-    is midnight), booleans true/false, a dictionary's values."""
+    """A Parquet column (or a database's, :mod:`.sql`) as the checks read text: whole numbers without a decimal point
+    (3.0 and 3.00 are 3), a timestamp as the date and time in England to the second (:func:`in_england`; a date
+    where the model wants a date and the time is midnight), booleans true/false, a dictionary's values."""
     t = col.type
     if pa.types.is_dictionary(t):
         return _as_text(col.cast(t.value_type), kind)
     if pa.types.is_timestamp(t):
+        col = in_england(col)
         time = pc.strftime(col, format="%H:%M:%S")
         midnight = pc.all(pc.or_kleene(pc.is_null(time), pc.starts_with(time, "00:00:00"))).as_py()
         layout = "%Y-%m-%d" if kind == "date" and midnight else "%Y-%m-%d %H:%M:%S"
