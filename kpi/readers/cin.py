@@ -46,7 +46,7 @@ from lxml import etree
 from .. import model
 from ..errors import LoadError
 from .extract import Extract, file_stat, from_frames, not_covered
-from .statutory import canonical, label, option_year, parse_date, parse_dates, restated, set_aside
+from .statutory import canonical, label, option_year, parse_date, parse_dates, restated, set_aside, year_of
 
 SEX = {"1": "M", "2": "F", "0": "U", "9": "U", "M": "M", "F": "F", "U": "U"}
 CARE_TABLES = ("care_episodes", "permanence_plans", "health_assessments", "dental_checks", "sdq_scores")
@@ -194,10 +194,6 @@ def _value(x) -> str | None:
     return text.strip() if text and text.strip() else None
 
 
-def _code(el, tag: str) -> str | None:
-    return _upper(_text(el, tag))
-
-
 def _upper(v: str | None) -> str | None:
     return v.upper() if v else None
 
@@ -278,6 +274,13 @@ def _reference(root, file: str, given: int | None, notes: list[str]) -> dt.date:
             raise LoadError(f"{file}: its ReferenceDate {text!r} is not a date YYYY-MM-DD")
         if given and _year(ref) != given:
             raise LoadError(f"{file}: its ReferenceDate {ref} is not in --year {label(given)} (April to March)")
+        year = _text(root, "Header/CollectionDetails/Year")
+        # the census of 2025-26 is Year 2026, dated 31 March 2026 (a reference date on another day: its year either)
+        if year and year.isdigit() and int(year) not in (_year(ref), ref.year):
+            raise LoadError(
+                f"{file}: its Header's Year {year} and ReferenceDate {ref} disagree (the census of Year {year} is "
+                f"dated 31 March {year}): correct the one that is wrong"
+            )
         return ref
     year = _text(root, "Header/CollectionDetails/Year")
     if year and year.isdigit() and not given:
@@ -295,10 +298,14 @@ def read(source: str | Path, year=None, **_) -> Extract:
     given = option_year(year)
     notes: list[str] = []
     if source.is_dir():  # its folders too (a census a year, each in a folder of its own)
-        found = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() == ".xml")
-        hidden = [p for p in found if p.name.startswith((".", "~$"))]
+        every = sorted(p for p in source.rglob("*") if p.is_file())
+        found = [p for p in every if p.suffix.lower() == ".xml"]
+        hidden = [p for p in every if p.name.startswith((".", "~$"))]
         if hidden:
             notes.append(f"{', '.join(p.name for p in hidden)}: hidden or lock file(s), not read")
+        other = [str(p.relative_to(source)) for p in every if p not in found and p not in hidden]
+        if other:  # a census zipped, or saved under another name
+            notes.append(f"{', '.join(other)}: not .xml: not read (the CIN reader reads each census's XML file)")
         files = [p for p in found if p not in hidden]
         if not files:
             raise LoadError(f"{source}: holds no .xml file")
@@ -352,6 +359,7 @@ def read(source: str | Path, year=None, **_) -> Extract:
         t: pd.DataFrame(rs, columns=[*COLUMNS[t], "_line", "_file", "_rank", "_unknown"]) for t, rs in rows.items()
     }
     refs = {rank: pd.Timestamp(ref) for rank, (ref, _, _) in enumerate(censuses)}
+    _of_its_year(frames, refs, [shown(f) for _, f, _ in censuses], given)
     consecutive = {rank: rank + 1 < len(years) and years[rank + 1] == years[rank] + 1 for rank in refs}
     names = [shown(f) for _, f, _ in censuses]
     for table, df in frames.items():
@@ -383,6 +391,31 @@ def read(source: str | Path, year=None, **_) -> Extract:
         council=councils[0] if councils else None,
         latest_month=latest.strftime("%Y-%m"),
     )
+
+
+def _of_its_year(frames: dict[str, pd.DataFrame], refs: dict, names: list[str], given: int | None) -> None:
+    """LoadError for a census most of whose dates fall after its reference date: a census of a later year (its
+    ReferenceDate, or --year, a year early), every record of which would be rejected as dated after it."""
+    dated = pd.Series(0, index=list(refs))
+    late: list[pd.Series] = []
+    for table, columns in DATES.items():
+        df = frames[table]
+        ref = df["_rank"].map(refs)
+        for c in columns:
+            d = parse_dates(df[c])
+            dated = dated.add(df.loc[d.notna(), "_rank"].value_counts(), fill_value=0)
+            late.append(pd.DataFrame({"rank": df["_rank"], "year": year_of(d)})[d > ref])
+    late = pd.concat(late)
+    for rank, n in dated.items():
+        after = late[late["rank"] == rank]
+        if n and 2 * len(after) > n:
+            most = int(after["year"].value_counts().idxmax())
+            said = f"--year {label(given)}" if given else "its ReferenceDate"
+            raise LoadError(
+                f"{names[rank]}: {len(after)} of its {int(n)} dates fall after the census date "
+                f"{refs[rank].date()} ({said}), most in {label(most)}: a census of another year? Correct "
+                + ("--year" if given else "its ReferenceDate")
+            )
 
 
 def _year(d: dt.date) -> int:

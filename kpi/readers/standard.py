@@ -429,6 +429,37 @@ def _as_text(col: pa.ChunkedArray, kind: str = "text") -> pa.ChunkedArray:
     return pc.cast(col, pa.string())
 
 
+def _not_read(directory: Path, read: set[str]) -> list[str]:
+    """A note of each file (and folder) in the directory the standard format does not read: it reads a table's
+    file only by its exact name, ``<table>.csv`` or ``<table>.parquet``; a name that differs only in case or
+    extension (Localities.CSV, localities.csv.gz) is told which table it looks like. Where that table has no file
+    of its own, LoadError: the table would be missing, and its rows' references rejected, while its file sits in the
+    folder (docs/assumptions.md A99)."""
+    tables = {t.name for t in model.TABLES}
+    notes = []
+    for p in sorted(directory.iterdir()):
+        if p.name in read or p.name == "extract.json":
+            continue
+        if p.name.startswith((".", "~$")):
+            notes.append(f"{p.name}: a hidden or lock file: not read")
+            continue
+        stem = p.name.split(".", 1)[0]
+        like = stem.lower() if stem.lower() in tables else None
+        if p.is_dir():
+            what = "a folder: not read (the standard format reads the files in the folder given, not its folders)"
+        elif like:
+            what = (
+                f"not read: named like table {like}, whose file is read only as {like}.csv or {like}.parquet "
+                "(lower case, not compressed): rename it to load it"
+            )
+            if not any(n.split(".", 1)[0] == like for n in read):  # the table's only file: it would be missing
+                raise LoadError(f"{directory / p.name}: {what}")
+        else:
+            what = "not read: not named after a table of the data model (e.g. children.csv; see docs/data-model.md)"
+        notes.append(f"{p.name}: {what}")
+    return notes
+
+
 def read_extract_meta(directory: Path) -> dict:
     p = Path(directory) / "extract.json"
     if not p.exists():
@@ -452,10 +483,13 @@ def read(source: str | Path, **_) -> Extract:
             f"{directory}: holds no file named after a table of the data model "
             f"(e.g. {model.TABLES[0].name}.csv); see docs/data-model.md"
         )
-    notes = []
+    notes = _not_read(directory, {h.path.name for h in headers.values() if h.path})
     for h in headers.values():
         if h.extra:
-            notes.append(f"{h.path.name}: column(s) {', '.join(h.extra)} are not in the data model and were ignored")
+            named = [n for n in h.extra if n.strip()]
+            if len(named) < len(h.extra):  # an empty name: a spreadsheet's trailing comma on every line
+                named.append("an empty column name (a trailing comma?)")
+            notes.append(f"{h.path.name}: column(s) {', '.join(named)} are not in the data model and were ignored")
         if h.numbers:  # ids are text: 7 as the file holds it, which is not 007 (see docs/assumptions.md A78)
             notes.append(
                 f"{h.path.name} stores {', '.join(h.numbers)} as numbers: read as written (7, not 007); if ids "
