@@ -15,7 +15,9 @@ from ..errors import LoadError
 # or month may lose its leading zero, with or without a midnight time), so a date the readers work with (a return's
 # year, a record's key, an identifier) is one the checks load, and a value they refuse is not a date here either
 # (2024-04-01T00:00:00Z, 2024-4-1: docs/assumptions.md A97). The date itself is the first group or the second.
-DATE = re.compile(f"(?:{ISO_DATE_RE[1:-1]})|(?:{UK_DATE_RE[1:-1]})".join(("^(?:", ")\\Z")))
+DATE = re.compile(
+    "^(?:" + "|".join(f"(?:{p.removeprefix('^').removesuffix('$')})" for p in (ISO_DATE_RE, UK_DATE_RE)) + r")\Z"
+)
 _PAD = " \t"  # what the checks' patterns take around a date
 
 
