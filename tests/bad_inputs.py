@@ -856,6 +856,8 @@ CASES: list[Case] = [
          "exit 2", ("date_of_birth",)),
     Case("fr-annex-serial-out-of-range", "annex-a", "a date column holding a small number (5), not a date",
          annex(lambda: {"List 3": [LIST3, *[[*r[:5], 5, *r[6:]] for r in list3_rows()]]}), "exit 2", ("Date of Referral",)),
+    Case("fr-cin-two-reference-dates", "cin", "a Header with two different ReferenceDates",
+         cin(census_xml().replace("<ReferenceDate>2024-03-31</ReferenceDate>", "<ReferenceDate>2024-03-31</ReferenceDate><ReferenceDate>2023-03-31</ReferenceDate>")), R, ("census.xml", "ReferenceDate 2 times")),
     Case("fr-cin-two-ids", "cin", "a Child with two different LAchildIDs",
          cin(census_xml([{"id": "A1</LAchildID><LAchildID>A9"}, {"id": "A2"}, {"id": "A3"}])), J, ("census.xml", "LAchildID", "A9")),
 ]

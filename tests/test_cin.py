@@ -648,3 +648,17 @@ def test_a_file_of_another_type_beside_the_censuses_is_noted(tmp_path):
     (tmp_path / "cin" / "census_2025.zip").write_bytes(b"PK")
     (ex,) = read([("cin", str(tmp_path / "cin"))])
     assert "census_2025.zip: not .xml: not read (the CIN reader reads each census's XML file)" in ex.notes
+
+
+def test_a_header_giving_its_reference_date_twice_differently_is_refused(tmp_path):
+    f = tmp_path / "census.xml"
+    text = census_xml([child("A1", episodes=[cin_episode("2025-05-01")])])
+    two = "<ReferenceDate>2026-03-31</ReferenceDate><ReferenceDate>2025-03-31</ReferenceDate>"
+    f.write_text(text.replace("<ReferenceDate>2026-03-31</ReferenceDate>", two))
+    with pytest.raises(
+        LoadError,
+        match=r"census.xml: its Header gives ReferenceDate 2 times with different values \(2025-03-31, 2026-03-31\)",
+    ):
+        read([("cin", str(f))])
+    f.write_text(text.replace("<ReferenceDate>2026-03-31</ReferenceDate>", two.replace("2025", "2026")))
+    assert read([("cin", str(f))])[0].latest_month == "2026-03"  # given twice alike: one date

@@ -265,16 +265,28 @@ def _records(root, file: str, rank: int, ref: dt.date) -> tuple[dict[str, list[d
     return rows, rejects
 
 
+def _header(root, path: str, file: str) -> str | None:
+    """A Header element's value; LoadError where it is given twice with different values (two ReferenceDates):
+    which holds cannot be told, and the whole census hangs on it."""
+    values = {v for x in root.iterfind(f"Header/{path}") if (v := _value(x))}
+    if len(values) > 1:
+        raise LoadError(
+            f"{file}: its Header gives {path.rsplit('/', 1)[-1]} {len(values)} times with different values "
+            f"({', '.join(sorted(values))}): keep the right one"
+        )
+    return values.pop() if values else None
+
+
 def _reference(root, file: str, given: int | None, notes: list[str]) -> dt.date:
     """The census's reference date: its header's ReferenceDate, else 31 March of its Year, else of --year."""
-    text = _text(root, "Header/CollectionDetails/ReferenceDate")
+    text = _header(root, "CollectionDetails/ReferenceDate", file)
     if text:
         ref = parse_date(text)
         if ref is None:
             raise LoadError(f"{file}: its ReferenceDate {text!r} is not a date YYYY-MM-DD")
         if given and _year(ref) != given:
             raise LoadError(f"{file}: its ReferenceDate {ref} is not in --year {label(given)} (April to March)")
-        year = _text(root, "Header/CollectionDetails/Year")
+        year = _header(root, "CollectionDetails/Year", file)
         # the census of 2025-26 is Year 2026, dated 31 March 2026 (a reference date on another day: its year either)
         if year and year.isdigit() and int(year) not in (_year(ref), ref.year):
             raise LoadError(
@@ -282,7 +294,7 @@ def _reference(root, file: str, given: int | None, notes: list[str]) -> dt.date:
                 f"dated 31 March {year}): correct the one that is wrong"
             )
         return ref
-    year = _text(root, "Header/CollectionDetails/Year")
+    year = _header(root, "CollectionDetails/Year", file)
     if year and year.isdigit() and not given:
         notes.append(f"{file}: no ReferenceDate in its Header: 31 March {year}, from its Year")
         return dt.date(int(year), 3, 31)
@@ -324,13 +336,13 @@ def read(source: str | Path, year=None, **_) -> Extract:
         except OSError as e:
             raise LoadError(f"{f}: cannot be read: {e.strerror or e}") from None
         root = _parse(f)
-        collection = _text(root, "Header/CollectionDetails/Collection")
+        collection = _header(root, "CollectionDetails/Collection", shown(f))
         if root.tag != "Message" or root.find("Children") is None or (collection or "CIN").upper() != "CIN":
             what = f"<{root.tag}>" + (f" of collection {collection}" if collection else "")
             raise LoadError(f"{f}: not a CIN census: expected a <Message> with <Header> and <Children>, found {what}")
         censuses.append((_reference(root, shown(f), given, notes), f, root))
-        if _text(root, "Header/Source/LEA"):
-            councils.append(_text(root, "Header/Source/LEA"))
+        if lea := _header(root, "Source/LEA", shown(f)):
+            councils.append(lea)
     censuses.sort(key=lambda c: c[0])
     years = [_year(ref) for ref, _, _ in censuses]
     for (a, fa, _), (b, fb, _), y, z in zip(censuses, censuses[1:], years, years[1:], strict=False):
