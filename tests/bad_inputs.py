@@ -809,7 +809,7 @@ CASES: list[Case] = [
          std_with(lambda s: fr_contacts_utc(s)), OK, ()),
     Case("fr-sql-blob", "sql", "a BLOB column (bytes) where text is expected",
          sql_case({"localities": "CREATE TABLE localities AS SELECT 'N' AS locality_id, X'FFFE4E00' AS name"}), R,
-         ("localities", "column name holds bytes")),
+         ("localities", "column name", "holds bytes")),
     Case("fr-cin-dates-z", "cin", "a census whose dates are XML dateTimes in UTC (2024-01-25T00:00:00Z)",
          cin(census_xml([{"id": "A1", "ref": "2024-01-25T00:00:00Z"}, {"id": "A2"}, {"id": "A3"}])), J, ("census.xml", "CINreferralDate", "expected a date")),
     Case("fr-cin-reference-year-early", "cin", "a census whose ReferenceDate is a year early (its records dated after it)",

@@ -264,7 +264,8 @@ def _as_part(t: model.Table, label: str, df: pd.DataFrame, columns: dict[str, st
     """The query's rows as a part of text, each column turned to text as a Parquet file's is
     (:func:`.standard._as_text`: a NUMERIC's whole numbers as 5, not 5.00; a timestamptz as the time in England),
     by Arrow, column by column. A column Arrow cannot type as one (a mix of numbers and text, as SQLite allows) is
-    turned value by value; a column of bytes (a BLOB) is refused: its text would be Python's b'...'."""
+    turned value by value; a column of bytes (a BLOB), JSON objects or arrays is refused: its text would be
+    Python's b'...', {...} or [...]."""
     kinds = {c.name: c.type for c in t.columns}
     out = {}
     for c in df.columns:
@@ -281,11 +282,13 @@ def _as_part(t: model.Table, label: str, df: pd.DataFrame, columns: dict[str, st
             out[c] = _as_text(a, kinds.get(c, "text"))
             continue
         values = df[c].tolist()
-        raw = next((i for i, v in enumerate(values) if isinstance(v, bytes | bytearray | memoryview)), None)
-        if raw is not None:
+        kinds = {bytes: "bytes (a BLOB)", bytearray: "bytes (a BLOB)", memoryview: "bytes (a BLOB)"}
+        kinds |= {dict: "JSON objects", list: "lists (an array or JSON)", tuple: "lists (an array or JSON)"}
+        odd = next((i for i, v in enumerate(values) if type(v) in kinds), None)
+        if odd is not None:  # its text would be Python's b'...', {...} or [...]
             raise LoadError(
-                f"{label}: column {columns.get(c, c)} holds bytes (a BLOB, row {raw + 1} in key order), not text, "
-                f"numbers or dates: give column {c} of table {t.name} as text"
+                f"{label}: column {columns.get(c, c)} (row {odd + 1} in key order) holds {kinds[type(values[odd])]}, "
+                f"not text, numbers or dates: give column {c} of table {t.name} as one value a row, as text"
             )
         out[c] = pa.array([_text(v) for v in values], pa.string())
     return Part(t.name, label, pa.table(out), columns)
