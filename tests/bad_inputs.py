@@ -858,6 +858,8 @@ CASES: list[Case] = [
          annex(lambda: {"List 3": [LIST3, *[[*r[:5], 5, *r[6:]] for r in list3_rows()]]}), "exit 2", ("Date of Referral",)),
     Case("fr-cin-two-reference-dates", "cin", "a Header with two different ReferenceDates",
          cin(census_xml().replace("<ReferenceDate>2024-03-31</ReferenceDate>", "<ReferenceDate>2024-03-31</ReferenceDate><ReferenceDate>2023-03-31</ReferenceDate>")), R, ("census.xml", "ReferenceDate 2 times")),
+    Case("fr-cin-two-identifier-blocks", "cin", "a Child whose identifiers come in two ChildIdentifiers blocks, a different LAchildID in the second",
+         cin(census_xml([{"id": "A1"}, {"id": "A2"}, {"id": "A3"}]).replace("<LAchildID>A1</LAchildID>", "<LAchildID>A1</LAchildID></ChildIdentifiers><ChildIdentifiers><LAchildID>A7</LAchildID>", 1)), J, ("census.xml", "LAchildID", "A7")),
     Case("fr-cin-two-ids", "cin", "a Child with two different LAchildIDs",
          cin(census_xml([{"id": "A1</LAchildID><LAchildID>A9"}, {"id": "A2"}, {"id": "A3"}])), J, ("census.xml", "LAchildID", "A9")),
 ]

@@ -662,3 +662,30 @@ def test_a_header_giving_its_reference_date_twice_differently_is_refused(tmp_pat
         read([("cin", str(f))])
     f.write_text(text.replace("<ReferenceDate>2026-03-31</ReferenceDate>", two.replace("2025", "2026")))
     assert read([("cin", str(f))])[0].latest_month == "2026-03"  # given twice alike: one date
+
+
+def test_a_childs_identifiers_in_two_blocks_are_read_as_one(tmp_path):
+    """A second ChildIdentifiers was passed over: its birth date not read, a different LAchildID in it unseen."""
+    kids = [
+        child("A1", born=None, episodes=[cin_episode("2025-05-01")]),
+        child("B1", episodes=[cin_episode("2025-06-01")]),
+    ]
+    text = census_xml(kids)
+    text = text.replace(
+        "<LAchildID>A1</LAchildID><Sex>2</Sex></ChildIdentifiers>",
+        "<LAchildID>A1</LAchildID><Sex>2</Sex></ChildIdentifiers><ChildIdentifiers><PersonBirthDate>2016-05-01"
+        "</PersonBirthDate></ChildIdentifiers>",
+    )
+    text = text.replace(
+        "<LAchildID>B1</LAchildID>",
+        "<LAchildID>B1</LAchildID></ChildIdentifiers><ChildIdentifiers><LAchildID>B9</LAchildID>",
+    )
+    f = tmp_path / "census.xml"
+    f.write_text(text)
+    (ex,) = read([("cin", str(f))])
+    children = ex.parts_of("children")[0].data.to_pandas()
+    assert children[["child_id", "date_of_birth"]].values.tolist() == [["A1", "2016-05-01"]]
+    assert [(r["table_name"], r["column_name"], r["value"]) for r in ex.rejects] == [
+        ("children", "LAchildID", "B9"),
+        ("referrals", "LAchildID", "B9"),
+    ]

@@ -198,13 +198,14 @@ def _upper(v: str | None) -> str | None:
     return v.upper() if v else None
 
 
-def _fields(el) -> tuple[dict[str, str], tuple | None]:
-    """An element's elements by name, as stripped text (those empty left out); and, where one is given twice with
-    different values (two LAchildIDs), the problem that makes of the record: (element, value, reason). Which of the
-    two holds cannot be told, so neither is taken."""
+def _fields(el, more=()) -> tuple[dict[str, str], tuple | None]:
+    """An element's elements by name (and those of ``more``: the same element given again, a second
+    ChildIdentifiers), as stripped text (those empty left out); and, where one is given twice with different values
+    (two LAchildIDs), the problem that makes of the record: (element, value, reason). Which of the two holds cannot
+    be told, so neither is taken."""
     out: dict[str, str] = {}
     clash = None
-    for x in el:
+    for x in (x for block in (el, *more) for x in block):
         if isinstance(x.tag, str) and (v := _value(x)):
             if x.tag not in out:
                 out[x.tag] = v
@@ -523,10 +524,11 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                     rejects.append(_reject(f"CIN {x.tag}", file, x.sourceline, *what, SET_ASIDE))
 
     for child in root.iterfind("Children/Child"):
-        ids = child.find("ChildIdentifiers")
-        ids, clash = _fields(ids if ids is not None else child)
-        traits = child.find("ChildCharacteristics")
-        traits, clash2 = _fields(traits) if traits is not None else ({}, None)
+        # a Child's identifiers (and characteristics) given in two blocks are read as one: a value in both, as one
+        ids = child.findall("ChildIdentifiers") or [child]
+        ids, clash = _fields(ids[0], ids[1:])
+        traits = child.findall("ChildCharacteristics")
+        traits, clash2 = _fields(traits[0], traits[1:]) if traits else ({}, None)
         cid = ids.get("LAchildID")
         no_id = (
             None if cid else ("LAchildID", None, "a Child without LAchildID: it and its records cannot be identified")
