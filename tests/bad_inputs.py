@@ -946,8 +946,102 @@ CASES: list[Case] = [
          lambda d: (shutil.copytree(ROOT / "data" / "comparators", d / "c"), (d / "c" / "dfe.csv").write_bytes(b"\xff\xfe\x00garbage"), ["comparators", "show", "--la", "825", "--dir", d / "c"])[2], R, ("dfe.csv", "cannot be read")),
     Case("comparators-figure-not-number", "commands", "kpi comparators show of a dfe.csv with a value that is not a number",
          lambda d: (shutil.copytree(ROOT / "data" / "comparators", d / "c"), (d / "c" / "dfe.csv").write_text((d / "c" / "dfe.csv").read_text().replace(",22.8\n", ",lots\n", 1)), ["comparators", "show", "--la", "825", "--dir", d / "c"])[2], R, ("dfe.csv", "value", "lots")),
+    # ---- f-readers
+    Case("fr-annex-1904-serial", "annex-a", "a 1904-dated workbook with dates as serial numbers in unformatted cells",
+         lambda d: load_args(d, fr_annex_1904(d), "--format", "annex-a", "--extract-date", EXTRACT), OK, ()),
+    Case("fr-parquet-utc", "standard", "a Parquet timestamp in UTC late on a month's last day (23:30 on 30 April)",
+         std_with(lambda s: fr_contacts_utc(s)), OK, ()),
+    Case("fr-sql-blob", "sql", "a BLOB column (bytes) where text is expected",
+         sql_case({"localities": "CREATE TABLE localities AS SELECT 'N' AS locality_id, X'FFFE4E00' AS name"}), R,
+         ("localities", "column name", "holds bytes")),
+    Case("fr-cin-dates-z", "cin", "a census whose dates are XML dateTimes in UTC (2024-01-25T00:00:00Z)",
+         cin(census_xml([{"id": "A1", "ref": "2024-01-25T00:00:00Z"}, {"id": "A2"}, {"id": "A3"}])), J, ("census.xml", "CINreferralDate", "expected a date")),
+    Case("fr-cin-reference-year-early", "cin", "a census whose ReferenceDate is a year early (its records dated after it)",
+         cin(census_xml([{"id": "A1", "ref": "2024-05-01"}, {"id": "A2", "ref": "2024-06-01"}], 2024)), R, ("census.xml", "fall after the census date 2024-03-31")),
+    Case("fr-cin-year-disagrees", "cin", "a census whose Year (2019) disagrees with its ReferenceDate (2024)",
+         cin(census_xml().replace("<Year>2024</Year>", "<Year>2019</Year>")), R, ("census.xml", "Year 2019", "disagree")),
+    Case("fr-903-open-episodes-wrong-folder", "ssda903", "a return of open episodes (no DEC) in the folder of the year before",
+         s903([ep("C1", "10/05/2024"), ep("C2", "01/06/2024", place="U6")], folder="2023-24"), R, ("2023-24", "DECOM", "2024-25")),
+    Case("fr-903-year-option-wrong", "ssda903", "--year a year early for a return",
+         s903(None, None, "--year", "2022-23", folder="return"), R, ("--year states the collection year 2022-23", "check --year")),
+    Case("fr-std-file-case", "standard", "Localities.CSV (the table's file named in another case)",
+         std_with(lambda s: (s / "localities.csv").rename(s / "Localities.CSV")), R, ("Localities.CSV", "named like table localities")),
+    Case("fr-std-file-gz", "standard", "localities.csv.gz (the table's file compressed)",
+         std_with(lambda s: (s / "localities.csv").rename(s / "localities.csv.gz")), R, ("localities.csv.gz", "named like table localities")),
+    Case("fr-std-trailing-comma", "standard", "a trailing comma on every line of a file",
+         std_with(lambda s: (s / "teams.csv").write_text("".join(x + ",\n" for x in (s / "teams.csv").read_text().splitlines()))), OK, ()),
+    Case("fr-903-semicolons", "ssda903", "an Episodes file separated by semicolons",
+         s903(change=lambda f: (f / "episodes.csv").write_text((f / "episodes.csv").read_text().replace(",", ";"))), R, ("episodes.csv", "separated by ';'")),
+    Case("fr-903-huge-field", "ssda903", "a value over 128 KB (a quote never closed) in an Episodes file",
+         s903(change=write_file("episodes.csv", EPISODES + '\nC1,"' + "x" * 140000 + '",S\n')), R, ("episodes.csv", "line 2, column DECOM")),
+    Case("fr-903-xlsx-beside", "ssda903", "an Episodes table saved as .xlsx beside the CSV tables",
+         s903(change=write_file("episodes2.xlsx", b"PK")), OK, ()),
+    Case("fr-cin-zip-beside", "cin", "a zipped census beside the census XML",
+         cin(lambda f: ((f / "census.xml").write_text(census_xml()), (f / "old.zip").write_bytes(b"PK"))), OK, ()),
+    Case("fr-cin-reference-z", "cin", "a ReferenceDate written as an XML dateTime in UTC",
+         cin(census_xml().replace("<ReferenceDate>2024-03-31</ReferenceDate>", "<ReferenceDate>2024-03-31T00:00:00Z</ReferenceDate>")), R, ("census.xml", "ReferenceDate")),
+    Case("fr-cin-two-referral-dates", "cin", "a CINdetails with two different CINreferralDates",
+         cin(census_xml([{"id": "A1"}, {"id": "A2"}, {"id": "A3"}]).replace("<CINreferralDate>2024-01-25</CINreferralDate>", "<CINreferralDate>2024-01-25</CINreferralDate><CINreferralDate>2024-01-26</CINreferralDate>", 1)), J, ("census.xml", "CINreferralDate", "given twice")),
+    Case("fr-cin-two-ethnicities", "cin", "a child with two different Ethnicity elements",
+         cin(census_xml().replace("<Ethnicity>WBRI</Ethnicity>", "<Ethnicity>WBRI</Ethnicity><Ethnicity>WIRI</Ethnicity>", 1)), J, ("census.xml", "Ethnicity", "given twice")),
+    Case("fr-cin-same-id-twice", "cin", "a Child with the same LAchildID given twice alike",
+         cin(census_xml([{"id": "A1</LAchildID><LAchildID>A1"}, {"id": "A2"}])), OK, ()),
+    Case("fr-903-dec-z", "ssda903", "an episode end date written as an XML dateTime (2024-02-19T00:00:00Z)",
+         s903([ep(), ep("C2", "01/04/2021", "2024-02-19T00:00:00Z", "U6", "V2", rec="E17")]), R, ("oc3.csv", "DEC", "2024-02-19T00:00:00Z")),
+    Case("fr-903-unpadded-iso", "ssda903", "an episode start date 2021-4-1 (ISO without leading zeros)",
+         s903([ep(), ep("C2", "2021-4-1", "19/02/2024", "U6", "V2", rec="E17")]), J, ("episodes.csv", "DECOM", "2021-4-1")),
+    Case("fr-std-other-files", "standard", "other files and a folder beside the tables (children_old.csv, notes.txt, 2023/)",
+         std_with(lambda s: ((s / "children_old.csv").write_text("x\n"), (s / "notes.txt").write_text("hi\n"), (s / "2023").mkdir())), OK, ()),
+    Case("fr-sql-mixed-types", "sql", "a SQLite column mixing numbers and text (ids 7 and 'N')",
+         sql_case({"localities": "CREATE TABLE localities AS SELECT 7 AS locality_id, 'Seven' AS name UNION ALL SELECT 'N', 'North'"}), OK, ()),
+    Case("fr-sql-text-z", "sql", "a timestamp stored as text with a Z (2024-05-01T10:00:00Z)",
+         sql_case({"localities": "CREATE TABLE localities AS SELECT 'N' AS locality_id, 'North' AS name",
+                   "children": "CREATE TABLE children AS SELECT 'K1' AS child_id, NULL AS family_id, '2015-01-01T00:00:00Z' AS date_of_birth, 'M' AS sex, 'WBRI' AS ethnicity, 'N' AS disability, 'N' AS locality_id"}),
+         "exit 2", ("date_of_birth",)),
+    Case("fr-annex-serial-out-of-range", "annex-a", "a date column holding a small number (5), not a date",
+         annex(lambda: {"List 3": [LIST3, *[[*r[:5], 5, *r[6:]] for r in list3_rows()]]}), "exit 2", ("Date of Referral",)),
+    Case("fr-cin-two-reference-dates", "cin", "a Header with two different ReferenceDates",
+         cin(census_xml().replace("<ReferenceDate>2024-03-31</ReferenceDate>", "<ReferenceDate>2024-03-31</ReferenceDate><ReferenceDate>2023-03-31</ReferenceDate>")), R, ("census.xml", "ReferenceDate 2 times")),
+    Case("fr-cin-two-identifier-blocks", "cin", "a Child whose identifiers come in two ChildIdentifiers blocks, a different LAchildID in the second",
+         cin(census_xml([{"id": "A1"}, {"id": "A2"}, {"id": "A3"}]).replace("<LAchildID>A1</LAchildID>", "<LAchildID>A1</LAchildID></ChildIdentifiers><ChildIdentifiers><LAchildID>A7</LAchildID>", 1)), J, ("census.xml", "LAchildID", "A7")),
+    Case("fr-cin-two-ids", "cin", "a Child with two different LAchildIDs",
+         cin(census_xml([{"id": "A1</LAchildID><LAchildID>A9"}, {"id": "A2"}, {"id": "A3"}])), J, ("census.xml", "LAchildID", "A9")),
 ]
 # fmt: on
+
+
+# f-readers helpers -----------------------------------------------------------------------------------------
+
+
+def fr_contacts_utc(src: Path) -> None:
+    """A contact at 2024-04-30 23:30 UTC (1 May 00:30 in England) given in contacts.parquet."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stamp = pa.array([dt.datetime(2024, 4, 30, 23, 30)], pa.timestamp("us", tz="UTC"))
+    row = {"contact_id": ["CU1"], "child_id": ["K1"], "contact_at": stamp, "source": ["1A"]}
+    row |= {"screening_rag": pa.nulls(1, pa.string()), "completed_at": pa.nulls(1, pa.timestamp("us"))}
+    row |= {"outcome": pa.nulls(1, pa.string())}
+    pq.write_table(pa.table(row), src / "contacts.parquet")
+    (src / "contacts.csv").unlink(missing_ok=True)
+
+
+def fr_annex_1904(d: Path) -> Path:
+    """List 3 in a workbook dated from 1904, its referral dates serial numbers (43867: 7 February 2024)."""
+    import openpyxl
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    wb = openpyxl.Workbook()
+    wb.epoch = CALENDAR_MAC_1904
+    ws = wb.active
+    ws.title = "List 3"
+    for r in [LIST3, *list3_rows()]:
+        ws.append([43867 if i == 5 else v for i, v in enumerate(r)] if r is not LIST3 else r)
+    d.mkdir(parents=True, exist_ok=True)
+    wb.save(d / "annex.xlsx")
+    return d / "annex.xlsx"
 
 
 def run(case: Case, folder: Path) -> Outcome:

@@ -415,6 +415,17 @@ def test_a_workbook_dated_from_1904(tmp_path):
     assert con.execute("SELECT CAST(contact_at AS DATE) FROM contacts").fetchall() == [(dt.date(2024, 2, 5),)]
 
 
+def test_a_serial_number_in_a_1904_workbook_counts_from_1904(tmp_path):
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    # 43865 days from 1 January 1904 is 5 February 2024 (from 1900 it would be 4 February 2020); in a cell not shown
+    # as a date, as a number or as text
+    rows = [plan("P1", 43865, end="43866"), plan("P2", "05/02/2024")]
+    res, con = load(book(tmp_path / "a.xlsx", {"List 7": [L7, *rows]}, epoch=CALENDAR_MAC_1904), tmp_path)
+    got = con.execute("SELECT child_id, start_date, end_date FROM cp_plans ORDER BY 1").fetchall()
+    assert got == [("P1", dt.date(2024, 2, 5), dt.date(2024, 2, 6)), ("P2", dt.date(2024, 2, 5), None)]
+
+
 def test_codes_in_other_styles(tmp_path):
     rows = [
         contact("P1", dt.datetime(2024, 2, 5), "6 - Police", gender="1 - Male", ethnicity="WBRI - White British"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from helpers import write_csv
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from returns import census_from, census_xml, frames
 
@@ -398,8 +398,6 @@ def test_files_that_are_not_a_census_are_refused(tmp_path):
 # every element accounted for
 # ---------------------------------------------------------------------------------------------
 
-DATES = st.dates(dt.date(2023, 1, 1), dt.date(2026, 6, 30)).map(dt.date.isoformat)
-
 
 @st.composite
 def censuses(draw):
@@ -408,25 +406,29 @@ def censuses(draw):
     first = draw(st.integers(2024, 2026))
     out = {}
     for y in range(first, first + draw(st.integers(1, 3))):
+        # mostly dates by the census date, some after it
+        early = st.dates(dt.date(2023, 1, 1), dt.date(y, 3, 31)).map(dt.date.isoformat)
+        late = st.dates(dt.date(y, 4, 1), dt.date(y, 6, 30)).map(dt.date.isoformat)
+        dates = st.one_of(early, early, early, late)
         kids = []
         for cid in draw(st.lists(st.sampled_from(["K1", "K2", "K3", None]), max_size=4)):
             eps = []
             for _ in range(draw(st.integers(0, 2))):
-                sub = st.fixed_dictionaries({"AssessmentActualStartDate": DATES})
+                sub = st.fixed_dictionaries({"AssessmentActualStartDate": dates})
                 cpp = st.fixed_dictionaries(
                     {
-                        "CPPstartDate": DATES,
+                        "CPPstartDate": dates,
                         "InitialCategoryOfAbuse": st.sampled_from(["NEG", "XX"]),
-                        "Reviews": st.lists(DATES, max_size=2),
+                        "Reviews": st.lists(dates, max_size=2),
                     }
                 )
                 s47 = st.fixed_dictionaries(
-                    {"S47ActualStartDate": DATES, "DateOfInitialCPC": st.one_of(st.none(), DATES)}
+                    {"S47ActualStartDate": dates, "DateOfInitialCPC": st.one_of(st.none(), dates)}
                 )
                 eps.append(
                     cin_episode(
-                        draw(st.one_of(st.none(), DATES)),
-                        draw(st.one_of(st.none(), DATES)),
+                        draw(st.one_of(st.none(), dates)),
+                        draw(st.one_of(st.none(), dates)),
                         draw(st.lists(sub, max_size=2)),
                         cpp=draw(st.lists(cpp, max_size=2)),
                         s47=draw(st.lists(s47, max_size=2)),
@@ -459,6 +461,23 @@ def expected_rows(data) -> dict[tuple[str, str], int]:
     return n
 
 
+def mostly_late(data) -> bool:
+    """Whether more than half the dates of a census fall after its date (the reader then refuses it: a census of
+    another year), counted as the reader counts them: each record's dates, a Section47's start for its strategy
+    discussion and its enquiry."""
+    for y, kids in data.items():
+        dates = []
+        for e in (e for k in kids for e in k["episodes"]):
+            dates += [e["CINreferralDate"], e["CINclosureDate"]]
+            dates += [a["AssessmentActualStartDate"] for a in e["Assessments"]]
+            dates += [d for s in e["Section47"] for d in (s["S47ActualStartDate"],) * 2 + (s["DateOfInitialCPC"],)]
+            dates += [p["CPPstartDate"] for p in e["ChildProtectionPlans"]]
+        dated = [d for d in dates if d]
+        if 2 * sum(d > f"{y}-03-31" for d in dated) > len(dated):
+            return True
+    return False
+
+
 def write_censuses(root: Path, data) -> Path:
     root.mkdir(parents=True)
     for y, kids in data.items():
@@ -470,6 +489,10 @@ def write_censuses(root: Path, data) -> Path:
 @given(censuses())
 def test_the_reader_gives_or_sets_aside_every_element_once(tmp_path_factory, data):
     src = write_censuses(tmp_path_factory.mktemp("c") / "cin", data)
+    if mostly_late(data):
+        with pytest.raises(LoadError, match="dates fall after the census date"):
+            read([("cin", str(src))])
+        return
     (ex,) = read([("cin", str(src))])
     for (table, f), n in expected_rows(data).items():
         given_ = [x for p in ex.parts_of(table) if p.file == f for x in p.data.column("_line").to_pylist()]
@@ -484,6 +507,7 @@ def test_the_reader_gives_or_sets_aside_every_element_once(tmp_path_factory, dat
 def test_every_element_read_is_loaded_or_listed(tmp_path_factory, data):
     root = tmp_path_factory.mktemp("l")
     src = write_censuses(root / "cin", data)
+    assume(not mostly_late(data))  # refused: the test above
     res = load_sources(read([("cin", str(src))]), root / "w.duckdb", accept_losses=True)  # whatever is lost
     acc = res.accounting.dropna(subset=["file"]).set_index(["table_name", "file"])
     for (table, f), n in expected_rows(data).items():
@@ -554,3 +578,114 @@ def test_censuses_in_year_folders_under_the_same_name(tmp_path):
     assert set(restated["reason"].str.extract(r"census: (\S+) row")[0]) == {"2026/census.xml"}
     acc = res.accounting.set_index(["table_name", "file"])
     assert acc.loc[("referrals", "2026/census.xml"), "rows_loaded"] == 2
+
+
+def test_an_element_given_twice_with_different_values_makes_its_record_a_problem(tmp_path):
+    kids = [
+        child("A1", episodes=[cin_episode("2025-05-01", assessments=[assessment("2025-05-02")])]),
+        child("B1", episodes=[cin_episode("2025-06-01", "2025-07-01"), cin_episode("2025-08-01")]),
+        child("C1", episodes=[cin_episode("2025-09-01")]),
+    ]
+    f = tmp_path / "census.xml"
+    text = census_xml(kids)
+    # A1 has a second, different LAchildID; B1's first episode a second, different closure date; C1 its id twice
+    text = text.replace("<LAchildID>A1</LAchildID>", "<LAchildID>A1</LAchildID><LAchildID>A9</LAchildID>")
+    text = text.replace("<CINclosureDate>2025-07-01</CINclosureDate>", "<CINclosureDate>2025-07-01</CINclosureDate>"
+                        "<CINclosureDate>2025-07-09</CINclosureDate>")  # fmt: skip
+    text = text.replace("<LAchildID>C1</LAchildID>", "<LAchildID>C1</LAchildID><LAchildID> C1 </LAchildID>")
+    f.write_text(text)
+    (ex,) = read([("cin", str(f))])
+    rej = pd.DataFrame(ex.rejects).set_index(["table_name", "row"])
+    two_ids = "LAchildID given twice with different values ('A1' and 'A9') in one ChildIdentifiers: which holds"
+    a1 = rej.loc[("children", line_of(text, "<Child>"))]
+    assert (a1["column_name"], a1["value"]) == ("LAchildID", "A9") and a1["reason"].startswith(two_ids)
+    # A1's episode and assessment are no one's either
+    assert rej.loc[("referrals", line_of(text, "<CINdetails>")), "reason"].startswith(two_ids)
+    assert rej.loc[("assessments", line_of(text, "<Assessments>")), "column_name"] == "LAchildID"
+    b1 = rej.loc[("referrals", line_of(text, "<CINdetails>", after="<LAchildID>B1"))]
+    assert (b1["column_name"], b1["value"]) == ("CINclosureDate", "2025-07-09")
+    assert b1["reason"] == (
+        "CINclosureDate given twice with different values ('2025-07-01' and '2025-07-09') in one CINdetails: "
+        "which holds cannot be told"
+    )
+    assert len(rej) == 4  # C1's id given twice alike is one id: it loads
+    children = ex.parts_of("children")[0].data.to_pandas()
+    assert children["child_id"].tolist() == ["B1", "C1"]
+
+
+def test_a_census_of_another_year_is_refused(tmp_path):
+    """A census whose ReferenceDate is a year early would have most records rejected as dated after it; a Year
+    that disagrees with the ReferenceDate is refused."""
+    kids = [
+        child("A1", episodes=[cin_episode("2025-05-01", assessments=[assessment("2025-05-02", "2025-06-01")])]),
+        child("A2", episodes=[cin_episode("2024-11-01", "2025-02-01")]),
+    ]
+    f = tmp_path / "census.xml"
+    # the census of 2025-26 dated 31 March 2025: four of its six dates are after it
+    f.write_text(census_xml([*kids, child("A3", episodes=[cin_episode("2025-07-01")])], "2025-03-31"))
+    with pytest.raises(
+        LoadError,
+        match=r"census.xml: 4 of its 6 dates fall after the census date 2025-03-31 \(its ReferenceDate\), most in "
+        r"2025-26: a census of another year\? Correct its ReferenceDate",
+    ):
+        read([("cin", str(f))])
+    with pytest.raises(LoadError, match=r"4 of its 6 dates fall after the census date 2025-03-31 \(--year 2024-25\)"):
+        read([("cin", str(f))], year="2024-25")
+    # one late date of five is the record's problem, not the census's
+    f.write_text(census_xml(kids, "2026-03-31").replace("2025-06-01", "2026-06-01"))
+    (ex,) = read([("cin", str(f))])
+    assert [(r["column_name"], r["value"]) for r in ex.rejects] == [("AssessmentAuthorisationDate", "2026-06-01")]
+    f.write_text(census_xml(kids, "2026-03-31").replace("<Year>2026</Year>", "<Year>2019</Year>"))
+    with pytest.raises(
+        LoadError, match=r"census.xml: its Header's Year 2019 and ReferenceDate 2026-03-31 disagree \(the census of "
+    ):
+        read([("cin", str(f))])
+
+
+def test_a_file_of_another_type_beside_the_censuses_is_noted(tmp_path):
+    (tmp_path / "cin").mkdir()
+    (tmp_path / "cin" / "census.xml").write_text(census_xml([child("A1", episodes=[cin_episode("2025-05-01")])]))
+    (tmp_path / "cin" / "census_2025.zip").write_bytes(b"PK")
+    (ex,) = read([("cin", str(tmp_path / "cin"))])
+    assert "census_2025.zip: not .xml: not read (the CIN reader reads each census's XML file)" in ex.notes
+
+
+def test_a_header_giving_its_reference_date_twice_differently_is_refused(tmp_path):
+    f = tmp_path / "census.xml"
+    text = census_xml([child("A1", episodes=[cin_episode("2025-05-01")])])
+    two = "<ReferenceDate>2026-03-31</ReferenceDate><ReferenceDate>2025-03-31</ReferenceDate>"
+    f.write_text(text.replace("<ReferenceDate>2026-03-31</ReferenceDate>", two))
+    with pytest.raises(
+        LoadError,
+        match=r"census.xml: its Header gives ReferenceDate 2 times with different values \(2025-03-31, 2026-03-31\)",
+    ):
+        read([("cin", str(f))])
+    f.write_text(text.replace("<ReferenceDate>2026-03-31</ReferenceDate>", two.replace("2025", "2026")))
+    assert read([("cin", str(f))])[0].latest_month == "2026-03"  # given twice alike: one date
+
+
+def test_a_childs_identifiers_in_two_blocks_are_read_as_one(tmp_path):
+    """A second ChildIdentifiers was passed over: its birth date not read, a different LAchildID in it unseen."""
+    kids = [
+        child("A1", born=None, episodes=[cin_episode("2025-05-01")]),
+        child("B1", episodes=[cin_episode("2025-06-01")]),
+    ]
+    text = census_xml(kids)
+    text = text.replace(
+        "<LAchildID>A1</LAchildID><Sex>2</Sex></ChildIdentifiers>",
+        "<LAchildID>A1</LAchildID><Sex>2</Sex></ChildIdentifiers><ChildIdentifiers><PersonBirthDate>2016-05-01"
+        "</PersonBirthDate></ChildIdentifiers>",
+    )
+    text = text.replace(
+        "<LAchildID>B1</LAchildID>",
+        "<LAchildID>B1</LAchildID></ChildIdentifiers><ChildIdentifiers><LAchildID>B9</LAchildID>",
+    )
+    f = tmp_path / "census.xml"
+    f.write_text(text)
+    (ex,) = read([("cin", str(f))])
+    children = ex.parts_of("children")[0].data.to_pandas()
+    assert children[["child_id", "date_of_birth"]].values.tolist() == [["A1", "2016-05-01"]]
+    assert [(r["table_name"], r["column_name"], r["value"]) for r in ex.rejects] == [
+        ("children", "LAchildID", "B9"),
+        ("referrals", "LAchildID", "B9"),
+    ]

@@ -339,3 +339,67 @@ def test_a_statutory_file_changed_after_it_was_read_is_refused(tmp_path, fmt):
     with pytest.raises(LoadError, match=rf"{changed.name}: changed while it was being loaded"):
         load_sources(extracts, tmp_path / "w.duckdb", extract_date="2024-06-01", accept_losses=True)
     assert no_snapshot(tmp_path / "w.duckdb")
+
+
+def test_a_parquet_timestamp_in_utc_is_the_time_in_england(extract, tmp_path):
+    """2024-04-30 23:30 UTC is 1 May 00:30 in England (summer time), as a database's timestamptz is read; a
+    timestamp with no zone is as written."""
+    pq.write_table(
+        pa.table(
+            {
+                "contact_id": ["C1", "C2"],
+                "child_id": ["K1", "K1"],
+                "contact_at": pa.array(
+                    [dt.datetime(2024, 4, 30, 23, 30), dt.datetime(2024, 1, 10, 9)], pa.timestamp("us", tz="UTC")
+                ),
+                "source": ["1A", "1A"],
+                "screening_rag": pa.nulls(2, pa.string()),
+                "completed_at": pa.array([dt.datetime(2024, 5, 1, 10), None], pa.timestamp("us")),
+                "outcome": pa.nulls(2),
+            }
+        ),
+        extract / "contacts.parquet",
+    )
+    res = loads(extract, tmp_path)
+    assert res.rejects.empty, res.rejects
+    con, _ = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT contact_at, completed_at FROM contacts ORDER BY 1").fetchall() == [
+        (dt.datetime(2024, 1, 10, 9), None),  # winter: England is UTC
+        (dt.datetime(2024, 5, 1, 0, 30), dt.datetime(2024, 5, 1, 10)),
+    ]
+    con.close()
+
+
+def test_files_not_read_are_noted_with_the_table_they_look_like(extract, tmp_path):
+    """The standard format reads <table>.csv or <table>.parquet only: every other file in the folder is noted, one
+    whose name differs only in case or extension with the table it looks like, so "no source supplies localities"
+    is not all the user reads while Localities.CSV sits in the folder."""
+    (extract / "Localities.CSV").write_text((extract / "localities.csv").read_text())
+    (extract / "referrals.csv.gz").write_bytes(b"")
+    (extract / "children_old.csv").write_text(HEADER + "\n")
+    (extract / "notes.txt").write_text("read me\n")
+    (extract / "2023").mkdir()
+    (extract / ".~lock.children.csv#").write_text("")
+    # a spreadsheet's trailing comma on every line of teams.csv: an empty column name
+    teams = extract / "teams.csv"
+    teams.write_text("".join(line + ",\n" for line in teams.read_text().splitlines()))
+    ex = read(extract)
+    notes = [n for n in ex.notes if "not read" in n or "trailing" in n]
+    like = (
+        "not read: named like table {0}, whose file is read only as {0}.csv or {0}.parquet (lower case, not compressed)"
+    )
+    other = "not read: not named after a table of the data model (e.g. children.csv; see docs/data-model.md)"
+    assert notes == [
+        ".~lock.children.csv#: a hidden or lock file: not read",
+        "2023: a folder: not read (the standard format reads the files in the folder given, not its folders)",
+        "Localities.CSV: " + like.format("localities") + ": rename it to load it",
+        "children_old.csv: " + other,
+        "notes.txt: " + other,
+        "referrals.csv.gz: " + like.format("referrals") + ": rename it to load it",
+        "teams.csv: column(s) an empty column name (a trailing comma?) are not in the data model and were ignored",
+    ]
+    assert {"localities", "referrals"} <= ex.supplies
+    # the table's only file, named so: the table would be missing while its file is in the folder
+    (extract / "localities.csv").unlink()
+    with pytest.raises(LoadError, match=r"Localities.CSV: not read: named like table localities, whose file is read"):
+        read(extract)

@@ -330,3 +330,61 @@ def test_a_mapping_naming_a_column_the_councils_table_lacks_is_refused(tmp_path)
     )
     got = read([("sql", f"sqlite:///{db}")], mapping=tmp_path / "map.yaml")[0].parts_of("localities")[0].data
     assert got.column("locality_id").to_pylist() == ["N", "S"]
+
+
+def test_a_column_of_bytes_is_refused_naming_table_and_column(tmp_path):
+    """A BLOB would load as Python's text of bytes (b'\\xff\\xfe...'), a JSON column as {...}: no one wrote either."""
+    import sqlite3
+
+    db = tmp_path / "council.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE localities (locality_id TEXT, name BLOB)")
+        con.execute("INSERT INTO localities VALUES ('N', 'North'), ('S', ?)", (b"\xff\xfeS\x00",))
+    with pytest.raises(
+        LoadError, match=r'table "localities": column name \(row 2 in key order\) holds bytes \(a BLOB\), not text'
+    ):
+        read([("sql", f"sqlite:///{db}")])
+    # a database's JSON or array column (as psycopg gives it: dicts and lists) is refused alike
+    from kpi.readers.sql import _as_part
+
+    df = pd.DataFrame({"locality_id": ["N", "S"], "name": [{"en": "North"}, ["South"]], "_line": [1, 2]})
+    with pytest.raises(
+        LoadError, match=r"table localities: column name \(row 1 in key order\) holds JSON objects, not text"
+    ):
+        _as_part(model.table("localities"), "table localities", df, {})
+
+
+def test_a_database_column_is_text_as_a_parquet_files_is(tmp_path):
+    """One conversion for both (kpi.readers.standard._as_text): a timestamptz as the time in England (2024-04-30
+    23:30 UTC is 1 May 00:30), NUMERIC whole numbers without their decimals, a column mixing numbers and text
+    (SQLite allows it) value by value."""
+    from decimal import Decimal
+
+    from kpi.readers.sql import _as_part
+
+    df = pd.DataFrame(
+        {
+            "contact_id": pd.Series(["C1", 7], dtype=object),
+            "child_id": ["K1", "K2"],
+            "contact_at": pd.to_datetime(["2024-04-30 23:30", "2024-01-10 09:00"]).tz_localize("UTC"),
+            "source": pd.Series([Decimal("5.00"), Decimal("1.50")], dtype=object),
+            # times with different offsets, as a driver may give a timestamptz over summer and winter
+            "completed_at": pd.Series(
+                [
+                    dt.datetime(2024, 4, 30, 23, 30, tzinfo=dt.UTC),
+                    dt.datetime(2024, 1, 10, 10, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+                ],
+                dtype=object,
+            ),
+            "_line": [1, 2],
+        }
+    )
+    got = _as_part(model.table("contacts"), "table contacts", df, {}).data.to_pydict()
+    assert got == {
+        "contact_id": ["C1", "7"],
+        "child_id": ["K1", "K2"],
+        "contact_at": ["2024-05-01 00:30:00", "2024-01-10 09:00:00"],
+        "source": ["5", "1.50"],
+        "completed_at": ["2024-05-01 00:30:00", "2024-01-10 09:00:00"],
+        "_line": [1, 2],
+    }

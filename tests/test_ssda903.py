@@ -121,7 +121,8 @@ def test_the_year_a_folder_name_or_year_option_states(tmp_path):
     # a folder named for the year it starts in: the dates say otherwise, the load stops and says how to fix it
     src = write_return(tmp_path / "x" / "2025", A_YEAR, eps)
     with pytest.raises(
-        LoadError, match=r"2025/: its folder's name \(2025\) states the collection year 2024-25, but 2 of"
+        LoadError,
+        match=r"2025/: its folder's name \(2025\) states the collection year 2024-25, but 3 of its 3 episodes",
     ):
         read([("ssda903", str(tmp_path / "x"))])
     assert read([("ssda903", str(tmp_path / "x"))], year="2025-26")[0].extract_date == "2026-04-01"
@@ -717,3 +718,91 @@ def test_every_row_read_is_loaded_or_listed(tmp_path_factory, data):
             listed = res.rejects[(res.rejects["table_name"] == table) & (res.rejects["file"] == f)]
             assert listed["row"].nunique() == got["rows_rejected"] + got["rows_merged"], f
             assert listed["row"].between(2, n + 1).all()
+
+
+DATE_LIKE = [
+    "2024-04-01",
+    "1/4/2024",
+    "01/04/2024 00:00",
+    "01/04/2024 00:00:00.000",
+    "2024-04-01T00:00",
+    "2024-04-01 00:00:00",
+    " 2024-04-01\t",
+    "2024-04-01T00:00:00Z",  # an XML dateTime in UTC: not a date the checks load
+    "2024-04-01T00:00:00+01:00",
+    "2024-4-1",
+    "01/04/2024T00:00",
+    "2024-04-01 09:30",
+    "2024-02-30",
+    "31/04/2024",
+    "2024/04/01",
+    "01-04-2024",
+    "20240401",
+    "",
+    "soon",
+]
+
+
+def test_the_readers_read_a_date_exactly_as_the_checks_do():
+    """A date the readers use (a return's year, a record's key) is one the checks load, and no other: a census's
+    2024-04-01T00:00:00Z is not a date to either, so its year is not worked out from dates every record of which is
+    then rejected."""
+    import duckdb
+
+    from kpi.checks import parsed
+    from kpi.model import Column
+    from kpi.readers.statutory import parse_date, parse_dates
+
+    con = duckdb.connect()
+    sql = parsed(Column("d", "date", ""), "v")
+    checks = [con.execute(f"SELECT {sql} FROM (SELECT ? AS v)", [v]).fetchone()[0] for v in DATE_LIKE]
+    readers = [None if pd.isna(d) else d.date() for d in parse_dates(pd.Series(DATE_LIKE, dtype=object))]
+    assert readers == checks
+    assert [parse_date(v) for v in DATE_LIKE] == checks
+    assert checks[:7] == [dt.date(2024, 4, 1)] * 7 and checks[7:] == [None] * 12  # what each was worked out to be
+
+
+def test_a_return_of_open_episodes_in_another_years_folder_is_refused(tmp_path):
+    """Episodes without an end date (DEC) tell the year by their start (DECOM): a 2025-26 return of open episodes
+    in a folder named 2024-25 would have every row rejected as dated after 31 March 2025."""
+    eps = [episode("C1", "10/05/2025"), episode("C2", "01/09/2025"), episode("C3", "01/03/2020")]
+    src = write_return(tmp_path / "x" / "2024-25", A_YEAR + [header("C3", "01/01/2010")], eps)
+    with pytest.raises(
+        LoadError,
+        match=r"2024-25/: its folder's name \(2024-25\) states the collection year 2024-25, but 2 of its 3 episodes "
+        r"fall outside it \(their end date DEC, or start date DECOM where open\), most in 2025-26: name the folder",
+    ):
+        read([("ssda903", str(tmp_path / "x"))])
+    with pytest.raises(
+        LoadError, match=r"--year states the collection year 2024-25, but 2 of .*2025-26: check --year$"
+    ):
+        read([("ssda903", str(src))], year="2024-25")
+    # in its own year's folder it loads (C3, open since 2020, is in care in every year since)
+    assert read([("ssda903", str(src))], year="2025-26")[0].extract_date == "2026-04-01"
+
+
+def test_a_file_of_another_type_in_the_return_is_noted(tmp_path):
+    """Episodes saved as a workbook beside the CSV tables is not read: said, not passed over."""
+    src = write_return(tmp_path / "2025-26", A_YEAR, A_YEAR_EPISODES)
+    (src / "oc3.xlsx").write_bytes(b"PK")
+    (src / "old").mkdir()
+    (src / "old" / "readme.txt").write_text("notes\n")
+    (ex,) = read([("ssda903", str(src))])
+    assert "oc3.xlsx, old/readme.txt: not CSV: not read (the SSDA903 reader reads each table saved as CSV)" in ex.notes
+
+
+def test_a_table_separated_by_semicolons_or_with_a_huge_value_is_refused_saying_why(tmp_path):
+    src = write_return(tmp_path / "2025-26", A_YEAR, A_YEAR_EPISODES)
+    eps = src / "episodes.csv"
+    good = eps.read_text()
+    eps.write_text(good.replace(",", ";"))
+    with pytest.raises(LoadError, match=r"episodes.csv: the header's fields are separated by ';'; expected commas"):
+        read([("ssda903", str(src))])
+    # a value over Python's CSV limit (128 KB): a quote never closed, say; named by line and column
+    lines = good.splitlines()
+    lines[2] = lines[2].replace("C1,", 'C1,"' + "x" * 200_000 + '",', 1)
+    eps.write_text("\n".join(lines) + "\n")
+    with pytest.raises(
+        LoadError, match=r"episodes.csv: line 3, column DECOM: a value of 200,000 characters, longer than any field"
+    ):
+        read([("ssda903", str(src))])

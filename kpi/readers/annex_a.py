@@ -36,6 +36,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from pathlib import Path
 
@@ -43,7 +44,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, from_excel
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
 
 from .. import model
 from ..errors import LoadError
@@ -377,8 +378,14 @@ TIME = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?"
 ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + TIME + "$")
 DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})" + TIME + "$")
 D_MON_Y = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[- /]([A-Za-z]{3,9})[- /,]+(\d{4}|\d{2})" + TIME + "$")
-# Excel's serial numbers taken for dates in a date column: 1 January 1950 to 31 December 2099
+# Excel's serial numbers taken for dates in a date column: 1 January 1950 to 31 December 2099 (in a workbook dated
+# from 1904, whose serial numbers count from 1 January 1904, 1462 less)
 SERIALS = (18264, 73050)
+
+
+def _serials(epoch: dt.datetime) -> tuple[int, int]:
+    shift = 1462 if epoch == CALENDAR_MAC_1904 else 0
+    return SERIALS[0] - shift, SERIALS[1] - shift
 
 
 def _year(y: str) -> int:
@@ -387,9 +394,11 @@ def _year(y: str) -> int:
     return n if len(y) == 4 else n + (2000 if n < 30 else 1900)
 
 
-def _when(v, with_time: bool) -> str | None:
+def _when(v, with_time: bool, epoch: dt.datetime = CALENDAR_WINDOWS_1900) -> str | None:
     """A date (``YYYY-MM-DD``), or with its time where it has one (``YYYY-MM-DD HH:MM:SS``), from an Excel date,
-    a serial number or text laid out day first; anything else as written."""
+    a serial number (counted from the workbook's ``epoch``: 1900, or 1904 for a workbook saved so) or text laid out
+    day first; anything else as written."""
+    lo, hi = _serials(epoch)
     if _blank(v):
         return None
     if isinstance(v, str):
@@ -401,7 +410,7 @@ def _when(v, with_time: bool) -> str | None:
         elif (m := D_MON_Y.match(s)) and m[2].lower() in MONTHS:
             y, mo, d = _year(m[3]), MONTHS[m[2].lower()], int(m[1])
         elif re.fullmatch(r"\d{5}(\.\d+)?", s):
-            return _when(float(s), with_time) if SERIALS[0] <= float(s) <= SERIALS[1] else s
+            return _when(float(s), with_time, epoch) if lo <= float(s) <= hi else s
         else:
             return s
         try:
@@ -411,9 +420,9 @@ def _when(v, with_time: bool) -> str | None:
     elif isinstance(v, bool):
         return _text(v)
     elif isinstance(v, int | float):
-        if not SERIALS[0] <= v <= SERIALS[1]:
+        if not lo <= v <= hi:
             return _text(v)
-        v = from_excel(v, CALENDAR_WINDOWS_1900)
+        v = from_excel(v, epoch)
     elif isinstance(v, dt.date) and not isinstance(v, dt.datetime):
         return v.isoformat()
     if not isinstance(v, dt.datetime):  # a time of day, a duration
@@ -423,12 +432,12 @@ def _when(v, with_time: bool) -> str | None:
     return v.date().isoformat()
 
 
-def _date(v) -> str | None:
-    return _when(v, False)
+def _date(v, epoch: dt.datetime = CALENDAR_WINDOWS_1900) -> str | None:
+    return _when(v, False, epoch)
 
 
-def _datetime(v) -> str | None:
-    return _when(v, True)
+def _datetime(v, epoch: dt.datetime = CALENDAR_WINDOWS_1900) -> str | None:
+    return _when(v, True, epoch)
 
 
 def _yes_no(v) -> str | None:
@@ -577,7 +586,7 @@ def _read_sheet(book: Workbook, sheet: Sheet, progress: _Progress, rejects: list
         )
     read = NEEDS[name] + [t for t in MAY_READ if t in by_title]
     lst = _List(name, label, {t: by_title[t][0] for t in read})
-    _read_rows(lst, rows, where, rejects, progress, sheet.name)
+    _read_rows(lst, rows, where, rejects, progress, sheet.name, book.epoch)
     if merged:
         _fill_merged(lst, merged, where, notes)
     return lst
@@ -618,13 +627,16 @@ CID_TITLES = {_norm(a) for a in (CID, *ALIASES[CID])}
 CHUNK = 1 << 16  # rows translated are kept as Arrow text in chunks of this many: compact, whatever the list's length
 
 
-def _read_rows(lst: _List, rows: Iterator, where: str, rejects: list, progress: _Progress, sheet: str) -> None:
-    """The list's rows below its header: the columns read, translated; blank rows are not records. A row with
-    Excel's error value (``#REF!``) in a column read is set aside; a formula saved without its value, or a second
-    header, stops the load."""
+def _read_rows(
+    lst: _List, rows: Iterator, where: str, rejects: list, progress: _Progress, sheet: str, epoch: dt.datetime
+) -> None:
+    """The list's rows below its header: the columns read, translated (a date's serial number counted from the
+    workbook's ``epoch``); blank rows are not records. A row with Excel's error value (``#REF!``) in a column read is
+    set aside; a formula saved without its value, or a second header, stops the load."""
     titles = list(lst.columns)
     at = list(lst.columns.values())
-    convert = [READS[t] if t == CID else _memo(READS[t]) for t in titles]  # ids seldom repeat: not remembered
+    reads = [partial(READS[t], epoch=epoch) if READS[t] in (_date, _datetime) else READS[t] for t in titles]
+    convert = [f if t == CID else _memo(f) for t, f in zip(titles, reads, strict=True)]  # ids seldom repeat
     values: list[list] = [[] for _ in titles]
     lines: list[int] = []
     chunks: list[pa.RecordBatch] = []

@@ -46,7 +46,7 @@ from lxml import etree
 from .. import model
 from ..errors import LoadError
 from .extract import Extract, file_stat, from_frames, not_covered
-from .statutory import canonical, label, option_year, parse_date, parse_dates, restated, set_aside
+from .statutory import canonical, label, option_year, parse_date, parse_dates, restated, set_aside, year_of
 
 SEX = {"1": "M", "2": "F", "0": "U", "9": "U", "M": "M", "F": "F", "U": "U"}
 CARE_TABLES = ("care_episodes", "permanence_plans", "health_assessments", "dental_checks", "sdq_scores")
@@ -194,21 +194,29 @@ def _value(x) -> str | None:
     return text.strip() if text and text.strip() else None
 
 
-def _code(el, tag: str) -> str | None:
-    return _upper(_text(el, tag))
-
-
 def _upper(v: str | None) -> str | None:
     return v.upper() if v else None
 
 
-def _fields(el) -> dict[str, str]:
-    """An element's elements by name (the first of a name), as stripped text; those empty left out."""
-    out = {}
-    for x in el:
-        if isinstance(x.tag, str) and x.tag not in out and (v := _value(x)):
-            out[x.tag] = v
-    return out
+def _fields(el, more=()) -> tuple[dict[str, str], tuple | None]:
+    """An element's elements by name (and those of ``more``: the same element given again, a second
+    ChildIdentifiers), as stripped text (those empty left out); and, where one is given twice with different values
+    (two LAchildIDs), the problem that makes of the record: (element, value, reason). Which of the two holds cannot
+    be told, so neither is taken."""
+    out: dict[str, str] = {}
+    clash = None
+    for x in (x for block in (el, *more) for x in block):
+        if isinstance(x.tag, str) and (v := _value(x)):
+            if x.tag not in out:
+                out[x.tag] = v
+            elif out[x.tag] != v and clash is None:
+                clash = (
+                    x.tag,
+                    v,
+                    f"{x.tag} given twice with different values ({out[x.tag]!r} and {v!r}) in one "
+                    f"{el.tag}: which holds cannot be told",
+                )
+    return out, clash
 
 
 def _parse(path: Path):
@@ -258,17 +266,36 @@ def _records(root, file: str, rank: int, ref: dt.date) -> tuple[dict[str, list[d
     return rows, rejects
 
 
+def _header(root, path: str, file: str) -> str | None:
+    """A Header element's value; LoadError where it is given twice with different values (two ReferenceDates):
+    which holds cannot be told, and the whole census hangs on it."""
+    values = {v for x in root.iterfind(f"Header/{path}") if (v := _value(x))}
+    if len(values) > 1:
+        raise LoadError(
+            f"{file}: its Header gives {path.rsplit('/', 1)[-1]} {len(values)} times with different values "
+            f"({', '.join(sorted(values))}): keep the right one"
+        )
+    return values.pop() if values else None
+
+
 def _reference(root, file: str, given: int | None, notes: list[str]) -> dt.date:
     """The census's reference date: its header's ReferenceDate, else 31 March of its Year, else of --year."""
-    text = _text(root, "Header/CollectionDetails/ReferenceDate")
+    text = _header(root, "CollectionDetails/ReferenceDate", file)
     if text:
         ref = parse_date(text)
         if ref is None:
             raise LoadError(f"{file}: its ReferenceDate {text!r} is not a date YYYY-MM-DD")
         if given and _year(ref) != given:
             raise LoadError(f"{file}: its ReferenceDate {ref} is not in --year {label(given)} (April to March)")
+        year = _header(root, "CollectionDetails/Year", file)
+        # the census of 2025-26 is Year 2026, dated 31 March 2026 (a reference date on another day: its year either)
+        if year and year.isdigit() and int(year) not in (_year(ref), ref.year):
+            raise LoadError(
+                f"{file}: its Header's Year {year} and ReferenceDate {ref} disagree (the census of Year {year} is "
+                f"dated 31 March {year}): correct the one that is wrong"
+            )
         return ref
-    year = _text(root, "Header/CollectionDetails/Year")
+    year = _header(root, "CollectionDetails/Year", file)
     if year and year.isdigit() and not given:
         notes.append(f"{file}: no ReferenceDate in its Header: 31 March {year}, from its Year")
         return dt.date(int(year), 3, 31)
@@ -284,10 +311,14 @@ def read(source: str | Path, year=None, **_) -> Extract:
     given = option_year(year)
     notes: list[str] = []
     if source.is_dir():  # its folders too (a census a year, each in a folder of its own)
-        found = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() == ".xml")
-        hidden = [p for p in found if p.name.startswith((".", "~$"))]
+        every = sorted(p for p in source.rglob("*") if p.is_file())
+        found = [p for p in every if p.suffix.lower() == ".xml"]
+        hidden = [p for p in every if p.name.startswith((".", "~$"))]
         if hidden:
             notes.append(f"{', '.join(p.name for p in hidden)}: hidden or lock file(s), not read")
+        other = [str(p.relative_to(source)) for p in every if p not in found and p not in hidden]
+        if other:  # a census zipped, or saved under another name
+            notes.append(f"{', '.join(other)}: not .xml: not read (the CIN reader reads each census's XML file)")
         files = [p for p in found if p not in hidden]
         if not files:
             raise LoadError(f"{source}: holds no .xml file")
@@ -306,13 +337,13 @@ def read(source: str | Path, year=None, **_) -> Extract:
         except OSError as e:
             raise LoadError(f"{f}: cannot be read: {e.strerror or e}") from None
         root = _parse(f)
-        collection = _text(root, "Header/CollectionDetails/Collection")
+        collection = _header(root, "CollectionDetails/Collection", shown(f))
         if root.tag != "Message" or root.find("Children") is None or (collection or "CIN").upper() != "CIN":
             what = f"<{root.tag}>" + (f" of collection {collection}" if collection else "")
             raise LoadError(f"{f}: not a CIN census: expected a <Message> with <Header> and <Children>, found {what}")
         censuses.append((_reference(root, shown(f), given, notes), f, root))
-        if _text(root, "Header/Source/LEA"):
-            councils.append(_text(root, "Header/Source/LEA"))
+        if lea := _header(root, "Source/LEA", shown(f)):
+            councils.append(lea)
     censuses.sort(key=lambda c: c[0])
     years = [_year(ref) for ref, _, _ in censuses]
     for (a, fa, _), (b, fb, _), y, z in zip(censuses, censuses[1:], years, years[1:], strict=False):
@@ -341,6 +372,7 @@ def read(source: str | Path, year=None, **_) -> Extract:
         t: pd.DataFrame(rs, columns=[*COLUMNS[t], "_line", "_file", "_rank", "_unknown"]) for t, rs in rows.items()
     }
     refs = {rank: pd.Timestamp(ref) for rank, (ref, _, _) in enumerate(censuses)}
+    _of_its_year(frames, refs, [shown(f) for _, f, _ in censuses], given)
     consecutive = {rank: rank + 1 < len(years) and years[rank + 1] == years[rank] + 1 for rank in refs}
     names = [shown(f) for _, f, _ in censuses]
     for table, df in frames.items():
@@ -372,6 +404,31 @@ def read(source: str | Path, year=None, **_) -> Extract:
         council=councils[0] if councils else None,
         latest_month=latest.strftime("%Y-%m"),
     )
+
+
+def _of_its_year(frames: dict[str, pd.DataFrame], refs: dict, names: list[str], given: int | None) -> None:
+    """LoadError for a census most of whose dates fall after its reference date: a census of a later year (its
+    ReferenceDate, or --year, a year early), every record of which would be rejected as dated after it."""
+    dated = pd.Series(0, index=list(refs))
+    late: list[pd.Series] = []
+    for table, columns in DATES.items():
+        df = frames[table]
+        ref = df["_rank"].map(refs)
+        for c in columns:
+            d = parse_dates(df[c])
+            dated = dated.add(df.loc[d.notna(), "_rank"].value_counts(), fill_value=0)
+            late.append(pd.DataFrame({"rank": df["_rank"], "year": year_of(d)})[d > ref])
+    late = pd.concat(late)
+    for rank, n in dated.items():
+        after = late[late["rank"] == rank]
+        if n and 2 * len(after) > n:
+            most = int(after["year"].value_counts().idxmax())
+            said = f"--year {label(given)}" if given else "its ReferenceDate"
+            raise LoadError(
+                f"{names[rank]}: {len(after)} of its {int(n)} dates fall after the census date "
+                f"{refs[rank].date()} ({said}), most in {label(most)}: a census of another year? Correct "
+                + ("--year" if given else "its ReferenceDate")
+            )
 
 
 def _year(d: dt.date) -> int:
@@ -467,12 +524,17 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                     rejects.append(_reject(f"CIN {x.tag}", file, x.sourceline, *what, SET_ASIDE))
 
     for child in root.iterfind("Children/Child"):
-        ids = child.find("ChildIdentifiers")
-        ids = _fields(ids if ids is not None else child)
+        # a Child's identifiers (and characteristics) given in two blocks are read as one: a value in both, as one
+        ids = child.findall("ChildIdentifiers") or [child]
+        ids, clash = _fields(ids[0], ids[1:])
+        traits = child.findall("ChildCharacteristics")
+        traits, clash2 = _fields(traits[0], traits[1:]) if traits else ({}, None)
         cid = ids.get("LAchildID")
         no_id = (
             None if cid else ("LAchildID", None, "a Child without LAchildID: it and its records cannot be identified")
         )
+        if clash and clash[0] == "LAchildID":  # no one child: nor are its records anyone's
+            no_id = (*clash[:2], clash[2] + ": it and its records cannot be identified")
         sex = _upper(ids.get("Sex") or ids.get("GenderCurrent"))
         disabilities = [
             (_value(d) or "").upper() for d in child.iterfind("ChildCharacteristics/Disabilities/Disability")
@@ -481,11 +543,11 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
         add(
             "children",
             child,
-            no_id,
+            no_id or clash or clash2,
             child_id=cid,
             date_of_birth=ids.get("PersonBirthDate") or _born_by(ids.get("ExpectedPersonBirthDate"), ref),
             sex=SEX.get(sex, sex) if sex else None,
-            ethnicity=_code(child, "ChildCharacteristics/Ethnicity"),
+            ethnicity=_upper(traits.get("Ethnicity")),
             disability=("Y" if any(d != "NONE" for d in disabilities) else "N") if disabilities else None,
         )
         aside(child)
@@ -493,22 +555,28 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
             aside(episode)
             for p in episode.iterfind("ChildProtectionPlans"):
                 aside(p)
-            e = _fields(episode)
+            e, clash = _fields(episode)
             raw = e.get("CINreferralDate")
-            unknown = no_id or (
-                None
-                if raw
-                else (
-                    "CINreferralDate",
-                    None,
-                    "a CINdetails without CINreferralDate: it and its records cannot be identified",
+            if clash and clash[0] == "CINreferralDate":  # no one episode: nor are its records any episode's
+                clash = (*clash[:2], clash[2] + ": it and its records cannot be identified")
+            unknown = (
+                no_id
+                or (clash if clash and clash[0] == "CINreferralDate" else None)
+                or (
+                    None
+                    if raw
+                    else (
+                        "CINreferralDate",
+                        None,
+                        "a CINdetails without CINreferralDate: it and its records cannot be identified",
+                    )
                 )
             )
             rid = f"{cid}/{_day(raw)}"
             add(
                 "referrals",
                 episode,
-                unknown,
+                unknown or clash,
                 referral_id=rid,
                 child_id=cid,
                 referral_date=raw,
@@ -519,12 +587,12 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
             )
             ids_of = _ids(rid)
             for a in episode.iterfind("Assessments"):
-                f = _fields(a)
+                f, clash = _fields(a)
                 start = f.get("AssessmentActualStartDate")
                 add(
                     "assessments",
                     a,
-                    unknown,
+                    unknown or clash,
                     assessment_id=ids_of("A", start),
                     child_id=cid,
                     referral_id=rid,
@@ -533,12 +601,12 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                     authorised_date=f.get("AssessmentAuthorisationDate"),
                 )
             for p in episode.iterfind("CINPlanDates"):
-                f = _fields(p)
+                f, clash = _fields(p)
                 start = f.get("CINPlanStartDate")
                 add(
                     "cin_plans",
                     p,
-                    unknown,
+                    unknown or clash,
                     cin_plan_id=ids_of("CIN", start),
                     child_id=cid,
                     referral_id=rid,
@@ -546,13 +614,13 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                     end_date=f.get("CINPlanEndDate"),
                 )
             for s in episode.iterfind("Section47"):
-                f = _fields(s)
+                f, clash = _fields(s)
                 start = f.get("S47ActualStartDate")
                 sid = ids_of("S47", start)
                 add(
                     "strategy_discussions",
                     s,
-                    unknown,
+                    unknown or clash,
                     strategy_id=sid,
                     child_id=cid,
                     referral_id=rid,
@@ -564,7 +632,7 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                 add(
                     "s47_enquiries",
                     s,
-                    unknown,
+                    unknown or clash,
                     s47_id=sid,
                     child_id=cid,
                     referral_id=rid,
@@ -576,7 +644,7 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                     add(
                         "icpcs",
                         s,
-                        unknown,
+                        unknown or clash,
                         icpc_id=f"{sid}/ICPC",
                         child_id=cid,
                         s47_id=sid,
@@ -585,12 +653,12 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                         plan_made=None,
                     )
             for p in episode.iterfind("ChildProtectionPlans"):
-                f = _fields(p)
+                f, clash = _fields(p)
                 start = f.get("CPPstartDate")
                 add(
                     "cp_plans",
                     p,
-                    unknown,
+                    unknown or clash,
                     cp_plan_id=ids_of("CPP", start),
                     child_id=cid,
                     referral_id=rid,

@@ -30,16 +30,17 @@ query are waited on for as long (a little more) whatever the database.
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from .. import model
 from ..errors import LoadError
-from .extract import Extract, from_frames
+from .extract import Extract, Part, _text
+from .standard import _as_text
 
 TIMEOUT = 600.0  # seconds a query may take before the load stops (docs/assumptions.md A79)
 CONNECT_TIMEOUT = 30.0  # at most, for the connection itself
@@ -196,7 +197,7 @@ def read(source: str, mapping: str | Path | None = None, sql_timeout: float | No
                 if t.key and t.key in df.columns:
                     df = df.sort_values(t.key, kind="stable", key=lambda s: s.astype(str))
                 df = df.reset_index(drop=True).assign(_line=lambda d: d.index + 1)
-                parts[t.name] = [from_frames(t.name, label, df, columns)]
+                parts[t.name] = [_as_part(t, label, df, columns)]
     except sa.exc.SQLAlchemyError as e:
         raise LoadError(f"{_safe(url)}: {_said(e)}") from None
     finally:
@@ -256,12 +257,51 @@ def _read_sql(con, query: str, where: str, wait: float) -> pd.DataFrame:
     twice = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
     if twice:
         raise LoadError(f"{where}: column(s) {', '.join(map(str, twice))} given more than once")
-    for c in df.columns:
-        if isinstance(df[c].dtype, pd.DatetimeTZDtype):  # a timestamptz: the time in England, as files give it
-            df[c] = df[c].dt.tz_convert("Europe/London").dt.tz_localize(None)
-        elif df[c].dtype == object:  # a NUMERIC's whole numbers as whole numbers (5, not 5.00)
-            df[c] = [int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v for v in df[c]]
     return df
+
+
+def _as_part(t: model.Table, label: str, df: pd.DataFrame, columns: dict[str, str]) -> Part:
+    """The query's rows as a part of text, each column turned to text as a Parquet file's is
+    (:func:`.standard._as_text`: a NUMERIC's whole numbers as 5, not 5.00; a timestamptz as the time in England),
+    by Arrow, column by column. A column Arrow cannot type as one (a mix of numbers and text, as SQLite allows) is
+    turned value by value; a column of bytes (a BLOB), JSON objects or arrays is refused: its text would be
+    Python's b'...', {...} or [...]."""
+    kinds = {c.name: c.type for c in t.columns}
+    out = {}
+    for c in df.columns:
+        if c == "_line":
+            out[c] = pa.array(df[c].astype("int64").to_numpy())
+            continue
+        try:
+            a = pa.array(df[c], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            a = None
+        if a is not None and (pa.types.is_binary(a.type) or pa.types.is_large_binary(a.type)):
+            a = None  # bytes: refused below, with the row
+        if a is not None and _plain(a.type):
+            out[c] = _as_text(a, kinds.get(c, "text"))
+            continue
+        values = df[c].tolist()
+        kinds = {bytes: "bytes (a BLOB)", bytearray: "bytes (a BLOB)", memoryview: "bytes (a BLOB)"}
+        kinds |= {dict: "JSON objects", list: "lists (an array or JSON)", tuple: "lists (an array or JSON)"}
+        odd = next((i for i, v in enumerate(values) if type(v) in kinds), None)
+        if odd is not None:  # its text would be Python's b'...', {...} or [...]
+            raise LoadError(
+                f"{label}: column {columns.get(c, c)} (row {odd + 1} in key order) holds {kinds[type(values[odd])]}, "
+                f"not text, numbers or dates: give column {c} of table {t.name} as one value a row, as text"
+            )
+        out[c] = pa.array([_text(v) for v in values], pa.string())
+    return Part(t.name, label, pa.table(out), columns)
+
+
+def _plain(kind: pa.DataType) -> bool:
+    """Whether Arrow's type is one :func:`.standard._as_text` writes as the checks read it."""
+    p = pa.types
+    return any(
+        f(kind)
+        for f in (p.is_string, p.is_large_string, p.is_integer, p.is_floating, p.is_boolean, p.is_null)
+        + (p.is_date, p.is_timestamp, p.is_time, p.is_decimal, p.is_dictionary)
+    )
 
 
 def _their_columns(inspector, src: str, named, where: str, wait: float) -> None:

@@ -200,6 +200,8 @@ def _read(path: Path, file: str, notes: list[str]) -> _Table | None:
             if any(v.strip() for v in rec):
                 records.append((first, rec))
     except csv.Error as e:
+        if "field limit" in str(e):
+            raise _long_value(text, file) from None
         # a quote never closed would take the rest of the file into one value: the file cannot be split into rows
         why = "a quoted value opened on it is never closed" if "end of data" in str(e) else str(e)
         raise LoadError(f"{file}: cannot be read as CSV: line {end + 1}: {why}") from None
@@ -240,12 +242,43 @@ def _read(path: Path, file: str, notes: list[str]) -> _Table | None:
     return _Table(name, path, file, df.assign(_line=lines), malformed, stat)
 
 
+def _long_value(text: str, file: str) -> LoadError:
+    """The first value longer than Python's CSV field limit (128 KB), by line and column (found with the limit
+    lifted for this read only): no value of the return is near as long, so it is a quote never closed or a file
+    that is not the return's."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        names, end = None, 0
+        for rec in reader:
+            first, end = end + 1, reader.line_num
+            names = names or [c.strip().lstrip("\ufeff").strip().upper() for c in rec]
+            k = next((i for i, v in enumerate(rec) if len(v) > limit), None)
+            if k is not None:
+                column = names[k] if k < len(names) and names[k] else f"column {k + 1}"
+                return LoadError(
+                    f"{file}: line {first}, column {column}: a value of {len(rec[k]):,} characters, longer than "
+                    f"any field of the SSDA903 return ({limit:,} at most): a quoted value never closed? expected a "
+                    "CSV table of the return"
+                )
+    finally:
+        csv.field_size_limit(limit)
+    return LoadError(f"{file}: cannot be read as CSV: a value longer than {limit:,} characters")
+
+
 def _recognise(names: list[str], file: str) -> str:
     """The table whose every column the header has (the largest, where several fit)."""
     cols = set(names)
     fits = [(len(need), name) for name, need in TABLES.items() if set(need) <= cols]
     if fits:
         return max(fits)[1]
+    sep = next((c for c in ";\t|" if len(names) == 1 and c in names[0]), None)
+    if sep:  # a CSV saved with another separator (Excel in a locale with a decimal comma)
+        raise LoadError(
+            f"{file}: the header's fields are separated by {sep!r}; expected commas (a CSV table of the SSDA903 "
+            "return, e.g. Episodes: " + ",".join(TABLES["Episodes"]) + ")"
+        )
     near = max(TABLES, key=lambda t: (len(set(TABLES[t]) & cols), -len(TABLES[t])))
     lacks = [c for c in TABLES[near] if c not in cols]
     raise LoadError(
@@ -259,10 +292,14 @@ def _files(source: Path, notes: list[str]) -> list[Path]:
     """The CSV files of the source (any case of .csv), spreadsheet lock and hidden files left out (noted)."""
     if source.is_file():
         return [source]
-    found = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() == ".csv")
-    hidden = [p for p in found if p.name.startswith((".", "~$"))]
+    every = sorted(p for p in source.rglob("*") if p.is_file())
+    found = [p for p in every if p.suffix.lower() == ".csv"]
+    hidden = [p for p in every if p.name.startswith((".", "~$"))]
     if hidden:
         notes.append(f"{', '.join(p.name for p in hidden)}: hidden or lock file(s), not read")
+    other = [str(p.relative_to(source)) for p in every if p not in found and p not in hidden]
+    if other:  # episodes.xlsx: a table of the return the user may think read
+        notes.append(f"{', '.join(other)}: not CSV: not read (the SSDA903 reader reads each table saved as CSV)")
     return [p for p in found if p not in hidden]
 
 
@@ -274,13 +311,24 @@ def _year(where: str, stated: int | None, how: str, tables: dict[str, _Table]) -
     starts = year_of(parse_dates(eps.data["DECOM"])).dropna() if eps is not None else none
     ends = year_of(parse_dates(eps.data["DEC"])).dropna() if eps is not None else none
     if stated:
-        inside = int((ends == stated).sum())
-        if len(ends) and 2 * inside < len(ends):
-            most = int(ends.value_counts().idxmax())
+        # an episode belongs in the year its DEC falls in; an open one (no DEC) in any year it started by the end of:
+        # a return whose episodes mostly do not is another year's, and its rows would be rejected as dated after it
+        open_starts = (
+            year_of(parse_dates(eps.data["DECOM"].where(eps.data["DEC"] == ""))).dropna() if eps is not None else none
+        )
+        years = pd.concat([ends, open_starts.where(open_starts > stated, stated)])
+        inside = int((years == stated).sum())
+        if len(years) and 2 * inside < len(years):
+            most = int(years.value_counts().idxmax())
+            fix = (
+                "check --year"
+                if how == "--year"
+                else "name the folder after the year the return covers (April to March, e.g. 2025-26) or give --year"
+            )
             raise LoadError(
-                f"{where}: {how} states the collection year {label(stated)}, but {len(ends) - inside} of its "
-                f"{len(ends)} episode end dates (DEC) fall outside it, most in {label(most)}: name the folder after "
-                "the year the return covers (April to March, e.g. 2025-26) or give --year"
+                f"{where}: {how} states the collection year {label(stated)}, but {len(years) - inside} of its "
+                f"{len(years)} episodes fall outside it (their end date DEC, or start date DECOM where open), most "
+                f"in {label(most)}: {fix}"
             )
         return stated
     fix = "name its folder after the year it covers (April to March, e.g. 2025-26) or give --year"

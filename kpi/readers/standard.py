@@ -396,14 +396,26 @@ def _long_record(path: Path, names: list[str]) -> LoadError:
     )
 
 
+def in_england(col):
+    """Timestamps with a time zone as the time in England then, without a zone (2024-06-30 23:30 UTC is 1 July
+    00:30), as files and the data model give times; timestamps without a zone as they are. For every reader that
+    gets typed timestamps (Parquet, a database), so the same instant is the same day and month whatever the source
+    (docs/assumptions.md A96)."""
+    t = col.type
+    if pa.types.is_timestamp(t) and t.tz:
+        return pc.local_timestamp(col.cast(pa.timestamp(t.unit, "Europe/London")))
+    return col
+
+
 def _as_text(col: pa.ChunkedArray, kind: str = "text") -> pa.ChunkedArray:
-    """A Parquet column as the checks read text: whole numbers without a decimal point (3.0 and 3.00 are 3), a
-    timestamp as its own time zone's date and time to the second (a date where the model wants a date and the time
-    is midnight), booleans true/false, a dictionary's values."""
+    """A Parquet column (or a database's, :mod:`.sql`) as the checks read text: whole numbers without a decimal point
+    (3.0 and 3.00 are 3), a timestamp as the date and time in England to the second (:func:`in_england`; a date
+    where the model wants a date and the time is midnight), booleans true/false, a dictionary's values."""
     t = col.type
     if pa.types.is_dictionary(t):
         return _as_text(col.cast(t.value_type), kind)
     if pa.types.is_timestamp(t):
+        col = in_england(col)
         time = pc.strftime(col, format="%H:%M:%S")
         midnight = pc.all(pc.or_kleene(pc.is_null(time), pc.starts_with(time, "00:00:00"))).as_py()
         layout = "%Y-%m-%d" if kind == "date" and midnight else "%Y-%m-%d %H:%M:%S"
@@ -415,6 +427,37 @@ def _as_text(col: pa.ChunkedArray, kind: str = "text") -> pa.ChunkedArray:
     if pa.types.is_decimal(t):
         return pc.replace_substring_regex(pc.cast(col, pa.string()), r"\.0+$", "")
     return pc.cast(col, pa.string())
+
+
+def _not_read(directory: Path, read: set[str]) -> list[str]:
+    """A note of each file (and folder) in the directory the standard format does not read: it reads a table's
+    file only by its exact name, ``<table>.csv`` or ``<table>.parquet``; a name that differs only in case or
+    extension (Localities.CSV, localities.csv.gz) is told which table it looks like. Where that table has no file
+    of its own, LoadError: the table would be missing, and its rows' references rejected, while its file sits in the
+    folder (docs/assumptions.md A99)."""
+    tables = {t.name for t in model.TABLES}
+    notes = []
+    for p in sorted(directory.iterdir()):
+        if p.name in read or p.name == "extract.json":
+            continue
+        if p.name.startswith((".", "~$")):
+            notes.append(f"{p.name}: a hidden or lock file: not read")
+            continue
+        stem = p.name.split(".", 1)[0]
+        like = stem.lower() if stem.lower() in tables else None
+        if p.is_dir():
+            what = "a folder: not read (the standard format reads the files in the folder given, not its folders)"
+        elif like:
+            what = (
+                f"not read: named like table {like}, whose file is read only as {like}.csv or {like}.parquet "
+                "(lower case, not compressed): rename it to load it"
+            )
+            if not any(n.split(".", 1)[0] == like for n in read):  # the table's only file: it would be missing
+                raise LoadError(f"{directory / p.name}: {what}")
+        else:
+            what = "not read: not named after a table of the data model (e.g. children.csv; see docs/data-model.md)"
+        notes.append(f"{p.name}: {what}")
+    return notes
 
 
 def read_extract_meta(directory: Path) -> dict:
@@ -440,10 +483,13 @@ def read(source: str | Path, **_) -> Extract:
             f"{directory}: holds no file named after a table of the data model "
             f"(e.g. {model.TABLES[0].name}.csv); see docs/data-model.md"
         )
-    notes = []
+    notes = _not_read(directory, {h.path.name for h in headers.values() if h.path})
     for h in headers.values():
         if h.extra:
-            notes.append(f"{h.path.name}: column(s) {', '.join(h.extra)} are not in the data model and were ignored")
+            named = [n for n in h.extra if n.strip()]
+            if len(named) < len(h.extra):  # an empty name: a spreadsheet's trailing comma on every line
+                named.append("an empty column name (a trailing comma?)")
+            notes.append(f"{h.path.name}: column(s) {', '.join(named)} are not in the data model and were ignored")
         if h.numbers:  # ids are text: 7 as the file holds it, which is not 007 (see docs/assumptions.md A78)
             notes.append(
                 f"{h.path.name} stores {', '.join(h.numbers)} as numbers: read as written (7, not 007); if ids "

@@ -8,22 +8,24 @@ import re
 
 import pandas as pd
 
+from ..checks import ISO_DATE_RE, UK_DATE_RE
 from ..errors import LoadError
 
-# A date as the returns and the data model write it: DD/MM/YYYY (the SSDA903's layout; a day or month may lose
-# its leading zero in a spreadsheet) or YYYY-MM-DD (the CIN census's), with the midnight time a spreadsheet or
-# an XML dateTime adds. Anything else is not read as a date here: it is passed on as written, for the checks.
+# A date exactly as the checks read one (kpi.checks.ISO_DATE_RE, UK_DATE_RE: YYYY-MM-DD, or DD/MM/YYYY whose day
+# or month may lose its leading zero, with or without a midnight time), so a date the readers work with (a return's
+# year, a record's key, an identifier) is one the checks load, and a value they refuse is not a date here either
+# (2024-04-01T00:00:00Z, 2024-4-1: docs/assumptions.md A97). The date itself is the first group or the second.
 DATE = re.compile(
-    r"^\s*(?:(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})|(?P<Y>\d{4})-(?P<M>\d{1,2})-(?P<D>\d{1,2}))"
-    r"(?:[ T]00:00(?::00(?:\.0+)?)?Z?)?\s*$"
+    "^(?:" + "|".join(f"(?:{p.removeprefix('^').removesuffix('$')})" for p in (ISO_DATE_RE, UK_DATE_RE)) + r")\Z"
 )
+_PAD = " \t"  # what the checks' patterns take around a date
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
-    """The values read as dates (datetime64; NaT where empty or not a date in a layout above). The two plain
+    """The values read as dates (datetime64; NaT where empty or not a date as the checks read one). The two plain
     layouts are parsed by pandas; only what they leave (a midnight time, a day without its leading zero) by the
     pattern."""
-    text = values.astype("string").str.strip()
+    text = values.astype("string").str.strip(_PAD)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for layout in ("%Y-%m-%d", "%d/%m/%Y"):
         todo = out.isna() & text.str.len().eq(10).fillna(False)
@@ -32,20 +34,20 @@ def parse_dates(values: pd.Series) -> pd.Series:
     rest = out.isna() & text.fillna("").ne("")
     if rest.any():
         x = text[rest].str.extract(DATE)
-        parts = pd.DataFrame(
-            {"year": x["y"].fillna(x["Y"]), "month": x["m"].fillna(x["M"]), "day": x["d"].fillna(x["D"])}
-        ).astype("float64")
-        out[rest] = pd.to_datetime(parts, errors="coerce")
+        iso = pd.to_datetime(x[0], format="%Y-%m-%d", errors="coerce")
+        out[rest] = iso.fillna(pd.to_datetime(x[1], format="%d/%m/%Y", errors="coerce"))
     return out
 
 
 def parse_date(text: str | None) -> dt.date | None:
     """One value read as a date, as :func:`parse_dates` reads them (None where it does not)."""
-    m = DATE.match(text or "")
+    m = DATE.match((text or "").strip(_PAD))
     if not m:
         return None
     try:
-        return dt.date(int(m["y"] or m["Y"]), int(m["m"] or m["M"]), int(m["d"] or m["D"]))
+        if m[1]:
+            return dt.datetime.strptime(m[1], "%Y-%m-%d").date()
+        return dt.datetime.strptime(m[2], "%d/%m/%Y").date()
     except ValueError:
         return None
 
