@@ -16,7 +16,7 @@ from kpi.errors import LoadError
 from kpi.load import load_sources
 from kpi.readers import read
 from kpi.scorecard import scorecard
-from kpi.store import connect
+from kpi.store import connect, snapshots
 
 
 def population(directory: Path) -> Path:
@@ -185,7 +185,10 @@ def test_records_without_identity_or_dated_after_the_census_are_listed(tmp_path)
     f = tmp_path / "census.xml"
     f.write_text(census_xml(kids, "2026-03-31"))
     text = f.read_text()
-    res = load_cin(f, tmp_path)
+    # the reader's rejects count toward the loss rule: three of five referrals
+    with pytest.raises(LoadError, match=r"^census.xml: 3 of 5 rows rejected, more than half\n"):
+        load_cin(f, tmp_path)
+    res = load_cin(f, tmp_path, accept_losses=True)
     rej = res.rejects.set_index(["table_name", "row"])
     no_id = line_of(text, "<Child>")
     assert rej.loc[("children", no_id), ["column_name", "reason"]].tolist() == [
@@ -484,7 +487,11 @@ def test_the_reader_gives_or_sets_aside_every_element_once(tmp_path_factory, dat
 def test_every_element_read_is_loaded_or_listed(tmp_path_factory, data):
     root = tmp_path_factory.mktemp("l")
     src = write_censuses(root / "cin", data)
-    res = load_sources(read([("cin", str(src))]), root / "w.duckdb", accept_losses=True)  # whatever is lost
+    try:
+        res = load_sources(read([("cin", str(src))]), root / "w.duckdb", accept_losses=True)  # whatever is lost
+    except LoadError as e:  # censuses without a record: refused
+        assert str(e) == "nothing to load: every file holds no rows" and not any(expected_rows(data).values())
+        return
     acc = res.accounting.dropna(subset=["file"]).set_index(["table_name", "file"])
     for (table, f), n in expected_rows(data).items():
         got = acc.loc[(table, f)] if (table, f) in acc.index else None
@@ -554,3 +561,31 @@ def test_censuses_in_year_folders_under_the_same_name(tmp_path):
     assert set(restated["reason"].str.extract(r"census: (\S+) row")[0]) == {"2026/census.xml"}
     acc = res.accounting.set_index(["table_name", "file"])
     assert acc.loc[("referrals", "2026/census.xml"), "rows_loaded"] == 2
+
+
+def test_a_census_whose_child_id_element_is_misnamed_stops_the_load(tmp_path):
+    """LAchildID written LAChildID: no child can be identified, each set aside by the reader; those rows count
+    toward the loss rule, so the load stops rather than make a snapshot without children."""
+    kids = [child("A1", episodes=[cin_episode("2025-05-01")]), child("A2"), child("A3")]
+    f = tmp_path / "census.xml"
+    f.write_text(census_xml(kids, "2026-03-31").replace("LAchildID>", "LAChildID>"))
+    with pytest.raises(LoadError, match=r"^census.xml: 3 of 3 rows rejected, more than half\n"):
+        load_cin(f, tmp_path)
+    assert snapshots(tmp_path / "w.duckdb").empty
+
+
+def test_a_census_is_hashed_once_for_all_its_tables(tmp_path, monkeypatch):
+    """A census gives several tables, each a part naming the file: its checksum is read once, and each table's
+    accounting row carries it."""
+    import kpi.files
+
+    hashed = []
+    sha256 = kpi.files.sha256
+    monkeypatch.setattr(kpi.files, "sha256", lambda path: hashed.append(path.name) or sha256(path))
+    kids = [child("A1", episodes=[cin_episode("2025-05-01", assessments=[assessment("2025-05-02")])]), child("A2")]
+    f = tmp_path / "census.xml"
+    f.write_text(census_xml(kids, "2026-03-31"))
+    res = load_cin(f, tmp_path)
+    acc = res.accounting
+    assert hashed.count("census.xml") == 1
+    assert len(acc[acc["file"] == "census.xml"]) > 2

@@ -47,7 +47,7 @@ from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, from_excel
 
 from .. import model
 from ..errors import LoadError
-from .extract import Extract, Part, file_stat, not_covered
+from .extract import Extract, Part, file_stat, not_covered, reject
 from .xlsx import Formula, Sheet, Workbook, cell_ref, column_of
 
 # ---------------------------------------------------------------------------------------------
@@ -603,9 +603,7 @@ class _SetAside:
                 value = _text(cells.get(key))
             else:
                 value = next((_text(cells[i]) for i in sorted(cells) if not _blank(cells[i])), None)
-            self.rejects.append(
-                dict(table_name=table, file=self.label, row=line, column_name=column, value=value, reason=reason)
-            )
+            self.rejects.append(reject(table, self.label, line, column, value, reason))
             if n % 1024 == 0:
                 self.progress(self.sheet, n)
         self.progress(self.sheet, n, done=True)
@@ -637,16 +635,8 @@ def _read_rows(lst: _List, rows: Iterator, where: str, rejects: list, progress: 
             raise LoadError(f"{where} row {line}: a second header row inside the list; one list to a sheet")
         if any(isinstance(v, str) and v[:1] in ("#", "=") for v in row) and (bad := _odd(row, titles, at, line, where)):
             t, v = bad
-            rejects.append(
-                dict(
-                    table_name=LIST_TABLES[lst.name][0],
-                    file=lst.label,
-                    row=line,
-                    column_name=t,
-                    value=v,
-                    reason=f"Excel's error {v} in place of a value (a formula that failed)",
-                )
-            )
+            why = f"Excel's error {v} in place of a value (a formula that failed)"
+            rejects.append(reject(LIST_TABLES[lst.name][0], lst.label, line, t, v, why))
             continue
         for k, v in enumerate(row):
             values[k].append(convert[k](v))
