@@ -439,7 +439,7 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
                 con, schema, t, acc[-1], problems.iloc[:0], from_reader[mine & problem], int((mine & no_record).sum())
             )
     if t.key:  # a keyed row the reader rejected is a root too: the rows referring to it fall with it (A86)
-        keyed = from_reader[~replaced & from_reader["key"].notna()].rename(columns={"key": "_key"})
+        keyed = from_reader[problem & from_reader["key"].notna()].rename(columns={"key": "_key"})
         state.roots[t.name] = _roots(con, schema, t, pd.concat([problems, keyed.assign(_part=-1)]))
     problems = problems.drop(columns=["_key", "_col", *CARRIED])
     problems["kind"], malformed["kind"], merged["kind"] = REJECTED, REJECTED, "merged"
