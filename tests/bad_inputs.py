@@ -543,6 +543,24 @@ def zipped(files: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
+LIST1 = COMMON + ["Date of Contact", "Contact Source"]
+
+
+def list1_rows(n: int) -> list[list]:
+    """List 1 rows of children P1..Pn (as list3_rows), born 25/01/2015."""
+    import datetime as dt
+
+    return [[f"P{i}", "b) Female", "a) WBRI", dt.datetime(2015, 1, 25), 9, dt.datetime(2024, 2, 1), "q) 6: Police"]
+            for i in range(1, n + 1)]  # fmt: skip
+
+
+def born_2016(rows: list[list]) -> list[list]:
+    """The rows with their Date of Birth (the fourth column) 01/01/2016."""
+    import datetime as dt
+
+    return [r[:3] + [dt.datetime(2016, 1, 1)] + r[4:] for r in rows]
+
+
 def _second_children(d: Path) -> Path:
     """A second source holding K1 again, born on another day."""
     src = d / "second"
@@ -876,6 +894,10 @@ CASES: list[Case] = [
     Case("load-cin-one-late-closure", "load", "a CIN census with one of three referrals closed after its reference date",
          cin(census_xml([{"id": "A1", "closed": "2024-04-02"}, {"id": "A2"}, {"id": "A3"}])), J,
          ("census.xml", "CINclosureDate", "on or before the census reference date")),
+    Case("load-annex-child-differs", "load", "an Annex A child in List 1 and List 3 with two dates of birth",
+         annex(lambda: {"List 1": [LIST1, *list1_rows(2)],
+                        "List 3": [LIST3, *born_2016(list3_rows(2))]}), OK,
+         ("2 merged row(s) (2 with values differing from the row kept)",)),
     Case("load-903-outside-model-only", "load", "an SSDA903 return with a Reviews table (outside the model)",
          s903(change=write_file("reviews.csv", "CHILD,DOB,REVIEW,REVIEW_CODE\nC1,01/06/2010,01/07/2023,PN1\n")), OK, ()),
 ]
