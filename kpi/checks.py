@@ -63,6 +63,29 @@ def untrimmed(data: pa.Table, columns: list[str]) -> set[str]:
     return {c for c in columns if padded(data.column(c))}
 
 
+# Characters that do not show: zero-width spaces and joiners, a word joiner, a byte order mark, and the control
+# characters. Around a value they are padding, like spaces; inside an id they would make a second id that looks
+# the same as the first (CH0 and CH0 with a zero-width space), so such an id is rejected (A88).
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff" + "".join(map(chr, range(1, 0x20))) + "\x7f"  # NUL: not in SQL text
+TRIM = " \u00a0" + INVISIBLE  # what raw_view trims from around a value
+# the bytes that start an invisible character in UTF-8 (control characters, and the lead bytes of the others), and
+# every other byte: a value's bytes with the others deleted are empty where it holds none
+_LEAD = bytes([*range(0x20), 0x7F, 0xE2, 0xEF])
+_NOT_LEAD = bytes(b for b in range(256) if b not in _LEAD)
+
+
+def invisible(col: pa.ChunkedArray) -> bool:
+    """Whether any value of the text column may hold an invisible character (:data:`INVISIBLE`): a byte that starts
+    one (0xE2 starts other characters too: a dash, a curly quote; such a column is looked at by the checks)."""
+    for chunk in text_chunks(col):
+        offsets, data = value_offsets(chunk)
+        if data is None:
+            continue
+        if bytes(memoryview(data)[offsets[0] : offsets[-1]]).translate(None, _NOT_LEAD):  # a copy and a byte scan
+            return True
+    return False
+
+
 def ascending(col: pa.ChunkedArray) -> bool:
     """Whether the text values, in row order, rise strictly: each is longer than the one before, or as long
     and after it in byte order. Such values are all different, so the grouping that finds repeated ids
@@ -99,7 +122,7 @@ def raw_view(
     cols = ", ".join(
         ident(c)
         if c in typed
-        else f"NULLIF({'trim(' + ident(c) + ')' if trim is None or c in trim else ident(c)}, '') AS {ident(c)}"
+        else f"NULLIF({f'trim({ident(c)}, {lit(TRIM)})' if trim is None or c in trim else ident(c)}, '') AS {ident(c)}"
         for c in table.column_names
     )
     return f"SELECT {cols}, {', '.join((*extra, ROW))} FROM {arrow_name}"
@@ -113,6 +136,7 @@ def lit(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
+EARLIEST = "1900-01-01"  # the first date any date column accepts
 BOOL_TRUE = ("Y", "YES", "TRUE", "T", "1")
 BOOL_FALSE = ("N", "NO", "FALSE", "F", "0")
 
@@ -207,6 +231,7 @@ def row_checks(
     typed: set[str] = frozenset(),
     by_row: set[str] = frozenset(),
     unchecked: set[str] = frozenset(),
+    invisible: set[str] = frozenset(),
 ) -> str:
     """One query giving (row, column_name, value, reason) for every row problem of the table.
 
@@ -216,7 +241,8 @@ def row_checks(
     so repeats are not looked for. ``typed``: the columns read typed (:func:`read_table`), which parse by
     construction; their other checks are made on their values. ``by_row``: the reference columns whose values are
     looked up row by row, not among their distinct values (:func:`distinct_first`); ``unchecked``: the reference
-    columns not looked up at all (their table supplied by no source).
+    columns not looked up at all (their table supplied by no source); ``invisible``: the id columns whose values
+    may hold an invisible character (:func:`invisible`), looked for inside them.
 
     All the checks of a row are evaluated in a single pass over the raw table (each a CASE building
     a problem, the non-empty ones unnested); before it, each reference's unresolved values are found from its
@@ -246,6 +272,13 @@ def row_checks(
             )
         elif c.required:
             add(c.name, q, f"{q} IS NULL", lit("required value is missing"))
+        if c.name in invisible:
+            add(
+                c.name,
+                q,
+                f"regexp_matches({q}, {lit('[' + INVISIBLE + ']')})",
+                lit("expected an id without invisible characters (zero-width space, byte order mark, control) in it"),
+            )
         if c.type in EXPECTED and c.name not in typed:
             add(
                 c.name,
@@ -278,8 +311,18 @@ def row_checks(
             within = f"{v} >= {c.min}"
         elif c.max is not None:
             within = f"{v} <= {c.max}"
-        if c.type in ("date", "datetime") and not c.future_ok:
+        if c.type in ("date", "datetime"):
             assert c.min is None and c.max is None, f"{table.name}.{c.name}: one parsed check per column"
+            # year 0001 or 0012 is a misread year, not a date in a child's record (A88)
+            add(
+                c.name,
+                q,
+                f"CAST({v} AS DATE) < DATE {lit(EARLIEST)}",
+                lit(f"expected a date from {EARLIEST[:4]}"),
+                False,
+            )
+            within = f"CAST({v} AS DATE) >= DATE {lit(EARLIEST)}"
+        if c.type in ("date", "datetime") and not c.future_ok:
             add(
                 c.name,
                 q,
@@ -287,7 +330,7 @@ def row_checks(
                 lit(f"expected a date before the extract date {extract_date}"),
                 False,
             )
-            within = f"CAST({v} AS DATE) < DATE {lit(extract_date)}"
+            within += f" AND CAST({v} AS DATE) < DATE {lit(extract_date)}"
         if c.type in EXPECTED and within:  # a value that does not parse, or parses out of range, fails this
             suspects.append(f"({q} IS NOT NULL AND NOT coalesce({within}, FALSE))")
         if c.ref and c.name not in unchecked:

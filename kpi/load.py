@@ -7,6 +7,7 @@ kept, with its accounting, rejects and what its sources could not supply).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -24,8 +25,10 @@ from .checks import (
     ascending,
     distinct_first,
     ident,
+    invisible,
     lit,
     natural_key,
+    parsed,
     raw_view,
     row_checks,
     typed_select,
@@ -33,6 +36,7 @@ from .checks import (
 )
 from .errors import LoadError
 from .readers import typed_columns
+from .readers.extract import NOT_A_RECORD, REJECTED, REPLACED
 from .store import META_DDL, default_store, loaded, open_for_load, quiet
 
 # DuckDB's own memory during a load (it spills to disk beyond): by default it may take 80% of the machine,
@@ -71,9 +75,13 @@ class LoadResult:
             f"{'total':<51} {a.rows_read.sum():>9} {a.rows_loaded.sum():>9} {a.rows_rejected.sum():>9} "
             f"{a.rows_merged.sum():>9}"
         )
-        if len(self.rejects):
+        # the problems: rows merged into another source's, replaced by a later return's or set aside from a table
+        # outside the model are counted above and listed in the CSV, not here
+        rj = self.rejects[self.rejects["kind"] == REJECTED] if "kind" in self.rejects else self.rejects
+        differ = int(self.rejects["reason"].str.endswith(KEPT).sum()) if len(self.rejects) else 0
+        if len(rj):
             merged = f" and {a.rows_merged.sum()} merged row(s)" if a.rows_merged.sum() else ""
-            rj = self.rejects
+            merged += f" ({differ} with values differing from the row kept)" if differ else ""
             fell = rj["root_table"].notna() if "root_table" in rj else pd.Series(False, index=rj.index)
             # each row that fell, counted under the problem that started it: the root once, then what fell with it
             with_it: dict[tuple, dict] = {}
@@ -96,6 +104,12 @@ class LoadResult:
                 if rows:
                     tables = ", ".join(dict.fromkeys(t for t, _, _ in rows))
                     lines.append(f"    {len(rows)} row(s) of {tables} fell with it")
+        elif len(self.rejects):
+            differ = f" ({differ} with values differing from the row kept)" if differ else ""
+            lines.append(
+                f"{a.rows_rejected.sum()} rejected row(s) and {a.rows_merged.sum()} merged row(s){differ}, listed in "
+                f"{self.rejects_csv}; no problem found"
+            )
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -182,8 +196,7 @@ def load_sources(
             if lost and not accept_losses:
                 first, _, reasons = lost[0].partition("\n")
                 raise LoadError(
-                    f"{first}: the load stops and nothing changed\n{reasons}\n"
-                    "Fix the file, or give --accept-losses to load the rows that pass."
+                    f"{first}\n{reasons}\nFix the file, or give --accept-losses to load the rows that pass."
                 )
             notes += [f"loaded with --accept-losses: {why}".replace("\n ", ";") for why in lost]
         notes += state.notes
@@ -195,6 +208,8 @@ def load_sources(
             columns=["table_name", "file", "sha256", "rows_read", "rows_loaded", "rows_rejected", "rows_merged"],
         )
         rejects = pd.concat(rej, ignore_index=True).drop(columns="_part", errors="ignore")
+        if not accounting.rows_read.sum():  # an empty snapshot would become the latest: a report of zeros
+            raise LoadError("nothing to load: every file holds no rows")
         assert (
             accounting.rows_read == accounting.rows_loaded + accounting.rows_rejected + accounting.rows_merged
         ).all()
@@ -224,6 +239,15 @@ def load_sources(
         )
         con.register("avail_df", avail.assign(snapshot_id=sid))
         con.execute("INSERT INTO meta.availability BY NAME SELECT * FROM avail_df")
+        # the list of rejected rows is written before the snapshot is committed: a snapshot whose list could not
+        # be written (a full disk) is not made, rather than made and reported as failed, and loaded again (A89)
+        rejects_csv = store.with_name(f"{store.stem}-rejects-{sid}.csv")
+        try:
+            rejects.to_csv(rejects_csv, index=False)
+        except OSError as e:
+            with contextlib.suppress(OSError):  # what was written of it
+                rejects_csv.unlink(missing_ok=True)
+            raise LoadError(f"{rejects_csv}: the list of rejected rows cannot be written: {e.strerror or e}") from None
         con.execute("COMMIT")
     except BaseException:
         if in_meta:
@@ -234,8 +258,6 @@ def load_sources(
     finally:
         con.close()
         loaded(store)  # its record, for the next load's check of it
-    rejects_csv = store.with_name(f"{store.stem}-rejects-{sid}.csv")
-    rejects.to_csv(rejects_csv, index=False)
     return LoadResult(sid, extract_d, accounting.drop(columns="sha256"), rejects, rejects_csv, notes)
 
 
@@ -245,7 +267,7 @@ def _set_aside(extracts: list) -> tuple[list, pd.DataFrame]:
     rows = pd.DataFrame(
         [r for e in extracts for r in e.rejects if r["table_name"] not in model.TABLE_BY_NAME],
         columns=["table_name", *REJECT_COLUMNS],
-    )
+    ).assign(kind=NOT_A_RECORD)
     acc = [(table, f, None, len(g), 0, len(g), 0) for (table, f), g in rows.groupby(["table_name", "file"], sort=False)]
     return acc, rows
 
@@ -330,11 +352,14 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
     # A reference to a table no source supplies cannot be looked up: a required one is rejected (and says so), an
     # optional one (a referral's contact where no contacts were given) is loaded as written, with a note.
     unchecked = {c.name for c in t.columns if c.ref and not c.required and c.ref.split(".")[0] not in state.supplied}
-    # Parts of one table from several sources are combined as text; a value of a typed column is shown in a
-    # problem as the file wrote it (-007 not -7, 018 not 18): the table is checked as text then.
+    # Parts of one table from several sources are combined as text; a value of a typed number column is shown in
+    # a problem as the file wrote it (-007 not -7, 018 not 18): the table is checked as text then. A typed date
+    # (YYYY-MM-DD) or date and time (YYYY-MM-DD HH:MM:SS) prints back as written: a problem there needs no retry.
     parts = [(s, p.as_text()) for s, p in parts] if len(parts) > 1 else parts
     typed, problems, merged = _check(con, schema, t, parts, extract, unchecked)
-    if typed and (problems["column_name"].isin(typed) & problems["value"].notna()).any():
+    types = {c: parts[0][1].data.schema.field(c).type for c in typed}
+    numbers = {c for c, x in types.items() if not (pa.types.is_date(x) or pa.types.is_timestamp(x))}
+    if numbers and (problems["column_name"].isin(numbers) & problems["value"].notna()).any():
         _drop_raw(con)
         parts = [(s, p.as_text()) for s, p in parts]
         typed, problems, merged = _check(con, schema, t, parts, extract, unchecked)
@@ -364,9 +389,14 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
     problems["column_name"] = [
         labels[k].get(c, c) for k, c in zip(problems["_part"], problems["column_name"], strict=True)
     ]
+    for a, b in t.date_order:  # the earlier date named as the source names it too ("on or after DECOM")
+        said = f"expected on or after {a} ("
+        hit = (problems["_col"] == b) & problems["reason"].str.startswith(said)
+        problems.loc[hit, "reason"] = [
+            f"expected on or after {labels[k].get(a, a)} (" + r.removeprefix(said)
+            for k, r in zip(problems.loc[hit, "_part"], problems.loc[hit, "reason"], strict=True)
+        ]
     problems = _attribute(t, problems, state)
-    if t.key:
-        state.roots[t.name] = _roots(con, schema, t, problems)
     malformed = pd.DataFrame(
         [
             (p.file, line, "", None, f"malformed line: {why}", k)
@@ -375,23 +405,45 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
         ],
         columns=REJECT_COLUMNS + ["_part"],
     )
-    from_reader = pd.DataFrame(reader_rejects, columns=["table_name"] + REJECT_COLUMNS).drop(columns="table_name")
+    # rows the reader set aside: those it could not read are rejected, counted toward the loss rule like the
+    # checks'; those a later return or census replaced are merged into it (A86)
+    from_reader = pd.DataFrame(reader_rejects, columns=["table_name", *REJECT_COLUMNS, "kind", "key"])
+    from_reader = from_reader.drop(columns="table_name").assign(kind=from_reader["kind"].fillna(REJECTED))
+    replaced = from_reader["kind"] == REPLACED
+    problem, no_record = from_reader["kind"] == REJECTED, from_reader["kind"] == NOT_A_RECORD
     acc, lost = [], []
     for k, (_, p) in enumerate(parts):
         bad = problems.loc[problems["_part"] == k, "row"].nunique() + int((malformed["_part"] == k).sum())
+        mine = (from_reader["file"] == p.file) & (k == files.index(p.file))  # counted with the file's first part
         n_merged = int((merged["_part"] == k).sum())
-        by_reader = int((from_reader["file"] == p.file).sum()) if k == files.index(p.file) else 0
-        read = p.data.num_rows + len(p.malformed) + by_reader
-        sha = shas[k].result() if k in shas else None
-        acc.append((t.name, p.file, sha, read, loaded.get(k, 0), bad + by_reader, n_merged))
-        checked = read - by_reader - n_merged
-        if bad and (bad * 2 > checked or (problems.loc[problems["_part"] == k, "reason"].str.endswith(EMPTY)).any()):
-            mine = pd.concat([problems[problems["_part"] == k], malformed[malformed["_part"] == k]])
-            lost.append(_lost(con, schema, t, p.file, checked, bad, mine))
-    problems = problems.drop(columns=["_key", "_col", *CARRIED])
-    for f, n in from_reader.groupby("file").size().items():  # files whose every row the reader set aside
+        acc.append(
+            _counted(
+                t,
+                p.file,
+                shas[k].result() if k in shas else None,
+                p.data.num_rows + len(p.malformed),
+                loaded.get(k, 0),
+                bad,
+                n_merged,
+                mine,
+                replaced,
+            )
+        )
+        own = pd.concat([problems[problems["_part"] == k], malformed[malformed["_part"] == k]])
+        lost += _loses(con, schema, t, acc[-1], own, from_reader[mine & problem], int((mine & no_record).sum()))
+    for f in dict.fromkeys(from_reader["file"]):  # files whose every row the reader set aside
         if f not in files:
-            acc.append((t.name, f, None, int(n), 0, int(n), 0))
+            mine = from_reader["file"] == f
+            acc.append(_counted(t, f, None, 0, 0, 0, 0, mine, replaced))
+            lost += _loses(
+                con, schema, t, acc[-1], problems.iloc[:0], from_reader[mine & problem], int((mine & no_record).sum())
+            )
+    if t.key:  # a keyed row the reader rejected is a root too: the rows referring to it fall with it (A86)
+        keyed = from_reader[problem & from_reader["key"].notna()].rename(columns={"key": "_key"})
+        state.roots[t.name] = _roots(con, schema, t, pd.concat([problems, keyed.assign(_part=-1)]))
+    problems = problems.drop(columns=["_key", "_col", *CARRIED])
+    problems["kind"], malformed["kind"], merged["kind"] = REJECTED, REJECTED, "merged"
+    from_reader = from_reader.drop(columns="key")
     if not acc:
         acc.append((t.name, None, None, 0, 0, 0, 0))
     state.read[t.name] = sum(a[3] for a in acc)
@@ -401,13 +453,37 @@ def _load_table(con, schema: str, t: model.Table, parts: list, reader_rejects: l
         or [pd.DataFrame(columns=REJECT_COLUMNS + ROOT_COLUMNS)],
         ignore_index=True,
     )
-    rejects = rejects.reindex(columns=REJECT_COLUMNS + ROOT_COLUMNS + ["_part"])
+    rejects = rejects.reindex(columns=REJECT_COLUMNS + ROOT_COLUMNS + ["kind", "_part"])
     rejects = rejects.sort_values(["file", "row", "column_name"], kind="stable").reset_index(drop=True)
     rejects.insert(0, "table_name", t.name)
     return acc, rejects, lost
 
 
 EMPTY = " has no rows"  # the end of the reason of a reference to a table that arrived empty
+
+
+def _counted(t: model.Table, file, sha, rows: int, loaded: int, bad: int, merged: int, mine, replaced) -> tuple:
+    """A file's accounting row: its rows given the checks (``rows``, malformed lines included), and the rows the
+    reader set aside (``mine``: a mask of the reader's), the replaced ones counted as merged."""
+    by_reader, by_later = int((mine & ~replaced).sum()), int((mine & replaced).sum())
+    return t.name, file, sha, rows + by_reader + by_later, loaded, bad + by_reader, merged + by_later
+
+
+def _loses(
+    con, schema: str, t: model.Table, acc: tuple, problems: pd.DataFrame, by_reader: pd.DataFrame, no_record: int
+) -> list:
+    """Why the file of accounting row ``acc`` loses its rows (``problems``: the checks' and its malformed lines;
+    ``by_reader``: the rows the reader could not read), if it loses more than half of those read less the merged
+    (and replaced) and the ``no_record`` rows the reader set aside as no record (or rows to an empty parent):
+    [:func:`_lost`], else []."""
+    _, file, _, read, _, _, merged = acc
+    bad = problems.drop_duplicates(["file", "row"]).shape[0] + len(by_reader)
+    checked = read - merged - no_record
+    if not bad or (bad * 2 <= checked and not problems["reason"].str.endswith(EMPTY).any()):
+        return []
+    return [
+        _lost(con, schema, t, file, checked, bad, pd.concat([problems, by_reader]).reindex(columns=problems.columns))
+    ]
 
 
 def _lost(con, schema: str, t: model.Table, file: str, checked: int, bad: int, problems: pd.DataFrame) -> str:
@@ -455,7 +531,8 @@ def _noun(t: model.Table) -> str:
 def _where(file, row, column, value, reason) -> str:
     """A problem as the summary and a fallen row's reason name it."""
     shown = "" if value is None or value != value else f" {value!r}:"
-    return f"{file} row {row}, column {column}:{shown} {reason}"
+    column = f", column {column}:" if isinstance(column, str) and column else ":"  # a malformed line has none
+    return f"{file} row {row}{column}{shown} {reason}"
 
 
 def _attribute(t: model.Table, problems: pd.DataFrame, state: _State) -> pd.DataFrame:
@@ -556,6 +633,9 @@ def _check(
         file_of = "CASE _part " + " ".join(f"WHEN {k} THEN {lit(f)}" for k, f in enumerate(files)) + " END"
     extra = ("_line", "_part", "_src")
     trim = untrimmed(data, [c for c in t.column_names if c not in typed])
+    # ids that may hold an invisible character: trimmed of it, and one inside is rejected (A88)
+    hidden = {c.name for c in t.columns if c.type == "id" and c.name not in typed and invisible(data.column(c.name))}
+    trim |= hidden
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW raw AS SELECT *, {file_of} AS _file "
         f"FROM ({raw_view(t, 'raw_arrow', extra, trim, typed)})"
@@ -579,7 +659,7 @@ def _check(
             parent = con.execute(f'SELECT count(*) FROM {schema}."{c.ref.split(".")[0]}"').fetchall()[0][0]
             if not distinct_first(data.num_rows, parent):
                 by_row.add(c.name)
-    checks = row_checks(t, "raw", schema, extract, exempt, distinct, typed, by_row, unchecked)
+    checks = row_checks(t, "raw", schema, extract, exempt, distinct, typed, by_row, unchecked, hidden)
     con.execute(f"CREATE OR REPLACE TEMP TABLE probs AS {checks}")
     problems = con.execute(
         f"SELECT r._file AS file, r._line AS row, p.column_name, p.value, p.reason, r._part, "
@@ -595,6 +675,26 @@ def _drop_raw(con) -> None:
     con.execute("DROP VIEW IF EXISTS raw")
     con.execute("DROP TABLE IF EXISTS raw_merged")
     con.unregister("raw_arrow")
+
+
+KEPT = ": the earlier source's values kept"  # the end of a merged row's reason whose values differ from the kept
+
+
+def _conflicts(t: model.Table, m: str, f: str) -> str:
+    """SQL naming each value of row ``m`` that differs from row ``f``'s, both given: "date_of_birth 2012-01-01 here,
+    2015-03-28 in header.csv row 2" (NULL where they agree). Values are compared as their type reads them (01/06/2012
+    is 2012-06-01), those that do not read as written."""
+    out = []
+    for c in t.columns:
+        if c.name in t.unique:
+            continue
+        a, b = (f"{x}.{ident(c.name)}" for x in (m, f))
+        same = f"coalesce(CAST({parsed(c, a)} AS VARCHAR), {a}) = coalesce(CAST({parsed(c, b)} AS VARCHAR), {b})"
+        out.append(
+            f"CASE WHEN {a} IS NOT NULL AND {b} IS NOT NULL AND NOT ({same}) THEN "
+            f"{lit(c.name + ' ')} || {a} || ' here, ' || {b} || ' in ' || {f}._file || ' row ' || {f}._line END"
+        )
+    return ", ".join(out) or "NULL"
 
 
 def _merge(con, t: model.Table) -> pd.DataFrame:
@@ -623,7 +723,9 @@ def _merge(con, t: model.Table) -> pd.DataFrame:
     merged = con.execute(f"""
         SELECT m._file AS file, m._line AS row, {lit(name)} AS column_name, m._nk_shown AS value,
                'same {name} as ' || f._file || ' row ' || f._line
-               || ' (an earlier source): merged into it, its values kept and its gaps filled from this row' AS reason,
+               || ' (an earlier source): merged into it, its values kept and its gaps filled from this row'
+               || coalesce('; ' || NULLIF(concat_ws('; ', {_conflicts(t, "m", "f")}), '') || {lit(KEPT)}, '')
+               AS reason,
                m._part
         FROM raw_mg m JOIN raw f ON f.{ROW} = m.first ORDER BY m.{ROW}""").df()
     con.execute("DROP TABLE raw_mg")

@@ -605,6 +605,33 @@ def with_files(files: dict[str, str], *command):
     return build
 
 
+LIST1 = COMMON + ["Date of Contact", "Contact Source"]
+
+
+def list1_rows(n: int) -> list[list]:
+    """List 1 rows of children P1..Pn (as list3_rows), born 25/01/2015."""
+    import datetime as dt
+
+    return [[f"P{i}", "b) Female", "a) WBRI", dt.datetime(2015, 1, 25), 9, dt.datetime(2024, 2, 1), "q) 6: Police"]
+            for i in range(1, n + 1)]  # fmt: skip
+
+
+def born_2016(rows: list[list]) -> list[list]:
+    """The rows with their Date of Birth (the fourth column) 01/01/2016."""
+    import datetime as dt
+
+    return [r[:3] + [dt.datetime(2016, 1, 1)] + r[4:] for r in rows]
+
+
+def _second_children(d: Path) -> Path:
+    """A second source holding K1 again, born on another day."""
+    src = d / "second"
+    write_csv(
+        src, "children", [["K1", "F1", "2012-01-01", "M", "WBRI", "N", "N"]], header=header("children").split(",")
+    )
+    return src
+
+
 # ---------------------------------------------------------------------------------------------
 # The cases
 # ---------------------------------------------------------------------------------------------
@@ -721,7 +748,7 @@ CASES: list[Case] = [
     Case("903-header-only-header", "ssda903", "a header-only Header table", s903(change=write_file("header.csv", HEADER + "\n")), R, ("header.csv",)),
     Case("903-header-only-episodes", "ssda903", "a header-only Episodes table", s903(change=write_file("episodes.csv", EPISODES + "\n")), OK, ()),
     Case("903-stray-2099", "ssda903", "one episode ending 01/01/2099 in a 2023-24 return",
-         s903([ep(), ep("C2", "01/04/2021", "01/01/2099", "U6", "V2", rec="E17"), ep("C3", "01/06/2023", "01/09/2023", rec="E11")]), J, ("episodes.csv", "DEC", "2099")),
+         s903([ep(), ep("C2", "01/04/2021", "01/01/2099", "U6", "V2", rec="E17"), ep("C3", "01/06/2023", "01/09/2023", rec="E11")], None, "--accept-losses"), J, ("episodes.csv", "DEC", "2099")),
     Case("903-dates-with-time", "ssda903", "dates exported with a time (dd/mm/yyyy 00:00)",
          s903([ep(decom="10/05/2023 00:00"), ep("C2", "01/04/2021 00:00", "19/02/2024 00:00", "U6", "V2", rec="E17")]), OK, ()),
     Case("903-duplicate-column", "ssda903", "a column named twice (two DECOM)",
@@ -1006,6 +1033,77 @@ CASES: list[Case] = [
          cin(census_xml([{"id": "A1"}, {"id": "A2"}, {"id": "A3"}]).replace("<LAchildID>A1</LAchildID>", "<LAchildID>A1</LAchildID></ChildIdentifiers><ChildIdentifiers><LAchildID>A7</LAchildID>", 1)), J, ("census.xml", "LAchildID", "A7")),
     Case("fr-cin-two-ids", "cin", "a Child with two different LAchildIDs",
          cin(census_xml([{"id": "A1</LAchildID><LAchildID>A9"}, {"id": "A2"}, {"id": "A3"}])), J, ("census.xml", "LAchildID", "A9")),
+    # ---- f-load: what readers set aside, merges, the load's edges
+    Case("load-903-malformed-most", "load", "an SSDA903 Episodes table most of whose lines have a field too many",
+         s903([ep() + ",x", ep("C2", "01/04/2021", "19/02/2024", "U6", "V2", rec="E17") + ",x"]), R,
+         ("episodes.csv", "2 of 2 rows rejected", "more than half")),
+    Case("load-903-malformed-one", "load", "an SSDA903 Episodes line with a field too many, the other fine",
+         s903([ep() + ",x", ep("C2", "01/04/2021", "19/02/2024", "U6", "V2", rec="E17"), ep("C1", "01/01/2024")]), J,
+         ("episodes.csv row 2: malformed line",)),
+    Case("load-903-late-dob", "load", "an SSDA903 child born after the return's year end (its episodes fall with it)",
+         s903(None, ["C1,1,01/06/2030,WBRI,,,", "C2,2,20/02/2006,BAFR,,,", "C3,1,01/01/2012,WBRI,,,"], "--accept-losses"),
+         J, ("header.csv row 2", "DOB", "fell with it")),
+    Case("load-903-two-years-restated", "load", "two SSDA903 years restating the same child and episode",
+         lambda d: (ssda903(d, folder="2022-23", episodes=["C1,10/05/2022,S,C2,N1,U4,PR1,,,,AB1 2,AB3 4,SC000001",
+                                                           "C2,01/04/2021,S,V2,N4,U6,PR1,10/02/2023,E13,,AB1 2,AB1 2,SC000003"]),
+                    load_args(d, ssda903(d), "--format", "ssda903"))[1], OK, ()),
+    Case("load-cin-child-id-misnamed", "load", "a CIN census with LAchildID written LAChildID",
+         cin(census_xml().replace("LAchildID>", "LAChildID>")), R, ("census.xml", "rows rejected", "more than half")),
+    Case("load-cin-wrong-reference-date", "load", "a CIN census whose ReferenceDate is before its referrals",
+         cin(census_xml().replace("<ReferenceDate>2024-03-31", "<ReferenceDate>2023-03-31").replace("<Year>2024", "<Year>2023")),
+         R, ("census.xml", "more than half")),
+    Case("load-annex-ref-most", "load", "an Annex A List 3 with most rows #REF!",
+         annex(lambda: {"List 3": [LIST3, *[r[:5] + ["#REF!"] + r[6:] for r in list3_rows(3)], *list3_rows(1)]}), R,
+         ("List 3", "more than half")),
+    Case("load-annex-header-only", "load", "an Annex A workbook whose List 3 has a header only",
+         annex(lambda: {"List 3": [LIST3]}), R, ("nothing to load",)),
+    Case("load-all-header-only", "load", "a standard extract whose every file has its header only",
+         std_with(lambda src: [f.write_text(f.read_text().splitlines()[0] + "\n") for f in src.glob("*.csv")]), R,
+         ("nothing to load: every file holds no rows",)),
+    Case("load-child-conflict", "load", "the same child in two sources with a different date of birth",
+         lambda d: ["load", std(d), _second_children(d), "--store", d / "w.duckdb", "--extract-date", EXTRACT], OK,
+         ("1 with values differing",)),
+    Case("load-id-zero-width-after", "load", "a child id with a zero-width space after it (a second K1)",
+         std_with(add_rows("children", "K1\u200b,F9,2016-01-01,M,WBRI,N,N")), J, ("children.csv", "duplicate child_id")),
+    Case("load-id-bom-before", "load", "a child id with a byte order mark before it",
+         std_with(add_rows("children", "\ufeffK9,F9,2016-01-01,M,WBRI,N,N")), OK, ()),
+    Case("load-id-control-after", "load", "a child id with a control character (BEL) after it",
+         std_with(add_rows("children", "K9\x07,F9,2016-01-01,M,WBRI,N,N")), OK, ()),
+    Case("load-id-zero-width-inside", "load", "a child id with a zero-width space inside it",
+         std_with(add_rows("children", "K\u200b9,F9,2016-01-01,M,WBRI,N,N")), J, ("children.csv", "invisible characters")),
+    Case("load-id-nbsp-around", "load", "a referral's child id with no-break spaces around it",
+         std_with(add_rows("referrals", "R9,\u00a0K1\u00a0,,2024-03-01,6,N1,N,N-A,N,,")), OK, ()),
+    Case("load-date-year-1", "load", "a date of birth in year 0001",
+         std_load("children", 3, "date_of_birth", "0001-01-01"), J, ("children.csv", "expected a date from 1900")),
+    Case("load-date-1899", "load", "a referral date of 31/12/1899", std_load("referrals", 1, "referral_date", "31/12/1899"),
+         J, ("referrals.csv", "expected a date from 1900")),
+    Case("load-date-1900", "load", "a date of birth of 1900-01-01 (the first accepted)",
+         std_load("children", 3, "date_of_birth", "1900-01-01"), OK, ()),
+    Case("load-malformed-then-blank", "load", "a malformed line followed by a blank line",
+         std_with(add_rows("children", "K9,F9", "")), J, ("children.csv row 5: malformed line: has 2 fields, expected 7",)),
+    Case("load-rejects-path-taken", "load", "the rejects file's path taken by a folder (as a full disk refuses it)",
+         lambda d: ((d / "w-rejects-1.csv").mkdir(), load_args(d, edit(d, "children", 1, "sex", "X"), "--extract-date",
+                    EXTRACT, "--accept-losses"))[1], R, ("w-rejects-1.csv", "cannot be written")),
+    Case("load-typed-date-future", "load", "one referral date after the extract date in a file of typed dates",
+         std_load("referrals", 2, "referral_date", "2030-01-01"), J, ("referrals.csv", "before the extract date")),
+    Case("load-date-order-903", "load", "an SSDA903 episode ending before it starts",
+         s903([ep(), ep("C2", "01/03/2024", "19/02/2024", "U6", "V2", rec="E17")]), J, ("DEC", "on or after DECOM")),
+    Case("load-most-rejected-message", "load", "a table most of whose rows are rejected (the message's wording)",
+         std_file("localities", "locality_id,name\n,North\n,South\n"), R, ("localities.csv", "2 of 2 rows rejected")),
+    Case("load-id-tab-inside-ref", "load", "a referral's child id with a tab inside it (K<TAB>1)",
+         std_with(add_rows("referrals", "R9,K\t1,,2024-03-01,6,N1,N,N-A,N,,")), J, ("referrals.csv", "invisible characters")),
+    Case("load-datetime-1899", "load", "a contact's date and time in 1899",
+         std_with(lambda src: (src / "contacts.csv").write_text(header("contacts") + "\nC9,K1,1899-12-31 10:00,6,,,\n"
+                  "C8,K1,2024-01-01 10:00,6,,,\nC7,K2,2024-01-02 10:00,6,,,\n")), J, ("contacts.csv", "from 1900")),
+    Case("load-cin-one-late-closure", "load", "a CIN census with one of three referrals closed after its reference date",
+         cin(census_xml([{"id": "A1", "closed": "2024-04-02"}, {"id": "A2"}, {"id": "A3"}])), J,
+         ("census.xml", "CINclosureDate", "on or before the census reference date")),
+    Case("load-annex-child-differs", "load", "an Annex A child in List 1 and List 3 with two dates of birth",
+         annex(lambda: {"List 1": [LIST1, *list1_rows(2)],
+                        "List 3": [LIST3, *born_2016(list3_rows(2))]}), OK,
+         ("2 merged row(s) (2 with values differing from the row kept)",)),
+    Case("load-903-outside-model-only", "load", "an SSDA903 return with a Reviews table (outside the model)",
+         s903(change=write_file("reviews.csv", "CHILD,DOB,REVIEW,REVIEW_CODE\nC1,01/06/2010,01/07/2023,PN1\n")), OK, ()),
 ]
 # fmt: on
 

@@ -16,7 +16,7 @@ from kpi.errors import LoadError
 from kpi.load import load_sources
 from kpi.readers import read
 from kpi.scorecard import scorecard
-from kpi.store import connect
+from kpi.store import connect, snapshots
 
 
 def population(directory: Path) -> Path:
@@ -185,7 +185,10 @@ def test_records_without_identity_or_dated_after_the_census_are_listed(tmp_path)
     f = tmp_path / "census.xml"
     f.write_text(census_xml(kids, "2026-03-31"))
     text = f.read_text()
-    res = load_cin(f, tmp_path)
+    # the reader's rejects count toward the loss rule: three of five referrals
+    with pytest.raises(LoadError, match=r"^census.xml: 3 of 5 rows rejected, more than half\n"):
+        load_cin(f, tmp_path)
+    res = load_cin(f, tmp_path, accept_losses=True)
     rej = res.rejects.set_index(["table_name", "row"])
     no_id = line_of(text, "<Child>")
     assert rej.loc[("children", no_id), ["column_name", "reason"]].tolist() == [
@@ -509,6 +512,11 @@ def test_every_element_read_is_loaded_or_listed(tmp_path_factory, data):
     src = write_censuses(root / "cin", data)
     assume(not mostly_late(data))  # refused: the test above
     res = load_sources(read([("cin", str(src))]), root / "w.duckdb", accept_losses=True)  # whatever is lost
+    try:
+        res = load_sources(read([("cin", str(src))]), root / "w.duckdb", accept_losses=True)  # whatever is lost
+    except LoadError as e:  # censuses without a record: refused
+        assert str(e) == "nothing to load: every file holds no rows" and not any(expected_rows(data).values())
+        return
     acc = res.accounting.dropna(subset=["file"]).set_index(["table_name", "file"])
     for (table, f), n in expected_rows(data).items():
         got = acc.loc[(table, f)] if (table, f) in acc.index else None
@@ -647,7 +655,7 @@ def test_a_file_of_another_type_beside_the_censuses_is_noted(tmp_path):
     (tmp_path / "cin" / "census.xml").write_text(census_xml([child("A1", episodes=[cin_episode("2025-05-01")])]))
     (tmp_path / "cin" / "census_2025.zip").write_bytes(b"PK")
     (ex,) = read([("cin", str(tmp_path / "cin"))])
-    assert "census_2025.zip: not .xml: not read (the CIN reader reads each census's XML file)" in ex.notes
+    assert "census_2025.zip: not XML: not read (the CIN reader reads each census's XML file)" in ex.notes
 
 
 def test_a_header_giving_its_reference_date_twice_differently_is_refused(tmp_path):
@@ -689,3 +697,31 @@ def test_a_childs_identifiers_in_two_blocks_are_read_as_one(tmp_path):
         ("children", "LAchildID", "B9"),
         ("referrals", "LAchildID", "B9"),
     ]
+
+
+def test_a_census_whose_child_id_element_is_misnamed_stops_the_load(tmp_path):
+    """LAchildID written LAChildID: no child can be identified, each set aside by the reader; those rows count
+    toward the loss rule, so the load stops rather than make a snapshot without children."""
+    kids = [child("A1", episodes=[cin_episode("2025-05-01")]), child("A2"), child("A3")]
+    f = tmp_path / "census.xml"
+    f.write_text(census_xml(kids, "2026-03-31").replace("LAchildID>", "LAChildID>"))
+    with pytest.raises(LoadError, match=r"^census.xml: 3 of 3 rows rejected, more than half\n"):
+        load_cin(f, tmp_path)
+    assert snapshots(tmp_path / "w.duckdb").empty
+
+
+def test_a_census_is_hashed_once_for_all_its_tables(tmp_path, monkeypatch):
+    """A census gives several tables, each a part naming the file: its checksum is read once, and each table's
+    accounting row carries it."""
+    import kpi.files
+
+    hashed = []
+    sha256 = kpi.files.sha256
+    monkeypatch.setattr(kpi.files, "sha256", lambda path: hashed.append(path.name) or sha256(path))
+    kids = [child("A1", episodes=[cin_episode("2025-05-01", assessments=[assessment("2025-05-02")])]), child("A2")]
+    f = tmp_path / "census.xml"
+    f.write_text(census_xml(kids, "2026-03-31"))
+    res = load_cin(f, tmp_path)
+    acc = res.accounting
+    assert hashed.count("census.xml") == 1
+    assert len(acc[acc["file"] == "census.xml"]) > 2

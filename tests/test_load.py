@@ -88,7 +88,7 @@ def test_a_cascade_that_takes_most_of_a_table_stops_the_load_and_names_the_row_t
     with pytest.raises(LoadError) as e:
         load(d, tmp_path / "w.duckdb", extract_date=EXTRACT)
     lines = str(e.value).splitlines()
-    assert lines[0] == "referrals.csv: 3 of 4 rows rejected, more than half: the load stops and nothing changed"
+    assert lines[0] == "referrals.csv: 3 of 4 rows rejected, more than half"
     assert lines[1] == (
         "  3 row(s): child_id: fell with 1 rejected row(s) of children, e.g. children.csv row 2, column sex: 'X': "
         "expected one of the sex codes (M, F, U)"
@@ -103,7 +103,7 @@ def test_more_than_half_of_a_file_rejected_stops_the_load_with_its_reasons(tmp_p
     with pytest.raises(LoadError) as e:
         load(d, tmp_path / "w.duckdb", extract_date=EXTRACT)
     lines = str(e.value).splitlines()
-    assert lines[0] == "children.csv: 3 of 3 rows rejected, more than half: the load stops and nothing changed"
+    assert lines[0] == "children.csv: 3 of 3 rows rejected, more than half"
     assert lines[1].startswith("  3 row(s): date_of_birth: expected a date YYYY-MM-DD or DD/MM/YYYY")
     assert lines[1].endswith("e.g. row 2 '2015.03.01'")
     assert store_unchanged(tmp_path / "w.duckdb")
@@ -125,7 +125,7 @@ def test_ids_that_lost_their_leading_zeros_stop_the_load_showing_both_shapes(tmp
     with pytest.raises(LoadError) as e:
         load(d, tmp_path / "w.duckdb", extract_date=EXTRACT)
     lines = str(e.value).splitlines()
-    assert lines[0] == "referrals.parquet: 3 of 3 rows rejected, more than half: the load stops and nothing changed"
+    assert lines[0] == "referrals.parquet: 3 of 3 rows rejected, more than half"
     assert lines[1] == (
         "  3 row(s): child_id (stored as numbers): expected a child_id loaded in children, e.g. row 1 '7' "
         "(children holds e.g. '007', '008', '009')"
@@ -158,7 +158,7 @@ def test_a_file_of_mostly_malformed_lines_stops_the_load(tmp_path):
     with pytest.raises(LoadError) as e:
         load(d, tmp_path / "w.duckdb", extract_date=EXTRACT)
     assert str(e.value).splitlines()[:2] == [
-        "children.csv: 2 of 3 rows rejected, more than half: the load stops and nothing changed",
+        "children.csv: 2 of 3 rows rejected, more than half",
         "  2 row(s): malformed line: has 8 fields, expected 7, e.g. row 2",
     ]
 
@@ -525,3 +525,114 @@ def test_an_extract_date_after_today_is_loaded_with_a_note(tmp_path):
     )
     res = load(d, tmp_path / "w.duckdb", extract_date=dt.date.today().isoformat())
     assert not any("after today" in n for n in res.notes)
+
+
+def test_a_child_in_two_sources_with_different_values_says_so(tmp_path):
+    """K1 in a second extract born on another day and of another sex: merged (the first source's values kept), its
+    reason naming each difference, and the summary counting it; K2's date written DD/MM/YYYY and its ethnicity left
+    empty are no difference."""
+    first = minimal_extract(tmp_path / "a")
+    second = tmp_path / "b"
+    write_csv(
+        second,
+        "children",
+        [["K1", "F1", "2012-01-01", "F", "WBRI", "N", "N"], ["K2", "F1", "15/07/2018", "F", "", "N", "N"]],
+        header=CHILD,
+    )
+    res = load_sources([read_standard(first), read_standard(second)], tmp_path / "w.duckdb", extract_date=EXTRACT)
+    merged = res.rejects[res.rejects.table_name == "children"].set_index("row")["reason"]
+    assert merged[2] == (
+        "same child_id as children.csv row 2 (an earlier source): merged into it, its values kept and its gaps filled "
+        "from this row; date_of_birth 2012-01-01 here, 2015-03-01 in children.csv row 2; sex F here, M in "
+        "children.csv row 2: the earlier source's values kept"
+    )
+    assert merged[3].endswith("its gaps filled from this row")
+    assert "2 merged row(s) (1 with values differing from the row kept)" in res.summary()
+    con, _ = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT date_of_birth, sex FROM children WHERE child_id = 'K1'").fetchall() == [
+        (dt.date(2015, 3, 1), "M")
+    ]
+
+
+def test_a_load_with_no_rows_at_all_is_refused(tmp_path):
+    """Every file with its header only: nothing to load, refused, and no snapshot made."""
+    d = minimal_extract(tmp_path / "in")
+    for f in d.glob("*.csv"):
+        f.write_text(f.read_text().splitlines()[0] + "\n")
+    with pytest.raises(LoadError, match=r"^nothing to load: every file holds no rows$"):
+        load(d, tmp_path / "w.duckdb", extract_date=EXTRACT)
+    assert store_unchanged(tmp_path / "w.duckdb")
+
+
+def test_a_rejects_list_that_cannot_be_written_makes_no_snapshot(tmp_path):
+    """The rejects file's place taken by a folder (as a full disk would refuse it): the load stops, saying so, and
+    no snapshot is made, so loading again after freeing it makes one, not a second."""
+    d = minimal_extract(tmp_path / "in")
+    kids(d, ("K1", "M", "2015-03-01"), ("K2", "F", "2018-07-15"), ("K3", "F", "2010-12-31"), ("K4", "X", "2011-01-01"))
+    (tmp_path / "w-rejects-1.csv").mkdir()
+    with pytest.raises(LoadError, match=r"w-rejects-1.csv: the list of rejected rows cannot be written"):
+        load(d, tmp_path / "w.duckdb", extract_date=EXTRACT)
+    assert store_unchanged(tmp_path / "w.duckdb")
+    (tmp_path / "w-rejects-1.csv").rmdir()
+    assert load(d, tmp_path / "w.duckdb", extract_date=EXTRACT).snapshot_id == 1
+
+
+def test_invisible_characters_around_an_id_are_padding_inside_it_a_rejection(tmp_path):
+    """A zero-width space after K1 makes no second K1 (a duplicate, rejected); a byte order mark before K2 and a
+    control character after K3 are trimmed (both load); one inside K4 is rejected; a child born in year 0001 too."""
+    d = minimal_extract(tmp_path / "in")
+    kids(
+        d,
+        ("K1", "M", "2015-03-01"),
+        ("K1\u200b", "F", "2016-03-01"),
+        ("\ufeffK2", "F", "2018-07-15"),
+        ("K3\x07", "F", "2010-12-31"),
+        ("K\u200b4", "F", "2011-01-01"),
+        ("K5", "F", "0001-01-01"),
+        ("K6", "M", "2012-02-02"),
+    )
+    res = load(d, tmp_path / "w.duckdb", extract_date=EXTRACT)
+    rej = res.rejects[res.rejects.table_name == "children"].set_index("row")
+    assert rej.loc[3, "reason"] == "duplicate child_id, first at row 2"
+    assert rej.loc[6, "reason"] == (
+        "expected an id without invisible characters (zero-width space, byte order mark, control) in it"
+    )
+    assert rej.loc[7, ["column_name", "reason"]].tolist() == ["date_of_birth", "expected a date from 1900"]
+    assert len(rej) == 3
+    con, _ = connect(tmp_path / "w.duckdb")
+    assert con.execute("SELECT child_id FROM children ORDER BY 1").fetchall() == [("K1",), ("K2",), ("K3",), ("K6",)]
+
+
+def test_a_bad_date_in_a_typed_column_is_not_checked_again_as_text(tmp_path, monkeypatch):
+    """referrals.csv's dates all parse (read typed): one after the extract date is shown as written from the typed
+    value, without reading and checking the file again as text."""
+    import kpi.load
+
+    d = minimal_extract(tmp_path / "in")
+    referrals(d, ("R1", "K1", "2024-01-10"), ("R2", "K2", "2030-01-01"), ("R3", "K3", "2024-02-01"))
+    checked = []
+    check = kpi.load._check
+    monkeypatch.setattr(
+        kpi.load, "_check", lambda con, schema, t, *a: checked.append(t.name) or check(con, schema, t, *a)
+    )
+    res = load(d, tmp_path / "w.duckdb", extract_date=EXTRACT)
+    r = res.rejects[res.rejects.table_name == "referrals"].iloc[0]
+    assert (r.row, r.column_name, r.value) == (3, "referral_date", "2030-01-01")
+    assert r.reason == f"expected a date before the extract date {EXTRACT}"
+    assert checked.count("referrals") == 1
+
+
+def test_a_malformed_line_before_a_blank_line_is_one_line(tmp_path):
+    """K9's line (line 4) has two fields and a blank line follows it: it is reported as line 4 alone, and the
+    summary names no column for it; a record over lines 7 and 8 (a quoted newline) is reported as both."""
+    d = minimal_extract(tmp_path / "in")
+    text = ",".join(CHILD) + "\n" + "K1,F1,2015-03-01,M,WBRI,N,N\nK2,F1,2018-07-15,F,WBRI,N,N\nK9,F9\n\n"
+    text += 'K3,F2,2010-12-31,F,MWBC,Y,S\nK8,"F\n8"\n'
+    (d / "children.csv").write_text(text)
+    res = load(d, tmp_path / "w.duckdb", extract_date=EXTRACT, accept_losses=True)
+    rej = res.rejects[res.rejects.table_name == "children"].set_index("row")["reason"]
+    assert rej.to_dict() == {
+        4: "malformed line: has 2 fields, expected 7",
+        7: "malformed line: has 2 fields, expected 7 (lines 7 to 8)",
+    }
+    assert "children.csv row 4: malformed line: has 2 fields, expected 7" in res.summary()

@@ -27,7 +27,7 @@ from kpi.errors import LoadError
 from kpi.load import load_sources
 from kpi.readers import read
 from kpi.scorecard import scorecard
-from kpi.store import connect
+from kpi.store import connect, snapshots
 
 
 def load903(src: Path, store: Path, accept_losses: bool = False, **options):
@@ -199,10 +199,16 @@ def test_header_only_files_are_a_clear_outcome(tmp_path):
     src = write_return(tmp_path / "903", [], [], [])
     with pytest.raises(LoadError, match=r"no episode has an end date"):
         read([("ssda903", str(src))])
+    # with a year: nothing to load, refused, no snapshot made (an empty one would become the latest)
+    with pytest.raises(LoadError, match=r"^nothing to load: every file holds no rows$"):
+        load903(src, tmp_path / "w.duckdb", year=2026)
+    assert snapshots(tmp_path / "w.duckdb").empty
+    # one child in the Header: the empty tables load empty (supplied, no rows)
+    write_return(tmp_path / "903", [header("C1", "01/06/2012")], [], [])
     res = load903(src, tmp_path / "w.duckdb", year=2026)
     acc = res.accounting.set_index("table_name")
     assert acc.loc["care_episodes", ["file", "rows_read", "rows_loaded"]].tolist() == ["episodes.csv", 0, 0]
-    assert acc.loc["children", ["file", "rows_read"]].tolist() == ["header.csv", 0]
+    assert acc.loc["children", ["file", "rows_read"]].tolist() == ["header.csv", 1]
     # an empty Header beside episodes: the load stops, naming the empty file (A70); told to go on, the episodes
     # are rejected for want of their child, each listed
     src = write_return(tmp_path / "2026", [], A_YEAR_EPISODES)
@@ -696,8 +702,9 @@ def test_the_reader_gives_or_sets_aside_every_line_once(tmp_path_factory, data):
         table = MAIN[f.split("/")[1].removesuffix(".csv")]
         given_ = [x for p in ex.parts_of(table) if p.file == f for x in p.data.column("_line").to_pylist()]
         aside = [r["row"] for r in ex.rejects if r["table_name"] == table and r["file"] == f]
+        malformed = [x for p in ex.parts_of(table) if p.file == f for x, _ in p.malformed]
         assert all(r["reason"] for r in ex.rejects)
-        assert sorted(given_ + aside) == list(range(2, n + 2)), f
+        assert sorted(given_ + aside + malformed) == list(range(2, n + 2)), f
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -806,3 +813,75 @@ def test_a_table_separated_by_semicolons_or_with_a_huge_value_is_refused_saying_
         LoadError, match=r"episodes.csv: line 3, column DECOM: a value of 200,000 characters, longer than any field"
     ):
         read([("ssda903", str(src))])
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. what the reader sets aside, in the load's accounting
+# ---------------------------------------------------------------------------------------------
+
+
+def test_malformed_episode_lines_count_toward_the_loss_rule(tmp_path):
+    """Three of four Episodes lines with a field too many: the file loses more than half its rows, and the load
+    stops; told to go on, each line is listed as malformed, without a column, and counted as rejected."""
+    src = write_return(tmp_path / "2026", A_YEAR, [*A_YEAR_EPISODES, episode("C2", "21/12/2025")])
+    lines = (src / "episodes.csv").read_text().splitlines()
+    (src / "episodes.csv").write_text("\n".join(lines[:2] + [x + ",extra" for x in lines[2:]]) + "\n")
+    with pytest.raises(LoadError, match=r"^episodes.csv: 3 of 4 rows rejected, more than half\n"):
+        load903(src, tmp_path / "w.duckdb")
+    res = load903(src, tmp_path / "w.duckdb", accept_losses=True)
+    acc = res.accounting.set_index("table_name").loc["care_episodes"]
+    assert acc[["rows_read", "rows_loaded", "rows_rejected"]].tolist() == [4, 1, 3]
+    rej = rejects_of(res, "care_episodes")
+    assert rej.loc[("episodes.csv", 3), "reason"] == "malformed line: 14 fields where the header has 13"
+    assert "episodes.csv row 3: malformed line: 14 fields where the header has 13" in res.summary()
+    assert "column :" not in res.summary()
+
+
+def test_rows_a_later_return_restates_are_merged_not_problems(tmp_path):
+    """C1's Header row and episode given again (closed) by the 2025-26 return: the 2024-25 rows are counted as merged,
+    not rejected, and the summary's problems are the one real one (an episode of a child the Header lacks)."""
+    write_return(tmp_path / "903" / "2024-25", [header("C1", "01/06/2012")], [episode("C1", "10/05/2024")])
+    write_return(
+        tmp_path / "903" / "2025-26",
+        [header("C1", "01/06/2012"), header("C2", "05/05/2014")],
+        [episode("C1", "10/05/2024", "15/06/2025"), episode("C2", "01/09/2025"), episode("C9", "01/10/2025")],
+    )
+    res = load903(tmp_path / "903", tmp_path / "w.duckdb")
+    acc = res.accounting.set_index("file")
+    assert acc.loc["2024-25/header.csv", ["rows_read", "rows_loaded", "rows_rejected", "rows_merged"]].tolist() == [
+        1,
+        0,
+        0,
+        1,
+    ]
+    assert acc.loc["2024-25/episodes.csv", ["rows_rejected", "rows_merged"]].tolist() == [0, 1]
+    summary = res.summary()
+    assert "restated" not in summary
+    assert "1 rejected row(s) and 2 merged row(s)" in summary
+    assert "2025-26/episodes.csv row 4, column CHILD: 'C9': expected a child_id loaded in children" in summary
+    assert set(res.rejects["kind"]) == {"rejected", "replaced"}
+
+
+def test_a_child_the_reader_sets_aside_is_the_root_of_its_episodes(tmp_path):
+    """C1 born after the collection year's end: the reader sets the Header row aside; C1's two episodes fall with
+    it, named once in the summary with what fell with it, not each a problem of its own."""
+    src = write_return(
+        tmp_path / "2026", [header("C1", "01/06/2027"), header("C2", "05/05/2014", sex="2")], A_YEAR_EPISODES
+    )
+    res = load903(src, tmp_path / "w.duckdb", accept_losses=True)
+    rej = rejects_of(res, "care_episodes")
+    root = "header.csv row 2, column DOB: '01/06/2027': expected a date on or before 31/03/2026"
+    assert rej.loc[("episodes.csv", 2), "reason"].startswith(f"child C1 was rejected: {root}")
+    assert rej.loc[("episodes.csv", 3), "root_row"] == 2
+    summary = res.summary()
+    assert "2 of them fell with a rejected row they refer to" in summary
+    assert "    2 row(s) of care_episodes fell with it" in summary
+
+
+def test_an_episode_ending_before_it_starts_names_the_returns_columns(tmp_path):
+    """C2's DEC before its DECOM: the problem is the DEC column's, and its reason names DECOM, as the return does."""
+    src = write_return(tmp_path / "2026", A_YEAR, [*A_YEAR_EPISODES[:2], episode("C2", "01/09/2025", "20/08/2025")])
+    res = load903(src, tmp_path / "w.duckdb")
+    r = rejects_of(res, "care_episodes").loc[("episodes.csv", 4)]
+    assert (r["column_name"], r["value"]) == ("DEC", "20/08/2025")
+    assert r["reason"] == "expected on or after DECOM (01/09/2025)"

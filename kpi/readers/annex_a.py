@@ -48,7 +48,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, fr
 
 from .. import model
 from ..errors import LoadError
-from .extract import Extract, Part, file_stat, not_covered
+from .extract import REPLACED, Extract, Part, file_stat, not_covered, reject
 from .xlsx import Formula, Sheet, Workbook, cell_ref, column_of
 
 # ---------------------------------------------------------------------------------------------
@@ -612,9 +612,7 @@ class _SetAside:
                 value = _text(cells.get(key))
             else:
                 value = next((_text(cells[i]) for i in sorted(cells) if not _blank(cells[i])), None)
-            self.rejects.append(
-                dict(table_name=table, file=self.label, row=line, column_name=column, value=value, reason=reason)
-            )
+            self.rejects.append(reject(table, self.label, line, column, value, reason))
             if n % 1024 == 0:
                 self.progress(self.sheet, n)
         self.progress(self.sheet, n, done=True)
@@ -649,16 +647,8 @@ def _read_rows(
             raise LoadError(f"{where} row {line}: a second header row inside the list; one list to a sheet")
         if any(isinstance(v, str) and v[:1] in ("#", "=") for v in row) and (bad := _odd(row, titles, at, line, where)):
             t, v = bad
-            rejects.append(
-                dict(
-                    table_name=LIST_TABLES[lst.name][0],
-                    file=lst.label,
-                    row=line,
-                    column_name=t,
-                    value=v,
-                    reason=f"Excel's error {v} in place of a value (a formula that failed)",
-                )
-            )
+            why = f"Excel's error {v} in place of a value (a formula that failed)"
+            rejects.append(reject(LIST_TABLES[lst.name][0], lst.label, line, t, v, why))
             continue
         for k, v in enumerate(row):
             values[k].append(convert[k](v))
@@ -1002,7 +992,7 @@ def read(source: str | Path, progress_every: float = 5.0, **_) -> Extract:
                     f"{lists['List 9'].label}: {without} care leaver(s) without a Latest Date of Contact: "
                     "loaded as care leavers, with no contact"
                 )
-    _children(lists, parts, source, notes)
+    _children(lists, parts, source, notes, rejects)
     for name, tables in LIST_TABLES.items():
         if name not in lists:
             missing |= {t: f"the workbook has no {name}" for t in tables}
@@ -1029,7 +1019,33 @@ def _as_date(a) -> pd.Series:
     return pd.to_datetime(a.to_pandas(), format="%Y-%m-%d", errors="coerce")
 
 
-def _children(lists: dict[str, _List], parts: dict, source: Path, notes: list[str]) -> None:
+def _merged_children(allr: pa.Table, child, rows: pa.Array, children: pa.Table, labels: list, details: dict) -> list:
+    """A child's rows after its first (in the lists' order), merged into it: each listed as merged (REPLACED) for
+    the children table, its reason naming the first row, and each value that differs from the one kept (A87)."""
+    first = rows.to_numpy(zero_copy_only=False)
+    ids = allr["child_id"].to_pylist()
+    later = [i for i in range(len(allr)) if first[child[i]] != i and ids[i] is not None]
+    if not later:
+        return []
+    lines, lists = allr["_line"].to_pylist(), allr["_list"].to_pylist()
+    values = {c: allr[c].to_pylist() for c in details}
+    kept = {c: children[c].to_pylist() for c in details}
+    out = []
+    for i in later:
+        j, k = int(first[child[i]]), child[i]
+        where = f"{labels[lists[j]]} row {lines[j]}"
+        differ = [
+            f"{c} {values[c][i]} here, {kept[c][k]} in {where}"
+            for c in details
+            if values[c][i] is not None and kept[c][k] is not None and values[c][i] != kept[c][k]
+        ]
+        why = f"same child_id as {where} (an earlier list): merged into it, its values kept and its gaps filled"
+        why += "; " + "; ".join(differ) + ": the earlier source's values kept" if differ else ""
+        out.append(reject("children", labels[lists[i]], lines[i], CID, ids[i], why, REPLACED))
+    return out
+
+
+def _children(lists: dict[str, _List], parts: dict, source: Path, notes: list[str], rejects: list) -> None:
     """One row per child from the lists loaded: the first row's values, gaps filled from later lists. Children are
     numbered in order of their first row (a dictionary of their ids), and each first is found among those numbers."""
     details = {"date_of_birth": "Date of Birth", "sex": "Gender", "ethnicity": "Ethnicity", "disability": DISABILITY}
@@ -1064,6 +1080,7 @@ def _children(lists: dict[str, _List], parts: dict, source: Path, notes: list[st
     )
     seen = allr["_list"].take(rows)
     columns = {"child_id": CID} | details
+    rejects += _merged_children(allr, child, rows, children, [lst.label for lst in lists.values()], details)
     for k, lst in enumerate(lists.values()):  # a part for each list, empty where none of its children is first seen
         parts.setdefault("children", []).append(
             Part(

@@ -45,7 +45,7 @@ from lxml import etree
 
 from .. import model
 from ..errors import LoadError
-from .extract import Extract, file_stat, from_frames, not_covered
+from .extract import REPLACED, Extract, file_stat, from_frames, not_covered, reject, visible
 from .statutory import canonical, label, option_year, parse_date, parse_dates, restated, set_aside, year_of
 
 SEX = {"1": "M", "2": "F", "0": "U", "9": "U", "M": "M", "F": "F", "U": "U"}
@@ -311,15 +311,7 @@ def read(source: str | Path, year=None, **_) -> Extract:
     given = option_year(year)
     notes: list[str] = []
     if source.is_dir():  # its folders too (a census a year, each in a folder of its own)
-        every = sorted(p for p in source.rglob("*") if p.is_file())
-        found = [p for p in every if p.suffix.lower() == ".xml"]
-        hidden = [p for p in every if p.name.startswith((".", "~$"))]
-        if hidden:
-            notes.append(f"{', '.join(p.name for p in hidden)}: hidden or lock file(s), not read")
-        other = [str(p.relative_to(source)) for p in every if p not in found and p not in hidden]
-        if other:  # a census zipped, or saved under another name
-            notes.append(f"{', '.join(other)}: not .xml: not read (the CIN reader reads each census's XML file)")
-        files = [p for p in found if p not in hidden]
+        files = visible(source, ".xml", "the CIN reader reads each census's XML file", notes)
         if not files:
             raise LoadError(f"{source}: holds no .xml file")
     else:
@@ -433,18 +425,7 @@ def _of_its_year(frames: dict[str, pd.DataFrame], refs: dict, names: list[str], 
 
 def _year(d: dt.date) -> int:
     """The collection year a date falls in (2026 for April 2025 to March 2026)."""
-    return d.year + (d.month >= 4)
-
-
-def _reject(table: str, file: str, line, column: str, value, reason: str) -> dict:
-    return {
-        "table_name": table,
-        "file": file,
-        "row": int(line),
-        "column_name": column,
-        "value": value,
-        "reason": reason,
-    }
+    return int(year_of(pd.Series([pd.Timestamp(d)])).iloc[0])
 
 
 def _settled(table: str, df: pd.DataFrame, refs, consecutive, names: list[str], rejects: list) -> pd.DataFrame:
@@ -453,7 +434,8 @@ def _settled(table: str, df: pd.DataFrame, refs, consecutive, names: list[str], 
     labels = LABELS[table]
     bad = df["_unknown"].notna()
     unknown = df.loc[bad, "_unknown"]
-    rejects += set_aside(table, df[bad], unknown.str[0], unknown.str[1], unknown.str[2])
+    key = df[KEYS[table]]  # a record set aside: the rows that refer to it fall with it
+    rejects += set_aside(table, df[bad], unknown.str[0], unknown.str[1], unknown.str[2], key=key[bad])
     df = df[~bad]
     if table in DATES:
         ref = df["_rank"].map(refs)
@@ -464,13 +446,13 @@ def _settled(table: str, df: pd.DataFrame, refs, consecutive, names: list[str], 
         rows = df.loc[late.index]
         value = pd.Series([rows.at[i, c] for i, c in late.items()], index=late.index, dtype=object)
         reason = "expected a date on or before the census reference date " + ref[late.index].dt.strftime(ISO)
-        rejects += set_aside(table, rows, late.map(lambda c: labels.get(c, c)), value, reason)
+        rejects += set_aside(table, rows, late.map(lambda c: labels.get(c, c)), value, reason, key=key[late.index])
         df = df.drop(index=late.index)
     key = df[KEYS[table]]
     old, by = restated(key, df["_rank"])
     newer = df.loc[by.to_numpy()]
     reason = ("restated by the later census: " + newer["_file"] + " row " + newer["_line"].astype(str)).to_numpy()
-    rejects += set_aside(table, df[old], labels[KEYS[table]], key[old], pd.Series(reason, index=by.index))
+    rejects += set_aside(table, df[old], labels[KEYS[table]], key[old], pd.Series(reason, index=by.index), REPLACED)
     gone = pd.Series(False, index=df.index)
     if table in OPEN_UNTIL:
         end, what, element = OPEN_UNTIL[table]
@@ -482,7 +464,7 @@ def _settled(table: str, df: pd.DataFrame, refs, consecutive, names: list[str], 
                 f"({names[r + 1]}), which holds every {what} open during its year: superseded by it"
             )
         )
-        rejects += set_aside(table, df[gone], element, None, reason)
+        rejects += set_aside(table, df[gone], element, None, reason, REPLACED)
     return df[~old & ~gone]
 
 
@@ -517,11 +499,11 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
             if isinstance(x.tag, str) and x.tag not in RECORDS | CHILD_PARTS and _holds_elements(x):
                 if x.tag == "Reviews":  # a CP plan's reviews: one record each
                     for r in x.iterfind("CPPreviewDate"):
-                        rejects.append(_reject("CIN CP plan reviews", file, r.sourceline, r.tag, _value(r), SET_ASIDE))
+                        rejects.append(reject("CIN CP plan reviews", file, r.sourceline, r.tag, _value(r), SET_ASIDE))
                 else:  # named by its first element, as the census writes it
                     first = next((y for y in x if isinstance(y.tag, str)), None)
                     what = (f"{x.tag}/{first.tag}", _value(first)) if first is not None else (x.tag, None)
-                    rejects.append(_reject(f"CIN {x.tag}", file, x.sourceline, *what, SET_ASIDE))
+                    rejects.append(reject(f"CIN {x.tag}", file, x.sourceline, *what, SET_ASIDE))
 
     for child in root.iterfind("Children/Child"):
         # a Child's identifiers (and characteristics) given in two blocks are read as one: a value in both, as one

@@ -11,6 +11,8 @@ import pyarrow as pa
 
 from .. import model
 
+_CHECKSUMS: dict[tuple, str] = {}  # (path, file_stat) -> SHA-256: see Part.checksum
+
 
 @dataclass
 class Part:
@@ -46,11 +48,17 @@ class Part:
         from ..errors import LoadError
         from ..files import sha256
 
-        sha = sha256(self.path)
+        # one file gives many parts (a CIN census 8 tables, an Annex A workbook a dozen): hashed once, its
+        # checksum kept by path and (size, mtime, inode)
+        key = (str(self.path), self.stat)
+        sha = _CHECKSUMS.get(key) if self.stat is not None else None
+        if sha is None:
+            sha = sha256(self.path)
         if self.stat is not None:
             st = os.stat(self.path)
             if (st.st_size, st.st_mtime_ns, st.st_ino) != self.stat:
                 raise LoadError(f"{self.path}: changed while it was being loaded; load again once it is written")
+            _CHECKSUMS[key] = sha
         return sha
 
     def as_text(self) -> Part:
@@ -68,9 +76,9 @@ class Extract:
     supplies: set[str]  # tables the source has
     missing: dict[str, str] = field(default_factory=dict)  # table -> why the format cannot supply it
     missing_columns: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> {column: why}
-    # rows the reader set aside: table_name, file, row, column_name, value, reason. A table outside the data model
-    # (an SSDA903 Reviews table, an Annex A List 8) is named as the source names it, and its rows are set aside
-    # here, so the load accounts for every row read (kpi.load._set_aside)
+    # rows the reader set aside, each made by :func:`reject`. A table outside the data model (an SSDA903 Reviews
+    # table, an Annex A List 8) is named as the source names it, and its rows are set aside here, so the load
+    # accounts for every row read (kpi.load._set_aside)
     rejects: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extract_date: str | None = None
@@ -81,6 +89,46 @@ class Extract:
         if table not in self.supplies:
             return []
         return self.parts(table) if callable(self.parts) else self.parts.get(table, [])
+
+
+REJECTED = "rejected"  # a row the reader could not read: a problem, counted toward the loss rule (kpi.load)
+REPLACED = "replaced"  # a row a later version replaces (restated by a later return, superseded): merged, no problem
+# a row of the source that is no record of the table (an OC3 row of a young person still looked after): rejected,
+# with its reason, but no problem, so not counted toward the loss rule; so are the rows of a table outside the model
+NOT_A_RECORD = "set aside"
+
+
+def reject(table: str, file: str, row, column: str, value, reason: str, kind: str = REJECTED, key=None) -> dict:
+    """One row a reader sets aside: the table (a model table, or a table outside the model as the source names it),
+    the file and row as shown to the user, the column as the source names it, its value, why; ``kind``:
+    :data:`REJECTED`, :data:`REPLACED` or :data:`NOT_A_RECORD`; ``key``: the record's id (a child's CHILD) where the row is a keyed
+    table's, so that the rows referring to it fall with it (kpi.load, docs/assumptions.md A86)."""
+    assert kind in (REJECTED, REPLACED, NOT_A_RECORD), kind
+    return {
+        "table_name": table,
+        "file": file,
+        "row": int(row),
+        "column_name": column,
+        "value": value,
+        "reason": reason,
+        "kind": kind,
+        "key": key,
+    }
+
+
+def visible(source: Path, suffix: str, reads: str, notes: list[str]) -> list[Path]:
+    """The files under the folder ``source`` whose suffix is ``suffix`` (any case), in name order. Spreadsheet lock
+    files (~$...) and hidden files (.name) are left out, and noted, and so is every other file, with ``reads`` (what
+    the reader reads) saying why: a table saved as .xlsx, or a census zipped, is one the user may think read."""
+    every = sorted(p for p in source.rglob("*") if p.is_file())
+    hidden = [p for p in every if p.name.startswith((".", "~$"))]
+    if hidden:
+        notes.append(f"{', '.join(p.name for p in hidden)}: hidden or lock file(s), not read")
+    found = [p for p in every if p.suffix.lower() == suffix and p not in hidden]
+    other = [str(p.relative_to(source)) for p in every if p not in found and p not in hidden]
+    if other:
+        notes.append(f"{', '.join(other)}: not {suffix[1:].upper()}: not read ({reads})")
+    return found
 
 
 def file_stat(path: Path) -> tuple[int, int, int]:

@@ -53,7 +53,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import LoadError
-from .extract import Extract, file_stat, from_frames, not_covered
+from .extract import NOT_A_RECORD, REPLACED, Extract, file_stat, from_frames, not_covered, reject, visible
 from .statutory import (
     canonical,
     label,
@@ -292,15 +292,7 @@ def _files(source: Path, notes: list[str]) -> list[Path]:
     """The CSV files of the source (any case of .csv), spreadsheet lock and hidden files left out (noted)."""
     if source.is_file():
         return [source]
-    every = sorted(p for p in source.rglob("*") if p.is_file())
-    found = [p for p in every if p.suffix.lower() == ".csv"]
-    hidden = [p for p in every if p.name.startswith((".", "~$"))]
-    if hidden:
-        notes.append(f"{', '.join(p.name for p in hidden)}: hidden or lock file(s), not read")
-    other = [str(p.relative_to(source)) for p in every if p not in found and p not in hidden]
-    if other:  # episodes.xlsx: a table of the return the user may think read
-        notes.append(f"{', '.join(other)}: not CSV: not read (the SSDA903 reader reads each table saved as CSV)")
-    return [p for p in found if p not in hidden]
+    return visible(source, ".csv", "the SSDA903 reader reads each table saved as CSV", notes)
 
 
 def _year(where: str, stated: int | None, how: str, tables: dict[str, _Table]) -> int:
@@ -421,16 +413,18 @@ def read(source: str | Path, year=None, **_) -> Extract:
 
     rejects: list[dict] = []
     frames: dict[str, list[pd.DataFrame]] = {}
-    paths, stats = {}, {}
+    paths, stats, malformed = {}, {}, {}
     for rank, d in enumerate(order):
         y = years[d]
         for name, t in returns[d].items():
-            paths[t.file], stats[t.file] = t.path, t.stat
+            paths[t.file], stats[t.file], malformed[t.file] = t.path, t.stat, t.malformed
             table = ACCOUNTED.get(name, f"SSDA903 {name}")
-            rejects += [_reject(table, t.file, line, "", None, f"malformed line: {why}") for line, why in t.malformed]
             if name in NOT_IN_MODEL:
                 rejects += [
-                    _reject(table, t.file, line, "CHILD", child, SET_ASIDE[name])
+                    reject(table, t.file, line, "", None, f"malformed line: {why}") for line, why in t.malformed
+                ]
+                rejects += [
+                    reject(table, t.file, line, "CHILD", child, SET_ASIDE[name], NOT_A_RECORD)
                     for line, child in zip(t.data["_line"], t.data["CHILD"], strict=True)
                 ]
                 notes.append(f"{t.file} ({name}, {len(t.data)} rows): the data model has no table for it; set aside")
@@ -439,7 +433,8 @@ def read(source: str | Path, year=None, **_) -> Extract:
             late = _after(df, DATES[name], y)
             value = pd.Series([df.at[i, c] for i, c in late.items()], index=late.index, dtype=object)
             why = f"expected a date on or before {year_bounds(y)[1]:%d/%m/%Y}, the end of the return's collection year"
-            rejects += set_aside(table, df.loc[late.index], late, value, f"{why} {label(y)}")
+            key = df.loc[late.index, "CHILD"] if name == "Header" else None  # a child set aside: its rows fall with it
+            rejects += set_aside(table, df.loc[late.index], late, value, f"{why} {label(y)}", key=key)
             frames.setdefault(name, []).append(df.drop(index=late.index))
             if df.empty:
                 notes.append(f"{t.file} ({name}): no rows")
@@ -454,6 +449,8 @@ def read(source: str | Path, year=None, **_) -> Extract:
             part = from_frames(
                 table, f, g[[*columns, "_line"]].reset_index(drop=True), columns, paths[f], stat=stats[f]
             )
+            if ACCOUNTED[name] == table:  # lines not split into fields: the load lists them with the file's rows
+                part.malformed = malformed.get(f, [])
             parts.setdefault(table, []).append(part)
 
     header = _restate(frames, "Header", rejects, "children", "CHILD", lambda h: h["CHILD"])
@@ -523,17 +520,6 @@ def read(source: str | Path, year=None, **_) -> Extract:
     )
 
 
-def _reject(table: str, file: str, line, column: str, value, reason: str) -> dict:
-    return {
-        "table_name": table,
-        "file": file,
-        "row": int(line),
-        "column_name": column,
-        "value": value,
-        "reason": reason,
-    }
-
-
 def _after(df: pd.DataFrame, columns: list[str], year: int) -> pd.Series:
     """The rows with a date after the collection year's end: the first such column of each, by row."""
     end = pd.Timestamp(year_bounds(year)[1])
@@ -554,7 +540,9 @@ def _restate(frames, name: str, rejects: list, table: str, columns: str, key, op
     old, by = restated(k, allr["_rank"])
     newer = allr.loc[by.to_numpy()]
     why = ("restated by the later return: " + newer["_file"] + " row " + newer["_line"].astype(str)).to_numpy()
-    rejects += set_aside(table, allr[old], columns, k[old].str.replace("|", "+"), pd.Series(why, index=by.index))
+    rejects += set_aside(
+        table, allr[old], columns, k[old].str.replace("|", "+"), pd.Series(why, index=by.index), REPLACED
+    )
     gone = pd.Series(False, index=allr.index)
     if open_at_end is not None:
         gone = open_at_end(allr) & ~old
@@ -564,7 +552,7 @@ def _restate(frames, name: str, rejects: list, table: str, columns: str, key, op
                 f"every episode open on 1 April {y}: superseded by it"
             )
         )
-        rejects += set_aside(table, allr[gone], "DEC", None, why)
+        rejects += set_aside(table, allr[gone], "DEC", None, why, REPLACED)
     return allr[~old & ~gone]
 
 
@@ -637,9 +625,8 @@ def _care_leavers(oc3: pd.DataFrame, episodes, first: int | None, last: int, add
     latest = oc3.sort_values("_year", kind="stable").groupby(oc3["CHILD"]).tail(1)
     left, still = _left_care(latest, dob[latest.index], contact[latest.index], episodes, first, notes)
     for i, why in still.items():
-        rejects.append(
-            _reject("care_leavers", oc3.at[i, "_file"], oc3.at[i, "_line"], "CHILD", oc3.at[i, "CHILD"], why)
-        )
+        where = oc3.at[i, "_file"], oc3.at[i, "_line"]
+        rejects.append(reject("care_leavers", *where, "CHILD", oc3.at[i, "CHILD"], why, NOT_A_RECORD))
     # a row without IN_TOUCH, ACTIV and ACCOM records no contact: the return does not ask it of a 17- or
     # 18-year-old looked after on their birthday
     blank = (oc3[["IN_TOUCH", "ACTIV", "ACCOM"]] == "").all(axis=1)
@@ -651,7 +638,8 @@ def _care_leavers(oc3: pd.DataFrame, episodes, first: int | None, last: int, add
             else "no care leaver information in this row (IN_TOUCH, ACTIV and ACCOM empty: the return does not ask "
             "it of a 17- or 18-year-old looked after on their birthday): no contact to load"
         )
-        rejects.append(_reject("care_leaver_contacts", oc3.at[i, "_file"], oc3.at[i, "_line"], "IN_TOUCH", None, why))
+        where = oc3.at[i, "_file"], oc3.at[i, "_line"]
+        rejects.append(reject("care_leaver_contacts", *where, "IN_TOUCH", None, why, NOT_A_RECORD))
     # no birthday, no contact date: the row cannot be placed in time
     undated = dob.isna() & ~(blank | gone)
     why = "not a date DD/MM/YYYY or YYYY-MM-DD: the contact's date (their birthday in the year) cannot be told"

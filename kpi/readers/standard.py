@@ -318,18 +318,23 @@ def _read_csv(
                 'each quoted value to end with a quote (a quote within a value written twice: "")'
             )
         starts = _record_lines(m, 1 + data.num_rows + len(bad))
-        lines = _count_lines(m, len(m)) + (m[-1] != 10) if starts is not None else 0
+        # a malformed record's last line: its first and the newlines within it (blank lines after it not counted)
+        last = {}
+        if bad and starts is not None:
+            begin, size, first = _records(m)
+            for r in {r for r, _ in bad if r is not None}:
+                k = int(np.searchsorted(first, starts[r - 1]))
+                last[r] = int(first[k]) + m[int(begin[k]) : int(begin[k] + size[k])].count(b"\n")
     # Arrow numbers a malformed row by its record (the header is the first): each record's line instead
     rows = np.arange(2, 2 + data.num_rows + len(bad), dtype=np.int64)
     if bad:
         rows = rows[~np.isin(rows, np.array([r for r, _ in bad if r is not None], dtype=np.int64))][: data.num_rows]
     if starts is None:
         return data.append_column(LINE, pa.array(rows)), bad
-    ends = np.append(starts[1:] - 1, lines)  # a record's last line (a blank line after it counted in)
     bad = [
         (
             int(starts[r - 1]),
-            why + (f" (lines {starts[r - 1]} to {ends[r - 1]})" if ends[r - 1] > starts[r - 1] else ""),
+            why + (f" (lines {starts[r - 1]} to {last[r]})" if last[r] > starts[r - 1] else ""),
         )
         if r is not None
         else (None, why)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..checks import ISO_DATE_RE, UK_DATE_RE
 from ..errors import LoadError
+from .extract import REJECTED, reject
 
 # A date exactly as the checks read one (kpi.checks.ISO_DATE_RE, UK_DATE_RE: YYYY-MM-DD, or DD/MM/YYYY whose day
 # or month may lose its leading zero, with or without a midnight time), so a date the readers work with (a return's
@@ -113,16 +114,23 @@ def restated(key: pd.Series, rank: pd.Series) -> tuple[pd.Series, pd.Series]:
     return old, key[old].map(first)
 
 
-def set_aside(table: str, rows: pd.DataFrame, column, value, reason) -> list[dict]:
+def set_aside(table: str, rows: pd.DataFrame, column, value, reason, kind: str = REJECTED, key=None) -> list[dict]:
     """What a reader lists for rows it does not give the load (each with its ``_file`` and ``_line``): the column,
-    value and reason, each one for every row or a Series by row."""
+    value, reason and the record's key (:func:`kpi.readers.extract.reject`), each one for every row or a Series by
+    row."""
 
     def each(x) -> list:
         return x.astype(object).where(x.notna(), None).tolist() if isinstance(x, pd.Series) else [x] * len(rows)
 
     return [
-        {"table_name": table, "file": f, "row": int(line), "column_name": c, "value": v, "reason": r}
-        for f, line, c, v, r in zip(
-            rows["_file"].tolist(), rows["_line"].tolist(), each(column), each(value), each(reason), strict=True
+        reject(table, f, line, c, v, r, kind, k)
+        for f, line, c, v, r, k in zip(
+            rows["_file"].tolist(),
+            rows["_line"].tolist(),
+            each(column),
+            each(value),
+            each(reason),
+            each(key),
+            strict=True,
         )
     ]
