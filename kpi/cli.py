@@ -373,7 +373,7 @@ def cmd_params_new(a) -> int:
     con.close()
     cov.check(a.month, a.partial, "month")
     prev = pm.for_month(month_label(add_months(month_start(a.month), -1)), a.dir)
-    r = Report.open(a.month, a.store)
+    r = Report.open(a.month, a.store, partial=a.partial)
     new = pm.MonthParams(
         month=a.month, council=prev.council or str(r.snapshot.get("council") or ""), catalogue=prev.catalogue, notes=""
     )

@@ -155,17 +155,27 @@ class Report:
         params_file: str | Path | None = None,
         data_dir: str | Path | None = None,
         public: bool = False,
+        partial: bool = False,
     ) -> Report:
-        """The month's report data: from the runner's ``data_dir`` if it has it, else computed from the store."""
-        from .store import default_store, latest_month
+        """The month's report data: from the runner's ``data_dir`` if it has it, else computed from the store, whose
+        snapshot must cover the month, as for every command (the latest complete one if None; its partial month
+        only with ``partial``): a MonthError otherwise (:meth:`kpi.calendar.Coverage.check`)."""
+        from .calendar import parse_month
+        from .store import default_store, open_snapshot
 
         store = Path(store) if store else default_store()
         p = params_mod.load(params_file) if params_file else None
-        if month is None:  # the latest month of the store
-            month = latest_month(store, p.snapshot if p else None)
+        d = Path(data_dir) if data_dir else None
+        computed = d is None or not (d / "scorecard.parquet").exists()  # the runner's data was checked when made
+        if computed or month is None:
+            month = parse_month(month, "month") if month is not None else None
+            con, _, cov = open_snapshot(store, p.snapshot if p else None, "snapshot")
+            con.close()
+            month = month or cov.last
+            if computed:
+                cov.check(month, partial, "month")
         p = p or params_mod.for_month(month)
         cat = catalogue_for(p)
-        d = Path(data_dir) if data_dir else None
         if d is None or not (d / "scorecard.parquet").exists():
             d = prepare_data(month, store, p, d)
         history = pd.read_parquet(d / "scorecard.parquet")

@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS meta.load_accounting (
     snapshot_id INTEGER, table_name VARCHAR, file VARCHAR, sha256 VARCHAR,
     rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT);
 ALTER TABLE meta.load_accounting ADD COLUMN IF NOT EXISTS rows_merged BIGINT DEFAULT 0;
+ALTER TABLE meta.snapshots ADD COLUMN IF NOT EXISTS first_month VARCHAR;
 CREATE TABLE IF NOT EXISTS meta.availability (
     snapshot_id INTEGER, table_name VARCHAR, column_name VARCHAR, reason VARCHAR);
 CREATE TABLE IF NOT EXISTS meta.rejects (
@@ -123,14 +124,18 @@ def connect(store: Path | str | None = None, snapshot: int | None = None):
 
 
 def latest_month(store: Path | str | None = None, snapshot: int | None = None) -> str:
-    """The last month a snapshot's data covers (the latest snapshot unless told): every command's default month."""
+    """The last month a snapshot's data covers (the latest snapshot unless told): every command's default month,
+    :func:`coverage`'s ``last`` (the one definition of it)."""
     con, snap = connect(store, snapshot)
-    con.close()
-    return month_of(snap)
+    try:
+        return coverage(con, snap).last
+    finally:
+        con.close()
 
 
 def month_of(snap: dict) -> str:
-    """A snapshot's latest month: as its load recorded it, else the last month before its extract date's."""
+    """The latest month a snapshot's load recorded (its sources' latest_month), else the last month before its
+    extract date's: an upper bound only; the month a command reports by default is :func:`coverage`'s last."""
     import datetime as dt
 
     latest = snap.get("latest_month")
@@ -140,15 +145,43 @@ def month_of(snap: dict) -> str:
     return (first - dt.timedelta(days=1)).strftime("%Y-%m")
 
 
+def check_stated(extract, extract_date) -> None:
+    """A LoadError unless what a source states of itself, and the snapshot keeps (:attr:`Extract.latest_month`,
+    ``first_month``, ``council``), is what the snapshot's months and title can use: months YYYY-MM, the latest not
+    after the extract date's month nor before the first, the council a name (docs/assumptions.md A91)."""
+    import re
+
+    from .calendar import month_label
+    from .errors import LoadError
+
+    where = str(Path(extract.source) / "extract.json") if extract.format == "standard" else extract.source
+    for field in ("first_month", "latest_month"):
+        v = getattr(extract, field)
+        if v is not None and not (isinstance(v, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v)):
+            raise LoadError(f"{where}: {field} {v!r} is not a month; expected YYYY-MM (e.g. 2026-10)")
+    latest, first = extract.latest_month, extract.first_month
+    if latest and latest > month_label(extract_date):
+        raise LoadError(
+            f"{where}: latest_month {latest} is after the extract date's month ({extract_date}); expected the last "
+            "month the data covers"
+        )
+    if latest and first and first > latest:
+        raise LoadError(f"{where}: first_month {first} is after latest_month {latest}")
+    c = extract.council
+    if c is not None and not (isinstance(c, str) and c.strip() and c.isprintable() and len(c) <= 200):
+        raise LoadError(f'{where}: council {c!r} is not a council\'s name; expected text (e.g. "Buckinghamshire")')
+
+
 # The tables whose first records mark where a snapshot's history starts: the flows of the front door, children in
 # need and child protection (a month before all of them have started would count no contacts, or no ICPCs, as 0).
 HISTORY_GROUPS = ("Front door", "Child in need", "Child protection")
 
 
-def record_starts(con, snap: dict, tables=None) -> dict[str, str]:
-    """The month each of the snapshot's tables (``tables``: those only) starts in: its record date's earliest month
-    (the contact, referral, start or conference date: its first required date that cannot lie ahead, not a birth).
-    Tables without such a date, or without a row, are not in it. One min() per table, over the snapshot's own."""
+def record_span(con, snap: dict, tables=None) -> dict[str, tuple[str, str]]:
+    """The months each of the snapshot's tables (``tables``: those only) starts and ends in: its record date's
+    earliest and latest month (the contact, referral, start or conference date: its first required date that cannot
+    lie ahead, not a birth). Tables without such a date, or without a row, are not in it. One min() and max() per
+    table, over the snapshot's own."""
     from . import model
     from .calendar import month_label
 
@@ -157,7 +190,7 @@ def record_starts(con, snap: dict, tables=None) -> dict[str, str]:
         r[0]
         for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [f"snap_{sid}"]).fetchall()
     }
-    starts = {}
+    spans = {}
     for t in model.TABLES:
         if (tables is not None and t.name not in tables) or t.name not in present:
             continue
@@ -170,30 +203,45 @@ def record_starts(con, snap: dict, tables=None) -> dict[str, str]:
             None,
         )
         if col:
-            first = con.execute(f'SELECT min("{col}")::DATE FROM snap_{sid}."{t.name}"').fetchall()[0][0]
+            first, last = con.execute(
+                f'SELECT min("{col}")::DATE, max("{col}")::DATE FROM snap_{sid}."{t.name}"'
+            ).fetchall()[0]
             if first is not None:
-                starts[t.name] = month_label(first)
-    return starts
+                spans[t.name] = (month_label(first), month_label(last))
+    return spans
+
+
+def record_starts(con, snap: dict, tables=None) -> dict[str, str]:
+    """The month each of the snapshot's tables starts in (:func:`record_span`)."""
+    return {t: first for t, (first, _) in record_span(con, snap, tables).items()}
 
 
 def coverage(con, snap: dict, store: Path | str | None = None):
-    """The months a snapshot covers (:class:`kpi.calendar.Coverage`; docs/assumptions.md A60).
+    """The months a snapshot covers (:class:`kpi.calendar.Coverage`; docs/assumptions.md A60, A90).
 
-    The last is its latest complete month (:func:`month_of`, and never the month of its extract date or later);
-    the extract date's month is partial when taken after its 1st. The first is the latest month in which the
-    records of a table of the front door, children in need or child protection start (:func:`record_starts`):
-    with none of them loaded (an SSDA903 return alone), the earliest month of any table's records."""
+    The last is its latest complete month: the latest month its sources say they cover (:func:`month_of`), never
+    the month of its extract date or later, and never after the month of its latest record (an extract date far
+    ahead of the data, mistyped or a return's, would otherwise report months of zeros). The extract date's month
+    is partial when taken after its 1st. The first is the latest month in which the records of a table of the
+    front door, children in need or child protection start (:func:`record_starts`): with none of them loaded (an
+    SSDA903 return alone), the earliest month of any table's records; and never before the first month its
+    sources say they cover (``first_month``: an SSDA903 return's collection year, whose older episodes are those
+    of children still in care, not the history of the authority's care)."""
     from . import model
     from .calendar import Coverage, add_months, month_label
 
     sid = int(snap["snapshot_id"])
     extract = pd.Timestamp(snap["extract_date"]).date()
     before = month_label(add_months(extract.replace(day=1), -1))
-    last = min(month_of(snap), before)
+    spans = record_span(con, snap)
+    starts = {t: first for t, (first, _) in spans.items()}
+    last = min(month_of(snap), before, max((end for _, end in spans.values()), default=before))
     partial = month_label(extract) if extract.day > 1 and last == before else None
-    starts = record_starts(con, snap)
     history = {t.name: starts[t.name] for t in model.TABLES if t.group in HISTORY_GROUPS and t.name in starts}
     first = max(history.values()) if history else min(starts.values(), default=None)
+    stated = snap.get("first_month")
+    if first and isinstance(stated, str) and stated > first:
+        first = stated
     return Coverage(first, last, extract, partial, history, f"snapshot {sid}" + (f" of {store}" if store else ""))
 
 

@@ -802,6 +802,23 @@ CASES: list[Case] = [
     Case("catalogue-bad-unit", "catalogue", "a measure with a unit that does not exist", catalogue(MEASURE.replace("unit: count", "unit: dozens")), R, ("dozens",)),
     Case("catalogue-tolerance-wrong-side", "catalogue", "a tolerance on the better side of its target",
          catalogue(MEASURE.replace("direction: lower", "direction: lower\n    target: 10\n    tolerance: 5")), R, ("tolerance",)),
+    # ---- f-store
+    Case("std-extract-json-list", "standard", "an extract.json that is a JSON list, not an object",
+         std_with(lambda s: (s / "extract.json").write_text('["2024-06-01"]'), dated=False), R, ("extract.json", "object")),
+    Case("std-extract-json-dir", "standard", "a folder named extract.json",
+         std_with(lambda s: (s / "extract.json").mkdir(), dated=False), R, ("extract.json", "not a file")),
+    Case("std-extract-json-latin1", "standard", "an extract.json that is not UTF-8",
+         std_with(lambda s: (s / "extract.json").write_bytes(b'{"extract_date": "2024-06-01", "council": "Bucks\xe9"}'), dated=False), R, ("extract.json", "UTF-8")),
+    Case("std-extract-json-month-short", "standard", 'extract.json latest_month "2024-5"',
+         std_with(lambda s: (s / "extract.json").write_text('{"extract_date": "2024-06-01", "latest_month": "2024-5"}'), dated=False), R, ("extract.json", "latest_month", "YYYY-MM")),
+    Case("std-extract-json-month-ahead", "standard", "extract.json latest_month after the extract date's month",
+         std_with(lambda s: (s / "extract.json").write_text('{"extract_date": "2024-06-01", "latest_month": "2024-09"}'), dated=False), R, ("extract.json", "2024-09")),
+    Case("std-extract-json-council-number", "standard", "extract.json council that is a number",
+         std_with(lambda s: (s / "extract.json").write_text('{"extract_date": "2024-06-01", "council": 825}'), dated=False), R, ("extract.json", "council")),
+    Case("load-extract-date-2099", "standard", "--extract-date 2099-01-01 (far ahead of the data)",
+         lambda d: load_args(d, std(d), "--extract-date", "2099-01-01"), R, ("2099-01-01", "more than a year")),
+    Case("volumes-903-before-year", "commands", "kpi volumes before an SSDA903 return's collection year (its children's older episodes)",
+         lambda d: (kpi(s903()(d)), ["volumes", "--store", d / "w.duckdb", "--month", "2022-01"])[1], R, ("2022-01", "2023-04")),
 ]
 # fmt: on
 

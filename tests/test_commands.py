@@ -82,7 +82,8 @@ def test_a_store_without_the_front_door_starts_at_its_earliest_record(tmp_path):
     con, snap = connect(tmp_path / "w.duckdb")
     cov = coverage(con, snap)
     con.close()
-    assert (cov.first, cov.last, cov.partial, cov.starts) == ("2024-03", "2026-03", None, {})
+    # and it ends with its latest record's month, not the extract date's (docs/assumptions.md A90)
+    assert (cov.first, cov.last, cov.partial, cov.starts) == ("2024-03", "2025-06", None, {})
 
 
 def test_coverage_checks_every_month_asked():
@@ -395,3 +396,106 @@ def test_run_months_checks_every_month_before_running_any(small_authority, tmp_p
     err = refused(capsys, "run", "--months", "2026-09..2026-11", "--store", root / "store.duckdb", "--output", tmp_path)
     assert "month 2026-11 is after the data" in err
     assert list(Path(tmp_path).iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------------ one latest month
+
+
+@pytest.fixture(scope="module")
+def stated_partial(tmp_path_factory):
+    """A store whose extract.json says its latest month is 2026-11, taken on 20 November 2026: November is partial
+    (to the 19th), so its latest complete month is 2026-10, for the notebooks and the Explorer as for commands."""
+    root = tmp_path_factory.mktemp("stated")
+    refs = [referral("R1", "K1", "2026-09-03"), referral("R2", "K2", "2026-10-05"), referral("R3", "K3", "2026-11-19")]
+    build_store(root, {"referrals": refs}, extract_date="2026-11-20").con.close()
+    (root / "in" / "extract.json").write_text(json.dumps({"extract_date": "2026-11-20", "latest_month": "2026-11"}))
+    from kpi.load import load
+
+    load(root / "in", root / "w.duckdb")
+    return root / "w.duckdb"
+
+
+def test_the_notebooks_and_the_explorer_take_the_latest_month_as_the_commands_do(stated_partial, tmp_path):
+    from kpi.explore import Explorer
+    from kpi.report import Report
+    from kpi.store import latest_month
+
+    assert latest_month(stated_partial) == "2026-10"
+    assert Report.open(None, stated_partial, data_dir=tmp_path / "d").month == "2026-10"
+    for month, why in (("2030-01", "is after the data"), ("2026-11", "is a partial month"), ("2015-01", "is before")):
+        with pytest.raises(MonthError, match=f"month {month} {why}"):
+            Report.open(month, stated_partial)
+    report = Report.open("2026-11", stated_partial, partial=True)  # asked for: November to the 19th
+    assert report.latest("1.6")["numerator"] == 1
+    ex = Explorer(stated_partial)
+    assert ex.latest_month == "2026-10" and ex.series("1.6")["month"].iloc[-1] == "2026-10"
+    with pytest.raises(MonthError, match="month 2030-01 is after the data"):
+        ex.series("1.6", month="2030-01")
+    with pytest.raises(MonthError, match="month 2026-11 is a partial month"):
+        ex.cohort("1.6", month="2026-11")
+
+
+def test_the_last_month_covered_is_never_after_the_latest_record(tmp_path):
+    """An extract date months after its data (mistyped, or a return's): no months of zeros after the last record."""
+    refs = [referral("R1", "K1", "2026-09-03"), referral("R2", "K2", "2026-11-14")]
+    build_store(tmp_path, {"referrals": refs}, extract_date="2027-06-01").con.close()
+    con, snap = connect(tmp_path / "w.duckdb")
+    cov = coverage(con, snap)
+    con.close()
+    assert (cov.first, cov.last, cov.partial) == ("2026-09", "2026-11", None)
+    with pytest.raises(MonthError, match="2027-05 is after the data"):
+        cov.check("2027-05")
+
+
+def test_an_extract_date_more_than_a_year_ahead_is_refused(tmp_path, capsys):
+    from helpers import minimal_extract
+
+    d = minimal_extract(tmp_path / "in")
+    err = refused(capsys, "load", d, "--store", tmp_path / "w.duckdb", "--extract-date", "2099-01-01")
+    assert "--extract-date 2099-01-01 is more than a year after today" in err
+    (d / "extract.json").write_text(json.dumps({"extract_date": "2062-04-01"}))
+    err = refused(capsys, "load", d, "--store", tmp_path / "w.duckdb")
+    assert "the sources' extract date (extract.json, a return's dates) 2062-04-01 is more than a year after" in err
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_an_ssda903_return_covers_its_collection_years_only(tmp_path, capsys):
+    """Two years' returns (2022-23, 2023-24) with a child in care since April 2021: they cover April 2022 on."""
+    from test_readers import returns_903
+
+    store = tmp_path / "w.duckdb"
+    assert main(["load", "--format", "ssda903", str(returns_903(tmp_path / "903")), "--store", str(store)]) == 0
+    con, snap = connect(store)
+    cov = coverage(con, snap)
+    con.close()
+    assert cov.first == "2022-04"
+    err = refused(capsys, "volumes", "--store", store, "--month", "2022-03")
+    assert "2022-03 is before the data's history" in err and "its sources cover months from 2022-04" in err
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b'["extract_date", "2024-06-01"]', "extract.json: a JSON list, not an object"),
+        (b'{"extract_date": "2024-06-01", "latest_month": "2024-5"}', "latest_month '2024-5' is not a month"),
+        (b'{"extract_date": "2024-06-01", "latest_month": "junk"}', "latest_month 'junk' is not a month"),
+        (b'{"extract_date": "2024-06-01", "latest_month": "2024-08"}', "latest_month 2024-08 is after the extract"),
+        (b'{"extract_date": "2024-06-01", "latest_month": 202405}', "latest_month is 202405, not text"),
+        (b'{"extract_date": "2024-06-01", "council": ["Bucks"]}', 'council is ["Bucks"], not text'),
+        (b'{"extract_date": "2024-06-01", "council": "  "}', "council '  ' is not a council's name"),
+        (b'{"extract_date": "2024-06-01", "council": "Bucks\xe9"}', "extract.json: not UTF-8 text (byte 49)"),
+        (None, "extract.json: not a file"),
+    ],
+)
+def test_what_an_extract_says_of_itself_is_checked(tmp_path, capsys, content, expected):
+    """latest_month and council are kept with the snapshot and move every default month and the report's title."""
+    from helpers import minimal_extract
+
+    d = minimal_extract(tmp_path / "in")
+    if content is None:
+        (d / "extract.json").mkdir()
+    else:
+        (d / "extract.json").write_bytes(content)
+    err = refused(capsys, "load", d, "--store", tmp_path / "w.duckdb")
+    assert expected in err and "internal error" not in err
+    assert not (tmp_path / "w.duckdb").exists()
