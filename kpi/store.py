@@ -20,7 +20,6 @@ import duckdb
 import pandas as pd
 
 from .errors import UserError
-from .files import sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -367,11 +366,12 @@ def _check_path(store: Path, writing: bool) -> None:
 
 
 # A store's record, kept beside it by each load (<store>.check): the file's size, modification time and inode as
-# the load left it, and its SHA-256. A store whose size, time and inode are still those recorded has not been
-# written since, and is opened at no cost. One that has (copied, restored, touched, damaged) is hashed: the same
-# bytes are the same store. Otherwise, or without a record (a store from before records were kept, or a load that
-# died), every block of every table is read, which verifies DuckDB's own checksum of each block, before the load
-# writes to it, or a command reads it; a store that passes is recorded anew. See docs/assumptions.md A75.
+# the load left it. A store whose size, time and inode are still those recorded has not been written since, and is
+# opened at no cost. Otherwise (copied, restored, touched, changed by another program, damaged), or without a record
+# (a store from before records were kept, or a load that died), every block of every table is read, which verifies
+# DuckDB's own checksum of each block, before the load writes to it, or a command reads it; a store that passes is
+# recorded anew. The store is never hashed whole: that cost grew with every snapshot kept. See docs/assumptions.md
+# A75, A92.
 def record_path(store: Path) -> Path:
     return store.with_name(store.name + ".check")
 
@@ -404,17 +404,13 @@ def verify(store: Path, before_writing: bool = False) -> None:
     """StoreError if the store is damaged (the record above says how it is known). A command reading a store that
     no load has recorded, or while its load is unfinished, opens it unchecked: DuckDB checks each block it reads."""
     rec = _record(store)
-    stat = _stat(store)
     if rec and rec.get("state") == "loaded":
-        if all(rec.get(k) == v for k, v in stat.items()):
-            return
-        if rec.get("sha256") == sha256(store):
-            _write_record(store, rec | stat)
+        if all(rec.get(k) == v for k, v in _stat(store).items()):
             return
     elif not before_writing:
         return
     scan(store)
-    _write_record(store, {"state": "loaded", **_stat(store), "sha256": sha256(store)})
+    _write_record(store, {"state": "loaded", **_stat(store)})
 
 
 def scan(store: Path) -> None:
@@ -445,6 +441,6 @@ def open_for_load(store: Path, config: dict):
 
 
 def loaded(store: Path) -> None:
-    """Record the store as a load left it (after its connection is closed)."""
+    """Record the store as a load left it (after its connection is closed): its size, time and inode only."""
     if store.is_file():
-        _write_record(store, {"state": "loaded", **_stat(store), "sha256": sha256(store)})
+        _write_record(store, {"state": "loaded", **_stat(store)})
