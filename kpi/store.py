@@ -434,13 +434,34 @@ def scan(store: Path) -> None:
 
 def open_for_load(store: Path, config: dict):
     """The store opened for a load to write, checked first (:func:`verify`); its record marks it being written
-    until :func:`loaded` records it again."""
+    until :func:`loaded` records it again, and whether this load made it."""
+    new = not os.path.lexists(store)
     con = open_store(store, read_only=False, config=config)
-    _write_record(store, (_record(store) or {}) | {"state": "loading"})
+    _write_record(store, (_record(store) or {}) | {"state": "loading", "new": new})
     return con
 
 
 def loaded(store: Path) -> None:
-    """Record the store as a load left it (after its connection is closed): its size, time and inode only."""
-    if store.is_file():
-        _write_record(store, {"state": "loaded", **_stat(store)})
+    """Record the store as a load left it (after its connection is closed): its size, time and inode only. A
+    store the load made and left without a snapshot (the load stopped) is removed, with its record: an empty
+    store would stand where none was, and every command would read it as a store with nothing loaded."""
+    if not store.is_file():
+        return
+    rec = _record(store) or {}
+    if rec.get("new") and not _has_snapshot(store):
+        for p in (store, store.with_name(store.name + ".wal"), record_path(store)):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        return
+    _write_record(store, {"state": "loaded", **_stat(store)})
+
+
+def _has_snapshot(store: Path) -> bool:
+    """Whether the store holds a snapshot (True when it cannot be told: it is then kept)."""
+    try:
+        with duckdb.connect(str(store), read_only=True) as con:
+            return bool(con.execute("SELECT count(*) FROM meta.snapshots").fetchall()[0][0])
+    except duckdb.CatalogException:  # no meta schema: nothing was written
+        return False
+    except duckdb.Error:
+        return True

@@ -499,3 +499,41 @@ def test_what_an_extract_says_of_itself_is_checked(tmp_path, capsys, content, ex
     err = refused(capsys, "load", d, "--store", tmp_path / "w.duckdb")
     assert expected in err and "internal error" not in err
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_two_runs_of_one_month_at_once_the_second_is_refused_naming_the_first(mid_month, tmp_path, monkeypatch, capsys):
+    """Another process runs 2026-10 into the same folder: a second run is refused, naming it; once that process
+    has died (its lock file left behind), a run takes the folder over, and removes the lock when done."""
+    import subprocess
+    import sys
+
+    import kpi.runner
+
+    out = tmp_path / "o" / "2026-10"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from kpi.runner import month_lock\n"
+            f"with month_lock(Path({str(out)!r}), '2026-10', print):\n"
+            "    print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(Path(kpi.runner.__file__).parent.parent)},
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        produced = []
+        monkeypatch.setattr(kpi.runner, "_produce", lambda *a: produced.append(a[0]) or "made")
+        err = refused(capsys, "run", "--month", "2026-10", "--store", mid_month, "--output", tmp_path / "o")
+        assert f"output folder {out}: another run of 2026-10 is under way (process {holder.pid} on " in err
+        assert produced == []
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (out / kpi.runner.LOCK).exists()  # left by the process killed
+    said = []
+    assert run("2026-10", mid_month, out_root=tmp_path / "o", progress=said.append) == "made"
+    assert produced == ["2026-10"] and not (out / kpi.runner.LOCK).exists()
+    assert any(f"took over the lock of a run that ended without finishing (process {holder.pid} " in s for s in said)

@@ -313,3 +313,24 @@ def test_a_database_error_that_is_not_damage_stays_a_fault_of_ours(monkeypatch, 
     monkeypatch.setattr(kpi.cli, "cmd_snapshots", fails)
     code, out = run(capsys, "snapshots")
     assert code == 3 and "internal error (BinderException" in out
+
+
+def test_a_first_load_that_stops_leaves_no_store_behind(tmp_path, capsys, extract):
+    """A store made by a load that then stopped (here: more than half of children.csv's rows rejected) is removed,
+    with its record; a store that held snapshots before keeps them, as it was."""
+    rows = (extract / "children.csv").read_text().splitlines()
+    head = rows[0].split(",")
+    dob = head.index("date_of_birth")
+    bad = [rows[0]] + [",".join(v if i != dob else "junk" for i, v in enumerate(r.split(","))) for r in rows[1:]]
+    broken = tmp_path / "broken"
+    shutil.copytree(extract, broken)
+    (broken / "children.csv").write_text("\n".join(bad) + "\n")
+    store = tmp_path / "new" / "w.duckdb"
+    code, out = run(capsys, "load", broken, "--store", store, "--extract-date", "2024-06-01")
+    assert code == 2 and "children.csv" in out, out
+    assert not store.exists() and not record_path(store).exists() and list(store.parent.iterdir()) == []
+    assert run(capsys, "load", extract, "--store", store, "--extract-date", "2024-06-01")[0] == 0
+    code, out = run(capsys, "load", broken, "--store", store, "--extract-date", "2024-06-01")
+    con, snap = connect(store)
+    con.close()
+    assert code == 2 and snap["snapshot_id"] == 1
