@@ -174,6 +174,8 @@ def test_a_partial_months_report_is_labelled_partial(mid_month, tmp_path):
     assert "<title>Council: performance report, November 2026 (partial month: to 14 November 2026)</title>" in page
     note = "Partial month: the data were extracted on 15 November 2026, so the figures for November 2026 run to 14 "
     assert note in page and page.index(note) < page.index('id="summary"')  # under the title
+    assert "Figures to 14 November 2026 (a partial month), from the data extract of 15 November 2026" in page
+    assert "Figures to the end of November 2026" not in page
     assert json.loads((res.out_dir / "manifest.json").read_text())["partial"] == {"figures_to": "2026-11-14"}
     # a complete month asked for with --partial is not labelled
     res = run("2026-10", mid_month, out_root=tmp_path / "o", notebook_dir=books, progress=lambda s: None, partial=True)
@@ -537,3 +539,26 @@ def test_two_runs_of_one_month_at_once_the_second_is_refused_naming_the_first(mi
     assert run("2026-10", mid_month, out_root=tmp_path / "o", progress=said.append) == "made"
     assert produced == ["2026-10"] and not (out / kpi.runner.LOCK).exists()
     assert any(f"took over the lock of a run that ended without finishing (process {holder.pid} " in s for s in said)
+
+
+def test_a_partial_month_shown_by_volumes_and_measures_is_labelled(mid_month, capsys):
+    """Its rows carry the last day counted (CSV, JSON, the table's column), and a line says so; a complete month's
+    output is as before."""
+    capsys.readouterr()
+    code, out = cli(
+        "volumes", "--month", "2026-11", "--months", "2", "--partial", "--store", mid_month, "--format", "csv"
+    )
+    err = capsys.readouterr().err
+    df = pd.read_csv(io.StringIO(out), keep_default_na=False)
+    assert code == 0 and set(df.loc[df["month"] == "2026-11", "partial"]) == {"figures to 2026-11-14"}
+    assert set(df.loc[df["month"] == "2026-10", "partial"]) == {""}
+    assert "2026-11 is partial: the extract was taken on 15 November 2026, so its figures run to 14 November" in err
+    code, out = cli("volumes", "--month", "2026-11", "--months", "2", "--partial", "--store", mid_month)
+    assert code == 0 and "2026-11 (partial, to 14 Nov)" in out
+    code, out = cli("measures", "--month", "2026-11", "--partial", "--store", mid_month, "--format", "json")
+    rows = [r for r in json.loads(out) if r["measure"] == "1.6"]
+    assert code == 0 and {r["month"]: r["partial"] for r in rows}["2026-11"] == "figures to 2026-11-14"
+    code, out = cli("measures", "--month", "2026-11", "--partial", "--store", mid_month, "--period", "quarter")
+    assert code == 0 and "figures to 2026-11-14" in out  # the quarter holding it: 2026-27 Q3
+    code, out = cli("measures", "--month", "2026-10", "--store", mid_month, "--format", "csv")
+    assert code == 0 and "partial" not in pd.read_csv(io.StringIO(out)).columns
