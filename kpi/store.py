@@ -219,8 +219,9 @@ def coverage(con, snap: dict, store: Path | str | None = None):
     """The months a snapshot covers (:class:`kpi.calendar.Coverage`; docs/assumptions.md A60, A90).
 
     The last is its latest complete month: the latest month its sources say they cover (:func:`month_of`), never
-    the month of its extract date or later, and never after the month of its latest record (an extract date far
-    ahead of the data, mistyped or a return's, would otherwise report months of zeros). The extract date's month
+    the month of its extract date or later, and, unless its sources are returns stating the years they cover
+    (``first_month``), never after the month of its latest record (an extract date far ahead of the data would
+    otherwise report months of zeros). The extract date's month
     is partial when taken after its 1st. The first is the latest month in which the records of a table of the
     front door, children in need or child protection start (:func:`record_starts`): with none of them loaded (an
     SSDA903 return alone), the earliest month of any table's records; and never before the first month its
@@ -234,12 +235,14 @@ def coverage(con, snap: dict, store: Path | str | None = None):
     before = month_label(add_months(extract.replace(day=1), -1))
     spans = record_span(con, snap)
     starts = {t: first for t, (first, _) in spans.items()}
-    last = min(month_of(snap), before, max((end for _, end in spans.values()), default=before))
+    stated = snap.get("first_month") if isinstance(snap.get("first_month"), str) else None
+    last = min(month_of(snap), before)
+    if not stated:  # an extract, not a return whose collection years state its span: no month after its records
+        last = min(last, max((end for _, end in spans.values()), default=before))
     partial = month_label(extract) if extract.day > 1 and last == before else None
     history = {t.name: starts[t.name] for t in model.TABLES if t.group in HISTORY_GROUPS and t.name in starts}
     first = max(history.values()) if history else min(starts.values(), default=None)
-    stated = snap.get("first_month")
-    if first and isinstance(stated, str) and stated > first:
+    if first and stated and stated > first:
         first = stated
     return Coverage(first, last, extract, partial, history, f"snapshot {sid}" + (f" of {store}" if store else ""))
 

@@ -562,3 +562,15 @@ def test_a_partial_month_shown_by_volumes_and_measures_is_labelled(mid_month, ca
     assert code == 0 and "figures to 2026-11-14" in out  # the quarter holding it: 2026-27 Q3
     code, out = cli("measures", "--month", "2026-10", "--store", mid_month, "--format", "csv")
     assert code == 0 and "partial" not in pd.read_csv(io.StringIO(out)).columns
+
+
+def test_a_return_covers_its_whole_collection_year_without_a_record_in_its_last_month(tmp_path):
+    """The 2023-24 return's last episode starts in February 2024: March 2024 is still a month it covers."""
+    from test_readers import returns_903
+
+    store = tmp_path / "w.duckdb"
+    assert main(["load", "--format", "ssda903", str(returns_903(tmp_path / "903")), "--store", str(store)]) == 0
+    con, snap = connect(store)
+    cov = coverage(con, snap)
+    con.close()
+    assert (cov.first, cov.last) == ("2022-04", "2024-03")
