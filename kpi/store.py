@@ -153,7 +153,9 @@ def check_stated(extract, extract_date) -> None:
     from .calendar import month_label
     from .errors import LoadError
 
-    where = str(Path(extract.source) / "extract.json") if extract.format == "standard" else extract.source
+    where = {"standard": f"{Path(extract.source) / 'extract.json'}", "sql": f"{extract.source} (its --mapping)"}.get(
+        extract.format, extract.source
+    )
     for field in ("first_month", "latest_month"):
         v = getattr(extract, field)
         if v is not None and not (isinstance(v, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v)):

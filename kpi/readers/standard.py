@@ -437,7 +437,10 @@ def read_extract_meta(directory: Path) -> dict:
     except json.JSONDecodeError as e:
         raise LoadError(f"{p}: not valid JSON: {e}") from None
     if not isinstance(meta, dict):
-        raise LoadError(f"{p}: a JSON {type(meta).__name__}, not an object; {expected}")
+        kind = {list: "list", str: "string", int: "number", float: "number", bool: "true or false"}.get(
+            type(meta), "null"
+        )
+        raise LoadError(f"{p}: a JSON {kind}, not an object; {expected}")
     for k in ("extract_date", "council", "latest_month"):
         if meta.get(k) is not None and not isinstance(meta[k], str):
             raise LoadError(f"{p}: {k} is {json.dumps(meta[k])}, not text; {expected}")
