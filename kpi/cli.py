@@ -138,6 +138,11 @@ def cmd_load(a) -> int:
         return 2
     print(res.summary())
     print(f"loaded into {a.store} in {time.perf_counter() - t0:.1f} s")
+    from .store import open_snapshot
+
+    con, _, cov = open_snapshot(a.store, res.snapshot_id)  # the months the commands will report, said once
+    con.close()
+    print(cov.describe().replace(f" of {a.store}", "", 1))
     return 0
 
 

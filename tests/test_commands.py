@@ -565,11 +565,13 @@ def test_a_partial_month_shown_by_volumes_and_measures_is_labelled(mid_month, ca
 
 
 def test_a_return_covers_its_whole_collection_year_without_a_record_in_its_last_month(tmp_path):
-    """The 2023-24 return's last episode starts in February 2024: March 2024 is still a month it covers."""
+    """The 2023-24 return's last episode starts in February 2024: March 2024 is still a month it covers. The load
+    says which months the snapshot covers."""
     from test_readers import returns_903
 
     store = tmp_path / "w.duckdb"
-    assert main(["load", "--format", "ssda903", str(returns_903(tmp_path / "903")), "--store", str(store)]) == 0
+    code, out = cli("load", "--format", "ssda903", returns_903(tmp_path / "903"), "--store", store)
+    assert code == 0 and "snapshot 1 (extract of 1 April 2024) covers 2022-04 to 2024-03" in out
     con, snap = connect(store)
     cov = coverage(con, snap)
     con.close()
