@@ -161,7 +161,7 @@ def load_sources(
             f"the extract date {extract} is after today ({dt.date.today()}): is it the day the data was taken?"
         )
     for e in extracts:  # what each source says of itself: checked before the snapshot keeps it
-        check_stated(e, extract_d)
+        check_stated(e)
     latest = max((e.latest_month for e in extracts if e.latest_month), default=None)
     # the first month every source covers (kpi.store.coverage starts no earlier): none if a source does not say
     firsts = [e.first_month for e in extracts]

@@ -144,13 +144,14 @@ def month_of(snap: dict) -> str:
     return (first - dt.timedelta(days=1)).strftime("%Y-%m")
 
 
-def check_stated(extract, extract_date) -> None:
+def check_stated(extract) -> None:
     """A LoadError unless what a source states of itself, and the snapshot keeps (:attr:`Extract.latest_month`,
     ``first_month``, ``council``), is what the snapshot's months and title can use: months YYYY-MM, the latest not
-    after the extract date's month nor before the first, the council a name (docs/assumptions.md A91)."""
+    after the month of the source's own extract date nor before the first, the council a name (docs/assumptions.md
+    A91). An extract date given to the load instead, earlier, is not a contradiction: the snapshot covers months to
+    the one before it (:func:`coverage`)."""
     import re
 
-    from .calendar import month_label
     from .errors import LoadError
 
     where = {"standard": f"{Path(extract.source) / 'extract.json'}", "sql": f"{extract.source} (its --mapping)"}.get(
@@ -161,9 +162,10 @@ def check_stated(extract, extract_date) -> None:
         if v is not None and not (isinstance(v, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v)):
             raise LoadError(f"{where}: {field} {v!r} is not a month; expected YYYY-MM (e.g. 2026-10)")
     latest, first = extract.latest_month, extract.first_month
-    if latest and latest > month_label(extract_date):
+    own = str(extract.extract_date or "")
+    if latest and re.fullmatch(r"\d{4}-\d{2}-\d{2}", own) and latest > own[:7]:
         raise LoadError(
-            f"{where}: latest_month {latest} is after the extract date's month ({extract_date}); expected the last "
+            f"{where}: latest_month {latest} is after the month of its extract_date ({own}); expected the last "
             "month the data covers"
         )
     if latest and first and first > latest:

@@ -481,7 +481,10 @@ def test_an_ssda903_return_covers_its_collection_years_only(tmp_path, capsys):
         (b'["extract_date", "2024-06-01"]', "extract.json: a JSON list, not an object"),
         (b'{"extract_date": "2024-06-01", "latest_month": "2024-5"}', "latest_month '2024-5' is not a month"),
         (b'{"extract_date": "2024-06-01", "latest_month": "junk"}', "latest_month 'junk' is not a month"),
-        (b'{"extract_date": "2024-06-01", "latest_month": "2024-08"}', "latest_month 2024-08 is after the extract"),
+        (
+            b'{"extract_date": "2024-06-01", "latest_month": "2024-08"}',
+            "latest_month 2024-08 is after the month of its extract_date (2024-06-01)",
+        ),
         (b'{"extract_date": "2024-06-01", "latest_month": 202405}', "latest_month is 202405, not text"),
         (b'{"extract_date": "2024-06-01", "council": ["Bucks"]}', 'council is ["Bucks"], not text'),
         (b'{"extract_date": "2024-06-01", "council": "  "}', "council '  ' is not a council's name"),
