@@ -240,7 +240,7 @@ class Explorer:
         m = self.measure(name)
         a, b = months_of(before), months_of(after)
         months = sorted(set(a) | set(b))
-        self.coverage.check(months, self.partial, "month")
+        self._month(months[-1])  # the latest month compared is one the snapshot covers (earlier ones may precede it)
         groups = compute(self.context, self.catalogue, months, by=by, refs=[m.ref])
         total = compute(self.context, self.catalogue, months, refs=[m.ref])
         out = decompose(m, groups, total, a, b, by)

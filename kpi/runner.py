@@ -398,6 +398,8 @@ def explore(
     out.parent.mkdir(parents=True, exist_ok=True)
     progress(f"running {nb.name} for {m.ref} {m.title}, {month}")
     params = {"measure": m.ref, "month": month, "store": str(Path(store).resolve())}
+    if partial and month == cov.partial:  # the notebook's Explorer checks its month as the command did
+        params["partial"] = True
     if catalogue != "county":  # the re-referrals notebook is the county's; the measure template takes any set
         params["catalogue"] = catalogue
     try:

@@ -579,3 +579,15 @@ def test_a_return_covers_its_whole_collection_year_without_a_record_in_its_last_
     cov = coverage(con, snap)
     con.close()
     assert (cov.first, cov.last) == ("2022-04", "2024-03")
+
+
+def test_kpi_explore_of_the_partial_month_tells_its_notebook(mid_month, tmp_path, capsys):
+    """The notebook's Explorer checks its month as the command does: asked with --partial, it is let through."""
+    code, out = cli("explore", "1.6", "--month", "2026-11", "--partial", "--store", mid_month, "--out", tmp_path)
+    assert code == 0, capsys.readouterr().err
+    nb = nbformat.read(tmp_path / "measure-1.6-2026-11.ipynb", as_version=4)
+    assert (
+        "partial = True" in nb.cells[nb.cells.index(next(c for c in nb.cells if "injected" in str(c.metadata)))].source
+    )
+    err = refused(capsys, "explore", "1.6", "--month", "2026-11", "--store", mid_month, "--out", tmp_path)
+    assert "2026-11 is a partial month" in err
