@@ -150,5 +150,9 @@ class Coverage:
         early = [m for m in months if self.first and m < self.first]
         if early:
             began = [t for t, m in self.starts.items() if m == self.first]
-            why = f"; the records of its {' and '.join(began)} start in {self.first}" if began else ""
+            why = (
+                f"; the records of its {' and '.join(began)} start in {self.first}"
+                if began
+                else f"; its sources cover months from {self.first} (the first year of the returns loaded)"
+            )
             raise MonthError(f"{what} {early[0]} is before the data's history: {self.describe()}{why}")

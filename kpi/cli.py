@@ -191,6 +191,11 @@ def cmd_load(a) -> int:
         return 2
     print(res.summary())
     print(f"loaded into {a.store} in {time.perf_counter() - t0:.1f} s")
+    from .store import open_snapshot
+
+    con, _, cov = open_snapshot(a.store, res.snapshot_id)  # the months the commands will report, said once
+    con.close()
+    print(cov.describe().replace(f" of {a.store}", "", 1))
     return 0
 
 
@@ -207,7 +212,28 @@ def _snapshot(a, months_of):
     except UserError:
         con.close()
         raise
+    a.partial_month = cov if cov.partial in months else None  # shown: labelled (_label_partial)
     return con, snap, months
+
+
+def _label_partial(a, df: pd.DataFrame, key: str = "month") -> pd.DataFrame:
+    """A partial month shown is labelled: a ``partial`` column giving the last day its figures count on its rows
+    (and on those of the quarter or year holding it, with ``key="period"``), and a line on standard error. Nothing
+    is added when no partial month is shown."""
+    cov = getattr(a, "partial_month", None)
+    if cov is None or df.empty:
+        return df
+    from .calendar import period_of
+
+    mine = cov.partial if key == "month" else period_of(cov.partial, a.period)
+    df = df.copy()
+    df["partial"] = df[key].map(lambda v: f"figures to {cov.to_day.isoformat()}" if v == mine else "")
+    print(
+        f"{mine} is partial: the extract was taken on {cov.extract_date:%-d %B %Y}, so its figures run to "
+        f"{cov.to_day:%-d %B %Y} (column partial)",
+        file=sys.stderr,
+    )
+    return df
 
 
 def cmd_volumes(a) -> int:
@@ -216,7 +242,7 @@ def cmd_volumes(a) -> int:
 
     con, snap, months = _snapshot(a, lambda m: months_back(m, a.months))
     month = months[-1]
-    df = volumes(con, month, a.months, snap)
+    df = _label_partial(a, volumes(con, month, a.months, snap))
     con.close()
     if a.format == "csv":
         df.to_csv(sys.stdout, index=False)
@@ -227,7 +253,11 @@ def cmd_volumes(a) -> int:
             f"{snap['council'] or 'Council'}: headline volumes to {month} "
             f"(snapshot {snap['snapshot_id']}, extract {snap['extract_date'].date()})"
         )
-        print(wide(df).to_string())
+        table = wide(df.drop(columns="partial", errors="ignore"))
+        if a.partial_month:  # the partial month's column says so
+            cov = a.partial_month
+            table = table.rename(columns={cov.partial: f"{cov.partial} (partial, to {cov.to_day:%-d %b})"})
+        print(table.to_string())
         for name, why in (
             df.dropna(subset=["not_available"]).drop_duplicates("volume")[["volume", "not_available"]].values
         ):
@@ -293,12 +323,15 @@ def cmd_measures(a) -> int:
         if con is not None:
             con.close()
     _print_rejects(rejects)
+    if con is not None:
+        df = _label_partial(a, df, "month" if a.period == "month" else "period")
     if a.format == "csv":
         df.to_csv(sys.stdout, index=False)
     elif a.format == "json":
         print(df.to_json(orient="records", indent=1, force_ascii=False))
     elif a.period != "month":
         cols = ["measure", "period", "months", "display", "calculation", "target", "tolerance", "rag", "how"]
+        cols += ["partial"] if "partial" in df else []
         show = df[cols].copy()
         show.insert(1, "title", df["title"].str.slice(0, 44))
         print(show.astype(object).fillna("").to_string(index=False))
@@ -307,6 +340,7 @@ def cmd_measures(a) -> int:
             ["measure", "kpi", "month"]
             + (["group"] if a.by else [])
             + ["display", "calculation", "target", "tolerance", "rag", "vs_last_month"]
+            + (["partial"] if "partial" in df else [])
         )
         show = df[cols].copy()
         # what the loaded data cannot supply says so (the reason: the not_available column of csv and json)

@@ -135,16 +135,30 @@ class Explorer:
         snapshot: int | None = None,
         catalogue: Catalogue | str = "county",
         targets: Path | str | dict | None = DEFAULT_TARGETS,
+        partial: bool = False,
     ):
-        from .store import default_store, month_of
+        """``partial``: the snapshot's partial month (its extract date's, to the day before) may be asked for."""
+        from .store import coverage, default_store
 
-        con, snap = connect(Path(store) if store else default_store(), snapshot)
+        store = Path(store) if store else default_store()
+        con, snap = connect(store, snapshot)
         self.context = Context.prepare(con, snap)
         self.snapshot = snap
         self.catalogue = load(catalogue) if isinstance(catalogue, str) else catalogue
         self.targets = targets
-        self.latest_month = month_of(snap)
+        self.coverage = coverage(con, snap, store)
+        self.partial = partial
+        self.latest_month = self.coverage.last  # the default month, as every command's
         self._labels: dict[str, dict] = {}
+
+    def _month(self, month: str | None) -> str:
+        """The month asked (the latest complete one if None), checked as the commands check theirs: a MonthError
+        naming the months the snapshot covers if it lies outside them."""
+        from .calendar import parse_month
+
+        month = parse_month(month, "month") if month is not None else self.latest_month
+        self.coverage.check(month, self.partial, "month")
+        return month
 
     # ---------------------------------------------------------------- measures and series
     def measure(self, name: str) -> Measure:
@@ -186,7 +200,7 @@ class Explorer:
 
     def _card(self, m: Measure, month: str | None, months: int, by: str | None = None) -> pd.DataFrame:
         return scorecard(
-            month or self.latest_month,
+            self._month(month),
             months,
             context=self.context,
             catalogue=self.catalogue,
@@ -228,6 +242,7 @@ class Explorer:
         m = self.measure(name)
         a, b = months_of(before), months_of(after)
         months = sorted(set(a) | set(b))
+        self._month(months[-1])  # the latest month compared is one the snapshot covers (earlier ones may precede it)
         groups = compute(self.context, self.catalogue, months, by=by, refs=[m.ref])
         total = compute(self.context, self.catalogue, months, refs=[m.ref])
         out = decompose(m, groups, total, a, b, by)
@@ -239,7 +254,7 @@ class Explorer:
         (``numerator=True``: only those counted in the numerator). Record level: for the analyst only,
         never for a report or a shared file."""
         m = self.measure(name)
-        df = _cohort(self.context, m, month or self.latest_month)
+        df = _cohort(self.context, m, self._month(month))
         return df[df["numerator"] > 0].reset_index(drop=True) if numerator else df
 
     # ---------------------------------------------------------------- pictures (PNG, for IPython.display.Image)
@@ -276,7 +291,7 @@ class Explorer:
         special-cause points, at most 6 months), or, with no signal, to the latest 3 months; ``window``
         fixes the months after instead."""
         m = self.measure(name)
-        month = month or self.latest_month
+        month = self._month(month)
         s = self.spc(m.ref, month, months)
         n = window or min(max(len(s.signal()), 3), 6)
         after = months_back(month, n)

@@ -37,7 +37,7 @@ from .checks import (
 from .errors import LoadError
 from .readers import typed_columns
 from .readers.extract import NOT_A_RECORD, REJECTED, REPLACED
-from .store import META_DDL, default_store, loaded, open_for_load, quiet
+from .store import META_DDL, check_stated, default_store, loaded, open_for_load, quiet
 
 # DuckDB's own memory during a load (it spills to disk beyond): by default it may take 80% of the machine,
 # which at scale 50 meant a 12 GB peak; a load must fit a council analyst's 8 GB laptop.
@@ -164,11 +164,22 @@ def load_sources(
     except ValueError:
         raise LoadError(f"extract date {extract!r} is not a date YYYY-MM-DD") from None
     extract = extract_d.isoformat()
+    if extract_d > dt.date.today() + dt.timedelta(days=366):  # docs/assumptions.md A90
+        given = "--extract-date" if extract_date else "the sources' extract date (extract.json, a return's dates)"
+        raise LoadError(
+            f"{given} {extract} is more than a year after today ({dt.date.today()}): expected the day the data was "
+            "taken from the case management system"
+        )
     if extract_d > dt.date.today():  # said, not refused: a test or a synthetic authority may be dated ahead
         notes.append(
             f"the extract date {extract} is after today ({dt.date.today()}): is it the day the data was taken?"
         )
+    for e in extracts:  # what each source says of itself: checked before the snapshot keeps it
+        check_stated(e)
     latest = max((e.latest_month for e in extracts if e.latest_month), default=None)
+    # the first month every source covers (kpi.store.coverage starts no earlier): none if a source does not say
+    firsts = [e.first_month for e in extracts]
+    first_month = min(firsts) if all(firsts) else None
     source = "; ".join(f"{e.format}:{e.source}" if e.format != "standard" else e.source for e in extracts)
 
     con = open_for_load(store, {"memory_limit": MEMORY_LIMIT})  # refused if not a store, or damaged
@@ -216,7 +227,8 @@ def load_sources(
         con.execute("BEGIN TRANSACTION")
         in_meta = True
         con.execute(
-            "INSERT INTO meta.snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO meta.snapshots (snapshot_id, extract_date, loaded_at, source, council, latest_month, note, "
+            "first_month) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 sid,
                 extract_d,
@@ -225,6 +237,7 @@ def load_sources(
                 council or next((e.council for e in extracts if e.council), None),
                 latest,
                 "; ".join(notes) or None,
+                first_month,
             ],
         )
         con.register("acc_df", accounting.assign(snapshot_id=sid))

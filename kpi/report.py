@@ -195,17 +195,27 @@ class Report:
         params_file: str | Path | None = None,
         data_dir: str | Path | None = None,
         public: bool = False,
+        partial: bool = False,
     ) -> Report:
-        """The month's report data: from the runner's ``data_dir`` if it has it, else computed from the store."""
-        from .store import default_store, latest_month
+        """The month's report data: from the runner's ``data_dir`` if it has it, else computed from the store, whose
+        snapshot must cover the month, as for every command (the latest complete one if None; its partial month
+        only with ``partial``): a MonthError otherwise (:meth:`kpi.calendar.Coverage.check`)."""
+        from .calendar import parse_month
+        from .store import default_store, open_snapshot
 
         store = Path(store) if store else default_store()
         p = params_mod.load(params_file) if params_file else None
-        if month is None:  # the latest month of the store
-            month = latest_month(store, p.snapshot if p else None)
+        d = Path(data_dir) if data_dir else None
+        computed = d is None or not (d / "scorecard.parquet").exists()  # the runner's data was checked when made
+        if computed or month is None:
+            month = parse_month(month, "month") if month is not None else None
+            con, _, cov = open_snapshot(store, p.snapshot if p else None, "snapshot")
+            con.close()
+            month = month or cov.last
+            if computed:
+                cov.check(month, partial, "month")
         p = p or params_mod.for_month(month)
         cat = catalogue_for(p)
-        d = Path(data_dir) if data_dir else None
         if d is None or not (d / "scorecard.parquet").exists():
             d = prepare_data(month, store, p, d)
         history = pd.read_parquet(d / "scorecard.parquet")
@@ -293,6 +303,16 @@ class Report:
         word = {"better": "better", "worse": "worse", "same": "no change"}.get(row["vs_last_month"], "")
         return f"{signed(ch, max(m.decimals, 1) if m.unit != 'count' else 0)}{unit} since last month ({word})."
 
+    def _figures_to(self) -> str:
+        """'the end of October 2026', or for the month the extract was taken in after its 1st (a partial month,
+        reported only when asked for), the day before the extract: '19 November 2026 (a partial month)'."""
+        extract = self.snapshot.get("extract_date")
+        if extract is not None and pd.notna(extract):
+            day = pd.Timestamp(extract)
+            if day.strftime("%Y-%m") == self.month and day.day > 1:
+                return f"{day - pd.Timedelta(days=1):%-d %B %Y} (a partial month)"
+        return f"the end of {month_name(self.month)}"
+
     # ------------------------------------------------------------------ parts
     def title(self) -> None:
         council = self.params.council or self.snapshot.get("council") or "Council"
@@ -300,7 +320,7 @@ class Report:
         extract = pd.Timestamp(extract).strftime("%d %B %Y") if extract is not None and pd.notna(extract) else "unknown"
         notes = f"<p>{_e(self.params.notes)}</p>" if self.params.notes else ""
         _show(f"""<h1 id="top">{_e(council)}: children's social care performance, {month_name(self.month)}</h1>
-<p>Figures to the end of {month_name(self.month)}, from the data extract of {extract}
+<p>Figures to {self._figures_to()}, from the data extract of {extract}
 (snapshot {_e(self.snapshot.get("snapshot_id", ""))}). RAG is shown in words and symbols as well as colour:
 {rag_badge("green", "Green: meets target")} {rag_badge("amber", "Amber: within tolerance")}
 {rag_badge("red", "Red: outside tolerance")}. Commentary marked <strong>DRAFT</strong> was drafted from the figures

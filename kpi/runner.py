@@ -12,6 +12,7 @@ for every child identifier in the store.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -161,15 +162,69 @@ def run(
     public = public or p.public
     out = Path(out_root).resolve() / month
     build = out / f".build-{os.getpid()}"
-    shutil.rmtree(build, ignore_errors=True)
+    with month_lock(out, month, progress):
+        shutil.rmtree(build, ignore_errors=True)
+        try:
+            (build / "notebooks").mkdir(parents=True)
+        except OSError as e:
+            raise UserError(f"output folder {out}: cannot be made: {e.strerror}") from None
+        try:
+            return _produce(month, store, p, cat, out, build, workers, public, notebook_dir, progress, partial, t0)
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+
+
+LOCK = ".run.lock"  # in a month's output folder while a run of it is under way
+
+
+@contextlib.contextmanager
+def month_lock(out: Path, month: str, progress=print):
+    """The month's output folder held by this run alone: a second run of it at once is refused naming the first
+    (two runs would each replace the other's files, the last one winning). The lock is the kernel's (flock) on
+    ``out/.run.lock``, so a run that died holds none: its file is taken over (and said so). Removed at the end,
+    after checking that the file locked is still the one at the path (a run that opened it before it went is
+    not let in on an unlinked file)."""
+    import fcntl
+    import socket
+
     try:
-        (build / "notebooks").mkdir(parents=True)
+        out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f"output folder {out}: cannot be made: {e.strerror}") from None
+    path = out / LOCK
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise UserError(f"output folder {out}: cannot be written: {e.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 300).decode(errors="replace").strip() or "a process that has just started"
+            os.close(fd)
+            raise UserError(
+                f"output folder {out}: another run of {month} is under way ({holder}); wait for it to finish, or "
+                "give another --output"
+            ) from None
+        try:
+            current = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)  # its run ended and removed it as this one opened it: again
     try:
-        return _produce(month, store, p, cat, out, build, workers, public, notebook_dir, progress, partial, t0)
+        stale = os.read(fd, 300).decode(errors="replace").strip()
+        if stale:
+            progress(f"[{month}] took over the lock of a run that ended without finishing ({stale})")
+        os.ftruncate(fd, 0)
+        started = time.strftime("%Y-%m-%d %H:%M:%S")
+        os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()}, started {started}".encode(), 0)
+        yield
     finally:
-        shutil.rmtree(build, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
 
 
 FAILED = "failed"  # beside a month's last good run: the record of its latest failed run
@@ -349,6 +404,8 @@ def explore(
     out.parent.mkdir(parents=True, exist_ok=True)
     progress(f"running {nb.name} for {m.ref} {m.title}, {month}")
     params = {"measure": m.ref, "month": month, "store": str(Path(store).resolve())}
+    if partial and month == cov.partial:  # the notebook's Explorer checks its month as the command did
+        params["partial"] = True
     if catalogue != "county":  # the re-referrals notebook is the county's; the measure template takes any set
         params["catalogue"] = catalogue
     try:

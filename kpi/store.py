@@ -20,7 +20,6 @@ import duckdb
 import pandas as pd
 
 from .errors import UserError
-from .files import sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +50,7 @@ CREATE TABLE IF NOT EXISTS meta.load_accounting (
     snapshot_id INTEGER, table_name VARCHAR, file VARCHAR, sha256 VARCHAR,
     rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT);
 ALTER TABLE meta.load_accounting ADD COLUMN IF NOT EXISTS rows_merged BIGINT DEFAULT 0;
+ALTER TABLE meta.snapshots ADD COLUMN IF NOT EXISTS first_month VARCHAR;
 CREATE TABLE IF NOT EXISTS meta.availability (
     snapshot_id INTEGER, table_name VARCHAR, column_name VARCHAR, reason VARCHAR);
 CREATE TABLE IF NOT EXISTS meta.rejects (
@@ -123,14 +123,18 @@ def connect(store: Path | str | None = None, snapshot: int | None = None):
 
 
 def latest_month(store: Path | str | None = None, snapshot: int | None = None) -> str:
-    """The last month a snapshot's data covers (the latest snapshot unless told): every command's default month."""
+    """The last month a snapshot's data covers (the latest snapshot unless told): every command's default month,
+    :func:`coverage`'s ``last`` (the one definition of it)."""
     con, snap = connect(store, snapshot)
-    con.close()
-    return month_of(snap)
+    try:
+        return coverage(con, snap).last
+    finally:
+        con.close()
 
 
 def month_of(snap: dict) -> str:
-    """A snapshot's latest month: as its load recorded it, else the last month before its extract date's."""
+    """The latest month a snapshot's load recorded (its sources' latest_month), else the last month before its
+    extract date's: an upper bound only; the month a command reports by default is :func:`coverage`'s last."""
     import datetime as dt
 
     latest = snap.get("latest_month")
@@ -140,15 +144,47 @@ def month_of(snap: dict) -> str:
     return (first - dt.timedelta(days=1)).strftime("%Y-%m")
 
 
+def check_stated(extract) -> None:
+    """A LoadError unless what a source states of itself, and the snapshot keeps (:attr:`Extract.latest_month`,
+    ``first_month``, ``council``), is what the snapshot's months and title can use: months YYYY-MM, the latest not
+    after the month of the source's own extract date nor before the first, the council a name (docs/assumptions.md
+    A91). An extract date given to the load instead, earlier, is not a contradiction: the snapshot covers months to
+    the one before it (:func:`coverage`)."""
+    import re
+
+    from .errors import LoadError
+
+    where = {"standard": f"{Path(extract.source) / 'extract.json'}", "sql": f"{extract.source} (its --mapping)"}.get(
+        extract.format, extract.source
+    )
+    for field in ("first_month", "latest_month"):
+        v = getattr(extract, field)
+        if v is not None and not (isinstance(v, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v)):
+            raise LoadError(f"{where}: {field} {v!r} is not a month; expected YYYY-MM (e.g. 2026-10)")
+    latest, first = extract.latest_month, extract.first_month
+    own = str(extract.extract_date or "")
+    if latest and re.fullmatch(r"\d{4}-\d{2}-\d{2}", own) and latest > own[:7]:
+        raise LoadError(
+            f"{where}: latest_month {latest} is after the month of its extract_date ({own}); expected the last "
+            "month the data covers"
+        )
+    if latest and first and first > latest:
+        raise LoadError(f"{where}: first_month {first} is after latest_month {latest}")
+    c = extract.council
+    if c is not None and not (isinstance(c, str) and c.strip() and c.isprintable() and len(c) <= 200):
+        raise LoadError(f'{where}: council {c!r} is not a council\'s name; expected text (e.g. "Buckinghamshire")')
+
+
 # The tables whose first records mark where a snapshot's history starts: the flows of the front door, children in
 # need and child protection (a month before all of them have started would count no contacts, or no ICPCs, as 0).
 HISTORY_GROUPS = ("Front door", "Child in need", "Child protection")
 
 
-def record_starts(con, snap: dict, tables=None) -> dict[str, str]:
-    """The month each of the snapshot's tables (``tables``: those only) starts in: its record date's earliest month
-    (the contact, referral, start or conference date: its first required date that cannot lie ahead, not a birth).
-    Tables without such a date, or without a row, are not in it. One min() per table, over the snapshot's own."""
+def record_span(con, snap: dict, tables=None) -> dict[str, tuple[str, str]]:
+    """The months each of the snapshot's tables (``tables``: those only) starts and ends in: its record date's
+    earliest and latest month (the contact, referral, start or conference date: its first required date that cannot
+    lie ahead, not a birth). Tables without such a date, or without a row, are not in it. One min() and max() per
+    table, over the snapshot's own."""
     from . import model
     from .calendar import month_label
 
@@ -157,7 +193,7 @@ def record_starts(con, snap: dict, tables=None) -> dict[str, str]:
         r[0]
         for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [f"snap_{sid}"]).fetchall()
     }
-    starts = {}
+    spans = {}
     for t in model.TABLES:
         if (tables is not None and t.name not in tables) or t.name not in present:
             continue
@@ -170,30 +206,48 @@ def record_starts(con, snap: dict, tables=None) -> dict[str, str]:
             None,
         )
         if col:
-            first = con.execute(f'SELECT min("{col}")::DATE FROM snap_{sid}."{t.name}"').fetchall()[0][0]
+            first, last = con.execute(
+                f'SELECT min("{col}")::DATE, max("{col}")::DATE FROM snap_{sid}."{t.name}"'
+            ).fetchall()[0]
             if first is not None:
-                starts[t.name] = month_label(first)
-    return starts
+                spans[t.name] = (month_label(first), month_label(last))
+    return spans
+
+
+def record_starts(con, snap: dict, tables=None) -> dict[str, str]:
+    """The month each of the snapshot's tables starts in (:func:`record_span`)."""
+    return {t: first for t, (first, _) in record_span(con, snap, tables).items()}
 
 
 def coverage(con, snap: dict, store: Path | str | None = None):
-    """The months a snapshot covers (:class:`kpi.calendar.Coverage`; docs/assumptions.md A60).
+    """The months a snapshot covers (:class:`kpi.calendar.Coverage`; docs/assumptions.md A60, A90).
 
-    The last is its latest complete month (:func:`month_of`, and never the month of its extract date or later);
-    the extract date's month is partial when taken after its 1st. The first is the latest month in which the
-    records of a table of the front door, children in need or child protection start (:func:`record_starts`):
-    with none of them loaded (an SSDA903 return alone), the earliest month of any table's records."""
+    The last is its latest complete month: the latest month its sources say they cover (:func:`month_of`), never
+    the month of its extract date or later, and, unless its sources are returns stating the years they cover
+    (``first_month``), never after the month of its latest record (an extract date far ahead of the data would
+    otherwise report months of zeros). The extract date's month
+    is partial when taken after its 1st. The first is the latest month in which the records of a table of the
+    front door, children in need or child protection start (:func:`record_starts`): with none of them loaded (an
+    SSDA903 return alone), the earliest month of any table's records; and never before the first month its
+    sources say they cover (``first_month``: an SSDA903 return's collection year, whose older episodes are those
+    of children still in care, not the history of the authority's care)."""
     from . import model
     from .calendar import Coverage, add_months, month_label
 
     sid = int(snap["snapshot_id"])
     extract = pd.Timestamp(snap["extract_date"]).date()
     before = month_label(add_months(extract.replace(day=1), -1))
+    spans = record_span(con, snap)
+    starts = {t: first for t, (first, _) in spans.items()}
+    stated = snap.get("first_month") if isinstance(snap.get("first_month"), str) else None
     last = min(month_of(snap), before)
+    if not stated:  # an extract, not a return whose collection years state its span: no month after its records
+        last = min(last, max((end for _, end in spans.values()), default=before))
     partial = month_label(extract) if extract.day > 1 and last == before else None
-    starts = record_starts(con, snap)
     history = {t.name: starts[t.name] for t in model.TABLES if t.group in HISTORY_GROUPS and t.name in starts}
     first = max(history.values()) if history else min(starts.values(), default=None)
+    if first and stated and stated > first:
+        first = stated
     return Coverage(first, last, extract, partial, history, f"snapshot {sid}" + (f" of {store}" if store else ""))
 
 
@@ -319,11 +373,12 @@ def _check_path(store: Path, writing: bool) -> None:
 
 
 # A store's record, kept beside it by each load (<store>.check): the file's size, modification time and inode as
-# the load left it, and its SHA-256. A store whose size, time and inode are still those recorded has not been
-# written since, and is opened at no cost. One that has (copied, restored, touched, damaged) is hashed: the same
-# bytes are the same store. Otherwise, or without a record (a store from before records were kept, or a load that
-# died), every block of every table is read, which verifies DuckDB's own checksum of each block, before the load
-# writes to it, or a command reads it; a store that passes is recorded anew. See docs/assumptions.md A75.
+# the load left it. A store whose size, time and inode are still those recorded has not been written since, and is
+# opened at no cost. Otherwise (copied, restored, touched, changed by another program, damaged), or without a record
+# (a store from before records were kept, or a load that died), every block of every table is read, which verifies
+# DuckDB's own checksum of each block, before the load writes to it, or a command reads it; a store that passes is
+# recorded anew. The store is never hashed whole: that cost grew with every snapshot kept. See docs/assumptions.md
+# A75, A92.
 def record_path(store: Path) -> Path:
     return store.with_name(store.name + ".check")
 
@@ -356,17 +411,13 @@ def verify(store: Path, before_writing: bool = False) -> None:
     """StoreError if the store is damaged (the record above says how it is known). A command reading a store that
     no load has recorded, or while its load is unfinished, opens it unchecked: DuckDB checks each block it reads."""
     rec = _record(store)
-    stat = _stat(store)
     if rec and rec.get("state") == "loaded":
-        if all(rec.get(k) == v for k, v in stat.items()):
-            return
-        if rec.get("sha256") == sha256(store):
-            _write_record(store, rec | stat)
+        if all(rec.get(k) == v for k, v in _stat(store).items()):
             return
     elif not before_writing:
         return
     scan(store)
-    _write_record(store, {"state": "loaded", **_stat(store), "sha256": sha256(store)})
+    _write_record(store, {"state": "loaded", **_stat(store)})
 
 
 def scan(store: Path) -> None:
@@ -390,13 +441,34 @@ def scan(store: Path) -> None:
 
 def open_for_load(store: Path, config: dict):
     """The store opened for a load to write, checked first (:func:`verify`); its record marks it being written
-    until :func:`loaded` records it again."""
+    until :func:`loaded` records it again, and whether this load made it."""
+    new = not os.path.lexists(store)
     con = open_store(store, read_only=False, config=config)
-    _write_record(store, (_record(store) or {}) | {"state": "loading"})
+    _write_record(store, (_record(store) or {}) | {"state": "loading", "new": new})
     return con
 
 
 def loaded(store: Path) -> None:
-    """Record the store as a load left it (after its connection is closed)."""
-    if store.is_file():
-        _write_record(store, {"state": "loaded", **_stat(store), "sha256": sha256(store)})
+    """Record the store as a load left it (after its connection is closed): its size, time and inode only. A
+    store the load made and left without a snapshot (the load stopped) is removed, with its record: an empty
+    store would stand where none was, and every command would read it as a store with nothing loaded."""
+    if not store.is_file():
+        return
+    rec = _record(store) or {}
+    if rec.get("new") and not _has_snapshot(store):
+        for p in (store, store.with_name(store.name + ".wal"), record_path(store)):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        return
+    _write_record(store, {"state": "loaded", **_stat(store)})
+
+
+def _has_snapshot(store: Path) -> bool:
+    """Whether the store holds a snapshot (True when it cannot be told: it is then kept)."""
+    try:
+        with duckdb.connect(str(store), read_only=True) as con:
+            return bool(con.execute("SELECT count(*) FROM meta.snapshots").fetchall()[0][0])
+    except duckdb.CatalogException:  # no meta schema: nothing was written
+        return False
+    except duckdb.Error:
+        return True

@@ -82,7 +82,8 @@ def test_a_store_without_the_front_door_starts_at_its_earliest_record(tmp_path):
     con, snap = connect(tmp_path / "w.duckdb")
     cov = coverage(con, snap)
     con.close()
-    assert (cov.first, cov.last, cov.partial, cov.starts) == ("2024-03", "2026-03", None, {})
+    # and it ends with its latest record's month, not the extract date's (docs/assumptions.md A90)
+    assert (cov.first, cov.last, cov.partial, cov.starts) == ("2024-03", "2025-06", None, {})
 
 
 def test_coverage_checks_every_month_asked():
@@ -173,6 +174,8 @@ def test_a_partial_months_report_is_labelled_partial(mid_month, tmp_path):
     assert "<title>Council: performance report, November 2026 (partial month: to 14 November 2026)</title>" in page
     note = "Partial month: the data were extracted on 15 November 2026, so the figures for November 2026 run to 14 "
     assert note in page and page.index(note) < page.index('id="summary"')  # under the title
+    assert "Figures to 14 November 2026 (a partial month), from the data extract of 15 November 2026" in page
+    assert "Figures to the end of November 2026" not in page
     assert json.loads((res.out_dir / "manifest.json").read_text())["partial"] == {"figures_to": "2026-11-14"}
     # a complete month asked for with --partial is not labelled
     res = run("2026-10", mid_month, out_root=tmp_path / "o", notebook_dir=books, progress=lambda s: None, partial=True)
@@ -411,3 +414,196 @@ def test_run_checks_each_month_once(small_authority, tmp_path, monkeypatch):
     monkeypatch.setattr(kpi.runner, "_produce", produce)
     code, _ = cli("run", "--months", "2026-09..2026-10", "--store", root / "store.duckdb", "--output", tmp_path)
     assert code == 0 and calls == ["2026-09", "2026-10"]
+
+
+# ------------------------------------------------------------------------------------------------ one latest month
+
+
+@pytest.fixture(scope="module")
+def stated_partial(tmp_path_factory):
+    """A store whose extract.json says its latest month is 2026-11, taken on 20 November 2026: November is partial
+    (to the 19th), so its latest complete month is 2026-10, for the notebooks and the Explorer as for commands."""
+    root = tmp_path_factory.mktemp("stated")
+    refs = [referral("R1", "K1", "2026-09-03"), referral("R2", "K2", "2026-10-05"), referral("R3", "K3", "2026-11-19")]
+    build_store(root, {"referrals": refs}, extract_date="2026-11-20").con.close()
+    (root / "in" / "extract.json").write_text(json.dumps({"extract_date": "2026-11-20", "latest_month": "2026-11"}))
+    from kpi.load import load
+
+    load(root / "in", root / "w.duckdb")
+    return root / "w.duckdb"
+
+
+def test_the_notebooks_and_the_explorer_take_the_latest_month_as_the_commands_do(stated_partial, tmp_path):
+    from kpi.explore import Explorer
+    from kpi.report import Report
+    from kpi.store import latest_month
+
+    assert latest_month(stated_partial) == "2026-10"
+    assert Report.open(None, stated_partial, data_dir=tmp_path / "d").month == "2026-10"
+    for month, why in (("2030-01", "is after the data"), ("2026-11", "is a partial month"), ("2015-01", "is before")):
+        with pytest.raises(MonthError, match=f"month {month} {why}"):
+            Report.open(month, stated_partial)
+    report = Report.open("2026-11", stated_partial, partial=True)  # asked for: November to the 19th
+    assert report.latest("1.6")["numerator"] == 1
+    ex = Explorer(stated_partial)
+    assert ex.latest_month == "2026-10" and ex.series("1.6")["month"].iloc[-1] == "2026-10"
+    with pytest.raises(MonthError, match="month 2030-01 is after the data"):
+        ex.series("1.6", month="2030-01")
+    with pytest.raises(MonthError, match="month 2026-11 is a partial month"):
+        ex.cohort("1.6", month="2026-11")
+
+
+def test_the_last_month_covered_is_never_after_the_latest_record(tmp_path):
+    """An extract date months after its data (mistyped, or a return's): no months of zeros after the last record."""
+    refs = [referral("R1", "K1", "2026-09-03"), referral("R2", "K2", "2026-11-14")]
+    build_store(tmp_path, {"referrals": refs}, extract_date="2027-06-01").con.close()
+    con, snap = connect(tmp_path / "w.duckdb")
+    cov = coverage(con, snap)
+    con.close()
+    assert (cov.first, cov.last, cov.partial) == ("2026-09", "2026-11", None)
+    with pytest.raises(MonthError, match="2027-05 is after the data"):
+        cov.check("2027-05")
+
+
+def test_an_extract_date_more_than_a_year_ahead_is_refused(tmp_path, capsys):
+    from helpers import minimal_extract
+
+    d = minimal_extract(tmp_path / "in")
+    err = refused(capsys, "load", d, "--store", tmp_path / "w.duckdb", "--extract-date", "2099-01-01")
+    assert "--extract-date 2099-01-01 is more than a year after today" in err
+    (d / "extract.json").write_text(json.dumps({"extract_date": "2062-04-01"}))
+    err = refused(capsys, "load", d, "--store", tmp_path / "w.duckdb")
+    assert "the sources' extract date (extract.json, a return's dates) 2062-04-01 is more than a year after" in err
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_an_ssda903_return_covers_its_collection_years_only(tmp_path, capsys):
+    """Two years' returns (2022-23, 2023-24) with a child in care since April 2021: they cover April 2022 on."""
+    from test_readers import returns_903
+
+    store = tmp_path / "w.duckdb"
+    assert main(["load", "--format", "ssda903", str(returns_903(tmp_path / "903")), "--store", str(store)]) == 0
+    con, snap = connect(store)
+    cov = coverage(con, snap)
+    con.close()
+    assert cov.first == "2022-04"
+    err = refused(capsys, "volumes", "--store", store, "--month", "2022-03")
+    assert "2022-03 is before the data's history" in err and "its sources cover months from 2022-04" in err
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b'["extract_date", "2024-06-01"]', "extract.json: a JSON list, not an object"),
+        (b'{"extract_date": "2024-06-01", "latest_month": "2024-5"}', "latest_month '2024-5' is not a month"),
+        (b'{"extract_date": "2024-06-01", "latest_month": "junk"}', "latest_month 'junk' is not a month"),
+        (
+            b'{"extract_date": "2024-06-01", "latest_month": "2024-08"}',
+            "latest_month 2024-08 is after the month of its extract_date (2024-06-01)",
+        ),
+        (b'{"extract_date": "2024-06-01", "latest_month": 202405}', "latest_month is 202405, not text"),
+        (b'{"extract_date": "2024-06-01", "council": ["Bucks"]}', 'council is ["Bucks"], not text'),
+        (b'{"extract_date": "2024-06-01", "council": "  "}', "council '  ' is not a council's name"),
+        (b'{"extract_date": "2024-06-01", "council": "Bucks\xe9"}', "extract.json: not UTF-8 text (byte 49)"),
+        (None, "extract.json: not a file"),
+    ],
+)
+def test_what_an_extract_says_of_itself_is_checked(tmp_path, capsys, content, expected):
+    """latest_month and council are kept with the snapshot and move every default month and the report's title."""
+    from helpers import minimal_extract
+
+    d = minimal_extract(tmp_path / "in")
+    if content is None:
+        (d / "extract.json").mkdir()
+    else:
+        (d / "extract.json").write_bytes(content)
+    err = refused(capsys, "load", d, "--store", tmp_path / "w.duckdb")
+    assert expected in err and "internal error" not in err
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_two_runs_of_one_month_at_once_the_second_is_refused_naming_the_first(mid_month, tmp_path, monkeypatch, capsys):
+    """Another process runs 2026-10 into the same folder: a second run is refused, naming it; once that process
+    has died (its lock file left behind), a run takes the folder over, and removes the lock when done."""
+    import subprocess
+    import sys
+
+    import kpi.runner
+
+    out = tmp_path / "o" / "2026-10"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from kpi.runner import month_lock\n"
+            f"with month_lock(Path({str(out)!r}), '2026-10', print):\n"
+            "    print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(Path(kpi.runner.__file__).parent.parent)},
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        produced = []
+        monkeypatch.setattr(kpi.runner, "_produce", lambda *a: produced.append(a[0]) or "made")
+        err = refused(capsys, "run", "--month", "2026-10", "--store", mid_month, "--output", tmp_path / "o")
+        assert f"output folder {out}: another run of 2026-10 is under way (process {holder.pid} on " in err
+        assert produced == []
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (out / kpi.runner.LOCK).exists()  # left by the process killed
+    said = []
+    assert run("2026-10", mid_month, out_root=tmp_path / "o", progress=said.append) == "made"
+    assert produced == ["2026-10"] and not (out / kpi.runner.LOCK).exists()
+    assert any(f"took over the lock of a run that ended without finishing (process {holder.pid} " in s for s in said)
+
+
+def test_a_partial_month_shown_by_volumes_and_measures_is_labelled(mid_month, capsys):
+    """Its rows carry the last day counted (CSV, JSON, the table's column), and a line says so; a complete month's
+    output is as before."""
+    capsys.readouterr()
+    code, out = cli(
+        "volumes", "--month", "2026-11", "--months", "2", "--partial", "--store", mid_month, "--format", "csv"
+    )
+    err = capsys.readouterr().err
+    df = pd.read_csv(io.StringIO(out), keep_default_na=False)
+    assert code == 0 and set(df.loc[df["month"] == "2026-11", "partial"]) == {"figures to 2026-11-14"}
+    assert set(df.loc[df["month"] == "2026-10", "partial"]) == {""}
+    assert "2026-11 is partial: the extract was taken on 15 November 2026, so its figures run to 14 November" in err
+    code, out = cli("volumes", "--month", "2026-11", "--months", "2", "--partial", "--store", mid_month)
+    assert code == 0 and "2026-11 (partial, to 14 Nov)" in out
+    code, out = cli("measures", "--month", "2026-11", "--partial", "--store", mid_month, "--format", "json")
+    rows = [r for r in json.loads(out) if r["measure"] == "1.6"]
+    assert code == 0 and {r["month"]: r["partial"] for r in rows}["2026-11"] == "figures to 2026-11-14"
+    code, out = cli("measures", "--month", "2026-11", "--partial", "--store", mid_month, "--period", "quarter")
+    assert code == 0 and "figures to 2026-11-14" in out  # the quarter holding it: 2026-27 Q3
+    code, out = cli("measures", "--month", "2026-10", "--store", mid_month, "--format", "csv")
+    assert code == 0 and "partial" not in pd.read_csv(io.StringIO(out)).columns
+
+
+def test_a_return_covers_its_whole_collection_year_without_a_record_in_its_last_month(tmp_path):
+    """The 2023-24 return's last episode starts in February 2024: March 2024 is still a month it covers. The load
+    says which months the snapshot covers."""
+    from test_readers import returns_903
+
+    store = tmp_path / "w.duckdb"
+    code, out = cli("load", "--format", "ssda903", returns_903(tmp_path / "903"), "--store", store)
+    assert code == 0 and "snapshot 1 (extract of 1 April 2024) covers 2022-04 to 2024-03" in out
+    con, snap = connect(store)
+    cov = coverage(con, snap)
+    con.close()
+    assert (cov.first, cov.last) == ("2022-04", "2024-03")
+
+
+def test_kpi_explore_of_the_partial_month_tells_its_notebook(mid_month, tmp_path, capsys):
+    """The notebook's Explorer checks its month as the command does: asked with --partial, it is let through."""
+    code, out = cli("explore", "1.6", "--month", "2026-11", "--partial", "--store", mid_month, "--out", tmp_path)
+    assert code == 0, capsys.readouterr().err
+    nb = nbformat.read(tmp_path / "measure-1.6-2026-11.ipynb", as_version=4)
+    assert (
+        "partial = True" in nb.cells[nb.cells.index(next(c for c in nb.cells if "injected" in str(c.metadata)))].source
+    )
+    err = refused(capsys, "explore", "1.6", "--month", "2026-11", "--store", mid_month, "--out", tmp_path)
+    assert "2026-11 is a partial month" in err

@@ -1,12 +1,12 @@
 """Opening and checking the store: a path that is not a store, or a store that is damaged, is refused by name with
 what was expected, by the load (which then changes nothing) and by every command that reads it."""
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -191,8 +191,39 @@ def test_a_store_changed_by_another_program_or_copied_is_checked_and_taken(loade
     con.close()
     assert load(extract, store, extract_date="2024-06-01").snapshot_id == 3
     record = json.loads(kpi_store.record_path(store).read_text())
-    assert record["state"] == "loaded" and record["sha256"] == hashlib.sha256(store.read_bytes()).hexdigest()
-    assert record["size"] == store.stat().st_size
+    assert record["state"] == "loaded" and record["size"] == store.stat().st_size
+
+
+def test_the_store_is_never_hashed_whole_and_scanned_only_when_it_changed(loaded_store, tmp_path, extract, monkeypatch):
+    """A load records the store's size, time and inode; a store still as recorded is not read through; one whose
+    time changed (copied, touched) is scanned once, block by block, and recorded anew. Hashing the whole store on
+    every load cost more with every snapshot kept."""
+    import kpi.files
+
+    def no_hash(path):
+        if Path(path).resolve().parent == store.parent.resolve() and Path(path).suffix == ".duckdb":
+            raise AssertionError(f"the store was hashed: {path}")
+        return real_hash(path)
+
+    real_hash = kpi.files.sha256
+    store = tmp_path / "w.duckdb"
+    shutil.copy(loaded_store, store)
+    shutil.copy(kpi_store.record_path(loaded_store), kpi_store.record_path(store))
+    monkeypatch.setattr(kpi.files, "sha256", no_hash)
+    monkeypatch.setattr(kpi_store, "sha256", no_hash, raising=False)
+    scans = []
+    real_scan = kpi_store.scan
+    monkeypatch.setattr(kpi_store, "scan", lambda p: (scans.append(p), real_scan(p))[1])
+    connect(store)[0].close()  # a copy: its time and inode are not those recorded
+    assert scans == [store]
+    connect(store)[0].close()  # recorded anew: not scanned again
+    assert load(extract, store, extract_date="2024-06-01").snapshot_id == 3
+    assert scans == [store]
+    connect(store)[0].close()
+    assert scans == [store] and "sha256" not in json.loads(kpi_store.record_path(store).read_text())
+    os.utime(store, ns=(0, 0))  # touched: scanned again
+    connect(store)[0].close()
+    assert scans == [store, store]
 
 
 def test_a_store_error_is_a_user_error_raised_from_the_store(tmp_path):
@@ -227,7 +258,7 @@ def test_a_catalogue_cannot_read_files_and_is_named(tmp_path, capsys, extract, r
     load(extract, store, extract_date="2024-06-01")
     cat = tmp_path / "own.yaml"
     cat.write_text(CATALOGUE.replace("READS", reads.replace("STORE", str(store))))
-    code, out = run(capsys, "measures", "--store", store, "--catalogue", cat, "--month", "2024-05", "--format", "csv")
+    code, out = run(capsys, "measures", "--store", store, "--catalogue", cat, "--month", "2024-02", "--format", "csv")
     assert code == 2, out
     if "STORE" in reads:  # the store's own file is not barred (DuckDB's own), nor a leak: named all the same
         assert "kpi measures: measure X.1: Invalid Input Error: No magic bytes found" in out, out
@@ -269,7 +300,7 @@ def test_a_store_damaged_where_only_a_query_reads_it_is_named(tmp_path, capsys):
             break
     else:
         pytest.fail("no block of the store is read by a query alone")
-    code, out = run(capsys, "measures", "--month", "2024-05", "--store", store)
+    code, out = run(capsys, "measures", "--month", "2024-02", "--store", store)
     assert code == 2 and f"kpi measures: {store}: damaged, cannot be read (" in out and "internal error" not in out
 
 
@@ -282,3 +313,24 @@ def test_a_database_error_that_is_not_damage_stays_a_fault_of_ours(monkeypatch, 
     monkeypatch.setattr(kpi.cli, "cmd_snapshots", fails)
     code, out = run(capsys, "snapshots")
     assert code == 3 and "internal error (BinderException" in out
+
+
+def test_a_first_load_that_stops_leaves_no_store_behind(tmp_path, capsys, extract):
+    """A store made by a load that then stopped (here: more than half of children.csv's rows rejected) is removed,
+    with its record; a store that held snapshots before keeps them, as it was."""
+    rows = (extract / "children.csv").read_text().splitlines()
+    head = rows[0].split(",")
+    dob = head.index("date_of_birth")
+    bad = [rows[0]] + [",".join(v if i != dob else "junk" for i, v in enumerate(r.split(","))) for r in rows[1:]]
+    broken = tmp_path / "broken"
+    shutil.copytree(extract, broken)
+    (broken / "children.csv").write_text("\n".join(bad) + "\n")
+    store = tmp_path / "new" / "w.duckdb"
+    code, out = run(capsys, "load", broken, "--store", store, "--extract-date", "2024-06-01")
+    assert code == 2 and "children.csv" in out, out
+    assert not store.exists() and not record_path(store).exists() and list(store.parent.iterdir()) == []
+    assert run(capsys, "load", extract, "--store", store, "--extract-date", "2024-06-01")[0] == 0
+    code, out = run(capsys, "load", broken, "--store", store, "--extract-date", "2024-06-01")
+    con, snap = connect(store)
+    con.close()
+    assert code == 2 and snap["snapshot_id"] == 1

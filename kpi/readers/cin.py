@@ -395,6 +395,7 @@ def read(source: str | Path, year=None, **_) -> Extract:
         extract_date=(latest + dt.timedelta(days=1)).isoformat(),
         council=councils[0] if councils else None,
         latest_month=latest.strftime("%Y-%m"),
+        first_month=f"{_year(censuses[0][0]) - 1}-04",  # its first census's collection year's April
     )
 
 

@@ -84,6 +84,9 @@ class Extract:
     extract_date: str | None = None
     council: str | None = None
     latest_month: str | None = None
+    # the first month the source covers (an SSDA903 return's or CIN census's first collection year: April); None:
+    # from its records' first month (kpi.store.coverage)
+    first_month: str | None = None
 
     def parts_of(self, table: str) -> list[Part]:
         if table not in self.supplies:

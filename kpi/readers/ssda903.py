@@ -517,6 +517,7 @@ def read(source: str | Path, year=None, **_) -> Extract:
         notes=notes,
         extract_date=dt.date(latest, 4, 1).isoformat(),
         latest_month=f"{latest}-03",
+        first_month=f"{years[order[0]] - 1}-04",  # its first collection year's April
     )
 
 

@@ -466,13 +466,33 @@ def _not_read(directory: Path, read: set[str]) -> list[str]:
 
 
 def read_extract_meta(directory: Path) -> dict:
+    """The folder's extract.json: a JSON object whose extract_date, council and latest_month (each optional) are
+    text; a LoadError naming the file otherwise. The load checks the values (:func:`kpi.store.check_stated`)."""
     p = Path(directory) / "extract.json"
-    if not p.exists():
+    if not os.path.lexists(p):
         return {}
+    expected = (
+        'expected a JSON object such as {"extract_date": "2026-11-20", "council": "...", "latest_month": "2026-10"}'
+    )
+    if not p.is_file():
+        raise LoadError(f"{p}: not a file; {expected}")
     try:
-        return json.loads(p.read_text())
+        meta = json.loads(p.read_bytes().decode("utf-8-sig"))
+    except OSError as e:
+        raise LoadError(f"{p}: cannot be read ({e.strerror}); {expected}") from None
+    except UnicodeDecodeError as e:
+        raise LoadError(f"{p}: not UTF-8 text (byte {e.start + 1}); {expected}") from None
     except json.JSONDecodeError as e:
         raise LoadError(f"{p}: not valid JSON: {e}") from None
+    if not isinstance(meta, dict):
+        kind = {list: "list", str: "string", int: "number", float: "number", bool: "true or false"}.get(
+            type(meta), "null"
+        )
+        raise LoadError(f"{p}: a JSON {kind}, not an object; {expected}")
+    for k in ("extract_date", "council", "latest_month"):
+        if meta.get(k) is not None and not isinstance(meta[k], str):
+            raise LoadError(f"{p}: {k} is {json.dumps(meta[k])}, not text; {expected}")
+    return meta
 
 
 def read(source: str | Path, **_) -> Extract:
