@@ -17,6 +17,7 @@ import yaml
 
 from . import model
 from .errors import UserError
+from .files import KeysAsWritten
 
 CATALOGUES = Path(__file__).parent / "catalogues"
 
@@ -404,15 +405,13 @@ def load_targets(path: Path | str | None, catalogue: Catalogue) -> dict | None:
     import math
     import re
 
-    from .params import _Loader
-
     if path is None:
         return None
     path = Path(path)
     if not path.is_file():
         raise CatalogueError(f"targets: no file {path}; expected a YAML file of targets by financial year")
     try:
-        doc = yaml.load(path.read_text(), Loader=_Loader)
+        doc = yaml.load(path.read_text(), Loader=KeysAsWritten)
     except yaml.MarkedYAMLError as e:  # where in the file, not in the text given to YAML
         mark = e.problem_mark or e.context_mark
         raise CatalogueError(

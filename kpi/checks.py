@@ -13,6 +13,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrowtext import text_chunks, value_offsets
+from .grammar import (
+    FLOAT_RE,
+    INT_RE,
+    ISO_DATE_RE,
+    ISO_DATETIME_RE,
+    UK_DATE_RE,
+    UK_DATETIME_RE,
+)
 from .model import Column, Table
 
 ROW = "_row"  # the row-number column added to every raw table
@@ -139,22 +147,6 @@ def lit(s: str) -> str:
 EARLIEST = "1900-01-01"  # the first date any date column accepts
 BOOL_TRUE = ("Y", "YES", "TRUE", "T", "1")
 BOOL_FALSE = ("N", "NO", "FALSE", "F", "0")
-
-# What each type accepts, written out (RE2, as DuckDB's regexp functions read them): a database's cast takes far more
-# (TRY_CAST rounds 5.5 to 6 and reads 0x1F as 31, 1e2, 1_000, inf and nan; a date cast takes '-infinity', 'epoch',
-# 2024/01/05 and drops a time of day), and each of those would load a value the file did not mean. Spaces and tabs
-# around a number or date are not part of it (Arrow's typed read skips them too, kpi.readers.standard.ARROW_TYPES).
-_PAD = r"[ \t]*"
-INT_RE = _PAD + r"[+-]?[0-9]+(\.0*)?" + _PAD  # 5.0 is 5: a whole number written by a spreadsheet as a number
-FLOAT_RE = _PAD + r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?" + _PAD
-# A date may carry a midnight time, as spreadsheets and databases export dates (05/01/2024 00:00, 2024-01-05
-# 00:00:00.000); any other time of day is not a date. The date itself is the first group.
-_MIDNIGHT = r"(?:[ T]00:00(?::00(?:\.0+)?)?)?"
-ISO_DATE_RE = "^" + _PAD + r"([0-9]{4}-[0-9]{2}-[0-9]{2})" + _MIDNIGHT + _PAD + "$"
-UK_DATE_RE = "^" + _PAD + r"([0-9]{1,2}/[0-9]{1,2}/[0-9]{4})" + _MIDNIGHT.replace("[ T]", " ") + _PAD + "$"
-_TIME = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"  # a date alone is its midnight
-ISO_DATETIME_RE = "^" + _PAD + r"([0-9]{4}-[0-9]{2}-[0-9]{2}" + _TIME + ")" + _PAD + "$"
-UK_DATETIME_RE = "^" + _PAD + r"([0-9]{1,2}/[0-9]{1,2}/[0-9]{4}" + _TIME.replace("[ T]", " ") + ")" + _PAD + "$"
 
 
 _D = "[0-9]"

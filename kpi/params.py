@@ -31,6 +31,7 @@ import yaml
 
 from .calendar import MonthError, parse_month
 from .errors import UserError
+from .files import KeysAsWritten
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_DIR = ROOT / "params"  # the project's, wherever it runs from
@@ -150,22 +151,10 @@ def _inside(text: str, key: str, where: str, base: Path | None) -> Path:
     return path
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """YAML with each mapping's keys as written: unquoted, ``6.10:`` is the number 6.1 to YAML and its commentary
-    would go to measure 6.1. A key given twice (which YAML lets the later win) is an error."""
-
-    def construct_mapping(self, node, deep=False):
-        keys = [k.value if isinstance(k, yaml.ScalarNode) else self.construct_object(k) for k, _ in node.value]
-        twice = [k for k in keys if keys.count(k) > 1]
-        if twice:
-            raise yaml.constructor.ConstructorError(None, None, f"{twice[0]} is given twice", node.start_mark)
-        return {k: self.construct_object(v, deep=deep) for k, (_, v) in zip(keys, node.value, strict=True)}
-
-
 def load(path: Path | str) -> MonthParams:
     path = Path(path)
     try:
-        doc = yaml.load(path.read_text(), Loader=_Loader)
+        doc = yaml.load(path.read_text(), Loader=KeysAsWritten)
     except OSError as e:
         raise ParamsError(f"{path}: cannot be read: {e.strerror}; expected a params file (YAML)") from None
     except (UnicodeDecodeError, yaml.YAMLError) as e:

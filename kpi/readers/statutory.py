@@ -8,11 +8,11 @@ import re
 
 import pandas as pd
 
-from ..checks import ISO_DATE_RE, UK_DATE_RE
 from ..errors import LoadError
+from ..grammar import ISO_DATE_RE, UK_DATE_RE
 from .extract import REJECTED, reject
 
-# A date exactly as the checks read one (kpi.checks.ISO_DATE_RE, UK_DATE_RE: YYYY-MM-DD, or DD/MM/YYYY whose day
+# A date exactly as the checks read one (kpi.grammar.ISO_DATE_RE, UK_DATE_RE: YYYY-MM-DD, or DD/MM/YYYY whose day
 # or month may lose its leading zero, with or without a midnight time), so a date the readers work with (a return's
 # year, a record's key, an identifier) is one the checks load, and a value they refuse is not a date here either
 # (2024-04-01T00:00:00Z, 2024-4-1: docs/assumptions.md A97). The date itself is the first group or the second.
