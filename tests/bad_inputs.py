@@ -1051,7 +1051,7 @@ CASES: list[Case] = [
          cin(census_xml().replace("LAchildID>", "LAChildID>")), R, ("census.xml", "rows rejected", "more than half")),
     Case("load-cin-wrong-reference-date", "load", "a CIN census whose ReferenceDate is before its referrals",
          cin(census_xml().replace("<ReferenceDate>2024-03-31", "<ReferenceDate>2023-03-31").replace("<Year>2024", "<Year>2023")),
-         R, ("census.xml", "more than half")),
+         R, ("census.xml", "fall after the census date 2023-03-31")),
     Case("load-annex-ref-most", "load", "an Annex A List 3 with most rows #REF!",
          annex(lambda: {"List 3": [LIST3, *[r[:5] + ["#REF!"] + r[6:] for r in list3_rows(3)], *list3_rows(1)]}), R,
          ("List 3", "more than half")),
