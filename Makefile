@@ -15,10 +15,11 @@ LINT   := kpi tests benchmarks notebooks
 report: $(VENV)/.installed git-filters
 	$(BIN)/kpi report --data $(SYNTH) --store $(STORE)
 
+# The suite on as many workers as cores, each test file on one (a notebook's cells run in order in one kernel).
 test: $(VENV)/.installed-test git-filters browser postgres
 	$(BIN)/ruff check $(LINT)
 	$(BIN)/ruff format --check $(LINT)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 setup: $(VENV)/.installed git-filters
 setup-test: $(VENV)/.installed-test git-filters
