@@ -11,23 +11,9 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
-EPISODES = [
-    "CHILD",
-    "DECOM",
-    "RNE",
-    "LS",
-    "CIN",
-    "PLACE",
-    "PLACE_PROVIDER",
-    "DEC",
-    "REC",
-    "REASON_PLACE_CHANGE",
-    "HOME_POST",
-    "PL_POST",
-    "URN",
-]
-HEADER = ["CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB"]
-OC3 = ["CHILD", "DOB", "IN_TOUCH", "ACTIV", "ACCOM"]
+from kpi.readers.ssda903 import TABLES
+
+EPISODES, HEADER, OC3 = (TABLES[t] for t in ("Episodes", "Header", "OC3"))  # the DfE's columns, as the reader has them
 COLUMNS = {"Episodes": EPISODES, "Header": HEADER, "OC3": OC3}
 
 

@@ -4,6 +4,7 @@ refused with file, row, column and reason, or read correctly."""
 import re
 
 import pytest
+from bad_inputs import MEASURE  # one contacts measure, the smallest catalogue
 
 from kpi import aggregates as agg
 from kpi.catalogue import load as load_catalogue
@@ -154,18 +155,9 @@ def test_run_and_measures_read_the_projects_targets_wherever_kpi_runs(tmp_path, 
     assert main(["params", "new", "2026-10"]) == 0 and seen == [params.PARAMS_DIR]
 
 
-CONTACTS = """
-sections: [{key: volume, title: Volume}]
-measures:
-  - ref: "1.0"
-    title: Contacts
-    section: volume
-    unit: count
-    kind: flow
-    direction: lower
-    definition: Contacts received in the month.
-    parts: [{events: contacts, date: contact_at}]
-  - ref: "1.1"
+CONTACTS = (
+    MEASURE
+    + """  - ref: "1.1"
     title: Contacts, counted against every pair of a hundred million numbers
     section: volume
     unit: count
@@ -174,6 +166,7 @@ measures:
     definition: A join without a condition.
     parts: [{events: contacts, date: contact_at, where: "(SELECT count(*) FROM range(100000000) a, range(100000000) b) > 0"}]
 """
+)
 
 
 def test_a_measure_whose_query_never_ends_is_stopped_and_named(tmp_path, monkeypatch):
