@@ -359,7 +359,8 @@ def test_a_failed_run_keeps_the_last_good_run_together_and_its_own_record_beside
     assert record["status"] == "failed" and record["failures"][0]["error"] == "ValueError: no such figure"
     assert sorted(p.name for p in (month / "failed" / "notebooks").iterdir()) == ["01_summary.ipynb", "02_broken.ipynb"]
     assert f"its notebooks and manifest in {month / 'failed'}; the last good report is unchanged" in lines[-1]
-    assert sorted(p.name for p in month.iterdir()) == ["data", "failed", "manifest.json", "notebooks", "report.html"]
+    good_run = ["data", "manifest.json", "notebooks", "report.html", "scorecard.xlsx"]
+    assert sorted(p.name for p in month.iterdir()) == sorted([*good_run, "failed"])
 
     # the command says where the failed run's record is
     import kpi.runner
@@ -374,7 +375,7 @@ def test_a_failed_run_keeps_the_last_good_run_together_and_its_own_record_beside
     # the next good run replaces the last good one and the failed record it supersedes
     again = run("2026-10", store, out_root=out, notebook_dir=good, progress=lambda s: None)
     assert again.ok and not (month / "failed").exists()
-    assert sorted(p.name for p in month.iterdir()) == ["data", "manifest.json", "notebooks", "report.html"]
+    assert sorted(p.name for p in month.iterdir()) == good_run
     assert json.loads((month / "manifest.json").read_text())["status"] == "ok"
 
 
