@@ -12,6 +12,7 @@ for every child identifier in the store.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import json
@@ -287,6 +288,13 @@ def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, pr
         todo.put(nb)
 
     def worker() -> None:
+        try:
+            work()
+        finally:  # papermill left this thread an event loop: closed, not a ResourceWarning on the console at exit
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_event_loop_policy().get_event_loop().close()
+
+    def work() -> None:
         while True:
             try:
                 nb = todo.get_nowait()

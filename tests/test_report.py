@@ -295,36 +295,37 @@ def test_public_version_suppresses_small_counts(batch):
     assert r._working(r.catalogue["1.7"], shown.iloc[6]) == "20/40 = 0.50"
 
 
-def test_a_run_of_months(batch, tmp_path, capfd):
-    """Its output is the run's own progress lines (no kernel log, no warnings) ending with a summary line."""
-    res, root = batch
-    books = _only(tmp_path, "01_summary")
-    import kpi.runner
+def test_a_run_of_months(batch, tmp_path):
+    """`kpi run --months` as a log monitor sees it, in a process of its own with every Python warning shown: the
+    run's own progress lines (no kernel log, no warning), ending with a summary line."""
+    import subprocess
+    import sys
 
-    real = kpi.runner.NOTEBOOKS
-    kpi.runner.NOTEBOOKS = books  # keep the test short: the summary notebook only
-    try:
-        code = main(
-            [
-                "run",
-                "--store",
-                str(root / "store.duckdb"),
-                "--months",
-                "2026-08..2026-10",
-                "--output",
-                str(tmp_path / "out"),
-            ]
-        )
-    finally:
-        kpi.runner.NOTEBOOKS = real
-    assert code == 0
-    out, err = capfd.readouterr()
-    lines = (out + err).splitlines()
+    from kpi.runner import ROOT
+
+    res, root = batch
+    books = _only(tmp_path, "01_summary")  # keep the test short: the summary notebook only
+    script = (
+        "import sys; from pathlib import Path; import kpi.runner; from kpi.cli import main; "
+        f"kpi.runner.NOTEBOOKS = Path({str(books)!r}); sys.exit(main(sys.argv[1:]))"
+    )
+    args = [
+        "run",
+        "--store",
+        str(root / "store.duckdb"),
+        "--months",
+        "2026-08..2026-10",
+        "--output",
+        str(tmp_path / "out"),
+    ]
+    env = os.environ | {"PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "default"}
+    got = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert got.returncode == 0, got.stderr
+    lines = (got.stdout + got.stderr).splitlines()
     own = re.compile(r"\[2026-(08|09|10)\] |report: ")
     assert [x for x in lines if not own.match(x)] == ["3 months: 3 written, 0 failed (2026-08..2026-10)"]
-    assert lines[-1] == "3 months: 3 written, 0 failed (2026-08..2026-10)" and not re.search(
-        r"(?i)error|warn", out + err
-    )
+    assert lines[-1] == "3 months: 3 written, 0 failed (2026-08..2026-10)" and got.stderr == ""
+    assert not re.search(r"(?i)error|warn|traceback", got.stdout)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["2026-08", "2026-09", "2026-10"]
     assert all((tmp_path / "out" / m / "scorecard.xlsx").exists() for m in ("2026-08", "2026-09", "2026-10"))
     assert all((tmp_path / "out" / m / "report.html").exists() for m in ("2026-08", "2026-09", "2026-10"))
