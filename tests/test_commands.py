@@ -417,6 +417,28 @@ def test_run_checks_each_month_once(small_authority, tmp_path, monkeypatch):
     assert code == 0 and calls == ["2026-09", "2026-10"]
 
 
+def test_a_run_of_months_ends_with_how_many_were_written_and_failed(small_authority, tmp_path, monkeypatch, capsys):
+    """One month of two fails: the command carries on, exits 1 and its last line counts both."""
+    import kpi.runner
+
+    root, _ = small_authority
+
+    def produce(month, *_):  # 2026-09 written, 2026-10 failed (the notebooks themselves are not what is tested)
+        ok = month == "2026-09"
+        return kpi.runner.RunResult(
+            month=month,
+            out_dir=tmp_path / month,
+            report=tmp_path / month / "report.html" if ok else None,
+            failures=[] if ok else [{"notebook": "01_summary.ipynb", "cell": None, "error": "ValueError: x"}],
+            failed_dir=None if ok else tmp_path / month / "failed",
+        )
+
+    monkeypatch.setattr(kpi.runner, "_produce", produce)
+    code, out = cli("run", "--months", "2026-09..2026-10", "--store", root / "store.duckdb", "--output", tmp_path)
+    assert code == 1 and "kpi run: 2026-10 failed" in capsys.readouterr().err
+    assert out.splitlines()[-1] == "2 months: 1 written, 1 failed (2026-09..2026-10)"
+
+
 # ------------------------------------------------------------------------------------------------ one latest month
 
 
