@@ -398,13 +398,14 @@ def cmd_run(a) -> int:
 
     months = a.months or [a.month]
     ready = [checked(month, a.store, a.params, a.partial) for month in months]  # every month before any is run
-    code = 0
+    code, written = 0, 0
     for month, ready_ in zip(months, ready, strict=True):
         res = run(
             month, a.store, a.params, a.output, workers=a.workers, public=a.public, partial=a.partial, ready=ready_
         )
         if res.ok:
             print(f"report: {res.report}")
+            written += 1
             continue
         for f in res.failures:
             where = f"cell {f['cell']} ({f.get('source', '')})" if f.get("cell") is not None else "the page"
@@ -414,7 +415,14 @@ def cmd_run(a) -> int:
             f"kpi run: {res.month} failed: its notebooks and manifest are in {res.failed_dir}; {kept}", file=sys.stderr
         )
         code = 1
+    if len(months) > 1:  # the batch's last line, for whoever (or whatever) watches its log
+        print(run_summary(months, written))
     return code
+
+
+def run_summary(months: list[str], written: int) -> str:
+    """A run of several months in one line: "3 months: 3 written, 0 failed (2026-08..2026-10)"."""
+    return f"{len(months)} months: {written} written, {len(months) - written} failed ({months[0]}..{months[-1]})"
 
 
 def cmd_params_new(a) -> int:

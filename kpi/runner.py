@@ -12,6 +12,7 @@ for every child identifier in the store.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import json
@@ -27,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import params as params_mod
+from . import workbook
 from .errors import UserError
 from .privacy import Finding, find_personal, notebook_segments, page_segments, redact, redact_notebook
 
@@ -37,6 +39,7 @@ from .privacy import Finding, find_personal, notebook_segments, page_segments, r
 sys.modules.setdefault("rfc3987_syntax", None)
 
 ROOT = Path(__file__).resolve().parent.parent
+XLSX = "scorecard.xlsx"  # beside report.html: the scorecard for Excel (kpi.workbook)
 NOTEBOOKS = ROOT / "notebooks"
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -259,6 +262,8 @@ def checked(month: str | None, store: Path | str | None, params_file: Path | str
 
 def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, progress, partial, t0) -> RunResult:
     """The run itself, in ``build``; then its files put in ``out`` (or, failed, in ``out/failed``)."""
+    import pandas as pd
+
     from .report import prepare_data
 
     timings = {}
@@ -266,6 +271,8 @@ def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, pr
     workers = workers or min(len(books), os.cpu_count() or 1)
     progress(f"[{month}] computing the scorecard from {store}")
     data = prepare_data(month, store, p, build / "data", public=public)
+    # the scorecard for Excel, from the same (in a public run, published) figures as the page
+    workbook.write(pd.read_parquet(data / "scorecard.parquet"), cat, build / XLSX)
     timings["scorecard"] = time.perf_counter() - t0
     parameters = {
         "month": month,
@@ -281,6 +288,13 @@ def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, pr
         todo.put(nb)
 
     def worker() -> None:
+        try:
+            work()
+        finally:  # papermill left this thread an event loop: closed, not a ResourceWarning on the console at exit
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_event_loop_policy().get_event_loop().close()
+
+    def work() -> None:
         while True:
             try:
                 nb = todo.get_nowait()
@@ -331,9 +345,9 @@ def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, pr
     timings["total"] = time.perf_counter() - t0
     extra = {"partial": {"figures_to": partial.to_day.isoformat()}} if partial else {}
     leaked = leaked if report is None else []
-    _manifest(build, month, p, store, data, results, failures, timings, report, leaked, extra, public)
+    _manifest(build, month, p, cat, store, data, results, failures, timings, report, leaked, extra, public)
     if report:  # with the figures behind the page (aggregates only), for analysts and for checking re-runs
-        _replace(out, build, ["report.html", "manifest.json", "notebooks", "data"])
+        _replace(out, build, ["report.html", XLSX, "manifest.json", "notebooks", "data"])
         shutil.rmtree(out / FAILED, ignore_errors=True)  # an earlier failure of the month is superseded
         progress(f"[{month}] wrote {report} ({report.stat().st_size / 1e6:.1f} MB) in {timings['total']:.1f} s")
         return RunResult(month, out, report, failures, timings)
@@ -505,10 +519,39 @@ def _sha256(path: Path | None) -> str | None:
     return sha256(path) if path and Path(path).exists() else None
 
 
-def _manifest(out, month, p, store, data, results, failures, timings, report, leaked=(), extra=None, public=False):
+def code_version(root: Path = ROOT) -> str:
+    """The package's version, and the git commit it was run from when ``root`` is a git checkout
+    ("0.1.0+git.1a2b3c4d5e6f", "+dirty" when files differ from it); the version alone otherwise."""
+    import subprocess
+
+    try:
+        version = metadata.version("csc-kpi-workbook")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    git = shutil.which("git")
+    if git is None or not (Path(root) / ".git").exists():
+        return version
+    try:
+        head = subprocess.run([git, "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            [git, "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return version
+    if head.returncode != 0 or not head.stdout.strip():
+        return version
+    return f"{version}+git.{head.stdout.strip()[:12]}" + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def _manifest(out, month, p, cat, store, data, results, failures, timings, report, leaked=(), extra=None, public=False):
     """manifest.json beside the page: what it was made from, whether it is the public version, and how the run went
     (a leak's values left out; the snapshot as data/snapshot.json describes it, without the load's note)."""
     import pandas as pd
+
+    from .catalogue import TARGETS
 
     failures = [f | {"error": redact(f["error"], leaked)} for f in failures]
     snap = json.loads((data / "snapshot.json").read_text())
@@ -525,11 +568,17 @@ def _manifest(out, month, p, store, data, results, failures, timings, report, le
         "public": public,
         "report": report.name if report else None,
         "report_bytes": (out / report.name).stat().st_size if report else None,
+        "scorecard_xlsx": XLSX if report else None,
+        "code_version": code_version(),
         "snapshot": snap,
         "inputs": {
             "store": str(store),
             "params_file": str(p.path) if p.path else None,
             "params_sha256": _sha256(p.path) if p.path else None,
+            "catalogue_file": str(cat.path) if cat.path else None,
+            "catalogue_sha256": _sha256(cat.path),
+            "targets_file": str(TARGETS) if TARGETS.exists() else None,  # as kpi.scorecard uses it
+            "targets_sha256": _sha256(TARGETS),
             "extract_files": {r.file or r.table_name: r.sha256 for r in acc.itertuples() if r.sha256},
         },
         "commentary_from_managers": sorted(r for r in p.commentary if not p.commentary[r].upper().startswith("DRAFT")),

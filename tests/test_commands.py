@@ -359,7 +359,8 @@ def test_a_failed_run_keeps_the_last_good_run_together_and_its_own_record_beside
     assert record["status"] == "failed" and record["failures"][0]["error"] == "ValueError: no such figure"
     assert sorted(p.name for p in (month / "failed" / "notebooks").iterdir()) == ["01_summary.ipynb", "02_broken.ipynb"]
     assert f"its notebooks and manifest in {month / 'failed'}; the last good report is unchanged" in lines[-1]
-    assert sorted(p.name for p in month.iterdir()) == ["data", "failed", "manifest.json", "notebooks", "report.html"]
+    good_run = ["data", "manifest.json", "notebooks", "report.html", "scorecard.xlsx"]
+    assert sorted(p.name for p in month.iterdir()) == sorted([*good_run, "failed"])
 
     # the command says where the failed run's record is
     import kpi.runner
@@ -374,7 +375,7 @@ def test_a_failed_run_keeps_the_last_good_run_together_and_its_own_record_beside
     # the next good run replaces the last good one and the failed record it supersedes
     again = run("2026-10", store, out_root=out, notebook_dir=good, progress=lambda s: None)
     assert again.ok and not (month / "failed").exists()
-    assert sorted(p.name for p in month.iterdir()) == ["data", "manifest.json", "notebooks", "report.html"]
+    assert sorted(p.name for p in month.iterdir()) == good_run
     assert json.loads((month / "manifest.json").read_text())["status"] == "ok"
 
 
@@ -414,6 +415,28 @@ def test_run_checks_each_month_once(small_authority, tmp_path, monkeypatch):
     monkeypatch.setattr(kpi.runner, "_produce", produce)
     code, _ = cli("run", "--months", "2026-09..2026-10", "--store", root / "store.duckdb", "--output", tmp_path)
     assert code == 0 and calls == ["2026-09", "2026-10"]
+
+
+def test_a_run_of_months_ends_with_how_many_were_written_and_failed(small_authority, tmp_path, monkeypatch, capsys):
+    """One month of two fails: the command carries on, exits 1 and its last line counts both."""
+    import kpi.runner
+
+    root, _ = small_authority
+
+    def produce(month, *_):  # 2026-09 written, 2026-10 failed (the notebooks themselves are not what is tested)
+        ok = month == "2026-09"
+        return kpi.runner.RunResult(
+            month=month,
+            out_dir=tmp_path / month,
+            report=tmp_path / month / "report.html" if ok else None,
+            failures=[] if ok else [{"notebook": "01_summary.ipynb", "cell": None, "error": "ValueError: x"}],
+            failed_dir=None if ok else tmp_path / month / "failed",
+        )
+
+    monkeypatch.setattr(kpi.runner, "_produce", produce)
+    code, out = cli("run", "--months", "2026-09..2026-10", "--store", root / "store.duckdb", "--output", tmp_path)
+    assert code == 1 and "kpi run: 2026-10 failed" in capsys.readouterr().err
+    assert out.splitlines()[-1] == "2 months: 1 written, 1 failed (2026-09..2026-10)"
 
 
 # ------------------------------------------------------------------------------------------------ one latest month

@@ -342,6 +342,30 @@ def _small_in_truth(t: pd.DataFrame) -> pd.Series:
     return s(n) | s(d) | ((t["unit"] == "percent") & s(d - n))
 
 
+def test_the_public_scorecard_xlsx_holds_the_published_figures_alone(public_batch):
+    """scorecard.xlsx beside a public page: each figure whose real counts are 1 to 5 is [c], with its numerator
+    and denominator; no count of 1 to 5 is in it; the figures kept are the real ones."""
+    from openpyxl import load_workbook
+
+    res, _, truth = public_batch
+    wb = load_workbook(res.out_dir / "scorecard.xlsx")
+    score, counts = (list(wb[n].iter_rows(values_only=True)) for n in ("Scorecard", "Counts"))
+    months = sorted(truth["month"].unique())
+    assert [h for h in score[0][7:] if not h.endswith(" RAG")] == months  # the page's 24 months
+    cell = {(r[0], h): v for r in score[1:] for h, v in zip(score[0], r, strict=True)}
+    cell |= {(r[0], h): v for r in counts[1:] for h, v in zip(counts[0], r, strict=True)}
+    small = truth[_small_in_truth(truth)]
+    assert len(small) > 50
+    for r in small.itertuples():
+        shown = [cell[(r.measure, f"{r.month}{s}")] for s in ("", " RAG", " numerator", " denominator")]
+        assert shown == ["[c]", "Suppressed ([c])", "[c]", "[c]"], (r.measure, r.month)
+    numbers = [v for r in counts[1:] for v in r[7:] if isinstance(v, int | float)]
+    assert numbers and not any(0 < v < 6 for v in numbers)
+    one = truth[~_small_in_truth(truth) & truth["numerator"].gt(5) & truth["denominator"].gt(5)].iloc[0]
+    if cell[(one.measure, one.month)] != "[c]":  # not suppressed for another reason (a year-to-date rise)
+        assert cell[(one.measure, f"{one.month} numerator")] == one.numerator
+
+
 def test_a_public_report_decoded_completely_holds_no_small_count(public_batch):
     res, _, truth = public_batch
     page = res.report.read_text()

@@ -88,6 +88,14 @@ def test_manifest_and_executed_notebooks_are_kept(batch):
     ]
     assert {n["notebook"] for n in m["notebooks"]} == {"01_summary.ipynb", *sections, "03_appendices.ipynb"}
     assert m["packages"]["papermill"] and m["timings_seconds"]["total"] > 0
+    # what the figures were made from, by hash, and the code that made them
+    from kpi.files import sha256
+    from kpi.runner import ROOT, code_version
+
+    assert m["inputs"]["catalogue_sha256"] == sha256(ROOT / "kpi" / "catalogues" / "county.yaml")
+    assert m["inputs"]["targets_sha256"] is None or len(m["inputs"]["targets_sha256"]) == 64
+    assert m["code_version"] == code_version() and m["code_version"].startswith(m["packages"]["csc-kpi-workbook"])
+    assert m["scorecard_xlsx"] == "scorecard.xlsx" and (res.out_dir / "scorecard.xlsx").exists()
     kept = sorted(p.name for p in (res.out_dir / "notebooks").glob("*.ipynb"))
     assert len(kept) == 7
     nb = nbformat.read(res.out_dir / "notebooks" / "02_section-03-impact.ipynb", as_version=4)
@@ -288,28 +296,38 @@ def test_public_version_suppresses_small_counts(batch):
 
 
 def test_a_run_of_months(batch, tmp_path):
-    res, root = batch
-    books = _only(tmp_path, "01_summary")
-    import kpi.runner
+    """`kpi run --months` as a log monitor sees it, in a process of its own with every Python warning shown: the
+    run's own progress lines (no kernel log, no warning), ending with a summary line."""
+    import subprocess
+    import sys
 
-    real = kpi.runner.NOTEBOOKS
-    kpi.runner.NOTEBOOKS = books  # keep the test short: the summary notebook only
-    try:
-        code = main(
-            [
-                "run",
-                "--store",
-                str(root / "store.duckdb"),
-                "--months",
-                "2026-08..2026-10",
-                "--output",
-                str(tmp_path / "out"),
-            ]
-        )
-    finally:
-        kpi.runner.NOTEBOOKS = real
-    assert code == 0
+    from kpi.runner import ROOT
+
+    res, root = batch
+    books = _only(tmp_path, "01_summary")  # keep the test short: the summary notebook only
+    script = (
+        "import sys; from pathlib import Path; import kpi.runner; from kpi.cli import main; "
+        f"kpi.runner.NOTEBOOKS = Path({str(books)!r}); sys.exit(main(sys.argv[1:]))"
+    )
+    args = [
+        "run",
+        "--store",
+        str(root / "store.duckdb"),
+        "--months",
+        "2026-08..2026-10",
+        "--output",
+        str(tmp_path / "out"),
+    ]
+    env = os.environ | {"PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "default"}
+    got = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert got.returncode == 0, got.stderr
+    lines = (got.stdout + got.stderr).splitlines()
+    own = re.compile(r"\[2026-(08|09|10)\] |report: ")
+    assert [x for x in lines if not own.match(x)] == ["3 months: 3 written, 0 failed (2026-08..2026-10)"]
+    assert lines[-1] == "3 months: 3 written, 0 failed (2026-08..2026-10)" and got.stderr == ""
+    assert not re.search(r"(?i)error|warn|traceback", got.stdout)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["2026-08", "2026-09", "2026-10"]
+    assert all((tmp_path / "out" / m / "scorecard.xlsx").exists() for m in ("2026-08", "2026-09", "2026-10"))
     assert all((tmp_path / "out" / m / "report.html").exists() for m in ("2026-08", "2026-09", "2026-10"))
     assert main(["run", "--store", str(root / "store.duckdb"), "--months", "2026-10..2026-08"]) == 2
 
@@ -405,6 +423,24 @@ def test_a_cell_that_never_finishes_is_not_waited_on_for_ever(batch, tmp_path, m
     assert not out.ok and out.report is None
     assert out.failures[0]["notebook"] == "01_summary.ipynb" and "CellTimeoutError" in out.failures[0]["error"]
     assert out.timings["01_summary.ipynb"] < 30
+
+
+def test_code_version_names_the_git_commit_in_a_checkout(tmp_path):
+    import subprocess
+
+    from kpi.runner import code_version
+
+    bare = code_version(tmp_path)  # no checkout: the version alone
+    assert re.fullmatch(r"[0-9][0-9a-z.]*", bare)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "f").write_text("x")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", "f"], check=True)
+    subprocess.run([*git, "commit", "-qm", "f"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert code_version(tmp_path) == f"{bare}+git.{head[:12]}"
+    (tmp_path / "f").write_text("y")
+    assert code_version(tmp_path) == f"{bare}+git.{head[:12]}+dirty"
 
 
 def test_a_change_that_rounds_to_nothing_has_no_sign():
