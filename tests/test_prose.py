@@ -1,0 +1,132 @@
+"""Managers' commentary and notes as Markdown: rendered (lists, bold), nothing of the writer's passing through as
+markup, notes labelled, and `kpi params new` naming each KPI beside its reference."""
+
+import html
+from html.parser import HTMLParser
+
+import pytest
+
+from kpi import params as pm
+from kpi import report as report_mod
+from kpi.catalogue import load
+from kpi.privacy import page_segments
+from kpi.prose import markdown_html
+from kpi.report import Report
+from tests.test_privacy import rows
+from tests.test_report import CHROMIUM, _browser
+
+COUNTY = load("county")
+
+LIST = "Re-referrals **rose** in October:\n\n- East: *two* teams short\n- West: steady\n\n1. Audit\n2. Review"
+
+
+def test_markdown_lists_bold_and_paragraphs():
+    out = markdown_html(LIST)
+    assert "<p>Re-referrals <strong>rose</strong> in October:</p>" in out
+    assert "<ul>\n<li>East: <em>two</em> teams short</li>\n<li>West: steady</li>\n</ul>" in out
+    assert "<ol>\n<li>Audit</li>\n<li>Review</li>\n</ol>" in out
+    assert markdown_html("One.\n\nTwo.") == "<p>One.</p>\n<p>Two.</p>"
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("<script>alert(1)</script> rose", "&lt;script&gt;alert(1)&lt;/script&gt; rose"),
+        ("East <img src=x onerror=alert(1)> fell", "East &lt;img src=x onerror=alert(1)&gt; fell"),
+        ('<a href="javascript:alert(1)">see</a>', "&lt;a href=&quot;javascript:alert(1)&quot;&gt;see&lt;/a&gt;"),
+        ("[the audit](javascript:alert(1))", "<p>the audit</p>"),
+        ("[the audit]( JaVaScRiPt:alert(1))", "<p>the audit</p>"),
+        ("[x](data:text/html,hi)", "<p>x</p>"),
+        ("![a chart](https://example.org/c.png)", "<p>a chart</p>"),  # an image is its description: nothing fetched
+        ("# Big", "<p><strong>Big</strong></p>"),  # the page's headings stay its outline
+    ],
+)
+def test_html_scripts_and_unsafe_links_do_not_pass_through(text, shown):
+    out = markdown_html(text)
+    assert shown in out
+    assert _tags(out) <= {("p", ()), ("strong", ())}, out  # no element or attribute of the writer's
+
+
+def _tags(page: str) -> set:
+    """Every element of the page with its attributes."""
+    found = set()
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.add((tag, tuple(attrs)))
+
+    Tags().feed(page)
+    return found
+
+
+def test_a_safe_link_is_kept_with_its_address_readable():
+    out = markdown_html("See [the audit](https://example.org/a?x=1&y=2).")
+    assert '<a href="https://example.org/a?x=1&amp;y=2" title="https://example.org/a?x=1&amp;y=2"' in out
+    # the address is read by the page's search for ids (the title attribute is one of its pieces)
+    assert ("the page: the top of the page (title)", "https://example.org/a?x=1&y=2") in page_segments(out)
+
+
+def _page(monkeypatch, params):
+    history = rows("1.7", COUNTY, {"2026-09": (20, 40), "2026-10": (12, 40)})
+    for col, v in (("target", 25.0), ("tolerance", 5.0), ("rate_not_available", None)):
+        history[col] = v
+    shown = []
+    monkeypatch.setattr(report_mod, "_show", shown.append)
+    r = Report("2026-10", history, COUNTY, params, {"snapshot_id": 1, "council": "Test"}, public=False)
+    return r, shown
+
+
+def test_kpi_commentary_is_rendered_markdown_and_drafts_still_marked(monkeypatch):
+    params = pm.MonthParams(month="2026-10", commentary={"1.7": LIST + "\n\n<script>x()</script>"})
+    r, shown = _page(monkeypatch, params)
+    r.kpi_page(COUNTY["1.7"])
+    comment = shown[-1].split("<h4>Commentary</h4>")[1]
+    assert "<li>East: <em>two</em> teams short</li>" in comment and "<strong>rose</strong>" in comment
+    assert "<script>" not in comment and "&lt;script&gt;x()&lt;/script&gt;" in comment
+    params.commentary["1.7"] = "DRAFT: - **not** a manager's"
+    r.kpi_page(COUNTY["1.7"])
+    comment = shown[-1].split("<h4>Commentary</h4>")[1]
+    assert "<strong>DRAFT</strong> (drafted from the figures" in comment and "not</strong> a manager" not in comment
+
+
+def test_notes_are_labelled_as_the_months_notes(monkeypatch):
+    r, shown = _page(monkeypatch, pm.MonthParams(month="2026-10", notes="Data are **provisional**:\n\n- East late"))
+    r.title()
+    page = shown[-1]
+    notes = page[page.index('<div class="month-notes"') :]
+    assert notes.startswith('<div class="month-notes" role="note" aria-label="Notes on October 2026">')
+    assert "<strong>Notes on October 2026</strong> (from the team preparing this report" in notes
+    assert "<p>Data are <strong>provisional</strong>:</p>" in notes and "<li>East late</li>" in notes
+    r, shown = _page(monkeypatch, pm.MonthParams(month="2026-10"))
+    r.title()
+    assert "month-notes" not in shown[-1]  # no notes, no label
+
+
+def test_an_id_in_rendered_commentary_is_still_read_by_the_search(monkeypatch):
+    r, shown = _page(monkeypatch, pm.MonthParams(month="2026-10", commentary={"1.7": "- driven by **CH0042**"}))
+    r.kpi_page(COUNTY["1.7"])
+    texts = [t for _, t in page_segments(shown[-1])]
+    assert "CH0042" in texts
+
+
+def test_commentary_list_renders_as_a_list_in_chromium(monkeypatch, tmp_path):
+    params = pm.MonthParams(month="2026-10", commentary={"1.7": LIST + "\n\n<img src=x onerror=document.title='x'>"})
+    r, shown = _page(monkeypatch, params)
+    r.kpi_page(COUNTY["1.7"])
+    page = tmp_path / "p.html"
+    page.write_text(f"<!doctype html><html><head><title>t</title></head><body>{shown[-1]}</body></html>")
+    with _browser() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        tab = browser.new_page()
+        requests = []
+        tab.on("request", lambda q: requests.append(q.url))
+        tab.goto(page.as_uri())
+        items = tab.locator(".commentary ul > li")
+        assert items.all_inner_texts() == ["East: two teams short", "West: steady"]
+        assert tab.locator(".commentary ol > li").count() == 2
+        assert tab.locator(".commentary li em").inner_text() == "two"
+        assert tab.locator(".commentary img").count() == 0 and tab.title() == "t"  # shown as text, never run
+        assert "<img src=x onerror" in tab.locator(".commentary").inner_text()
+        assert requests == [page.as_uri()]
+        browser.close()
+    assert html.escape("<img") in shown[-1]
