@@ -5,10 +5,13 @@ import html
 from html.parser import HTMLParser
 
 import pytest
+import yaml
 
 from kpi import params as pm
 from kpi import report as report_mod
 from kpi.catalogue import load
+from kpi.cli import main
+from kpi.files import KeysAsWritten
 from kpi.privacy import page_segments
 from kpi.prose import markdown_html
 from kpi.report import Report
@@ -107,6 +110,26 @@ def test_an_id_in_rendered_commentary_is_still_read_by_the_search(monkeypatch):
     r.kpi_page(COUNTY["1.7"])
     texts = [t for _, t in page_segments(shown[-1])]
     assert "CH0042" in texts
+
+
+def test_params_new_writes_each_kpis_title_beside_its_reference(small_authority, tmp_path):
+    root, _ = small_authority
+    assert main(["params", "new", "2026-10", "--store", str(root / "store.duckdb"), "--dir", str(tmp_path)]) == 0
+    text = (tmp_path / "2026-10.yaml").read_text()
+    for m in COUNTY.kpis():
+        title = " ".join((m.kpi_title or m.title).split())
+        assert f'  "{m.ref}": |-  # KPI {m.kpi}: {title}\n    DRAFT: ' in text, m.ref
+    p = pm.load(tmp_path / "2026-10.yaml")  # the file still loads, the comments no part of the text
+    assert set(p.commentary) == {m.ref for m in COUNTY.kpis()}
+    assert all(t.startswith("DRAFT: ") and "# KPI" not in t for t in p.commentary.values())
+
+
+def test_dump_round_trips_markdown_and_awkward_text():
+    commentary = {"1.7": LIST, "6.10": "a: b # not a comment", "2.2": "tab\there", "3.1": "bell\x07"}
+    p = pm.MonthParams(month="2026-10", council="C", notes="N", commentary=commentary)
+    text = pm.dump(p, {"1.7": "KPI 3: % of\nre-referrals"})
+    assert '  "1.7": |-  # KPI 3: % of re-referrals\n' in text  # a title's line break would end the comment
+    assert pm.parse(yaml.load(text, Loader=KeysAsWritten), "p.yaml").commentary == commentary
 
 
 def test_commentary_list_renders_as_a_list_in_chromium(monkeypatch, tmp_path):
