@@ -11,6 +11,7 @@ paragraph (the page's own headings stay its outline). docs/assumptions.md A105.
 from __future__ import annotations
 
 import html
+import re
 from urllib.parse import urlsplit
 
 import mistune
@@ -44,3 +45,20 @@ _markdown = mistune.create_markdown(renderer=_Safe(escape=True), plugins=["strik
 def markdown_html(text: str) -> str:
     """A manager's Markdown as HTML, nothing written as HTML passing through."""
     return _markdown(text or "").strip()
+
+
+_BLOCK = re.compile(r"</?(?:p|li|ul|ol|blockquote|pre|hr|br|h[1-6])\b[^>]*>")
+
+
+def plain_text(text: str) -> str:
+    """A manager's Markdown as a reader reads it: the marks dropped, each paragraph and item on a line of its own.
+    A page splits ``Child **4523**`` or ``CH00**42**`` into pieces at its bold; this is what the search for
+    children's ids reads whole (A105)."""
+    text = html.unescape(re.sub(r"<[^>]*>", "", _BLOCK.sub("\n", markdown_html(text))))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def segments(params) -> list[tuple[str, str]]:
+    """The month's commentary and notes (:class:`kpi.params.MonthParams`) as read, with where each is written."""
+    out = [(f"the params' commentary on {ref}", plain_text(t)) for ref, t in params.commentary.items()]
+    return out + ([("the params' notes", plain_text(params.notes))] if params.notes else [])

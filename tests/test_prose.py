@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from kpi import params as pm
+from kpi import prose
 from kpi import report as report_mod
 from kpi.catalogue import load
 from kpi.cli import main
@@ -15,10 +16,13 @@ from kpi.files import KeysAsWritten
 from kpi.privacy import page_segments
 from kpi.prose import markdown_html
 from kpi.report import Report
+from kpi.runner import leaked_identifiers
+from tests import test_privacy
 from tests.test_privacy import rows
 from tests.test_report import CHROMIUM, _browser
 
 COUNTY = load("county")
+numeric_ids = test_privacy.numeric_ids  # a store whose child ids are 1 to 13000, family ids F1, ... (a fixture)
 
 LIST = "Re-referrals **rose** in October:\n\n- East: *two* teams short\n- West: steady\n\n1. Audit\n2. Review"
 
@@ -153,3 +157,31 @@ def test_commentary_list_renders_as_a_list_in_chromium(monkeypatch, tmp_path):
         assert requests == [page.as_uri()]
         browser.close()
     assert html.escape("<img") in shown[-1]
+
+
+def test_plain_text_reads_an_id_split_by_bold_whole():
+    assert prose.plain_text("Child **4523** and CH00**42**:\n\n- East\n- *West*") == (
+        "Child 4523 and CH0042:\nEast\nWest"
+    )
+    p = pm.MonthParams(month="2026-10", commentary={"1.7": "x &amp; <b>y</b>"}, notes="N **1**")
+    assert prose.segments(p) == [
+        ("the params' commentary on 1.7", "x &amp; <b>y</b>"),  # as shown: the HTML typed, as text
+        ("the params' notes", "N 1"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("Driven by child **4523** in East.", ["child identifier '4523' in the params' commentary on 1.7"]),
+        ("Driven by F**4523** in East.", ["family identifier 'F4523' in the params' commentary on 1.7"]),
+        ("- DOB **02/03/2015**", ["date of birth '02/03/2015' in the params' commentary on 1.7"]),
+        ("Driven by **4523** children.", []),  # a figure, not labelled as an id
+    ],
+)
+def test_an_id_split_by_markdown_still_stops_the_run(numeric_ids, text, found):
+    store, data = numeric_ids
+    page = markdown_html(text)
+    p = pm.MonthParams(month="2026-10", commentary={"1.7": text})
+    assert leaked_identifiers(page, store, data) == []  # the page alone: its pieces split at the bold
+    assert [str(f) for f in leaked_identifiers(page, store, data, written=prose.segments(p))] == found
