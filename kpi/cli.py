@@ -459,7 +459,7 @@ def cmd_params_new(a) -> int:
         new.commentary[m.ref] = "DRAFT: " + draft(m, r.series(m.ref), r.verdict(m.ref))
     try:
         a.dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(pm.dump(new))
+        path.write_text(pm.dump(new, {m.ref: f"KPI {m.kpi}: {m.kpi_title or m.title}" for m in r.catalogue.kpis()}))
     except OSError as e:
         raise UserError(f"--dir: cannot write {path}: {e.strerror}") from None
     print(

@@ -23,6 +23,7 @@ make a report read files from elsewhere (a file named on the command line can: `
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,7 +234,16 @@ def check(p: MonthParams, comparators: Path | None = None):
     return cat
 
 
-def dump(p: MonthParams) -> str:
+COMMENTARY_HELP = (
+    "# commentary: each KPI's, in Markdown (- a bullet, 1. a numbered item, **bold**, *italics*, a blank line\n"
+    "# between paragraphs); HTML is shown as typed. Remove DRAFT once a manager has written it.\n"
+)
+
+
+def dump(p: MonthParams, titles: dict[str, str] | None = None) -> str:
+    """The params as YAML; ``titles``: what each commentary entry's reference is ("KPI 3: % of re-referrals"), written
+    as a comment beside it, so whoever edits it knows which KPI it is (A105). Commentary is written as a literal
+    block (its lines as typed: a manager's Markdown list stays a list), or quoted where a block cannot hold it."""
     doc = {"month": p.month, "council": p.council}
     if p.snapshot is not None:
         doc["snapshot"] = p.snapshot
@@ -247,5 +257,18 @@ def dump(p: MonthParams) -> str:
     if p.aggregates:
         doc["aggregates"] = str(p.aggregates)
     doc["notes"] = p.notes
-    doc["commentary"] = p.commentary
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    if not p.commentary:
+        return text + "commentary: {}\n"
+    entries = [_entry(ref, body, (titles or {}).get(ref)) for ref, body in p.commentary.items()]
+    return text + COMMENTARY_HELP + "commentary:\n" + "".join(entries)
+
+
+def _entry(ref: str, body: str, title: str | None) -> str:
+    key = json.dumps(str(ref), ensure_ascii=False)  # a JSON string is a YAML double-quoted one
+    comment = f"  # {' '.join(title.split())}" if title else ""
+    body = str(body)
+    if body and body == body.strip() and all(c.isprintable() or c in "\n\t" for c in body):
+        lines = "".join(f"    {line}\n" if line else "\n" for line in body.split("\n"))
+        return f"  {key}: |-{comment}\n{lines}"
+    return f"  {key}:{comment}\n    {json.dumps(body, ensure_ascii=False)}\n"

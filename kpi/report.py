@@ -19,6 +19,7 @@ import pandas as pd
 from . import params as params_mod
 from . import privacy
 from .catalogue import KINDS, Catalogue, Measure, load
+from .prose import markdown_html
 from .spc import MONTHS as SPC_MONTHS
 from .spc import VARIATION_TEXT, spc_of
 
@@ -318,7 +319,7 @@ class Report:
         council = self.params.council or self.snapshot.get("council") or "Council"
         extract = self.snapshot.get("extract_date")
         extract = pd.Timestamp(extract).strftime("%d %B %Y") if extract is not None and pd.notna(extract) else "unknown"
-        notes = f"<p>{_e(self.params.notes)}</p>" if self.params.notes else ""
+        notes = self._notes()
         _show(f"""<h1 id="top">{_e(council)}: children's social care performance, {month_name(self.month)}</h1>
 <p>Figures to {self._figures_to()}, from the data extract of {extract}
 (snapshot {_e(self.snapshot.get("snapshot_id", ""))}). RAG is shown in words and symbols as well as colour:
@@ -326,6 +327,17 @@ class Report:
 {rag_badge("red", "Red: outside tolerance")}. Commentary marked <strong>DRAFT</strong> was drafted from the figures
 and has not been written by a manager.{self._public_note()}</p>
 {notes}""")
+
+    def _notes(self) -> str:
+        """The params' notes, labelled as the month's notes from whoever prepared the report, not a KPI's commentary
+        (A106); Markdown, as commentary is."""
+        if not self.params.notes:
+            return ""
+        return (
+            f'<div class="month-notes" role="note" aria-label="Notes on {month_name(self.month)}">'
+            f"<p><strong>Notes on {month_name(self.month)}</strong> (from the team preparing this report, on the "
+            f"month's data; each KPI's commentary is on its page):</p>\n{markdown_html(self.params.notes)}</div>"
+        )
 
     def _public_note(self) -> str:
         if not self.public:
@@ -463,7 +475,7 @@ real change from the month-to-month noise of the process.</p>
         r = self.latest(m.ref)
         commentary = self.commentary(m.ref)
         if commentary:
-            comment = "".join(f"<p>{_e(p)}</p>" for p in commentary.split("\n\n"))
+            comment = f'<div class="commentary">{markdown_html(commentary)}</div>'
         else:
             comment = (
                 f"<p><strong>DRAFT</strong> (drafted from the figures, not yet written by a manager): "

@@ -28,7 +28,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import params as params_mod
-from . import workbook
+from . import prose, workbook
 from .errors import UserError
 from .privacy import Finding, find_personal, notebook_segments, page_segments, redact, redact_notebook
 
@@ -325,7 +325,7 @@ def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, pr
         )
         executed = [build / "notebooks" / nb.name for nb in books]
         page = render(executed, _title(p, data, month, partial), notice)
-        leaked = leaked_identifiers(page, store, data, executed)
+        leaked = leaked_identifiers(page, store, data, executed, prose.segments(p))
         if leaked:
             shown = "; ".join(map(str, leaked[:5])) + (f"; and {len(leaked) - 5} more" if len(leaked) > 5 else "")
             failures.append(
@@ -479,15 +479,19 @@ def render(executed: list[Path], title: str, notice: str | None = None) -> str:
     return body
 
 
-def leaked_identifiers(page: str, store: Path, data: Path, executed: list[Path] = ()) -> list[Finding]:
+def leaked_identifiers(
+    page: str, store: Path, data: Path, executed: list[Path] = (), written: list[tuple[str, str]] = ()
+) -> list[Finding]:
     """Children's identifiers and dates of birth of the report's snapshot in the page, in the outputs of the
-    executed notebooks kept beside it and in the snapshot's description, each with where it stands (the
-    page's heading and table row, the notebook's cell): :func:`kpi.privacy.find_personal` says what counts."""
+    executed notebooks kept beside it, in the snapshot's description and in ``written`` (the managers' text as
+    read, :func:`kpi.prose.segments`), each with where it stands (the page's heading and table row, the notebook's
+    cell): :func:`kpi.privacy.find_personal` says what counts."""
     segments = page_segments(page)
     for nb in executed:
         if Path(nb).exists():
             segments += notebook_segments(Path(nb))
     segments.append(("data/snapshot.json", (data / "snapshot.json").read_text()))
+    segments += written  # the managers' text as read, whole where the page splits it at its bold (kpi.prose)
     return _personal(store, data, segments)
 
 
