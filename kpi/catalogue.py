@@ -146,6 +146,7 @@ class Catalogue:
     path: Path | None = None
     sections: dict[str, Section] = field(default_factory=lambda: {s.key: s for s in DEFAULT_SECTIONS})
     by_ref: dict[str, Measure] = field(init=False)
+    quarterly: bool = False  # `reported: quarterly`: a quarter's scorecard, beside last year's outturn (A109)
 
     def __post_init__(self):
         self.by_ref = {m.ref: m for m in self.measures}
@@ -332,6 +333,8 @@ def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catal
     empty = [k for k in sections if not any(m.section == k for m in measures)]
     if empty:
         raise CatalogueError(f"{where}: section(s) {', '.join(empty)} have no measures")
+    if doc.get("reported", "monthly") not in ("monthly", "quarterly"):
+        raise CatalogueError(f"{where}: reported must be monthly or quarterly, not {doc['reported']!r}")
     return Catalogue(
         name=name,
         title=doc.get("title", name),
@@ -339,6 +342,7 @@ def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catal
         measures=measures,
         path=path,
         sections=sections,
+        quarterly=doc.get("reported") == "quarterly",
     )
 
 
