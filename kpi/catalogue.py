@@ -57,7 +57,7 @@ DEFAULT_SECTIONS = (
 SECTIONS = {s.key: s.title for s in DEFAULT_SECTIONS}
 UNITS = {"count", "percent", "rate", "average"}
 KINDS = {"flow": "flow in the month", "stock": "stock at the month end", "rolling12": "rolling 12 months"}
-DIRECTIONS = {"higher", "lower"}
+DIRECTIONS = {"higher", "lower", "none"}  # none: a volume, neither rise nor fall is better (A111)
 WINDOWS = {"month", "ytd", "12m", "fy"}  # fy: the whole financial year, months to come included (projections)
 # What a measure declared `from: catalogue/ref` takes from that measure: how it is computed and what it means,
 # not the other council's targets, comparators, KPI numbers or section.
@@ -107,7 +107,7 @@ class Measure:
     section: str
     unit: str
     kind: str
-    direction: str
+    direction: str | None  # None: a volume, described neutrally (rose, fell), with no RAG
     definition: str
     parts: tuple[Part, ...]
     decimals: int = 0
@@ -212,9 +212,11 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
     if d["kind"] not in KINDS:
         raise CatalogueError(f"{where}: kind must be one of {', '.join(KINDS)}, not {d['kind']!r}")
     if d["direction"] not in DIRECTIONS:
-        raise CatalogueError(f"{where}: direction must be higher or lower, not {d['direction']!r}")
+        raise CatalogueError(f"{where}: direction must be higher, lower or none, not {d['direction']!r}")
     target = _num(d.get("target"), where, "target")
     tolerance = _num(d.get("tolerance"), where, "tolerance")
+    if d["direction"] == "none" and (target is not None or tolerance is not None):
+        raise CatalogueError(f"{where}: direction none (a volume) has no target or tolerance: give it a direction")
     if target is not None and tolerance is not None:
         wrong = tolerance > target if d["direction"] == "higher" else tolerance < target
         if wrong:
@@ -252,7 +254,7 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
         section=d["section"],
         unit=d["unit"],
         kind=d["kind"],
-        direction=d["direction"],
+        direction=None if d["direction"] == "none" else d["direction"],
         definition=" ".join(str(d["definition"]).split()),
         parts=parts,
         decimals=int(d.get("decimals", 2 if d["unit"] == "average" else 0)),
@@ -448,6 +450,8 @@ def load_targets(path: Path | str | None, catalogue: Catalogue) -> dict | None:
                     raise CatalogueError(f"{path}: {year}: {ref}: {k} must be a number or TBC, not {v!r}")
             out[year][ref] = t
             m = catalogue[ref]
+            if m.direction is None:
+                raise CatalogueError(f"{path}: {year}: {ref}: a volume (direction none in the catalogue) has no target")
             target, tolerance = targets_for(m, f"{year[:4]}-04", {year: {ref: t}})  # each a number or TBC
             if None not in (target, tolerance) and (
                 tolerance > target if m.direction == "higher" else tolerance < target

@@ -37,6 +37,7 @@ SPC_SHORT = {
     "common_cause": "Common cause",
     "special_cause_improvement": "Special cause: improvement",
     "special_cause_concern": "Special cause: concern",
+    "special_cause_neither": "Special cause: a volume's change",
     None: "Too few figures",
 }
 SHOWN_MONTHS = 13
@@ -172,6 +173,13 @@ def report_for(month: str, store: str | Path, p: params_mod.MonthParams) -> Repo
 def read_outturn(d: Path) -> pd.DataFrame | None:
     """The prepared data's outturn (a quarterly set's), or None."""
     return pd.read_parquet(d / "outturn.parquet") if (d / "outturn.parquet").exists() else None
+
+
+def direction_text(m: Measure) -> str:
+    """Which way is better, or for a volume (no direction in its catalogue) that neither is (A111)."""
+    if m.direction is None:
+        return "a volume: neither a rise nor a fall is better in itself"
+    return f"{m.direction} is better"
 
 
 def _show(markup: str) -> None:
@@ -344,7 +352,9 @@ class Report:
                 return f"Not shown: this month's or the month before's figure is suppressed ({privacy.SUPPRESSED})."
             return "No figure for the month before."
         unit = {"percent": " percentage points", "rate": " per 10,000"}.get(m.unit, "")
-        word = {"better": "better", "worse": "worse", "same": "no change"}.get(row["vs_last_month"], "")
+        word = {"better": "better", "worse": "worse", "same": "no change", "higher": "a rise", "lower": "a fall"}.get(
+            row["vs_last_month"], ""
+        )
         return f"{signed(ch, max(m.decimals, 1) if m.unit != 'count' else 0)}{unit} since last month ({word})."
 
     def _figures_to(self) -> str:
@@ -562,7 +572,7 @@ real change from the month-to-month noise of the process.</p>
 <h3 id="kpi-{m.kpi}">KPI {m.kpi}: {_e(m.kpi_title or m.title)}</h3>
 <p><strong>{month_name(self.month)}: {_e(self._display(r))}</strong> {rag_badge(r["rag"], r["rag_text"])}</p>
 {f"<p>{_e(self.outturn['year'].iloc[0])} outturn: {_e(self.outturn_of(m.ref))}.</p>" if self._outturn_head() else ""}
-<p>Target {target}; tolerance {tolerance}; {"higher" if m.direction == "higher" else "lower"} is better.
+<p>Target {target}; tolerance {tolerance}; {direction_text(m)}.
 Measure {m.ref}: {_e(m.title)}.</p>
 <p>Calculation: {self._working(m, r)} Change: {self._change(m, r)}</p>
 {f"<p>Population (0-17): {_e(r.get('population_used'))}.</p>" if isinstance(r.get("population_used"), str) else ""}

@@ -248,3 +248,21 @@ def test_a_public_outturn_is_suppressed_as_a_months_figure_is(register):
     r = report.report_for("2026-09", register, MonthParams(month="2026-09", catalogue="scorecard", public=True))
     assert r.outturn_of("CP/REG") == "[c]"  # 2 children at the end of March 2026
     assert r.outturn_of("LAC/NUM") == "not available"  # no care episodes loaded: not a zero
+
+
+def test_a_volumes_kpi_page_neither_praises_nor_blames(register, monkeypatch):
+    """The journey set's KPI 4 (D10), children on a child protection plan: K1, K2 and K3 at the end of June 2026,
+    with K5 4 at the end of July: a rise of 1, said as a rise, with no RAG and no better or worse."""
+    from kpi import report
+    from kpi.params import MonthParams
+
+    shown = []
+    monkeypatch.setattr(report, "_show", shown.append)
+    r = report.report_for("2026-07", register, MonthParams(month="2026-07", catalogue="journey"))
+    r.kpi_page(JOURNEY["D10"])
+    page = shown[0]
+    assert "a volume: neither a rise nor a fall is better in itself" in page
+    assert "higher is better" not in page and "lower is better" not in page
+    assert "+1 since last month (a rise)." in page
+    assert "Rose to 4 in July 2026 from 3 in June 2026." in page
+    assert not re.search(r"improvement|deterioration|worse|concern", page.replace("neither better nor worse", ""))
