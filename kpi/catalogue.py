@@ -57,7 +57,7 @@ DEFAULT_SECTIONS = (
 SECTIONS = {s.key: s.title for s in DEFAULT_SECTIONS}
 UNITS = {"count", "percent", "rate", "average"}
 KINDS = {"flow": "flow in the month", "stock": "stock at the month end", "rolling12": "rolling 12 months"}
-DIRECTIONS = {"higher", "lower", "none"}  # none: a volume, neither rise nor fall is better (A111)
+DIRECTIONS = {"higher", "lower", "none"}  # none: a volume, neither rise nor fall is better (A110)
 WINDOWS = {"month", "ytd", "12m", "fy"}  # fy: the whole financial year, months to come included (projections)
 # What a measure declared `from: catalogue/ref` takes from that measure: how it is computed and what it means,
 # not the other council's targets, comparators, KPI numbers or section.

@@ -87,7 +87,7 @@ def outturn_year(month: str) -> tuple[str, str]:
 
 
 def outturn(month: str, cat: Catalogue, public: bool = False, **kw) -> pd.DataFrame:
-    """Last year's outturn of each measure (A110): its figure over the financial year before ``month``'s, as
+    """Last year's outturn of each measure (A109): its figure over the financial year before ``month``'s, as
     ``kpi measures --period year`` gives it (a flow summed over April to March; a month-end, rolling, year-to-date
     or projected figure at March). ``public``: through :func:`kpi.privacy.publish`, as a month's figures are."""
     from .scorecard import over_periods
@@ -140,7 +140,7 @@ def prepare_data(
         aggregates=p.aggregates,
     )
     (last_months(privacy.publish(card, cat)) if public else card).to_parquet(out / "scorecard.parquet", index=False)
-    if cat.quarterly:  # last year's outturn beside this year's figures (A110)
+    if cat.quarterly:  # last year's outturn beside this year's figures (A109)
         outturn(month, cat, public, context=ctx, aggregates=p.aggregates).to_parquet(out / "outturn.parquet")
     sid = int(snap["snapshot_id"])
     accounting = accounting_of(con, sid)
@@ -176,7 +176,7 @@ def read_outturn(d: Path) -> pd.DataFrame | None:
 
 
 def direction_text(m: Measure) -> str:
-    """Which way is better, or for a volume (no direction in its catalogue) that neither is (A111)."""
+    """Which way is better, or for a volume (no direction in its catalogue) that neither is (A110)."""
     if m.direction is None:
         return "a volume: neither a rise nor a fall is better in itself"
     return f"{m.direction} is better"
@@ -227,7 +227,7 @@ class Report:
 
     accounting: pd.DataFrame | None = None
     availability: pd.DataFrame | None = None
-    outturn: pd.DataFrame | None = None  # a quarterly set's: last year's figure of each measure (A110)
+    outturn: pd.DataFrame | None = None  # a quarterly set's: last year's figure of each measure (A109)
 
     def __post_init__(self):
         if self.public:  # everything below is made from the published figures alone
