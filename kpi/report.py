@@ -588,7 +588,8 @@ Measure {m.ref}: {_e(m.title)}.</p>
         return f"{v:g}%" if m.unit == "percent" else f"{v:g}"
 
     def _table(self, measures: list[Measure], caption: str, anchor: str) -> None:
-        months = sorted(self.card["month"].unique())[-7:]
+        shown = 6 if self._outturn_head() else 7  # the outturn takes a month's place: the table fits the page
+        months = sorted(self.card["month"].unique())[-shown:]
         head = "".join(f'<th scope="col">{pd.Timestamp(x + "-01"):%b-%y}</th>' for x in months)
         body = []
         for m in measures:
