@@ -57,7 +57,7 @@ DEFAULT_SECTIONS = (
 SECTIONS = {s.key: s.title for s in DEFAULT_SECTIONS}
 UNITS = {"count", "percent", "rate", "average"}
 KINDS = {"flow": "flow in the month", "stock": "stock at the month end", "rolling12": "rolling 12 months"}
-DIRECTIONS = {"higher", "lower"}
+DIRECTIONS = {"higher", "lower", "none"}  # none: a volume, neither rise nor fall is better (A110)
 WINDOWS = {"month", "ytd", "12m", "fy"}  # fy: the whole financial year, months to come included (projections)
 # What a measure declared `from: catalogue/ref` takes from that measure: how it is computed and what it means,
 # not the other council's targets, comparators, KPI numbers or section.
@@ -107,7 +107,7 @@ class Measure:
     section: str
     unit: str
     kind: str
-    direction: str
+    direction: str | None  # None: a volume, described neutrally (rose, fell), with no RAG
     definition: str
     parts: tuple[Part, ...]
     decimals: int = 0
@@ -146,6 +146,7 @@ class Catalogue:
     path: Path | None = None
     sections: dict[str, Section] = field(default_factory=lambda: {s.key: s for s in DEFAULT_SECTIONS})
     by_ref: dict[str, Measure] = field(init=False)
+    quarterly: bool = False  # `reported: quarterly`: a quarter's scorecard, beside last year's outturn (A109)
 
     def __post_init__(self):
         self.by_ref = {m.ref: m for m in self.measures}
@@ -211,9 +212,11 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
     if d["kind"] not in KINDS:
         raise CatalogueError(f"{where}: kind must be one of {', '.join(KINDS)}, not {d['kind']!r}")
     if d["direction"] not in DIRECTIONS:
-        raise CatalogueError(f"{where}: direction must be higher or lower, not {d['direction']!r}")
+        raise CatalogueError(f"{where}: direction must be higher, lower or none, not {d['direction']!r}")
     target = _num(d.get("target"), where, "target")
     tolerance = _num(d.get("tolerance"), where, "tolerance")
+    if d["direction"] == "none" and (target is not None or tolerance is not None):
+        raise CatalogueError(f"{where}: direction none (a volume) has no target or tolerance: give it a direction")
     if target is not None and tolerance is not None:
         wrong = tolerance > target if d["direction"] == "higher" else tolerance < target
         if wrong:
@@ -251,7 +254,7 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
         section=d["section"],
         unit=d["unit"],
         kind=d["kind"],
-        direction=d["direction"],
+        direction=None if d["direction"] == "none" else d["direction"],
         definition=" ".join(str(d["definition"]).split()),
         parts=parts,
         decimals=int(d.get("decimals", 2 if d["unit"] == "average" else 0)),
@@ -332,6 +335,8 @@ def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catal
     empty = [k for k in sections if not any(m.section == k for m in measures)]
     if empty:
         raise CatalogueError(f"{where}: section(s) {', '.join(empty)} have no measures")
+    if doc.get("reported", "monthly") not in ("monthly", "quarterly"):
+        raise CatalogueError(f"{where}: reported must be monthly or quarterly, not {doc['reported']!r}")
     return Catalogue(
         name=name,
         title=doc.get("title", name),
@@ -339,6 +344,7 @@ def parse(text: str, name: str = "catalogue", path: Path | None = None) -> Catal
         measures=measures,
         path=path,
         sections=sections,
+        quarterly=doc.get("reported") == "quarterly",
     )
 
 
@@ -444,6 +450,8 @@ def load_targets(path: Path | str | None, catalogue: Catalogue) -> dict | None:
                     raise CatalogueError(f"{path}: {year}: {ref}: {k} must be a number or TBC, not {v!r}")
             out[year][ref] = t
             m = catalogue[ref]
+            if m.direction is None:
+                raise CatalogueError(f"{path}: {year}: {ref}: a volume (direction none in the catalogue) has no target")
             target, tolerance = targets_for(m, f"{year[:4]}-04", {year: {ref: t}})  # each a number or TBC
             if None not in (target, tolerance) and (
                 tolerance > target if m.direction == "higher" else tolerance < target

@@ -180,6 +180,7 @@ SPC_MARKERS = {  # shape and fill carry the class, not colour alone
     "common_cause": ("o", "#9a9a9a", "Common cause"),
     "special_cause_improvement": ("^", "#1f5fa8", "Special cause: improvement"),
     "special_cause_concern": ("s", "#d46a00", "Special cause: concern"),
+    "special_cause_neither": ("D", "#6a3d9a", "Special cause: a volume's change"),
 }
 
 

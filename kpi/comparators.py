@@ -200,7 +200,7 @@ def for_council(
         sn_vals = f[f["la_code"].isin(group)]["value"].dropna()
         england = f.loc[f["level"] == "National", "value"]
         rank = of = rank_all = of_all = None
-        if pd.notna(own_v):
+        if pd.notna(own_v) and m.direction is not None:  # a volume is not ranked: no place is better
             rank, of = _rank(pd.concat([sn_vals, pd.Series([own_v])]), own_v, m.direction)
             rank_all, of_all = _rank(f.loc[f["level"] == "Local authority", "value"].dropna(), own_v, m.direction)
         out.append(

@@ -58,7 +58,9 @@ def spc_sentence(spc, measure: Measure | None = None, headline: bool = True) -> 
     if spc.variation == "common_cause":
         out = f"Over the last {n} months the variation is common cause: no significant change." if headline else ""
     else:
-        kind = "improvement" if spc.variation == "special_cause_improvement" else "concern"
+        kind = {"special_cause_improvement": "improvement", "special_cause_concern": "concern"}.get(
+            spc.variation, "variation (a volume: neither better nor worse)"
+        )
         above = last["value"] > last["mean"]
         way = "rising" if spc.points["value"].dropna().diff().iloc[-1] > 0 else "falling"
         why = [
@@ -112,10 +114,8 @@ def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:
         else:
             verb = "Rose" if last["value"] > prev["value"] else "Fell"
             better = (last["value"] > prev["value"]) == (measure.direction == "higher")
-            out.append(
-                f"{verb} to {now} in {_month(last['month'])} from {before} in {_month(prev['month'])} "
-                f"({'an improvement' if better else 'a deterioration'})."
-            )
+            judged = "" if measure.direction is None else f" ({'an improvement' if better else 'a deterioration'})"
+            out.append(f"{verb} to {now} in {_month(last['month'])} from {before} in {_month(prev['month'])}{judged}.")
         # runs and extremes only over the months since the last suppressed one, so they speak of no hidden month
         if hidden.any():
             known = known[known.index > hidden[hidden].index[-1]]

@@ -38,6 +38,7 @@ SPC_SHORT = {
     "common_cause": "Common cause",
     "special_cause_improvement": "Special cause: improvement",
     "special_cause_concern": "Special cause: concern",
+    "special_cause_neither": "Special cause: a volume's change",
     None: "Too few figures",
 }
 SHOWN_MONTHS = 13
@@ -64,6 +65,40 @@ def months_from_april(month: str) -> int:
     be shown in the next, whose window starts a month later (A100)."""
     first = (int(month[5:7]) - SPC_MONTHS) % 12 + 1  # the calendar month of the window's first month
     return SPC_MONTHS + (first - 4) % 12
+
+
+def quarter_title(month: str) -> str | None:
+    """'Quarter 2 2026-27 (July to September 2026)' for a month that ends a financial quarter (June, September,
+    December, March); None for another month (A109)."""
+    from .calendar import period_of
+
+    if int(month[5:7]) % 3:
+        return None
+    year, q = period_of(month, "quarter").split(" Q")
+    first = pd.Timestamp(month + "-01") - pd.DateOffset(months=2)
+    return f"Quarter {q} {year} ({first:%B} to {pd.Timestamp(month + '-01'):%B %Y})"
+
+
+def outturn_year(month: str) -> tuple[str, str]:
+    """The financial year before ``month``'s, and its last month: ('2025-26', '2026-03') for 2026-09."""
+    from .calendar import period_of
+
+    y = int(month[:4]) - (int(month[5:7]) < 4)  # the year the month's financial year starts in
+    return period_of(f"{y}-03", "year"), f"{y}-03"
+
+
+def outturn(month: str, cat: Catalogue, public: bool = False, **kw) -> pd.DataFrame:
+    """Last year's outturn of each measure (A109): its figure over the financial year before ``month``'s, as
+    ``kpi measures --period year`` gives it (a flow summed over April to March; a month-end, rolling, year-to-date
+    or projected figure at March). ``public``: through :func:`kpi.privacy.publish`, as a month's figures are."""
+    from .scorecard import over_periods
+
+    year, march = outturn_year(month)
+    out = over_periods(march, 1, "year", catalogue=cat, **kw)
+    if public:
+        out = out.assign(month=march, unit=[cat[r].unit for r in out["measure"]])
+        out = privacy.publish(out, cat).drop(columns=["month", "unit"])
+    return out.assign(year=year)
 
 
 def last_months(card: pd.DataFrame, n: int = SPC_MONTHS) -> pd.DataFrame:
@@ -96,15 +131,18 @@ def prepare_data(
     out.mkdir(parents=True, exist_ok=True)
     con, snap = connect(store, p.snapshot)
     cat = catalogue_for(p)
+    ctx = Context.prepare(con, snap)
     card = scorecard(
         month,
         months_from_april(month),
-        context=Context.prepare(con, snap),
+        context=ctx,
         catalogue=cat,
         year_on_year=False,
         aggregates=p.aggregates,
     )
     (last_months(privacy.publish(card, cat)) if public else card).to_parquet(out / "scorecard.parquet", index=False)
+    if cat.quarterly:  # last year's outturn beside this year's figures (A109)
+        outturn(month, cat, public, context=ctx, aggregates=p.aggregates).to_parquet(out / "outturn.parquet")
     sid = int(snap["snapshot_id"])
     accounting = accounting_of(con, sid)
     (privacy.publish_accounting(accounting) if public else accounting).to_parquet(
@@ -129,7 +167,20 @@ def report_for(month: str, store: str | Path, p: params_mod.MonthParams) -> Repo
         d = prepare_data(month, store, p, Path(tmp), public=p.public)
         card, snap = pd.read_parquet(d / "scorecard.parquet"), json.loads((d / "snapshot.json").read_text())
         accounting, availability = (pd.read_parquet(d / f"{n}.parquet") for n in ("accounting", "availability"))
-    return Report(month, card, catalogue_for(p), p, snap, p.public, accounting, availability)
+        outturn = read_outturn(d)
+    return Report(month, card, catalogue_for(p), p, snap, p.public, accounting, availability, outturn)
+
+
+def read_outturn(d: Path) -> pd.DataFrame | None:
+    """The prepared data's outturn (a quarterly set's), or None."""
+    return pd.read_parquet(d / "outturn.parquet") if (d / "outturn.parquet").exists() else None
+
+
+def direction_text(m: Measure) -> str:
+    """Which way is better, or for a volume (no direction in its catalogue) that neither is (A110)."""
+    if m.direction is None:
+        return "a volume: neither a rise nor a fall is better in itself"
+    return f"{m.direction} is better"
 
 
 def _show(markup: str) -> None:
@@ -177,6 +228,7 @@ class Report:
 
     accounting: pd.DataFrame | None = None
     availability: pd.DataFrame | None = None
+    outturn: pd.DataFrame | None = None  # a quarterly set's: last year's figure of each measure (A109)
 
     def __post_init__(self):
         if self.public:  # everything below is made from the published figures alone
@@ -223,7 +275,7 @@ class Report:
         accounting = pd.read_parquet(d / "accounting.parquet")
         availability = pd.read_parquet(d / "availability.parquet") if (d / "availability.parquet").exists() else None
         snap = json.loads((d / "snapshot.json").read_text())
-        return cls(month, history, cat, p, snap, public or p.public, accounting, availability)
+        return cls(month, history, cat, p, snap, public or p.public, accounting, availability, read_outturn(d))
 
     # ------------------------------------------------------------------ helpers
     def commentary(self, ref: str) -> str | None:
@@ -301,7 +353,9 @@ class Report:
                 return f"Not shown: this month's or the month before's figure is suppressed ({privacy.SUPPRESSED})."
             return "No figure for the month before."
         unit = {"percent": " percentage points", "rate": " per 10,000"}.get(m.unit, "")
-        word = {"better": "better", "worse": "worse", "same": "no change"}.get(row["vs_last_month"], "")
+        word = {"better": "better", "worse": "worse", "same": "no change", "higher": "a rise", "lower": "a fall"}.get(
+            row["vs_last_month"], ""
+        )
         return f"{signed(ch, max(m.decimals, 1) if m.unit != 'count' else 0)}{unit} since last month ({word})."
 
     def _figures_to(self) -> str:
@@ -320,8 +374,9 @@ class Report:
         extract = self.snapshot.get("extract_date")
         extract = pd.Timestamp(extract).strftime("%d %B %Y") if extract is not None and pd.notna(extract) else "unknown"
         notes = self._notes()
-        _show(f"""<h1 id="top">{_e(council)}: children's social care performance, {month_name(self.month)}</h1>
-<p>Figures to {self._figures_to()}, from the data extract of {extract}
+        quarter = quarter_title(self.month) if self.catalogue.quarterly else None
+        _show(f"""<h1 id="top">{_e(council)}: children's social care performance, {quarter or month_name(self.month)}</h1>
+{self._quarter_note()}<p>Figures to {self._figures_to()}, from the data extract of {extract}
 (snapshot {_e(self.snapshot.get("snapshot_id", ""))}). RAG is shown in words and symbols as well as colour:
 {rag_badge("green", "Green: meets target")} {rag_badge("amber", "Amber: within tolerance")}
 {rag_badge("red", "Red: outside tolerance")}. Commentary marked <strong>DRAFT</strong> was drafted from the figures
@@ -338,6 +393,36 @@ and has not been written by a manager.{self._public_note()}</p>
             f"<p><strong>Notes on {month_name(self.month)}</strong> (from the team preparing this report, on the "
             f"month's data; each KPI's commentary is on its page):</p>\n{markdown_html(self.params.notes)}</div>"
         )
+
+    def _quarter_note(self) -> str:
+        """A quarterly set's report of a month within a quarter: says so (A109)."""
+        from .calendar import period_of
+
+        if not self.catalogue.quarterly or quarter_title(self.month):
+            return ""
+        year, q = period_of(self.month, "quarter").split(" Q")
+        return (
+            f"<p>A quarterly scorecard reported within Quarter {q} {year}, which is not over: the quarter's "
+            f"scorecard is the report of its last month.</p>"
+        )
+
+    def outturn_of(self, ref: str) -> str:
+        """Last year's outturn of the measure as shown (suppressed or not available said so); "" for a monthly set."""
+        if self.outturn is None:
+            return ""
+        row = self.outturn[self.outturn["measure"] == ref]
+        if row.empty:
+            return ""
+        row = row.iloc[0]
+        return privacy.SUPPRESSED if bool(row.get("suppressed", False)) else row["display"] or "not available"
+
+    def _outturn_head(self) -> str:
+        if self.outturn is None or self.outturn.empty:
+            return ""
+        return f'<th scope="col">{_e(self.outturn["year"].iloc[0])} outturn</th>'
+
+    def _outturn_cell(self, ref: str) -> str:
+        return f"<td>{_e(self.outturn_of(ref))}</td>" if self._outturn_head() else ""
 
     def _public_note(self) -> str:
         if not self.public:
@@ -398,7 +483,8 @@ and has not been written by a manager.{self._public_note()}</p>
         )
         table = "".join(
             f"<tr><td>KPI {m.kpi}</td><td><a href='#kpi-{m.kpi}'>{_e(m.kpi_title or m.title)}</a></td>"
-            f"<td>{_e(self._display(r))}</td><td>{rag_badge(r['rag'])}</td><td>{_e(r['vs_last_month'] or '')}</td>"
+            f"{self._outturn_cell(m.ref)}<td>{_e(self._display(r))}</td><td>{rag_badge(r['rag'])}</td>"
+            f"<td>{_e(r['vs_last_month'] or '')}</td>"
             f"<td>{_e(self._spc_short(m))}</td></tr>"
             for m, r in rows
         )
@@ -417,7 +503,7 @@ real change from the month-to-month noise of the process.</p>
 <ul>{special or "<li>None: every KPI shows common cause variation.</li>"}</ul>
 <h3>Largest changes since last month</h3><ul>{big or "<li>None.</li>"}</ul>
 <table><caption>The KPIs in {month_name(self.month)}</caption>
-<thead><tr><th scope="col">KPI</th><th scope="col">Measure</th><th scope="col">{month_name(self.month)}</th>
+<thead><tr><th scope="col">KPI</th><th scope="col">Measure</th>{self._outturn_head()}<th scope="col">{month_name(self.month)}</th>
 <th scope="col">RAG</th><th scope="col">Since last month</th><th scope="col">SPC variation</th></tr></thead>
 <tbody>{table}</tbody></table>""")
 
@@ -497,7 +583,8 @@ real change from the month-to-month noise of the process.</p>
         _show(f"""<section class="kpi" aria-labelledby="kpi-{m.kpi}">
 <h3 id="kpi-{m.kpi}">KPI {m.kpi}: {_e(m.kpi_title or m.title)}</h3>
 <p><strong>{month_name(self.month)}: {_e(self._display(r))}</strong> {rag_badge(r["rag"], r["rag_text"])}</p>
-<p>Target {target}; tolerance {tolerance}; {"higher" if m.direction == "higher" else "lower"} is better.
+{f"<p>{_e(self.outturn['year'].iloc[0])} outturn: {_e(self.outturn_of(m.ref))}.</p>" if self._outturn_head() else ""}
+<p>Target {target}; tolerance {tolerance}; {direction_text(m)}.
 Measure {m.ref}: {_e(m.title)}.</p>
 <p>Calculation: {self._working(m, r)} Change: {self._change(m, r)}</p>
 {f"<p>Population (0-17): {_e(r.get('population_used'))}.</p>" if isinstance(r.get("population_used"), str) else ""}
@@ -513,7 +600,8 @@ Measure {m.ref}: {_e(m.title)}.</p>
         return f"{v:g}%" if m.unit == "percent" else f"{v:g}"
 
     def _table(self, measures: list[Measure], caption: str, anchor: str) -> None:
-        months = sorted(self.card["month"].unique())[-7:]
+        shown = 6 if self._outturn_head() else 7  # the outturn takes a month's place: the table fits the page
+        months = sorted(self.card["month"].unique())[-shown:]
         head = "".join(f'<th scope="col">{pd.Timestamp(x + "-01"):%b-%y}</th>' for x in months)
         body = []
         for m in measures:
@@ -524,11 +612,11 @@ Measure {m.ref}: {_e(m.title)}.</p>
             tol = "" if pd.isna(r["tolerance"]) else self._fmt_threshold(m, r["tolerance"])
             body.append(
                 f"<tr><th scope='row'>{_e(m.ref)}</th><td>{_e(m.title)}</td><td>{t}</td><td>{tol}</td>"
-                f"{cells}<td>{_e(self._working(m, r)) if m.unit != 'count' else ''}</td>"
+                f"{self._outturn_cell(m.ref)}{cells}<td>{_e(self._working(m, r)) if m.unit != 'count' else ''}</td>"
                 f"<td>{rag_badge(r['rag'])}</td></tr>"
             )
         _show(f"""<table id="{anchor}"><caption>{_e(caption)}</caption><thead><tr><th scope="col">Ref</th>
-<th scope="col">Measure</th><th scope="col">Target</th><th scope="col">Tolerance</th>{head}
+<th scope="col">Measure</th><th scope="col">Target</th><th scope="col">Tolerance</th>{self._outturn_head()}{head}
 <th scope="col">Number</th><th scope="col">RAG</th></tr></thead><tbody>{"".join(body)}</tbody></table>""")
 
     # ------------------------------------------------------------------ appendices

@@ -39,12 +39,13 @@ RUN = 7  # points in a shift or a trend
 MIN_POINTS = 13  # fewer: trial limits
 MONTHS = 24  # months behind a KPI's verdict, in the report and the explore notebooks alike (A35)
 
-IMPROVEMENT = {"increase": 1, "decrease": -1, "higher": 1, "lower": -1}
+IMPROVEMENT = {"increase": 1, "decrease": -1, "higher": 1, "lower": -1, None: 0}  # None: a volume, neither
 
 VARIATION_TEXT = {
     "common_cause": "Common cause variation: no significant change",
     "special_cause_improvement": "Special cause variation: improvement",
     "special_cause_concern": "Special cause variation: concern",
+    "special_cause_neither": "Special cause variation: a significant change in a volume (neither better nor worse)",
     None: "No SPC verdict: too few figures",
 }
 ASSURANCE_TEXT = {
@@ -203,6 +204,8 @@ def xmr(
             if np.isnan(v)
             else "common_cause"
             if not sp
+            else "special_cause_neither"
+            if up == 0
             else "special_cause_improvement"
             if d == up
             else "special_cause_concern"

@@ -25,7 +25,7 @@ def rag(value: float | None, target: float | None, tolerance: float | None, dire
     """'green', 'amber', 'red', or None where there is no value, target or tolerance."""
     if value is None or target is None or tolerance is None:
         return None
-    if any(isinstance(x, float) and math.isnan(x) for x in (value, target, tolerance)):
+    if direction is None or any(isinstance(x, float) and math.isnan(x) for x in (value, target, tolerance)):
         return None
     if direction == "higher":
         return "green" if value >= target else "amber" if value >= tolerance else "red"
@@ -35,9 +35,12 @@ def rag(value: float | None, target: float | None, tolerance: float | None, dire
 
 
 def compare(value: float | None, other: float | None, direction: str) -> str | None:
-    """'better', 'worse' or 'same' for value against other, as the direction reads them."""
+    """'better', 'worse' or 'same' for value against other, as the direction reads them; without a direction (a
+    volume), 'higher' or 'lower', no judgement."""
     if value is None or other is None or pd.isna(value) or pd.isna(other):
         return None
     if value == other:
         return "same"
+    if direction is None:
+        return "higher" if value > other else "lower"
     return "better" if (value > other) == (direction == "higher") else "worse"

@@ -53,6 +53,8 @@ def test_definition_changes_of_the_seed_are_recorded():
         ),
         ({"parts": [{"events": "referrals", "date": "referral_date"}]}, "a percent needs a numerator"),
         ({"target": "high"}, "target must be a number or TBC"),
+        ({"direction": "none"}, "direction none (a volume) has no target or tolerance"),
+        ({"direction": "up"}, "direction must be higher, lower or none"),
     ],
 )
 def test_bad_declarations_are_refused_with_the_reason(over, message):
@@ -76,3 +78,14 @@ def test_targets_can_be_overridden_per_financial_year():
     assert targets_for(m, "2026-03", over) == (17, 20)
     assert targets_for(m, "2026-04", over) == (18, 21)
     assert targets_for(m, "2025-06", None) == (18, 21)
+
+
+def test_a_volume_is_declared_without_a_direction():
+    text = "sections: [{key: volume, title: Volume}]\n" + one(
+        unit="count", direction="none", target=None, tolerance=None
+    )
+    m = parse(text, "test")["1.7"]
+    assert m.direction is None
+    # the journey set's volumes have none (seed 004 judges none); the county's contacts keep theirs (seed 001)
+    assert load("journey")["D1"].direction is None and load("county")["1.0"].direction == "lower"
+    assert load("journey")["D4"].direction == "lower"  # repeat referrals: fewer is better

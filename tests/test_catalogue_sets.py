@@ -1,9 +1,11 @@
 """Other councils' sets: the journey dashboard (seed 004) and the quarterly scorecard (seed 002), their
 sections, measures reused from the county set, year-to-date and projected year-end figures, supplied figures."""
 
+import re
+
 import pandas as pd
 import pytest
-from helpers import build_store, leaver_contacts
+from helpers import build_store, leaver_contacts, referral
 
 from kpi.catalogue import CatalogueError, load, parse
 from kpi.engine import Context, compute
@@ -168,3 +170,100 @@ def test_a_year_to_date_figure_starts_again_each_april(small_authority):
     assert starts == ["2024-10", "2025-04", "2026-04"]
     assert "A new financial year starts from Apr-26: the line is broken there." in alt_text(m, card.tail(13))
     assert spc_sentence(spc, m).endswith("(Trial limits: fewer than 13 months since the financial year started.)")
+
+
+@pytest.fixture(scope="module")
+def register(tmp_path_factory):
+    """Children on the child protection register: K4 until June 2025, K1 from May 2025, K2 from November 2025 to
+    20 August 2026, K3 from June 2026, K5 from 15 July 2026. At the end of March 2026 (2025-26's outturn): K1 and
+    K2, 2. At the end of August 2026: K1, K3 and K5, 3; of September 2026 the same, 3."""
+    root = tmp_path_factory.mktemp("register")
+    plans = [("K4", "2024-01-01", "2025-06-30"), ("K1", "2025-05-10", ""), ("K2", "2025-11-01", "2026-08-20")]
+    plans += [("K3", "2026-06-01", ""), ("K5", "2026-07-15", "")]
+    refs = [referral(f"R{c}", c, s) for c, s, _ in plans]
+    cps = [
+        {
+            "cp_plan_id": f"P{c}",
+            "child_id": c,
+            "referral_id": f"R{c}",
+            "start_date": s,
+            "end_date": e,
+            "category": "NEG",
+        }
+        for c, s, e in plans
+    ]
+    build_store(root, {"referrals": refs, "cp_plans": cps}, extract_date="2026-10-01")
+    return root / "w.duckdb"
+
+
+def _scorecard_page(store, month, monkeypatch) -> str:
+    from kpi import report
+    from kpi.params import MonthParams
+
+    shown = []
+    monkeypatch.setattr(report, "_show", shown.append)
+    r = report.report_for(month, store, MonthParams(month=month, catalogue="scorecard"))
+    r.title()
+    r.section("protection")
+    return "\n".join(shown)
+
+
+@pytest.mark.parametrize(
+    "month, title, now",
+    [
+        ("2026-09", "Quarter 2 2026-27 (July to September 2026)", "3"),
+        ("2026-08", "August 2026", "3"),
+    ],
+)
+def test_the_scorecard_is_titled_by_its_quarter_beside_last_years_outturn(register, monkeypatch, month, title, now):
+    page = _scorecard_page(register, month, monkeypatch)
+    h1 = page[page.index("<h1") : page.index("</h1>")]
+    assert h1.endswith(f"children's social care performance, {title}")
+    # within a quarter, the page says the quarter is not over (A109); at its end, it does not
+    assert ("Quarter 2 2026-27, which is not over" in page) == (month == "2026-08")
+    table = page[page.index("<table") :]
+    head = re.findall(r'<th scope="col">([^<]*)</th>', table)
+    assert head[3:5] == ["Tolerance", "2025-26 outturn"]  # the outturn beside the months of this year
+    row = re.search(r"<th scope='row'>CP/REG</th>((?:<td>[^<]*</td>)+)", table).group(1)
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[3] == "2"  # K1 and K2 at the end of March 2026
+    # title, target, tolerance, outturn, six months (the outturn takes a seventh's place), number (RAG: a badge)
+    assert len(cells) == 4 + 6 + 1 and cells[3 + 6] == now  # this month's, the last of the six
+
+
+def test_a_monthly_set_has_no_outturn(register, monkeypatch):
+    from kpi import report
+    from kpi.params import MonthParams
+
+    shown = []
+    monkeypatch.setattr(report, "_show", shown.append)
+    r = report.report_for("2026-09", register, MonthParams(month="2026-09", catalogue="journey"))
+    r.title()
+    assert r.outturn is None and "outturn" not in "".join(shown) and "September 2026</h1>" in shown[0]
+
+
+def test_a_public_outturn_is_suppressed_as_a_months_figure_is(register):
+    from kpi import report
+    from kpi.params import MonthParams
+
+    r = report.report_for("2026-09", register, MonthParams(month="2026-09", catalogue="scorecard", public=True))
+    assert r.outturn_of("CP/REG") == "[c]"  # 2 children at the end of March 2026
+    assert r.outturn_of("LAC/NUM") == "not available"  # no care episodes loaded: not a zero
+
+
+def test_a_volumes_kpi_page_neither_praises_nor_blames(register, monkeypatch):
+    """The journey set's KPI 4 (D10), children on a child protection plan: K1, K2 and K3 at the end of June 2026,
+    with K5 4 at the end of July: a rise of 1, said as a rise, with no RAG and no better or worse."""
+    from kpi import report
+    from kpi.params import MonthParams
+
+    shown = []
+    monkeypatch.setattr(report, "_show", shown.append)
+    r = report.report_for("2026-07", register, MonthParams(month="2026-07", catalogue="journey"))
+    r.kpi_page(JOURNEY["D10"])
+    page = shown[0]
+    assert "a volume: neither a rise nor a fall is better in itself" in page
+    assert "higher is better" not in page and "lower is better" not in page
+    assert "+1 since last month (a rise)." in page
+    assert "Rose to 4 in July 2026 from 3 in June 2026." in page
+    assert not re.search(r"improvement|deterioration|worse|concern", page.replace("neither better nor worse", ""))

@@ -83,3 +83,27 @@ def test_the_spc_line_under_a_stated_verdict_does_not_repeat_it():
     assert spc_sentence(spc_of(m, flat), m, headline=False) == (
         "On this process the target will be met in some months and missed in others (hit and miss)."
     )
+
+
+def test_a_volume_without_a_direction_is_described_neutrally():
+    from kpi.spc import spc_of
+
+    contacts = load("journey")["D1"]  # contacts: a volume, no direction in the journey set
+    assert draft(contacts, series([1500, 1620], None, None)) == "Rose to 1,620 in August 2024 from 1,500 in July 2024."
+    assert draft(contacts, series([1620, 1500], None, None)) == "Fell to 1,500 in August 2024 from 1,620 in July 2024."
+    # the county set gives contacts a direction (fewer is better): its judgement stays
+    county = load("county")["1.0"]
+    assert draft(county, series([1500, 1620], 1600, 1700)).startswith(
+        "Rose to 1,620 in August 2024 from 1,500 in July 2024 (a deterioration)."
+    )
+    # 7 months in a row below the average (the shift of test_the_spc_verdict_ends_the_draft, x 10): a change, no verdict
+    s = series([50, 10] * 5 + [40, 45, 40, 45, 40, 45, 40] + [20, 15, 20, 15, 20, 15, 20], None, None, start="2023-01")
+    spc = spc_of(contacts, s)
+    assert spc.variation == "special_cause_neither"
+    text = draft(contacts, s, spc)
+    assert text.endswith(
+        "Statistical process control shows special cause variation (a volume: neither better nor worse): "
+        "7 or more months in a row below the average."
+    )
+    assert not {"improvement", "deterioration", "concern"} & set(text.replace(".", " ").replace(":", " ").split())
+    assert spc_of(county, s).variation == "special_cause_improvement"  # fewer contacts, as the county reads them

@@ -33,3 +33,8 @@ def test_better_or_worse_follows_the_direction():
     assert compare(23, 21, "higher") == "better"
     assert compare(21, 21, "higher") == "same"
     assert compare(21, None, "higher") is None
+
+
+def test_a_volume_has_no_rag_and_is_only_higher_or_lower():
+    assert rag(5, 4, 6, None) is None
+    assert (compare(12, 10, None), compare(8, 10, None), compare(10, 10, None)) == ("higher", "lower", "same")
