@@ -55,7 +55,7 @@ def write(card: pd.DataFrame, catalogue, path: Path | str) -> Path:
     for ref in refs:
         m = catalogue[ref]
         last = next(rows[(ref, mo)] for mo in reversed(months) if (ref, mo) in rows)
-        head = [ref, m.kpi, m.title, m.unit, m.direction, _num(last.target), _num(last.tolerance)]
+        head = [ref, m.kpi, m.title, m.unit, m.direction or "none (a volume)", _num(last.target), _num(last.tolerance)]
         values, nums = [], []
         for mo in months:
             r = rows.get((ref, mo))
@@ -87,7 +87,7 @@ def write(card: pd.DataFrame, catalogue, path: Path | str) -> Path:
     defs.append(["Ref", "KPI", "Title", "Section", "Unit", "Direction", "Definition", "Source"])
     for ref in refs:
         m = catalogue[ref]
-        defs.append([ref, m.kpi, m.title, m.section, m.unit, m.direction, m.definition, m.source])
+        defs.append([ref, m.kpi, m.title, m.section, m.unit, m.direction or "none (a volume)", m.definition, m.source])
     for ws, widths in ((score, [7, 6, 48, 10, 10, 9, 10]), (counts, [7, 6, 48, 10, 10, 9, 10]), (defs, [7, 6, 48])):
         for c in ws[1]:
             c.font = bold
