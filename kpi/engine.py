@@ -34,6 +34,7 @@ import pandas as pd
 from . import model
 from .calendar import add_months, bank_holidays, month_end, month_start
 from .catalogue import Catalogue, CatalogueError, Measure, Part
+from .status import figure
 
 BREAKDOWNS = {
     "locality": "locality_id",
@@ -1030,14 +1031,13 @@ def count_only(numerator) -> str:
     return f"{_fmt_num(numerator)} (count; rate needs a population)"
 
 
-def display(measure: Measure, value) -> str:
+def display(measure: Measure, value, thresholds=(), thousands: bool = False) -> str:
+    """The figure as shown: the measure's decimals (none for a count), more beside thresholds (target,
+    tolerance) where fewer would read as meeting one it misses or the reverse (:func:`kpi.status.figure`)."""
     if value is None or pd.isna(value):
         return ""
-    if measure.unit == "percent":
-        return f"{value:.{measure.decimals}f}%"
-    if measure.unit == "count":
-        return f"{value:.0f}"
-    return f"{value:.{measure.decimals}f}"
+    text = figure(value, 0 if measure.unit == "count" else measure.decimals, thresholds, measure.direction, thousands)
+    return text + "%" if measure.unit == "percent" else text
 
 
 def finish(df: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
