@@ -1011,19 +1011,22 @@ def _fmt_num(x) -> str:
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
 
 
-def calculation(measure: Measure, num, den, value, months: int = 1) -> str:
-    """The working, as the seed report shows it (a flow rate over several months: x12/months)."""
+def calculation(measure: Measure, num, den, value, months: int = 1, thresholds=()) -> str:
+    """The working, as the seed report shows it (a flow rate over several months: x12/months); its result
+    beside thresholds (target, tolerance) with decimals enough not to contradict them (:func:`display`)."""
     if value is None or pd.isna(value) or measure.unit == "count" or den is None or pd.isna(den):
         return ""
     n, d = _fmt_num(num), _fmt_num(den)
-    if measure.unit == "percent":
-        return f"{n}/{d} = {value / 100:.{measure.decimals + 2}f}"
+    if measure.unit == "percent":  # as a proportion: 0.95 for 95%, the thresholds too
+        ts = [t / 100 for t in thresholds if t is not None and not pd.isna(t)]
+        return f"{n}/{d} = {figure(value / 100, measure.decimals + 2, ts, measure.direction)}"
+    shown = figure(value, measure.decimals, thresholds, measure.direction)
     if measure.unit == "rate":
         if measure.kind == "flow":
             per = "12" if months == 1 else f"12/{months}"
-            return f"(({n}*{per})/{d})*10000 = {value:.{measure.decimals}f}"
-        return f"({n}/{d})*10000 = {value:.{measure.decimals}f}"
-    return f"{n}/{d} = {value:.{measure.decimals}f}"
+            return f"(({n}*{per})/{d})*10000 = {shown}"
+        return f"({n}/{d})*10000 = {shown}"
+    return f"{n}/{d} = {shown}"
 
 
 def count_only(numerator) -> str:

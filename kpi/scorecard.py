@@ -183,7 +183,7 @@ def _before_history(df: pd.DataFrame, history: dict) -> pd.DataFrame:
 def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: str | None) -> pd.DataFrame:
     """RAG, changes and comparisons for every row at once (a loop per measure costs more than the engine)."""
     from .calendar import add_months, month_label, month_start
-    from .engine import display
+    from .engine import calculation, display
 
     meta = pd.DataFrame(
         [
@@ -203,6 +203,14 @@ def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: 
     df.loc[near, "display"] = [
         display(cat[r], v, (t, tol))
         for r, v, t, tol in zip(*(df.loc[near, c] for c in ("measure", "value", "target", "tolerance")), strict=True)
+    ]
+    work = near & (df["calculation"] != "")
+    df.loc[work, "calculation"] = [
+        calculation(cat[r], n, d, v, thresholds=(t, tol))
+        for r, n, d, v, t, tol in zip(
+            *(df.loc[work, c] for c in ("measure", "numerator", "denominator", "value", "target", "tolerance")),
+            strict=True,
+        )
     ]
     df["shown"] = pd.to_numeric(df["display"].str.rstrip("%"), errors="coerce")
     df["rag"] = pd.Series(
@@ -275,7 +283,7 @@ def over_periods(
             num = known["numerator"].sum()
             den = known["denominator"].iloc[-1] if m.unit == "rate" else known["denominator"].sum(min_count=1)
             val = float(value_of(m.unit, m.kind, pd.Series([num]), pd.Series([den]), len(known)).iloc[0])
-            work = calculation(m, num, den, val, len(known))
+            work = calculation(m, num, den, val, len(known), (last["target"], last["tolerance"]))
         else:
             num, den, val, work = last["numerator"], last["denominator"], last["value"], last["calculation"]
         shown = count_only(num) if by_count and len(known) else display(m, val, (last["target"], last["tolerance"]))
