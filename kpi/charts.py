@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .catalogue import Measure  # noqa: E402
-from .narrative import _fmt  # noqa: E402
+from .narrative import _fmt, _threshold  # noqa: E402
 
 RAG_COLOURS = {"green": "#1b7837", "amber": "#b35806", "red": "#b2182b", None: "#444444"}
 RAG_MARKERS = {"green": "o", "amber": "D", "red": "s", None: "o"}
@@ -82,7 +82,12 @@ def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
     target, tolerance = s["target"].iloc[-1], s["tolerance"].iloc[-1]
     if pd.notna(target):
         ax.plot(
-            x, s["target"], color="#1b7837", linestyle="--", linewidth=1.5, label=f"Target ({_fmt(measure, target)})"
+            x,
+            s["target"],
+            color="#1b7837",
+            linestyle="--",
+            linewidth=1.5,
+            label=f"Target ({_threshold(measure, target)})",
         )
     if pd.notna(tolerance):
         ax.plot(
@@ -91,7 +96,7 @@ def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
             color="#b2182b",
             linestyle=":",
             linewidth=1.8,
-            label=f"Tolerance ({_fmt(measure, tolerance)})",
+            label=f"Tolerance ({_threshold(measure, tolerance)})",
         )
     for value, name, marker in (
         (measure.statistical_neighbours, "Statistical neighbours", "^"),
@@ -121,7 +126,7 @@ def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
             markeredgecolor="black",
         )
         ax.annotate(
-            _fmt(measure, last["value"]),
+            _fmt(measure, last["value"], (last["target"], last["tolerance"])),
             (x[-1], last["value"]),
             textcoords="offset points",
             xytext=(-8, 9),
@@ -152,16 +157,18 @@ def alt_text(measure: Measure, series: pd.DataFrame) -> str:
             return f"Chart of {measure.title}: every figure shown is suppressed ([c])."
         return f"Chart of {measure.title}: no figures available."
     first, last = vals.iloc[0], vals.iloc[-1]
+
+    def _at(row) -> str:  # a month's figure beside that month's target and tolerance
+        return _fmt(measure, row["value"], (row["target"], row["tolerance"]))
+
     if len(vals) == 1:
-        parts = [f"Chart of {measure.title}: one figure, {_fmt(measure, last['value'])} in {_label(last['month'])}."]
+        parts = [f"Chart of {measure.title}: one figure, {_at(last)} in {_label(last['month'])}."]
     else:
         hi, lo = vals.loc[vals["value"].idxmax()], vals.loc[vals["value"].idxmin()]
         parts = [
             f"Line chart of {measure.title}, {_label(s['month'].iloc[0])} to {_label(s['month'].iloc[-1])}.",
-            f"It went from {_fmt(measure, first['value'])} in {_label(first['month'])} to "
-            f"{_fmt(measure, last['value'])} in {_label(last['month'])};",
-            f"highest {_fmt(measure, hi['value'])} ({_label(hi['month'])}), lowest {_fmt(measure, lo['value'])} "
-            f"({_label(lo['month'])}).",
+            f"It went from {_at(first)} in {_label(first['month'])} to {_at(last)} in {_label(last['month'])};",
+            f"highest {_at(hi)} ({_label(hi['month'])}), lowest {_at(lo)} ({_label(lo['month'])}).",
         ]
     for i, why in sorted(_breaks(measure, s.reset_index(drop=True)).items()):
         what = "The definition changed" if why == "definition changed" else "A new financial year starts"
@@ -172,7 +179,9 @@ def alt_text(measure: Measure, series: pd.DataFrame) -> str:
         parts.append(f"Suppressed ([c]): {months}; the line has a gap there.")
     t, tol = s["target"].iloc[-1], s["tolerance"].iloc[-1]
     if pd.notna(t):
-        parts.append(f"Target {_fmt(measure, t)}" + (f", tolerance {_fmt(measure, tol)}." if pd.notna(tol) else "."))
+        parts.append(
+            f"Target {_threshold(measure, t)}" + (f", tolerance {_threshold(measure, tol)}." if pd.notna(tol) else ".")
+        )
     return " ".join(parts)
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 from . import model
 from .calendar import add_months, bank_holidays, month_end, month_start
 from .catalogue import Catalogue, CatalogueError, Measure, Part
+from .status import figure
 
 BREAKDOWNS = {
     "locality": "locality_id",
@@ -1010,19 +1011,22 @@ def _fmt_num(x) -> str:
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
 
 
-def calculation(measure: Measure, num, den, value, months: int = 1) -> str:
-    """The working, as the seed report shows it (a flow rate over several months: x12/months)."""
+def calculation(measure: Measure, num, den, value, months: int = 1, thresholds=()) -> str:
+    """The working, as the seed report shows it (a flow rate over several months: x12/months); its result
+    beside thresholds (target, tolerance) with decimals enough not to contradict them (:func:`display`)."""
     if value is None or pd.isna(value) or measure.unit == "count" or den is None or pd.isna(den):
         return ""
     n, d = _fmt_num(num), _fmt_num(den)
-    if measure.unit == "percent":
-        return f"{n}/{d} = {value / 100:.{measure.decimals + 2}f}"
+    if measure.unit == "percent":  # as a proportion: 0.95 for 95%, the thresholds too
+        ts = [t / 100 for t in thresholds if t is not None and not pd.isna(t)]
+        return f"{n}/{d} = {figure(value / 100, measure.decimals + 2, ts, measure.direction)}"
+    shown = figure(value, measure.decimals, thresholds, measure.direction)
     if measure.unit == "rate":
         if measure.kind == "flow":
             per = "12" if months == 1 else f"12/{months}"
-            return f"(({n}*{per})/{d})*10000 = {value:.{measure.decimals}f}"
-        return f"({n}/{d})*10000 = {value:.{measure.decimals}f}"
-    return f"{n}/{d} = {value:.{measure.decimals}f}"
+            return f"(({n}*{per})/{d})*10000 = {shown}"
+        return f"({n}/{d})*10000 = {shown}"
+    return f"{n}/{d} = {shown}"
 
 
 def count_only(numerator) -> str:
@@ -1030,14 +1034,13 @@ def count_only(numerator) -> str:
     return f"{_fmt_num(numerator)} (count; rate needs a population)"
 
 
-def display(measure: Measure, value) -> str:
+def display(measure: Measure, value, thresholds=(), thousands: bool = False) -> str:
+    """The figure as shown: the measure's decimals (none for a count), more beside thresholds (target,
+    tolerance) where fewer would read as meeting one it misses or the reverse (:func:`kpi.status.figure`)."""
     if value is None or pd.isna(value):
         return ""
-    if measure.unit == "percent":
-        return f"{value:.{measure.decimals}f}%"
-    if measure.unit == "count":
-        return f"{value:.0f}"
-    return f"{value:.{measure.decimals}f}"
+    text = figure(value, 0 if measure.unit == "count" else measure.decimals, thresholds, measure.direction, thousands)
+    return text + "%" if measure.unit == "percent" else text
 
 
 def finish(df: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:

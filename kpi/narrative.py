@@ -20,11 +20,17 @@ STANDING = {
 }
 
 
-def _fmt(measure: Measure, v) -> str:
-    """A value as the report shows it (counts with thousands separators in prose)."""
+def _fmt(measure: Measure, v, thresholds=()) -> str:
+    """A value as the report shows it beside its thresholds (target, tolerance: decimals enough not to read as
+    on their other side, :func:`kpi.status.figure`), counts with thousands separators in prose."""
     if v is None or pd.isna(v):
         return "n/a"
-    return f"{v:,.0f}" if measure.unit == "count" else display(measure, v)
+    return display(measure, v, thresholds, thousands=measure.unit == "count")
+
+
+def _threshold(measure: Measure, v) -> str:
+    """A target or tolerance as set, never rounded (85.5 is not "86%" beside a count of 85.6)."""
+    return f"{v:g}%" if measure.unit == "percent" else f"{v:,g}"
 
 
 def _month(m: str) -> str:
@@ -104,11 +110,11 @@ def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:
     if known.empty or pd.isna(s["value"].iloc[-1]):
         return f"No figure is available for {_month(s['month'].iloc[-1])}."
     last = s.iloc[-1]
-    now = _fmt(measure, last["value"])
+    now = _fmt(measure, last["value"], (last["target"], last["tolerance"]))
     out = []
     if len(known) >= 2:
         prev = known.iloc[-2]
-        before = _fmt(measure, prev["value"])
+        before = _fmt(measure, prev["value"], (prev["target"], prev["tolerance"]))
         if before == now:
             out.append(f"Unchanged at {now} in {_month(last['month'])}.")
         else:
@@ -132,7 +138,7 @@ def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:
         out.append(f"{now} in {_month(last['month'])}.")
     rag = last["rag"] if isinstance(last["rag"], str) else None
     if rag:
-        t, tol = _fmt(measure, last["target"]), _fmt(measure, last["tolerance"])
+        t, tol = _threshold(measure, last["target"]), _threshold(measure, last["tolerance"])
         sentence = f"It {STANDING[rag]} (target {t}, tolerance {tol})"
         since = None if hidden.any() else _first_since(s, rag)  # "first since" would speak of hidden months
         out.append(sentence + (f", {since}." if since else "."))

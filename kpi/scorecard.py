@@ -183,6 +183,7 @@ def _before_history(df: pd.DataFrame, history: dict) -> pd.DataFrame:
 def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: str | None) -> pd.DataFrame:
     """RAG, changes and comparisons for every row at once (a loop per measure costs more than the engine)."""
     from .calendar import add_months, month_label, month_start
+    from .engine import calculation, display
 
     meta = pd.DataFrame(
         [
@@ -193,20 +194,34 @@ def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: 
         dtype=object,  # None where a measure has no KPI number or comparator, as the catalogue says
     )
     df = df.merge(meta, on="measure", how="left")
-    df["shown"] = pd.to_numeric(df["display"].str.rstrip("%"), errors="coerce")
     pairs = df[["measure", "month"]].drop_duplicates()
     tt = [targets_for(cat[r], m, overrides) for r, m in zip(pairs["measure"], pairs["month"], strict=True)]
     pairs = pairs.assign(target=[t for t, _ in tt], tolerance=[t for _, t in tt])
     df = df.merge(pairs, on=["measure", "month"], how="left")
+    # shown beside its target and tolerance: decimals enough not to read as on their other side (A104)
+    near = df["value"].notna() & (df["target"].notna() | df["tolerance"].notna())
+    df.loc[near, "display"] = [
+        display(cat[r], v, (t, tol))
+        for r, v, t, tol in zip(*(df.loc[near, c] for c in ("measure", "value", "target", "tolerance")), strict=True)
+    ]
+    work = near & (df["calculation"] != "")
+    df.loc[work, "calculation"] = [
+        calculation(cat[r], n, d, v, thresholds=(t, tol))
+        for r, n, d, v, t, tol in zip(
+            *(df.loc[work, c] for c in ("measure", "numerator", "denominator", "value", "target", "tolerance")),
+            strict=True,
+        )
+    ]
+    df["shown"] = pd.to_numeric(df["display"].str.rstrip("%"), errors="coerce")
     df["rag"] = pd.Series(
         [
             rag(v, t, tol, d)
-            for v, t, tol, d in zip(df["shown"], df["target"], df["tolerance"], df["direction"], strict=True)
+            for v, t, tol, d in zip(df["value"], df["target"], df["tolerance"], df["direction"], strict=True)
         ],
         index=df.index,
         dtype=object,
     )
-    df["rag_text"] = [RAG_TEXT[r] if pd.notna(v) else NO_FIGURE for r, v in zip(df["rag"], df["shown"], strict=True)]
+    df["rag_text"] = [RAG_TEXT[r] if pd.notna(v) else NO_FIGURE for r, v in zip(df["rag"], df["value"], strict=True)]
     months = df["month"].unique()
     keys = df[["measure", "month", "grp"]].copy()
     for n, name in ((1, "month"), (12, "year")):
@@ -268,10 +283,10 @@ def over_periods(
             num = known["numerator"].sum()
             den = known["denominator"].iloc[-1] if m.unit == "rate" else known["denominator"].sum(min_count=1)
             val = float(value_of(m.unit, m.kind, pd.Series([num]), pd.Series([den]), len(known)).iloc[0])
-            work = calculation(m, num, den, val, len(known))
+            work = calculation(m, num, den, val, len(known), (last["target"], last["tolerance"]))
         else:
             num, den, val, work = last["numerator"], last["denominator"], last["value"], last["calculation"]
-        shown = count_only(num) if by_count and len(known) else display(m, val)
+        shown = count_only(num) if by_count and len(known) else display(m, val, (last["target"], last["tolerance"]))
         rows.append(
             {
                 "measure": ref,
@@ -287,12 +302,7 @@ def over_periods(
                 "calculation": work,
                 "target": last["target"],
                 "tolerance": last["tolerance"],
-                "rag": rag(
-                    pd.to_numeric(shown.rstrip("%"), errors="coerce") if shown else None,
-                    last["target"],
-                    last["tolerance"],
-                    m.direction,
-                ),
+                "rag": rag(None if by_count else val, last["target"], last["tolerance"], m.direction),
                 "not_available": last["not_available"],
                 "rate_not_available": last["rate_not_available"],
                 "population_used": last["population_used"],

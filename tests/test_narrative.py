@@ -107,3 +107,22 @@ def test_a_volume_without_a_direction_is_described_neutrally():
     )
     assert not {"improvement", "deterioration", "concern"} & set(text.replace(".", " ").replace(":", " ").split())
     assert spc_of(county, s).variation == "special_cause_improvement"  # fewer contacts, as the county reads them
+def test_a_figure_beside_its_threshold_shows_the_decimal_that_misses_it():
+    # 84.6% against a target of 85% (higher is better) is amber: never "85%" beside it (A103, A104)
+    m = load("county")["2.2"]  # higher is better, whole percentages
+    s = series([80, 84.6], 85, 80, "higher").assign(rag=[rag(v, 85, 80, "higher") for v in (80, 84.6)])
+    assert draft(m, s) == (
+        "Rose to 84.6% in August 2024 from 80% in July 2024 (an improvement). "
+        "It is within tolerance but short of the target (target 85%, tolerance 80%)."  # 80% was amber too
+    )
+
+
+def test_the_chart_describes_its_points_as_the_report_shows_them():
+    from kpi.charts import alt_text
+
+    m = load("county")["1.7"]  # lower is better, whole percentages
+    s = series([18.4, 21.3, 20.7], 18, 21).assign(rag=None)
+    text = alt_text(m, s)
+    assert "It went from 18.4% in Jul-24 to 21% in Sep-24;" in text  # 18% would meet the target of 18%
+    assert "highest 21.3% (Aug-24), lowest 18.4% (Jul-24)." in text
+    assert text.endswith("Target 18%, tolerance 21%.")

@@ -187,3 +187,18 @@ def test_months_before_a_measures_records_start_have_no_figure(tmp_path):
     assert pd.isna(refs.loc["2025-02", "not_available"])
     contacts = card[card["measure"] == "1.0"]
     assert contacts["not_available"].str.startswith("contacts").all()
+
+
+def test_a_figure_by_period_is_judged_unrounded_and_shown_as_judged(tmp_path):
+    # 132/860 = 15.35% against a tolerance of 15% (6.6, lower is better): red, never "15%" (A103, A104)
+    from kpi.scorecard import over_periods
+
+    path = tmp_path / "figures.csv"
+    path.write_text("month,measure,numerator,denominator\n2025-03,6.6,132,860\n2025-03,6.4,706,860\n")
+    q = over_periods("2025-03", 1, "quarter", aggregates=path, store=None, targets=None).set_index("measure")
+    assert (q.loc["6.6", "display"], q.loc["6.6", "calculation"], q.loc["6.6", "rag"]) == (
+        "15.3%",
+        "132/860 = 0.153",
+        "red",
+    )
+    assert (q.loc["6.4", "display"], q.loc["6.4", "rag"]) == ("82%", "red")  # far from its thresholds: as before

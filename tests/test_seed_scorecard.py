@@ -3,7 +3,7 @@
 The numerators and denominators are the seed's "Number" column (Appendix 3); values without one (agency
 rates, caseload, SDQ average) are given as values, as a council would from its spreadsheets. Expected
 displays are the seed's Jan-25 "Actual" column; expected RAG is the seed's target and tolerance (the KPI page's
-where the KPI page and the scorecard disagree, docs/assumptions.md A20) applied to the displayed figure.
+where the KPI page and the scorecard disagree, docs/assumptions.md A20) applied to the unrounded figure (A103).
 """
 
 import pytest
@@ -43,7 +43,9 @@ SEED_JAN_25 = {
     "6.3": ((862, 865, None), "99.65%", "862/865 = 0.9965", "green"),
     "6.4": ((706, 860, None), "82%", "706/860 = 0.82", "red"),
     "6.5": ((35, 398, None), "9%", "35/398 = 0.09", "red"),
-    "6.6": ((132, 860, None), "15%", "132/860 = 0.15", "amber"),
+    # The seed shows 15%, amber against a tolerance of 15% (lower is better); 132/860 is 15.35%, outside it:
+    # RAG is judged on the unrounded value and shown with the decimal that says so (A103, A104).
+    "6.6": ((132, 860, None), "15.3%", "132/860 = 0.153", "red"),
     "6.7": ((181, 256, None), "71%", "181/256 = 0.71", "amber"),  # KPI 7 page: target 75%, tolerance 70%
     "6.9": ((506, 586, None), "86%", "506/586 = 0.86", "amber"),
     "6.10": ((10, 20, None), "50%", "10/20 = 0.50", "red"),
