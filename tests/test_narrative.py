@@ -107,6 +107,8 @@ def test_a_volume_without_a_direction_is_described_neutrally():
     )
     assert not {"improvement", "deterioration", "concern"} & set(text.replace(".", " ").replace(":", " ").split())
     assert spc_of(county, s).variation == "special_cause_improvement"  # fewer contacts, as the county reads them
+
+
 def test_a_figure_beside_its_threshold_shows_the_decimal_that_misses_it():
     # 84.6% against a target of 85% (higher is better) is amber: never "85%" beside it (A103, A104)
     m = load("county")["2.2"]  # higher is better, whole percentages

@@ -40,6 +40,8 @@ def test_better_or_worse_follows_the_direction():
 def test_a_volume_has_no_rag_and_is_only_higher_or_lower():
     assert rag(5, 4, 6, None) is None
     assert (compare(12, 10, None), compare(8, 10, None), compare(10, 10, None)) == ("higher", "lower", "same")
+
+
 # RAG on the unrounded value, the figure shown with decimals enough not to contradict it (A103, A104)
 
 
