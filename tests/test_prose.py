@@ -98,14 +98,14 @@ def test_kpi_commentary_is_rendered_markdown_and_drafts_still_marked(monkeypatch
 
 def test_notes_are_labelled_as_the_months_notes(monkeypatch):
     r, shown = _page(monkeypatch, pm.MonthParams(month="2026-10", notes="Data are **provisional**:\n\n- East late"))
-    r.title()
+    r.notes()  # below the month at a glance (A113)
     page = shown[-1]
     notes = page[page.index('<div class="month-notes"') :]
     assert notes.startswith('<div class="month-notes" role="note" aria-label="Notes on October 2026">')
     assert "<strong>Notes on October 2026</strong> (from the team preparing this report" in notes
     assert "<p>Data are <strong>provisional</strong>:</p>" in notes and "<li>East late</li>" in notes
     r, shown = _page(monkeypatch, pm.MonthParams(month="2026-10"))
-    r.title()
+    r.notes()
     assert "month-notes" not in shown[-1]  # no notes, no label
 
 
