@@ -317,6 +317,13 @@ def test_the_month_on_one_screen_in_headless_chromium(batch):
         page.locator("section.kpi").last.locator("a[href='#top']").click()
         page.wait_for_function("window.scrollY < 50")
         assert 0 <= page.locator("h1#top").bounding_box()["y"] < 800
+        # printed on A4 portrait (794 px wide at 96 dpi), the table keeps every column within the page
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": 794, "height": 1123})
+        wrap, body = (page.locator(x).bounding_box() for x in (".glance-wrap", "body"))
+        box = table.bounding_box()
+        assert body["x"] <= box["x"] and box["x"] + box["width"] <= wrap["x"] + wrap["width"] <= 794
+        assert page.locator("a.to-top, .to-top").first.is_hidden()  # no link to click on paper
         browser.close()
 
 
