@@ -383,11 +383,20 @@ class Report:
 (snapshot {_e(self.snapshot.get("snapshot_id", ""))}). RAG is shown in words and symbols as well as colour:
 {rag_badge("green", "Green: meets target")} {rag_badge("amber", "Amber: within tolerance")}
 {rag_badge("red", "Red: outside tolerance")}. Commentary marked <strong>DRAFT</strong> was drafted from the figures
-and has not been written by a manager.{self._public_note()}</p>""")
+and has not been written by a manager.{self._public_note()}{self._notes_pointer()}</p>""")
 
     def notes(self) -> None:
         """The params' notes on the month, shown below the month at a glance (the table first, A113)."""
         _show(f'<div id="notes">{self._notes()}</div>' if self.params.notes else "")
+
+    def _notes_pointer(self) -> str:
+        """Where the month's notes are, when there are any: below the KPI table (A113)."""
+        if not self.params.notes:
+            return ""
+        return (
+            f' <a href="#notes">Notes on {month_name(self.month)}</a> from the team preparing this report follow'
+            " the table."
+        )
 
     def _notes(self) -> str:
         """The params' notes, labelled as the month's notes from whoever prepared the report, not a KPI's commentary
@@ -559,13 +568,7 @@ and has not been written by a manager.{self._public_note()}</p>""")
 the usual month-to-month noise; special cause (an arrow: the side of the average the month lies on, high or low) is a
 real change, an improvement or a concern. Assurance: whether the process, as it runs, will meet the target (a tick),
 miss it (a cross), or meet it in some months only (a question mark). Each KPI's page has its chart and
-commentary.{self._notes_pointer()}</p>""")
-
-    def _notes_pointer(self) -> str:
-        """Where the month's notes are, when there are any: below the table (A113)."""
-        if not self.params.notes:
-            return ""
-        return f' <a href="#notes">The notes on {month_name(self.month)}</a> follow.'
+commentary.</p>""")
 
     def summary(self) -> None:
         from .narrative import spc_sentence
