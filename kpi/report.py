@@ -208,6 +208,10 @@ def month_name(m: str) -> str:
     return pd.Timestamp(m + "-01").strftime("%B %Y")
 
 
+def month_abbr(m: str) -> str:
+    return pd.Timestamp(m + "-01").strftime("%b %Y")
+
+
 def rag_badge(rag: str | None, text: str | None = None) -> str:
     word, symbol, colour = RAG_STYLE[rag if isinstance(rag, str) else None]
     label = text or word
@@ -373,15 +377,26 @@ class Report:
         council = self.params.council or self.snapshot.get("council") or "Council"
         extract = self.snapshot.get("extract_date")
         extract = pd.Timestamp(extract).strftime("%d %B %Y") if extract is not None and pd.notna(extract) else "unknown"
-        notes = self._notes()
         quarter = quarter_title(self.month) if self.catalogue.quarterly else None
         _show(f"""<h1 id="top">{_e(council)}: children's social care performance, {quarter or month_name(self.month)}</h1>
 {self._quarter_note()}<p>Figures to {self._figures_to()}, from the data extract of {extract}
 (snapshot {_e(self.snapshot.get("snapshot_id", ""))}). RAG is shown in words and symbols as well as colour:
 {rag_badge("green", "Green: meets target")} {rag_badge("amber", "Amber: within tolerance")}
 {rag_badge("red", "Red: outside tolerance")}. Commentary marked <strong>DRAFT</strong> was drafted from the figures
-and has not been written by a manager.{self._public_note()}</p>
-{notes}""")
+and has not been written by a manager.{self._public_note()}{self._notes_pointer()}</p>""")
+
+    def notes(self) -> None:
+        """The params' notes on the month, shown below the month at a glance (the table first, A113)."""
+        _show(f'<div id="notes">{self._notes()}</div>' if self.params.notes else "")
+
+    def _notes_pointer(self) -> str:
+        """Where the month's notes are, when there are any: below the KPI table (A113)."""
+        if not self.params.notes:
+            return ""
+        return (
+            f' <a href="#notes">Notes on {month_name(self.month)}</a> from the team preparing this report follow'
+            " the table."
+        )
 
     def _notes(self) -> str:
         """The params' notes, labelled as the month's notes from whoever prepared the report, not a KPI's commentary
@@ -450,16 +465,116 @@ and has not been written by a manager.{self._public_note()}</p>
         ]
         _show(f'<nav aria-label="Contents"><h2 id="contents">Contents</h2><ul>{"".join(items)}</ul></nav>')
 
+    def _tally(self) -> str:
+        """How many KPIs are green, amber, red and without a RAG this month, as badges."""
+        rags = [self.latest(m.ref)["rag"] for m in self.catalogue.kpis()]
+        counts = {k: sum(1 for r in rags if (r if isinstance(r, str) else None) == k) for k in RAG_STYLE}
+        return " ".join(f"{rag_badge(k, f'{RAG_STYLE[k][0]}: {n}')}" for k, n in counts.items())
+
+    def _figure_at(self, ref: str, month: str) -> str:
+        """The measure's figure in ``month`` as shown (suppressed, or not available, said so)."""
+        s = self.series(ref)
+        row = s[s["month"] == month]
+        return self._display(row.iloc[0]) if len(row) else "not available"
+
+    def _counts(self, m: Measure, r: pd.Series) -> str:
+        """A figure's numerator/denominator as shown beside it: none for a count, or for a suppressed figure."""
+        if m.unit == "count" or self._hidden(r) or pd.isna(r["numerator"]):
+            return ""
+        if pd.isna(r["denominator"]):
+            return self._count(r["numerator"])
+        return f"{self._count(r['numerator'])}/{self._count(r['denominator'])}"
+
+    def _target_cell(self, m: Measure, r: pd.Series) -> str:
+        """Target and tolerance with the side that meets them (meeting one exactly meets it, A103)."""
+        if pd.isna(r["target"]) and pd.isna(r["tolerance"]):
+            return "not set"
+        sign = {"higher": "&ge;", "lower": "&le;"}.get(m.direction, "")
+        t, tol = (
+            ("not set" if pd.isna(x) else f"{sign}{self._fmt_threshold(m, x)}") for x in (r["target"], r["tolerance"])
+        )
+        return f"Target {t}<br>Tolerance {tol}"
+
+    def _comparator_cell(self, m: Measure, r: pd.Series) -> str:
+        """The latest published comparators (statistical neighbours, England), how this month's figure compares,
+        and their year; "none published" where there are none (A115)."""
+        parts = []
+        for name, v, vs in (
+            ("Neighbours", m.statistical_neighbours, r.get("vs_statistical_neighbours")),
+            ("England", m.england, r.get("vs_england")),
+        ):
+            if v is not None and not pd.isna(v):
+                parts.append(f"{name} {self._fmt_threshold(m, v)}" + (f" ({_e(vs)})" if isinstance(vs, str) else ""))
+        if not parts:
+            return '<span class="none">none published</span>'
+        year = f"<br><small>{_e(m.comparator_year)}</small>" if m.comparator_year else ""
+        return "<br>".join(parts) + year
+
+    def _trend(self, m: Measure) -> str:
+        """The KPI's 13 months as an inline SVG line, named for screen readers by each month's figure as shown;
+        a suppressed or missing month is a gap (nothing drawn for it, A114)."""
+        from . import glance as gl
+
+        s = self.series(m.ref).sort_values("month")
+        values = [None if self._hidden(x) or pd.isna(x["value"]) else float(x["value"]) for _, x in s.iterrows()]
+        shown = [self._display(x) for _, x in s.iterrows()]
+        months = [month_abbr(x) for x in s["month"]]
+        return gl.sparkline(values, gl.trend_label(f"Trend of KPI {m.kpi}", months, shown))
+
+    def _mdc_cells(self, m: Measure) -> str:
+        """The Making Data Count variation and assurance: icon and words (for a suppressed month, why none)."""
+        from . import glance as gl
+
+        spc = self.verdict(m.ref)
+        if spc is None:
+            none = f"Suppressed ({privacy.SUPPRESSED})"
+            return f"<td>{none}</td><td>{none}</td>"
+        last = spc.latest
+        side = None
+        if last is not None and not pd.isna(last["mean"]) and last["value"] != last["mean"]:
+            side = "high" if last["value"] > last["mean"] else "low"
+        variation = gl.with_words(gl.variation_icon(spc.variation, side), gl.variation_words(spc.variation, side))
+        assurance = gl.with_words(gl.assurance_icon(spc.assurance), gl.ASSURANCE_WORDS[spc.assurance])
+        return f"<td>{variation}</td><td>{assurance}</td>"
+
+    def glance(self) -> None:
+        """The month on one screen: one row per KPI in number order, with this month's figure and its working,
+        target and tolerance, RAG, last month, the same month last year, the 13 months' trend, the Making Data
+        Count variation and assurance, and the published comparators (A111)."""
+        before = (pd.Timestamp(self.month + "-01") - pd.DateOffset(months=1)).strftime("%Y-%m")
+        year_ago = (pd.Timestamp(self.month + "-01") - pd.DateOffset(months=12)).strftime("%Y-%m")
+        rows = []
+        for m in self.catalogue.kpis():
+            r = self.latest(m.ref)
+            counts = self._counts(m, r)
+            rows.append(
+                f"<tr><th scope='row'><a href='#kpi-{m.kpi}'>KPI {m.kpi}</a> {_e(m.kpi_title or m.title)}</th>"
+                f"<td class='figure'><strong>{_e(self._display(r))}</strong>"
+                f"{f'<br><small>{_e(counts)}</small>' if counts else ''}</td>"
+                f"<td class='nowrap'>{self._target_cell(m, r)}</td><td>{rag_badge(r['rag'])}</td>{self._outturn_cell(m.ref)}"
+                f"<td class='figure'>{_e(self._figure_at(m.ref, before))}</td>"
+                f"<td class='figure'>{_e(self._figure_at(m.ref, year_ago))}</td>"
+                f"<td>{self._trend(m)}</td>{self._mdc_cells(m)}<td class='nowrap'>{self._comparator_cell(m, r)}</td></tr>"
+            )
+        _show(f"""<div class="glance-wrap"><table class="glance" id="glance">
+<caption>The {len(rows)} KPIs in {month_name(self.month)}: {self._tally()}</caption>
+<thead><tr><th scope="col">KPI</th><th scope="col">{month_abbr(self.month)}<br><small>(number)</small></th>
+<th scope="col">Target, tolerance</th><th scope="col">RAG</th>{self._outturn_head()}
+<th scope="col">{month_abbr(before)}</th><th scope="col">{month_abbr(year_ago)}</th>
+<th scope="col">Trend, 13 months</th><th scope="col">SPC variation</th>
+<th scope="col">SPC assurance</th><th scope="col">Comparators</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table></div>
+<p class="glance-key">SPC: Making Data Count's rules over {SPC_MONTHS} months. Variation: common cause (a wave) is
+the usual month-to-month noise; special cause (an arrow: the side of the average the month lies on, high or low) is a
+real change, an improvement or a concern. Assurance: whether the process, as it runs, will meet the target (a tick),
+miss it (a cross), or meet it in some months only (a question mark). Each KPI's page has its chart and
+commentary.</p>""")
+
     def summary(self) -> None:
         from .narrative import spc_sentence
 
         kpis = self.catalogue.kpis()
         rows = [(m, self.latest(m.ref)) for m in kpis]
-        counts = {
-            k: sum(1 for _, r in rows if (r["rag"] if isinstance(r["rag"], str) else None) == k)
-            for k in ("green", "amber", "red", None)
-        }
-        tally = " ".join(f"{rag_badge(k, f'{RAG_STYLE[k][0]}: {n}')}" for k, n in counts.items())
         moved = []
         for m, r in rows:
             prev = self.series(m.ref)
@@ -481,35 +596,19 @@ and has not been written by a manager.{self._public_note()}</p>
             f"{r['change_month']:+.1f} points ({_e(r['vs_last_month'])})</li>"
             for _, m, r in changes[:5]
         )
-        table = "".join(
-            f"<tr><td>KPI {m.kpi}</td><td><a href='#kpi-{m.kpi}'>{_e(m.kpi_title or m.title)}</a></td>"
-            f"{self._outturn_cell(m.ref)}<td>{_e(self._display(r))}</td><td>{rag_badge(r['rag'])}</td>"
-            f"<td>{_e(r['vs_last_month'] or '')}</td>"
-            f"<td>{_e(self._spc_short(m))}</td></tr>"
-            for m, r in rows
-        )
         special = "".join(
             f"<li>KPI {m.kpi} {_e(m.kpi_title or m.title)}: {_e(SPC_SHORT[self.verdict(m.ref).variation].lower())}. "
             f"{_e(spc_sentence(self.verdict(m.ref), m, headline=False))}</li>"
             for m, _ in rows
             if self.verdict(m.ref) and (self.verdict(m.ref).variation or "").startswith("special")
         )
-        _show(f"""<p>Of the {len(kpis)} KPIs this month: {tally}</p>
-<h3>Moved between green, amber and red since last month</h3>
+        _show(f"""<h3>Moved between green, amber and red since last month</h3>
 <ul>{"".join(moved) or "<li>None.</li>"}</ul>
 <h3>Special cause variation this month</h3>
 <p>Statistical process control (NHS England's Making Data Count rules, over {SPC_MONTHS} months) separates a
 real change from the month-to-month noise of the process.</p>
 <ul>{special or "<li>None: every KPI shows common cause variation.</li>"}</ul>
-<h3>Largest changes since last month</h3><ul>{big or "<li>None.</li>"}</ul>
-<table><caption>The KPIs in {month_name(self.month)}</caption>
-<thead><tr><th scope="col">KPI</th><th scope="col">Measure</th>{self._outturn_head()}<th scope="col">{month_name(self.month)}</th>
-<th scope="col">RAG</th><th scope="col">Since last month</th><th scope="col">SPC variation</th></tr></thead>
-<tbody>{table}</tbody></table>""")
-
-    def _spc_short(self, m: Measure) -> str:
-        spc = self.verdict(m.ref)
-        return SPC_SHORT[spc.variation] if spc else f"Suppressed ({privacy.SUPPRESSED})"
+<h3>Largest changes since last month</h3><ul>{big or "<li>None.</li>"}</ul>""")
 
     def _spc_text(self, m: Measure) -> str:
         """The KPI page's SPC paragraph: the verdict and why, or why there is none."""
@@ -591,6 +690,7 @@ Measure {m.ref}: {_e(m.title)}.</p>
 <p class="spc">{self._spc_text(m)}</p>
 {chart}
 <h4>Commentary</h4>{comment}{change_note}
+<p class="to-top"><a href="#top">Back to the top: the month at a glance</a></p>
 </section>""")
 
     def _threshold_or_blank(self, m: Measure, v: float | None) -> str:

@@ -271,6 +271,7 @@ def _page(tmp_path, name, changes, rejected, monkeypatch) -> str:
     r.title()
     r.contents()
     r.heading("summary")
+    r.glance()
     r.summary()
     for key in r.section_keys():
         r.heading(key)

@@ -99,6 +99,8 @@ def test_kpi_commentary_is_rendered_markdown_and_drafts_still_marked(monkeypatch
 def test_notes_are_labelled_as_the_months_notes(monkeypatch):
     r, shown = _page(monkeypatch, pm.MonthParams(month="2026-10", notes="Data are **provisional**:\n\n- East late"))
     r.title()
+    assert '<a href="#notes">Notes on October 2026</a> from the team preparing this report follow' in shown[-1]
+    r.notes()  # below the month at a glance (A113)
     page = shown[-1]
     notes = page[page.index('<div class="month-notes"') :]
     assert notes.startswith('<div class="month-notes" role="note" aria-label="Notes on October 2026">')
@@ -106,7 +108,8 @@ def test_notes_are_labelled_as_the_months_notes(monkeypatch):
     assert "<p>Data are <strong>provisional</strong>:</p>" in notes and "<li>East late</li>" in notes
     r, shown = _page(monkeypatch, pm.MonthParams(month="2026-10"))
     r.title()
-    assert "month-notes" not in shown[-1]  # no notes, no label
+    r.notes()
+    assert "month-notes" not in "".join(shown) and "#notes" not in "".join(shown)  # no notes, no label
 
 
 def test_an_id_in_rendered_commentary_is_still_read_by_the_search(monkeypatch):

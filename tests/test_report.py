@@ -266,6 +266,75 @@ def test_the_page_in_headless_chromium(batch, tmp_path):
         browser.close()
 
 
+def _glance_fits(page) -> bool:
+    """Nothing wider than the window: neither the page nor the KPI table within its wrapper scrolls sideways."""
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth && [...document.querySelectorAll('.glance-wrap')]"
+        ".every(w => w.scrollWidth <= w.clientWidth)"
+    )
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
+
+
+def test_the_month_on_one_screen_in_headless_chromium(batch):
+    """At 1280x800 the KPI table starts on the first screen, every KPI in number order with its RAG word, its 13
+    months as a named trend line, and its SPC verdicts in words; nothing wider than the window; every KPI page
+    links back to the top."""
+    from kpi.glance import ASSURANCE_WORDS, VARIATION_WORDS
+    from kpi.report import Report
+
+    res, root = batch
+    r = Report.open("2026-10", root / "store.duckdb", data_dir=res.out_dir / "data")
+    kpis = r.catalogue.kpis()
+    months = sorted(r.card["month"].unique())
+    assert len(months) == 13 and months[-1] == "2026-10"
+    with _browser() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(res.report.as_uri())
+        table = page.locator("table.glance")
+        assert table.count() == 1
+        top = table.bounding_box()["y"]
+        head, first = (table.locator("tr").nth(i).bounding_box() for i in (0, 1))
+        assert 0 <= top < head["y"] + head["height"] <= first["y"] + first["height"] <= 800
+        assert _glance_fits(page)
+        rows = table.locator("tbody tr")
+        assert rows.count() == len(kpis) == 19
+        for i, m in enumerate(kpis):
+            row = rows.nth(i)
+            text = row.inner_text()
+            assert re.match(rf"KPI {m.kpi}\b", text), (i, text)  # in number order
+            latest = r.latest(m.ref)
+            word = {"green": "Green", "amber": "Amber", "red": "Red"}.get(latest["rag"], "No RAG")
+            assert word in text and r._display(latest) in text
+            spark = row.locator("svg[role='img']")
+            assert spark.count() == 1
+            label = spark.get_attribute("aria-label")
+            first_shown = r._display(r.series(m.ref).iloc[0])
+            assert f"Oct 2025: {first_shown};" in label and label.endswith(f"Oct 2026: {r._display(latest)}")
+            each = label.split(": ", 1)[1].split("; ")  # after "Trend of KPI n, 13 months, Oct 2025 to Oct 2026: "
+            assert [x[:8] for x in each] == [f"{pd.Timestamp(x + '-01'):%b %Y}" for x in months]
+            spc = r.verdict(m.ref)
+            assert VARIATION_WORDS[spc.variation] in text and ASSURANCE_WORDS[spc.assurance] in text
+        # every KPI page has its way back to the top, and it goes there
+        pages = page.locator("section.kpi")
+        assert pages.count() == 19
+        for i in range(19):
+            assert pages.nth(i).locator("a[href='#top']").count() == 1
+        page.locator("section.kpi").last.locator("a[href='#top']").click()
+        page.wait_for_function("window.scrollY < 50")
+        assert 0 <= page.locator("h1#top").bounding_box()["y"] < 800
+        # printed on A4 portrait (794 px wide at 96 dpi), the table keeps every column within the page
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": 794, "height": 1123})
+        wrap, body = (page.locator(x).bounding_box() for x in (".glance-wrap", "body"))
+        box = table.bounding_box()
+        assert body["x"] <= box["x"] and box["x"] + box["width"] <= wrap["x"] + wrap["width"] <= 794
+        assert page.locator("a.to-top, .to-top").first.is_hidden()  # no link to click on paper
+        browser.close()
+
+
 def test_public_version_suppresses_small_counts(batch):
     """The public page shows each figure as kpi.privacy.publish leaves it: counts of 1 to 5, and percentages whose
     numerator or remainder is 1 to 5, as [c] with no working; 0 and 6 shown."""
@@ -380,6 +449,13 @@ def test_each_councils_set_makes_its_report(batch, tmp_path, catalogue, month, s
     cat = load(catalogue)
     for m in cat.kpis():
         assert f'id="kpi-{m.kpi}"' in text
+    if CHROMIUM:  # the KPI table, a quarterly set's outturn column and all, fits a 1280 px window
+        with _browser() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(out.report.as_uri())
+            assert page.locator("table.glance tbody tr").count() == len(cat.kpis()) and _glance_fits(page)
+            browser.close()
     if catalogue == "journey":  # a change of definition comes with a measure reused from the county set
         defs = text[text.index('id="appendix-definitions"') : text.index('id="appendix-scorecard"')]
         assert "Changed from 2024-12" in defs and "D12" in defs
