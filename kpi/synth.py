@@ -45,6 +45,9 @@ from . import model
 from .calendar import add_months, bank_holidays, from_days, month_end, month_start, to_days
 
 YEAR = 365.25
+# Months simulated before a steady authority's window: children stay in care four years on average, so the
+# make-up of those in care at the start (their ages, their placements) takes about five to wear off (A123).
+STEADY_BURN_IN = 60
 
 LOCALITIES = [
     ("NORTH", "North", 0.21),
@@ -152,8 +155,9 @@ class SynthConfig:
     @property
     def steady(self) -> bool:
         """Without anomalies the authority is also steady (A123): its rates do not drift over the window (no
-        fall in agency staffing, no growth of population) and its staff are in post as long before the window as
-        they stay, so no stock is still filling up within it."""
+        fall in agency staffing, no growth of population), and it is simulated long enough before the window
+        (STEADY_BURN_IN months; newly qualified staff from eight years before) that no stock is still settling
+        within it."""
         return not self.anomalies
 
     @property
@@ -162,7 +166,8 @@ class SynthConfig:
 
     @property
     def sim_start(self) -> dt.date:
-        return add_months(self.window_start, -self.burn_in_months)
+        """The simulation's start: ``burn_in_months`` before the window, at least STEADY_BURN_IN when steady."""
+        return add_months(self.window_start, -max(self.burn_in_months, STEADY_BURN_IN if self.steady else 0))
 
     @property
     def extract_date(self) -> dt.date:

@@ -211,4 +211,7 @@ def test_without_anomalies_the_authority_is_steady():
         st = s.staff()
         sept = pd.to_datetime(st.loc[st["newly_qualified"] == "Y", "start_date"], unit="D")
         intakes[s.cfg.steady] = sept[(sept.dt.month == 9) & (sept.dt.day == 22)].dt.year.min()
-    assert intakes[False] == default.cfg.sim_start.year and intakes[True] == default.cfg.sim_start.year - 8
+    assert intakes[False] == default.cfg.sim_start.year and intakes[True] == steady.cfg.sim_start.year - 8
+    # the window starts in November 2023: simulated 24 months before it by default, 60 when steady (a longer burn-in asked for is kept)
+    assert (default.cfg.sim_start.isoformat(), steady.cfg.sim_start.isoformat()) == ("2021-11-01", "2018-11-01")
+    assert SynthConfig(anomalies=False, burn_in_months=72).sim_start.isoformat() == "2017-11-01"
