@@ -299,7 +299,8 @@ def spc_of(measure, card: pd.DataFrame) -> SPC:
 def basis(measure, monthly: bool) -> str:
     """What the verdict on a measure is on, in words (:func:`spc_of`)."""
     if monthly:
-        over = "year-to-date" if measure.yearly else "rolling 12-month"
+        windows = {p.window for p in measure.parts}
+        over = "projected year-end" if "fy" in windows else "year-to-date" if "ytd" in windows else "rolling 12-month"
         return f"the month's own figures, behind the {over} figure"
     if measure.kind == "flow":
         return "the monthly figures"
