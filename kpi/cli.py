@@ -625,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--seed", type=SEED, default=20250101, help="0 or more (default 20250101)")
     s.add_argument("--end-month", type=MONTH, default="2026-10", help="last complete month (YYYY-MM)")
     s.add_argument("--months", type=POSITIVE, default=36, help="months in the reporting window (default 36)")
-    s.add_argument("--no-anomalies", action="store_true", help="plant no anomalies")
+    s.add_argument("--no-anomalies", action="store_true", help="plant no anomalies; a steady authority (A123)")
     s.set_defaults(func=cmd_synth)
 
     s = sub.add_parser(

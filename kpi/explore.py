@@ -208,6 +208,7 @@ class Explorer:
             measures=[m.ref],
             by=by,
             year_on_year=False,
+            monthly=True,  # the SPC of a windowed figure is on its own month's, as in the report (A122)
         )
 
     def spc(

@@ -11,7 +11,6 @@ import pandas as pd
 
 from .catalogue import Measure
 from .engine import display
-from .spc import ASSURANCE_TEXT
 
 STANDING = {
     "green": "meets the target",
@@ -37,54 +36,80 @@ def _month(m: str) -> str:
     return pd.Timestamp(m + "-01").strftime("%B %Y")
 
 
-# what each Making Data Count rule means, in months
-RULE_PHRASE = {
-    "outside_limits": "outside the process limits",
-    "shift": "7 or more months in a row {side} the average",
-    "trend": "7 or more months in a row {way}",
-    "two_of_three": "two of three months close to the {limit} process limit",
+# what the assurance means, in Making Data Count's plain words
+ASSURANCE_PLAIN = {
+    "consistently_met": "the target will be met consistently",
+    "consistently_missed": "the target will not be met without change",
+    "hit_and_miss": "the target will be met in some months and missed in others",
+}
+CLASS_PLAIN = {
+    "special_cause_improvement": "improvement",
+    "special_cause_concern": "concern",
+    "special_cause_neither": "a change in a volume, neither better nor worse",
 }
 
 
-STOCK_CAVEAT = (
-    " A month-end figure shares most of its children with the month before, so runs on one side of the average"
-    " come more often than in monthly flows: read this one with care."
-)
+def _months(k: int, what: str) -> str:
+    return f"this month {what}" if k == 1 else f"the last {k} months {what}"
+
+
+def _tail(flags) -> int:
+    """How many of the flags, counted back from the last, are true in a row."""
+    k = 0
+    for f in reversed(list(flags)):
+        if not f:
+            break
+        k += 1
+    return k
+
+
+def why_special(spc) -> str:
+    """Why the latest point is special cause, in months ("the last 7 months above the average"), one phrase for
+    each rule that flags it, in the order of :data:`kpi.spc.RULES`."""
+    pts = spc.points.dropna(subset=["value"])
+    pts = pts[pts["group"] == pts["group"].iloc[-1]]
+    last = pts.iloc[-1]
+    v, mean = pts["value"].to_numpy(), last["mean"]
+    above = last["value"] > mean
+    side, limit = ("above", "upper") if above else ("below", "lower")
+    out = []
+    for rule in last["rules"].split(", "):
+        if rule == "outside_limits":
+            beyond = v > last["upl"] if above else v < last["lpl"]
+            out.append(_months(_tail(beyond), f"{side} the {limit} process limit"))
+        elif rule == "shift":
+            out.append(_months(_tail(v > mean if above else v < mean), f"{side} the average"))
+        elif rule == "trend":
+            d = pts["value"].diff().to_numpy()[1:]
+            up = d[-1] > 0
+            k = _tail(d > 0 if up else d < 0) + 1
+            out.append(f"{'rising' if up else 'falling'} month on month for the last {k} months")
+        elif rule == "two_of_three":
+            out.append(f"two of the last three months close to the {limit} process limit")
+    return " and ".join(out)
 
 
 def spc_sentence(spc, measure: Measure | None = None, headline: bool = True) -> str:
-    """The SPC verdict on the latest month, in words ("" when there are too few figures). With the measure,
-    a month-end (stock) figure flagged only by a run or trend carries a caveat (assumptions A38).
-    ``headline=False`` leaves out the variation class, for a page that states it already: only why,
-    the assurance and any caveat."""
+    """The SPC verdict on the latest month in plain words, as Making Data Count puts it: "Special cause: concern,
+    the last 7 months above the average; the target will not be met without change." ("" when there are too few
+    figures). ``headline=False`` leaves out the variation class, for a page that states it already. What was
+    judged is said where it is not the monthly figures themselves (:attr:`kpi.spc.SPC.basis`, A121, A122)."""
     last = spc.latest
     if last is None or spc.variation is None or pd.isna(last["mean"]):
         return ""
-    n = int((spc.points["group"] == last["group"]).sum())
+    pts = spc.points.dropna(subset=["value"])
+    n = int((pts["group"] == last["group"]).sum())
     if spc.variation == "common_cause":
-        out = f"Over the last {n} months the variation is common cause: no significant change." if headline else ""
+        parts = [f"common cause: no significant change over the last {n} months"] if headline else []
     else:
-        kind = {"special_cause_improvement": "improvement", "special_cause_concern": "concern"}.get(
-            spc.variation, "variation (a volume: neither better nor worse)"
-        )
-        above = last["value"] > last["mean"]
-        way = "rising" if spc.points["value"].dropna().diff().iloc[-1] > 0 else "falling"
-        why = [
-            RULE_PHRASE[r].format(side="above" if above else "below", way=way, limit="upper" if above else "lower")
-            for r in last["rules"].split(", ")
-            if r
-        ]
-        reason = " and ".join(why)
-        out = (
-            f"Statistical process control shows special cause {kind}: {reason}."
-            if headline
-            else f"{reason[:1].upper()}{reason[1:]}."
-        )
-        runs_only = set(last["rules"].split(", ")) <= {"shift", "trend"}
-        if measure is not None and measure.kind != "flow" and runs_only:
-            out += STOCK_CAVEAT
+        why = why_special(spc)
+        parts = [f"special cause: {CLASS_PLAIN[spc.variation]}, {why}" if headline else why]
     if spc.assurance:
-        out += f" On this process {ASSURANCE_TEXT[spc.assurance]}."
+        parts.append(ASSURANCE_PLAIN[spc.assurance])
+    out = "; ".join(parts)
+    out = f"{out[:1].upper()}{out[1:]}." if out else ""
+    if spc.basis != "the monthly figures":
+        out += f" Judged on {spc.basis}."
     if spc.trial:
         pts = spc.points
         start = str(pts.loc[pts["group"] == pts["group"].iloc[-1], "period"].iloc[0])

@@ -81,6 +81,10 @@ def publish(card: pd.DataFrame, catalogue) -> pd.DataFrame:
     out["suppression"] = np.where(hidden, np.where(unchecked & ~count, WHY_NO_COUNTS, WHY_COUNTS), None)
     out["suppression"] = out["suppression"].astype(object).where(hidden, None)
     out.loc[hidden, ["numerator", "denominator", "value"]] = np.nan
+    if "month_value" in out:  # a windowed figure's own month (kpi.scorecard): its counts are published figures too
+        mn, md = (pd.to_numeric(out[c], errors="coerce") for c in ("month_numerator", "month_denominator"))
+        own = small(mn) | small(md) | (percent & small(md - mn)) | (out["month_value"].notna() & mn.isna()).to_numpy()
+        out.loc[own, ["month_numerator", "month_denominator", "month_value"]] = np.nan
     out.loc[hidden, "display"] = SUPPRESSED
     out.loc[hidden, "calculation"] = ""
     for col in ("rag", "vs_statistical_neighbours", "vs_england"):

@@ -139,6 +139,7 @@ def prepare_data(
         catalogue=cat,
         year_on_year=False,
         aggregates=p.aggregates,
+        monthly=True,  # a windowed figure's own month, which its SPC judges (A122)
     )
     (last_months(privacy.publish(card, cat)) if public else card).to_parquet(out / "scorecard.parquet", index=False)
     if cat.quarterly:  # last year's outturn beside this year's figures (A109)

@@ -71,6 +71,7 @@ def scorecard(
     rejects: list | None = None,
     year_on_year: bool = True,
     measures: list[str] | None = None,
+    monthly: bool = False,
 ) -> pd.DataFrame:
     """The scorecard for the ``months`` months ending with ``month``.
 
@@ -79,7 +80,10 @@ def scorecard(
     where an ``aggregates`` file gives a measure and month, from that file instead. Rows rejected from the
     aggregates file are appended to ``rejects`` when a list is given. ``year_on_year=False`` computes
     only the months shown (about half the time); the change on a year before is then given only where
-    that month is among them. ``measures`` (references) limits it to those measures.
+    that month is among them. ``measures`` (references) limits it to those measures. ``monthly``: a measure
+    counted over a window (year to date, 12 months) also gets the month's own figure, counted over the month
+    alone (``month_numerator``, ``month_denominator``, ``month_value``; none for other measures): the flow
+    behind it, which SPC judges (:func:`kpi.spc.spc_of`, A122).
     """
     cat = load(catalogue) if isinstance(catalogue, str) else catalogue
     refs = [cat[r].ref for r in measures] if measures else [m.ref for m in cat.measures]
@@ -137,7 +141,36 @@ def scorecard(
     )
     for c in RATE:
         res[c] = res[c].astype(object).where(res[c].notna(), None)
+    if monthly:
+        res = _with_monthly(res, context, cat, refs, span, by)
     return res
+
+
+MONTHLY = ["month_numerator", "month_denominator", "month_value"]
+
+
+def _with_monthly(res: pd.DataFrame, context: Context | None, cat: Catalogue, refs, span, by) -> pd.DataFrame:
+    """The rows with each windowed measure's own month (:func:`scorecard`'s ``monthly``): its parts counted over
+    the month instead of their window."""
+    from dataclasses import replace
+
+    windowed = [
+        cat[r]
+        for r in refs
+        if any(p.window != "month" for p in cat[r].parts) and context is not None and not context.unavailable(cat[r])
+    ]
+    res = res.assign(**{c: float("nan") for c in MONTHLY})
+    if not windowed:
+        return res
+    own = [replace(m, parts=tuple(replace(p, window="month") for p in m.parts)) for m in windowed]
+    sub = Catalogue(cat.name, cat.title, cat.council, own)
+    df = compute(context, sub, span, by=by, refs=[m.ref for m in own])
+    keys = ["measure", "month"] + (["group"] if by else [])
+    df = df.rename(columns={"grp": "group", "numerator": MONTHLY[0], "denominator": MONTHLY[1], "value": MONTHLY[2]})[
+        keys + MONTHLY
+    ]
+    out = res.drop(columns=MONTHLY).merge(df, on=keys, how="left")
+    return out[list(res.columns)]
 
 
 def _history(context: Context, cat: Catalogue, refs: list[str]) -> dict[str, tuple[str, str]]:

@@ -21,6 +21,14 @@ reference implementation of Making Data Count:
 - limits come from every point of a group, or from its first ``baseline`` points only; ``rebase`` starts a
   new group (a new mean and limits) at each given period, e.g. when a definition changed. A group of fewer
   than 13 points has trial limits.
+
+Month-end stocks (``autocorrelated=True``, docs/assumptions.md A121): consecutive points share most of their
+children, so they are not independent and the moving ranges understate the spread. With r the lag-one
+autocorrelation of a group's points (:func:`lag1`, corrected for its bias on few points; 0 to 0.9), the limits are widened by 1 / sqrt(1 - r) (for a first-order
+autoregressive process the mean moving range is that much smaller than the spread it stands for) and a shift
+needs as many points in a row as make it as unlikely as 7 independent ones: two consecutive points lie on one
+side of the mean with chance p = 1/2 + arcsin(r)/pi, so 1 + 6 ln(1/2) / ln(p) points, rounded up (12 at r = 0.5);
+a trend likewise (:func:`trend_length`: 9 at r = 0.5).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ NEAR = 2 * LIMIT / 3  # two sigma
 SCREEN = 3.267  # D4 for moving ranges of two points
 RUN = 7  # points in a shift or a trend
 MIN_POINTS = 13  # fewer: trial limits
+MAX_R = 0.9  # autocorrelation beyond this is taken as 0.9 (limits 3.2 times as wide; a shift needs 28 points)
 MONTHS = 24  # months behind a KPI's verdict, in the report and the explore notebooks alike (A35)
 
 IMPROVEMENT = {"increase": 1, "decrease": -1, "higher": 1, "lower": -1, None: 0}  # None: a volume, neither
@@ -64,6 +73,7 @@ class SPC:
     points: pd.DataFrame
     improvement: str
     target: float | None
+    basis: str = "the monthly figures"  # what the points are, in words (the chart and the page say it)
 
     @property
     def latest(self) -> pd.Series | None:
@@ -131,8 +141,11 @@ def xmr(
     baseline: int | None = None,
     rebase=(),
     screen: bool = True,
+    autocorrelated: bool = False,
 ) -> SPC:
-    """The XmR analysis of a series (oldest first). Missing values are left out of every calculation."""
+    """The XmR analysis of a series (oldest first). Missing values are left out of every calculation.
+    ``autocorrelated``: the points are month-end stocks; limits and the shift rule allow for their lag-one
+    autocorrelation (column ``autocorrelation``, 0 otherwise)."""
     if improvement not in IMPROVEMENT:
         raise ValueError(f"improvement must be increase or decrease, not {improvement!r}")
     y = pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").astype(float).to_numpy()
@@ -152,6 +165,7 @@ def xmr(
     side = np.zeros(len(y))
     trial = np.zeros(len(y), dtype=bool)
     trend_dir = np.zeros(len(y))
+    auto = np.zeros(len(y))
     for g in np.unique(group):
         idx = np.flatnonzero((group == g) & ~np.isnan(y))
         if len(idx) == 0:
@@ -164,6 +178,9 @@ def xmr(
         if screen and len(mr):
             kept = mr[mr < SCREEN * amr]
             amr = kept.mean() if len(kept) else amr
+        r = lag1(base) if autocorrelated else 0.0
+        auto[idx] = r
+        amr = amr / np.sqrt(1 - r)
         lpl, upl = mean - LIMIT * amr, mean + LIMIT * amr
         nl, nu = mean - NEAR * amr, mean + NEAR * amr
         for k, val in (("mean", mean), ("lpl", lpl), ("upl", upl), ("near_lower", nl), ("near_upper", nu)):
@@ -174,15 +191,16 @@ def xmr(
         outside = (v > upl) | (v < lpl)
         near = ~outside & ((v < nl) | (v > nu))
         flags["outside_limits"][idx] = outside
-        flags["shift"][idx] = _runs(s, lambda w: w[0] != 0 and np.all(w == w[0]))
+        flags["shift"][idx] = _runs(s, lambda w: w[0] != 0 and np.all(w == w[0]), run_length(r))
         rises = np.sign(np.diff(v))
         trend = np.zeros(len(v), dtype=bool)
         tdir = np.zeros(len(v))
-        for i in range(len(v) - RUN + 1):
-            d = rises[i : i + RUN - 1]
+        tl = trend_length(r)
+        for i in range(len(v) - tl + 1):
+            d = rises[i : i + tl - 1]
             if d[0] != 0 and np.all(d == d[0]):
-                trend[i : i + RUN] = True
-                tdir[i : i + RUN] = d[0]
+                trend[i : i + tl] = True
+                tdir[i : i + tl] = d[0]
         flags["trend"][idx] = trend
         trend_dir[idx] = tdir
         two = np.zeros(len(v), dtype=bool)
@@ -215,34 +233,99 @@ def xmr(
     )
     out["rules"] = [", ".join(r for r in RULES if flags[r][i]) for i in range(len(y))]
     out["trial"] = trial
+    out["autocorrelation"] = auto
     return SPC(out, improvement, target)
+
+
+def lag1(v) -> float:
+    """The lag-one autocorrelation of a series of n points: r = sum of (x_t - mean)(x_t-1 - mean) over sum of
+    (x_t - mean)^2, less biased as (n r + 1) / (n - 3) (from n points r falls short of the true value by about
+    (1 + 3 r) / n: 0.15 at r = 0.7 and 24 points); taken as 0 below 0 (or with fewer than 4 points or no spread)
+    and as MAX_R above it."""
+    v = np.asarray(v, dtype=float)
+    d = v - v.mean()
+    ss = float((d * d).sum())
+    n = len(v)
+    if n < 4 or ss == 0:
+        return 0.0
+    r = (d[1:] * d[:-1]).sum() / ss
+    return float(min(max((n * r + 1) / (n - 3), 0.0), MAX_R))
+
+
+def run_length(r: float) -> int:
+    """Points in a row on one side of the mean that make a shift, for points of lag-one autocorrelation r:
+    as unlikely as RUN independent ones (7 at r = 0)."""
+    if r <= 0:
+        return RUN
+    p = 0.5 + np.arcsin(r) / np.pi  # chance that two consecutive points lie on the same side of the mean
+    return 1 + int(np.ceil((RUN - 1) * np.log(0.5) / np.log(p) - 1e-9))
 
 
 def spc_of(measure, card: pd.DataFrame) -> SPC:
     """SPC of one catalogue measure from its scorecard rows (month, value, target), with new limits from
-    each change of its definition within the months given."""
+    each change of its definition within the months given. The one entry point of the report, the narrative,
+    the explore notebooks and the benchmark: the verdict is on what suits the measure's kind (A121, A122):
+
+    - a flow in the month: its monthly figures, as they are;
+    - a figure over a window (year to date, 12 months) whose rows carry the month's own figure
+      (``month_value``, :func:`kpi.scorecard.scorecard`): that monthly flow behind it, as Making Data Count
+      advises against SPC on rolling or cumulative figures;
+    - a month-end stock (or a rolling figure without its month's own): its figures, with limits and the shift
+      rule allowing for their overlap from month to month (``autocorrelated``).
+
+    ``SPC.basis`` says which, in words."""
     card = card.sort_values("month")
     months = card["month"].tolist()
     rebase = [h["from"] for h in measure.history if months and months[0] < h["from"] <= months[-1]]
-    if measure.yearly:  # a year-to-date figure starts again each April: new limits for each financial year
+    windowed = any(p.window != "month" for p in measure.parts)
+    monthly = windowed and "month_value" in card and card["month_value"].notna().any()
+    if measure.yearly and not monthly:  # a year-to-date figure starts again each April: new limits for each year
         rebase += [m for m in months[1:] if m.endswith("-04")]
     rebase = sorted(set(rebase))
     target = card["target"].iloc[-1] if len(card) else None
-    return xmr(
-        card["value"].tolist(),
+    out = xmr(
+        (card["month_value"] if monthly else card["value"]).tolist(),
         months,
         improvement=measure.direction,
-        target=None if target is None or pd.isna(target) else float(target),
+        # a target for a window's figure holds for its month's own where it is a proportion or an average
+        target=None if target is None or pd.isna(target) or (monthly and measure.unit == "count") else float(target),
         rebase=[r for r in rebase if r in months],
+        autocorrelated=not monthly and measure.kind != "flow",
     )
+    out.basis = basis(measure, monthly)
+    return out
 
 
-def _runs(s: np.ndarray, same) -> np.ndarray:
-    """Points belonging to any window of RUN consecutive points for which ``same(window)`` holds."""
+def basis(measure, monthly: bool) -> str:
+    """What the verdict on a measure is on, in words (:func:`spc_of`)."""
+    if monthly:
+        windows = {p.window for p in measure.parts}
+        over = "projected year-end" if "fy" in windows else "year-to-date" if "ytd" in windows else "rolling 12-month"
+        return f"the month's own figures, behind the {over} figure"
+    if measure.kind == "flow":
+        return "the monthly figures"
+    what = "month-end" if measure.kind == "stock" else "rolling 12-month"
+    return f"the {what} figures, with limits allowing for their overlap from month to month"
+
+
+def trend_length(r: float) -> int:
+    """Points in a row each higher (or lower) than the one before that make a trend, for points of lag-one
+    autocorrelation r: as unlikely as RUN independent ones. The moves between first-order autoregressive points
+    have lag-one autocorrelation -(1 - r)/2, so two consecutive moves go the same way with chance
+    q = 1/2 + arcsin(-(1 - r)/2)/pi (1/3 for independent points); RUN points are RUN - 2 such continuations."""
+    if r <= 0:
+        return RUN
+    q0 = 1 / 3
+    q = 0.5 + np.arcsin(-(1 - r) / 2) / np.pi
+    return 2 + int(np.ceil((RUN - 2) * np.log(q0) / np.log(q) - 1e-9))
+
+
+def _runs(s: np.ndarray, same, run: int = RUN) -> np.ndarray:
+    """Points belonging to any window of ``run`` consecutive points for which ``same(window)`` holds."""
     hit = np.zeros(len(s), dtype=bool)
-    for i in range(len(s) - RUN + 1):
-        if same(s[i : i + RUN]):
-            hit[i : i + RUN] = True
+    for i in range(len(s) - run + 1):
+        if same(s[i : i + run]):
+            hit[i : i + run] = True
     return hit
 
 

@@ -45,6 +45,9 @@ from . import model
 from .calendar import add_months, bank_holidays, from_days, month_end, month_start, to_days
 
 YEAR = 365.25
+# Months simulated before a steady authority's window: children stay in care four years on average, so the
+# make-up of those in care at the start (their ages, their placements) takes about five to wear off (A123).
+STEADY_BURN_IN = 60
 
 LOCALITIES = [
     ("NORTH", "North", 0.21),
@@ -150,12 +153,21 @@ class SynthConfig:
     council: str = "Synthshire County Council"
 
     @property
+    def steady(self) -> bool:
+        """Without anomalies the authority is also steady (A123): its rates do not drift over the window (no
+        fall in agency staffing, no growth of population), and it is simulated long enough before the window
+        (STEADY_BURN_IN months; newly qualified staff from eight years before) that no stock is still settling
+        within it."""
+        return not self.anomalies
+
+    @property
     def window_start(self) -> dt.date:
         return add_months(month_start(self.end_month), -(self.months - 1))
 
     @property
     def sim_start(self) -> dt.date:
-        return add_months(self.window_start, -self.burn_in_months)
+        """The simulation's start: ``burn_in_months`` before the window, at least STEADY_BURN_IN when steady."""
+        return add_months(self.window_start, -max(self.burn_in_months, STEADY_BURN_IN if self.steady else 0))
 
     @property
     def extract_date(self) -> dt.date:
@@ -336,13 +348,13 @@ class _Sim:
             [(k, v[0], v[1], v[2], "Y" if v[3] else "N") for k, v in self.teams.items()],
             columns=["team_id", "name", "service", "locality_id", "frontline"],
         )
-        # Population: 146,874 at scale 1 in the window's last year, growing 0.3% a year.
+        # Population: 146,874 at scale 1 in the window's last year, growing 0.3% a year (steady: not growing).
         rng = np.random.default_rng(self.cfg.seed + 1)
         age_w = 1 + 0.06 * np.sin(np.arange(18) / 3.0) + rng.uniform(-0.02, 0.02, 18)
         rows = []
         last_year = self.cfg.extract_date.year if self.cfg.extract_date.month > 1 else self.cfg.extract_date.year - 1
         for year in range(self.cfg.sim_start.year - 1, last_year + 1):
-            total = round(146_874 * self.s * (1.003 ** (year - last_year)))
+            total = round(146_874 * self.s * ((1.0 if self.cfg.steady else 1.003) ** (year - last_year)))
             cells = [
                 (li, a, sx, share * age_w[a] * (0.512 if sx == "M" else 0.488))
                 for li, (_, _, share) in enumerate(LOCALITIES)
@@ -388,23 +400,11 @@ class _Sim:
         add("QA", "SM", 3 * s)
         r = self.r
         t0 = self.start - 2 * 365
-        w_start = to_days(self.cfg.window_start)
         rows = []
         for team, role in posts:
             day = t0 - r.randint(0, 1500)
             while day < self.extract:
-                frac = min(1.0, max(0.0, (day - w_start) / (self.extract - w_start)))
-                # Chance a new hire is agency; agency workers stay a fifth as long, so the share in post
-                # is lower: 0.82 gives about 47% of front-line FTE, 0.75 about 38% of team managers.
-                if role in ("SW", "ASW"):
-                    p_agency = 0.83 - 0.03 * frac if self.teams[team][3] else 0.5
-                elif role == "TM":
-                    p_agency = 0.75
-                elif role == "SM":
-                    p_agency = 0.4
-                else:
-                    p_agency = 0.2
-                agency = r.random() < p_agency
+                agency = r.random() < self.agency_chance(team, role, day)
                 tenure = int(r.expovariate(1 / (300 if agency else 1500))) + 30
                 month = from_days(day).month
                 nq = role == "SW" and not agency and month in (9, 10) and r.random() < 0.6
@@ -424,8 +424,11 @@ class _Sim:
                     )
                 )
                 day = end + r.randint(0, 45)
-        # The September intake of newly qualified social workers (ASYEs): extra posts each year.
-        for year in range(self.cfg.sim_start.year, self.cfg.extract_date.year + 1):
+        # The September intake of newly qualified social workers (ASYEs): extra posts each year. They stay about
+        # four years: a steady authority's intakes start eight years before the simulation, so their number in
+        # post is not still growing within the window.
+        first = self.cfg.sim_start.year - (8 if self.cfg.steady else 0)
+        for year in range(first, self.cfg.extract_date.year + 1):
             day = to_days(dt.date(year, 9, 22))
             if day >= self.extract:
                 break
@@ -439,6 +442,18 @@ class _Sim:
         )
         self.staff_df = df
         return df
+
+    def agency_chance(self, team: str, role: str, day: int) -> float:
+        """The chance that a new hire is agency. Agency workers stay a fifth as long, so the share in post is
+        lower: 0.82 gives about 47% of front-line FTE, 0.75 about 38% of team managers. The default authority's
+        front line hires a little less agency over the window (0.83 to 0.80); a steady one does not."""
+        if role in ("SW", "ASW"):
+            if not self.teams[team][3]:
+                return 0.5
+            w_start = to_days(self.cfg.window_start)
+            frac = min(1.0, max(0.0, (day - w_start) / (self.extract - w_start)))
+            return 0.83 - (0.0 if self.cfg.steady else 0.03 * frac)
+        return {"TM": 0.75, "SM": 0.4}.get(role, 0.2)
 
     # ---- stocks at the start -----------------------------------------------------------------
     def initial_stocks(self):

@@ -170,6 +170,23 @@ def test_a_year_to_date_figure_starts_again_each_april(small_authority):
     assert starts == ["2024-10", "2025-04", "2026-04"]
     assert "A new financial year starts from Apr-26: the line is broken there." in alt_text(m, card.tail(13))
     assert spc_sentence(spc, m).endswith("(Trial limits: fewer than 13 months since the financial year started.)")
+    # as the report judges it (A122): on the month's own figures, one series across the Aprils
+    own = scorecard(
+        "2026-09",
+        24,
+        store=root / "store.duckdb",
+        catalogue=SCORECARD,
+        measures=[m.ref],
+        year_on_year=False,
+        monthly=True,
+    )
+    spc = spc_of(m, own)
+    expected = own.sort_values("month")["month_value"].astype(float).reset_index(drop=True)
+    assert spc.points["value"].equals(expected)  # a month with no one turning 19 has no figure
+    assert set(spc.points["group"]) == {0}
+    assert spc.basis == "the month's own figures, behind the projected year-end figure"
+    said = spc_sentence(spc, m)
+    assert f"Judged on {spc.basis}." in said and "financial year started" not in said
 
 
 @pytest.fixture(scope="module")

@@ -49,25 +49,47 @@ def test_the_spc_verdict_ends_the_draft():
     s = series([5, 1] * 5 + [4, 4.5, 4, 4.5, 4, 4.5, 4] + [2, 1.5, 2, 1.5, 2, 1.5, 2], start="2023-01")
     text = draft(m, s, spc_of(m, s))
     assert text.endswith(
-        "Statistical process control shows special cause improvement: 7 or more months in a row below the "
-        "average. On this process the target will consistently be met."
+        "Special cause: improvement, the last 7 months below the average; the target will be met consistently."
     )
     flat = series([20, 22] * 7, start="2023-01")
     assert draft(m, flat, spc_of(m, flat)).endswith(
-        "Over the last 14 months the variation is common cause: no significant change. On this process the "
-        "target will be met in some months and missed in others (hit and miss)."
+        "Common cause: no significant change over the last 14 months; the target will be met in some months and "
+        "missed in others."
     )
 
 
-def test_a_stock_flagged_by_a_run_carries_a_caveat():
+def test_the_statement_says_how_long_and_beyond_what_in_plain_words():
+    from kpi.narrative import spc_sentence
+    from kpi.spc import spc_of
+
+    m = load("county")["1.7"]  # lower is better; target 18
+    # [20, 22] x 7 then [24, 24.5] x 4, 24: mean (294 + 218) / 23 = 22.26; the last 9 months above it (the 22
+    # before them below), a concern. Mean moving range: 13 x 2, then 2, 0.5 x 8: 32/22 = 1.4545; near the upper
+    # limit from 22.26 + 1.7733 x 1.4545 = 24.84, above every point; the target 18 below the lower limit
+    # 22.26 - 2.66 x 1.4545 = 18.39: never met without change
+    s = series([20, 22] * 7 + [24, 24.5] * 4 + [24], start="2023-01")
+    spc = spc_of(m, s)
+    assert spc.points["lpl"].iloc[0] > 18
+    assert spc_sentence(spc, m) == (
+        "Special cause: concern, the last 9 months above the average; the target will not be met without change."
+    )
+    # a last point beyond the upper limit, and a rise of 7 months: each said in months
+    s = series([20, 22] * 7 + [21, 21.5, 22, 22.5, 23, 23.5, 30], start="2023-01")
+    said = spc_sentence(spc_of(m, s), m, headline=False)
+    assert said.startswith("This month above the upper process limit and rising month on month for the last 7 months")
+
+
+def test_a_stock_says_what_it_was_judged_on():
     from kpi.spc import spc_of
 
     cat = load("county")
     stock, flow = cat["6.5"], cat["1.7"]  # under-13s in residential care (month end); re-referrals (month)
     assert stock.kind == "stock" and flow.kind == "flow"
     s = series([5, 1] * 5 + [4, 4.5, 4, 4.5, 4, 4.5, 4] + [2, 1.5, 2, 1.5, 2, 1.5, 2], start="2023-01")
-    assert "read this one with care" in draft(stock, s, spc_of(stock, s))
-    assert "read this one with care" not in draft(flow, s, spc_of(flow, s))
+    assert draft(stock, s, spc_of(stock, s)).endswith(
+        "Judged on the month-end figures, with limits allowing for their overlap from month to month."
+    )
+    assert "Judged on" not in draft(flow, s, spc_of(flow, s))
 
 
 def test_the_spc_line_under_a_stated_verdict_does_not_repeat_it():
@@ -77,11 +99,11 @@ def test_the_spc_line_under_a_stated_verdict_does_not_repeat_it():
     m = load("county")["1.7"]
     s = series([5, 1] * 5 + [4, 4.5, 4, 4.5, 4, 4.5, 4] + [2, 1.5, 2, 1.5, 2, 1.5, 2], start="2023-01")
     assert spc_sentence(spc_of(m, s), m, headline=False) == (
-        "7 or more months in a row below the average. On this process the target will consistently be met."
+        "The last 7 months below the average; the target will be met consistently."
     )
     flat = series([20, 22] * 7, start="2023-01")
     assert spc_sentence(spc_of(m, flat), m, headline=False) == (
-        "On this process the target will be met in some months and missed in others (hit and miss)."
+        "The target will be met in some months and missed in others."
     )
 
 
@@ -102,8 +124,7 @@ def test_a_volume_without_a_direction_is_described_neutrally():
     assert spc.variation == "special_cause_neither"
     text = draft(contacts, s, spc)
     assert text.endswith(
-        "Statistical process control shows special cause variation (a volume: neither better nor worse): "
-        "7 or more months in a row below the average."
+        "Special cause: a change in a volume, neither better nor worse, the last 7 months below the average."
     )
     assert not {"improvement", "deterioration", "concern"} & set(text.replace(".", " ").replace(":", " ").split())
     assert spc_of(county, s).variation == "special_cause_improvement"  # fewer contacts, as the county reads them

@@ -144,6 +144,24 @@ def test_a_year_to_date_rise_of_one_to_five_is_suppressed():
     }
 
 
+def test_a_windowed_figures_own_month_is_published_only_with_counts_above_five():
+    # SCC/010 (re-referrals over the year to date) with its months' own counts (kpi.scorecard's monthly): June's
+    # own 7 of 20 is published; July's own 0 of 10 too (0 is not suppressed); August's own 4 of 12 and
+    # September's own 8 of 10 (2 not re-referred) are not, though September's year-to-date figure is
+    ytd = rows(
+        "SCC/010", SCORECARD, {"2026-06": (20, 60), "2026-07": (20, 70), "2026-08": (24, 82), "2026-09": (32, 92)}
+    )
+    own = [(7, 20), (0, 10), (4, 12), (8, 10)]
+    ytd["month_numerator"] = [float(n) for n, _ in own]
+    ytd["month_denominator"] = [float(d) for _, d in own]
+    ytd["month_value"] = [100 * n / d for n, d in own]
+    got = publish(ytd, SCORECARD).set_index("month")
+    assert got["month_value"].round(1).tolist()[:2] == [35.0, 0.0]
+    assert got.loc[["2026-08", "2026-09"], ["month_numerator", "month_denominator", "month_value"]].isna().all().all()
+    # the year to date of August is suppressed by its own rule (4 more than July); September's is published
+    assert got["suppressed"].tolist() == [False, False, True, False]
+
+
 def test_a_year_end_projection_and_its_year_to_date_twin_are_suppressed_together():
     # SCC/033e counts care leavers turning 19 from April to the month (ytd); SCC/033e-P everyone turning 19 in the
     # year (fy). By March the two count the same people, so the projection must not publish what the ytd hides.

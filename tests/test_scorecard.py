@@ -202,3 +202,20 @@ def test_a_figure_by_period_is_judged_unrounded_and_shown_as_judged(tmp_path):
         "red",
     )
     assert (q.loc["6.4", "display"], q.loc["6.4", "rag"]) == ("82%", "red")  # far from its thresholds: as before
+
+
+def test_a_windowed_measure_carries_its_own_month(ctx):
+    # SDQ scores (6.14) are averaged over the financial year to date: the month's own numerator and denominator
+    # are the year to date's rise since the month before, and in April the year to date's own. Measures counted
+    # over the month alone carry none.
+    df = scorecard("2026-10", 13, context=ctx, targets=None, measures=["6.14", "1.7"], monthly=True)
+    sdq = df[df["measure"] == "6.14"].sort_values("month").reset_index(drop=True)
+    assert sdq["month_denominator"].gt(0).all()
+    for i in range(1, len(sdq)):
+        now, before = sdq.iloc[i], sdq.iloc[i - 1]
+        rise = (0, 0) if now["month"].endswith("-04") else (before["numerator"], before["denominator"])
+        assert now["month_numerator"] == now["numerator"] - rise[0], now["month"]
+        assert now["month_denominator"] == now["denominator"] - rise[1], now["month"]
+    assert sdq["month_value"].tolist() == pytest.approx((sdq["month_numerator"] / sdq["month_denominator"]).tolist())
+    assert df.loc[df["measure"] == "1.7", "month_value"].isna().all()
+    assert "month_value" not in scorecard("2026-10", 2, context=ctx, targets=None, measures=["6.14"])

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi.spc import read_series, xmr
+from kpi.spc import MAX_R, lag1, read_series, run_length, trend_length, xmr
 
 # The NHS-R community's "plot the dots" package publishes, for R's set.seed(123); rnorm(20), a mean of
 # 0.142 and process limits of -3.01 and 3.29 (tests/testthat/_snaps/ptd_spc_standard.md), every point
@@ -153,6 +153,103 @@ def test_missing_values_are_left_out():
     s = xmr([10, 12, np.nan, 10, 12, 10, 12])
     assert s.points["variation"].iloc[2] is None
     assert s.points["mean"].iloc[0] == pytest.approx(11)
+
+
+def test_lag_one_autocorrelation_by_hand():
+    # [1, 1, 3, 3] x 2: mean 2, deviations -1, -1, 1, 1, ...: products of neighbours +1 (x4) and -1 (x3), over
+    # the sum of squares 8: r = 1/8; less biased, (8 x 1/8 + 1) / (8 - 3) = 2/5. x 4: r = 1/16, (1 + 1) / 13.
+    # 1 to 10: deviations -4.5 to 4.5, squares 82.5, products 57.75: r = 0.7, (7 + 1) / 7 > 0.9, taken as 0.9.
+    # Alternating points are negatively correlated (r = -11/12): taken as 0; so is a flat series, or 3 points.
+    assert lag1([1, 1, 3, 3] * 2) == pytest.approx(2 / 5)
+    assert lag1([1, 1, 3, 3] * 4) == pytest.approx(2 / 13)
+    assert lag1(range(1, 11)) == MAX_R == 0.9
+    assert lag1([1, 3] * 6) == 0 and lag1([5] * 6) == 0 and lag1([1, 2, 3]) == 0
+
+
+def test_run_length_of_a_shift_grows_with_autocorrelation():
+    # two neighbours lie on one side of the mean with chance p = 1/2 + arcsin(r)/pi; a shift is as unlikely as
+    # 7 independent points (p^(n-1) = (1/2)^6). r = 0: 7. r = 0.5: p = 1/2 + 1/6 = 2/3, n - 1 = 6 ln 2 / ln 1.5 =
+    # 10.26, so 11 and n = 12. r = 0.9: p = 0.8564, n - 1 = 4.159 / 0.1550 = 26.8, so n = 28.
+    assert run_length(0) == 7
+    assert run_length(0.5) == 12
+    assert run_length(0.9) == 28
+
+
+def test_a_month_end_stock_has_limits_and_shifts_allowing_for_autocorrelation():
+    # [1, 1, 2, 2] x 4, then eight 3s: mean 48/24 = 2; deviations [-1, -1, 0, 0] x 4 and eight 1s: squares 16,
+    # products of neighbours 4 + 7 = 11: r = 11/16. Moving ranges: seven 1s in the first 16 points, 1 at the
+    # step, 7 zeros: mean 8/23 (1 < 3.267 x 8/23, none screened).
+    y = [1, 1, 2, 2] * 4 + [3] * 8
+    plain = xmr(y)
+    assert plain.points["upl"].iloc[0] == pytest.approx(2 + 2.66 * 8 / 23)  # 2.925: the 3s are outside
+    assert plain.variation == "special_cause_improvement" and plain.latest["rules"] == "outside_limits, shift"
+    # as a stock: r = 11/16 from 24 points is (24 x 11/16 + 1) / 21 = 5/6 less biased; the limits widen by
+    # 1 / sqrt(1 - 5/6) = sqrt(6), to 2 + 2.66 x 8/23 x sqrt(6) = 4.266, near from 2 + 2/3 x 2.266 = 3.511;
+    # a shift needs run_length(5/6) = 22 points (p = 0.8136, 1 + 20.2 rounded up): 8 are not one
+    s = xmr(y, autocorrelated=True)
+    assert s.points["autocorrelation"].iloc[0] == pytest.approx(5 / 6)
+    assert s.points["upl"].iloc[0] == pytest.approx(2 + 2.66 * 8 / 23 * 6**0.5)
+    assert s.points["near_upper"].iloc[0] == pytest.approx(2 + 2 / 3 * 2.66 * 8 / 23 * 6**0.5)
+    assert run_length(5 / 6) == 22
+    assert s.variation == "common_cause" and flagged(s, "shift") == []
+    assert (plain.points["autocorrelation"] == 0).all()
+    # a larger step is still found: eight 6s, mean 3, r = 94/112 (less biased above 0.9, so 0.9); the step's
+    # moving range of 4 is screened (4 >= 3.267 x 11/23), so the mean moving range is 7/22 and the upper
+    # limit 3 + 2.66 x 7/22 / sqrt(0.1) = 5.68, below 6
+    big = xmr([1, 1, 2, 2] * 4 + [6] * 8, autocorrelated=True)
+    assert big.points["autocorrelation"].iloc[0] == pytest.approx(0.9)
+    assert big.points["upl"].iloc[0] == pytest.approx(3 + 2.66 * 7 / 22 / 0.1**0.5)
+    assert big.variation == "special_cause_improvement" and big.latest["rules"] == "outside_limits"
+
+
+def test_trend_length_grows_with_autocorrelation():
+    # moves between points of autocorrelation r correlate at -(1 - r)/2; two go the same way with chance
+    # q = 1/2 + arcsin(-(1 - r)/2)/pi, 1/3 at r = 0; a trend of n points is as unlikely as 7 independent ones when
+    # q^(n-2) = (1/3)^5. r = 0.5: q = 1/2 - arcsin(1/4)/pi = 0.4196, n - 2 = 5 x 1.0986 / 0.8684 = 6.3, so 9.
+    # r = 0.9: q = 0.4841, n - 2 = 7.6, so 10.
+    assert trend_length(0) == 7
+    assert trend_length(0.5) == 9
+    assert trend_length(0.9) == 10
+    # 8 points each higher than the one before, after [1, 5] x 8: r = 0 (alternation), so a trend of 7 or more
+    s = xmr([1, 5] * 8 + [1.5, 2, 2.5, 3, 3.5, 4, 4.5, 4.8], autocorrelated=True)
+    assert s.points["autocorrelation"].iloc[0] == 0 and flagged(s, "trend") == list(range(16, 24))
+
+
+def test_a_stock_without_autocorrelation_is_judged_as_a_flow():
+    # the shift of test_shift_of_seven_points_on_one_side_of_the_mean: neighbours' products sum to
+    # -36 - 2 + 9 - 1 + 9 = -21 < 0, so r is taken as 0 and the same 14 points are flagged
+    y = [5, 1] * 5 + [4, 4.5, 4, 4.5, 4, 4.5, 4] + [2, 1.5, 2, 1.5, 2, 1.5, 2]
+    s = xmr(y, autocorrelated=True)
+    assert flagged(s, "shift") == list(range(10, 24))
+    assert s.points[["mean", "upl"]].equals(xmr(y).points[["mean", "upl"]])
+
+
+def test_spc_of_judges_each_kind_on_its_own_basis():
+    import pandas as pd
+
+    from kpi.catalogue import load
+    from kpi.spc import spc_of
+
+    cat = load("county")
+    y = [1, 1, 2, 2] * 4 + [3] * 8
+    card = pd.DataFrame(
+        {"month": pd.period_range("2024-11", periods=24, freq="M").strftime("%Y-%m"), "value": y, "target": 1.0}
+    )
+    flow, stock = spc_of(cat["1.7"], card), spc_of(cat["6.5"], card)  # re-referrals; under-13s in residential
+    assert flow.basis == "the monthly figures" and flow.variation == "special_cause_concern"  # lower is better
+    assert stock.basis == "the month-end figures, with limits allowing for their overlap from month to month"
+    assert stock.variation == "common_cause" and stock.points["autocorrelation"].iloc[0] == pytest.approx(5 / 6)
+    # a year-to-date figure (SDQ scores, from April) whose rows carry the month's own figure is judged on it:
+    # [1, 2] x 12 is common cause, with no new limits in April; without it, on its own figures, rebased in April
+    sdq = cat["6.14"]
+    assert sdq.yearly
+    ytd = card.assign(month_value=[1, 2] * 12)
+    s = spc_of(sdq, ytd)
+    assert s.basis == "the month's own figures, behind the year-to-date figure"
+    assert s.points["value"].tolist() == [1, 2] * 12 and set(s.points["group"]) == {0}
+    assert s.variation == "common_cause" and s.target == 1.0
+    alone = spc_of(sdq, card)
+    assert alone.points["value"].tolist() == y and alone.points["group"].iloc[-1] == 2  # Aprils 2025 and 2026
 
 
 @settings(max_examples=60, deadline=None)

@@ -185,3 +185,33 @@ def test_planted_anomalies_stand_out(full_authority):
     )
     assert a45.idxmin() == "SOUTH"
     assert a45["SOUTH"] < a45.drop("SOUTH").min() - 0.1
+
+
+def test_without_anomalies_the_authority_is_steady():
+    from kpi.calendar import to_days
+    from kpi.synth import _Sim
+
+    default, steady = _Sim(SynthConfig(scale=0.1)), _Sim(SynthConfig(scale=0.1, anomalies=False))
+    assert not default.cfg.steady and steady.cfg.steady
+    first, last = to_days(default.cfg.window_start), default.extract
+    # the default front line hires agency workers with chance 0.83 at the window's start, 0.80 at its end (and
+    # 0.83 before it); a steady one 0.83 throughout. Other posts are alike.
+    assert default.agency_chance("EAST-FS", "SW", first - 400) == pytest.approx(0.83)
+    assert default.agency_chance("EAST-FS", "SW", last) == pytest.approx(0.80)
+    assert {steady.agency_chance("EAST-FS", "SW", d) for d in (first - 400, first, last)} == {0.83}
+    for who in (("EAST-FS", "TM"), ("QA", "SM"), ("LC", "PA"), ("EAST-EH", "FIT")):
+        assert steady.agency_chance(*who, last) == default.agency_chance(*who, last)
+    # population: growing 0.3% a year by default, flat when steady
+    pop = {s.cfg.steady: s.reference_tables()["population"].groupby("year")["count"].sum() for s in (default, steady)}
+    assert pop[False].iloc[-1] > pop[False].iloc[0] and pop[True].nunique() == 1
+    # newly qualified workers' September intakes (one a year at scale 0.1): from the simulation's first year, or
+    # eight years before it
+    intakes = {}
+    for s in (default, steady):
+        st = s.staff()
+        sept = pd.to_datetime(st.loc[st["newly_qualified"] == "Y", "start_date"], unit="D")
+        intakes[s.cfg.steady] = sept[(sept.dt.month == 9) & (sept.dt.day == 22)].dt.year.min()
+    assert intakes[False] == default.cfg.sim_start.year and intakes[True] == steady.cfg.sim_start.year - 8
+    # the window starts in November 2023: simulated 24 months before it by default, 60 when steady (a longer burn-in asked for is kept)
+    assert (default.cfg.sim_start.isoformat(), steady.cfg.sim_start.isoformat()) == ("2021-11-01", "2018-11-01")
+    assert SynthConfig(anomalies=False, burn_in_months=72).sim_start.isoformat() == "2017-11-01"
