@@ -199,6 +199,49 @@ def test_a_run_without_the_pdf_leaves_no_older_pdf_beside_the_new_page(tmp_path)
     assert sorted(p.name for p in dest.iterdir()) == ["report.html"] and (dest / "report.html").read_text() == "new"
 
 
+def test_on_a_phone_wide_tables_scroll_in_their_own_box_and_the_contents_are_one_column(printed):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=pdf.ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(printed.report.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page never scrolls sideways
+        boxes = page.evaluate(
+            """() => [...document.querySelectorAll('table')].map(t => {
+                 const box = t.closest('.jp-OutputArea-output');
+                 return {id: t.id, table: t.scrollWidth, width: box.clientWidth, scroll: box.scrollWidth,
+                         right: box.getBoundingClientRect().right};
+               })"""
+        )
+        wide = [b for b in boxes if b["table"] > b["width"]]
+        assert len(wide) >= 5, boxes  # the scorecard's tables at least
+        for b in boxes:
+            assert b["right"] <= 390 and b["scroll"] >= b["table"], b  # all of it reachable, inside the screen
+        # scrolled sideways, a wide table's first column stays where it was
+        shift = page.evaluate(
+            """() => {
+                 const t = document.querySelector('table[id^="scorecard-"]');
+                 const box = t.closest('.jp-OutputArea-output'), first = t.tBodies[0].rows[0].cells[0];
+                 const second = t.tBodies[0].rows[0].cells[1];
+                 const before = [first.getBoundingClientRect().left, second.getBoundingClientRect().left];
+                 box.scrollLeft = 200;
+                 return [first.getBoundingClientRect().left - before[0], second.getBoundingClientRect().left - before[1]];
+               }"""
+        )
+        assert abs(shift[0]) <= 1 and shift[1] < -100, shift  # (to the subpixel)
+        lefts = page.evaluate(
+            "[...document.querySelectorAll('nav > ul > li')].map(li => li.getBoundingClientRect().left)"
+        )
+        assert len(lefts) > 5 and len(set(lefts)) == 1, lefts  # one column
+        page.set_viewport_size({"width": 1280, "height": 800})
+        lefts = page.evaluate(
+            "[...document.querySelectorAll('nav > ul > li')].map(li => li.getBoundingClientRect().left)"
+        )
+        assert len(set(lefts)) == 2  # two on a wider screen
+        browser.close()
+
+
 def test_the_pdf_header_names_the_council_and_escapes_it():
     made = pdf.header("A & B Council: performance report, October 2026")
     assert "A &amp; B Council: performance report, October 2026" in made
