@@ -101,10 +101,25 @@ MARK_WIDE = """() => {
 
 def write(page: Path, pdf: Path, title: str, chromium: str | None = None) -> int:
     """Print ``page`` (an HTML file) to ``pdf``: A4, a header with ``title`` and the page number on every page, wide
-    tables on landscape pages. The number of pages. NoChromium if there is no Chromium; a UserError if it fails."""
-    from playwright.sync_api import Error, sync_playwright
+    tables on landscape pages. The number of pages. NoChromium if there is no Chromium; a UserError if it fails.
+    Called where an event loop runs (a run started from JupyterLab), it prints from a thread of its own, as
+    Playwright's synchronous API cannot run inside one."""
+    import asyncio
 
     exe = chromium or find_chromium()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _print(page, pdf, title, exe)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_print, page, pdf, title, exe).result()
+
+
+def _print(page: Path, pdf: Path, title: str, exe: str) -> int:
+    from playwright.sync_api import Error, sync_playwright
+
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=exe, args=ARGS)

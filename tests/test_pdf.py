@@ -12,6 +12,7 @@ from lxml import html as lhtml
 
 from kpi import pdf
 from kpi.cli import main
+from kpi.errors import UserError
 from kpi.runner import PDF, RunResult, _replace, render, run
 
 CHROMIUM = shutil.which("chromium")
@@ -240,6 +241,23 @@ def test_on_a_phone_wide_tables_scroll_in_their_own_box_and_the_contents_are_one
         )
         assert len(set(lefts)) == 2  # two on a wider screen
         browser.close()
+
+
+def test_a_chromium_that_cannot_print_is_named_and_printing_works_inside_an_event_loop(tmp_path):
+    import asyncio
+
+    exe = _chromium()
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>t</title></head><body><h1>A page</h1><p>Words.</p></body></html>")
+    with pytest.raises(UserError, match=r"report.pdf: Chromium \(/bin/false\) could not print the report"):
+        pdf.write(page, tmp_path / "no.pdf", "Council: performance report, October 2026", "/bin/false")
+    assert not (tmp_path / "no.pdf").exists()
+
+    async def in_a_notebook():  # JupyterLab's kernel runs an event loop
+        return pdf.write(page, tmp_path / PDF, "Council: performance report, October 2026", exe)
+
+    assert asyncio.run(in_a_notebook()) == 1
+    assert "Council: performance report, October 2026 Page 1 of 1" in _pages(tmp_path / PDF)[0][0]
 
 
 def test_the_pdf_header_names_the_council_and_escapes_it():
