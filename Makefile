@@ -12,6 +12,8 @@ LINT   := kpi tests benchmarks notebooks
 
 .PHONY: report test lint format setup setup-test git-filters browser postgres bench clean
 
+# report.html, and report.pdf beside it when a Chromium is found (`make browser` installs Debian's; kpi report says
+# when it skipped the PDF for want of one)
 report: $(VENV)/.installed git-filters
 	$(BIN)/kpi report --data $(SYNTH) --store $(STORE)
 
@@ -50,7 +52,8 @@ git-filters:
 	  git config diff.ipynb.textconv "$(NBSTRIPOUT) -t"; \
 	fi
 
-# The browser tests drive Debian's chromium (playwright-core's own browser download is not used).
+# The browser tests and the report's PDF (kpi run --pdf) drive Debian's chromium (Playwright's own browser download
+# is not used).
 browser:
 	@command -v chromium > /dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \

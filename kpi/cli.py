@@ -390,21 +390,46 @@ def cmd_report(a) -> int:
     if not a.store.exists():
         print(load(a.data, a.store).summary())
     a.month, a.months, a.params, a.public, a.workers, a.partial = None, None, None, False, None, False
+    a.pdf = _chromium_found()  # make report: the PDF too where Chromium is found, said so where not
     return cmd_run(a)
 
 
+def _chromium_found() -> bool:
+    from .pdf import NoChromium, find_chromium
+
+    try:
+        find_chromium()
+    except NoChromium as e:
+        print(f"report.pdf skipped: {str(e).removeprefix('--pdf: ')}")
+        return False
+    return True
+
+
 def cmd_run(a) -> int:
+    from .pdf import find_chromium
     from .runner import checked, run
 
+    if a.pdf:  # no Chromium to print with: said before anything is run
+        find_chromium()
     months = a.months or [a.month]
     ready = [checked(month, a.store, a.params, a.partial) for month in months]  # every month before any is run
     code, written = 0, 0
     for month, ready_ in zip(months, ready, strict=True):
         res = run(
-            month, a.store, a.params, a.output, workers=a.workers, public=a.public, partial=a.partial, ready=ready_
+            month,
+            a.store,
+            a.params,
+            a.output,
+            workers=a.workers,
+            public=a.public,
+            partial=a.partial,
+            ready=ready_,
+            pdf=a.pdf,
         )
         if res.ok:
             print(f"report: {res.report}")
+            if a.pdf:
+                print(f"pdf: {res.out_dir / 'report.pdf'}")
             written += 1
             continue
         for f in res.failures:
@@ -719,6 +744,11 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--output", type=Path, default=Path("output"))
     s.add_argument("--workers", type=POSITIVE, help="notebooks run at once (default: one per core)")
     s.add_argument("--public", action="store_true", help="suppress counts of 1 to 5 as official statistics do")
+    s.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print report.pdf (A4) with headless Chromium (make browser installs it)",
+    )
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser(

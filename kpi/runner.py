@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import params as params_mod
+from . import pdf as pdf_mod
 from . import prose, workbook
 from .errors import UserError
 from .privacy import Finding, find_personal, notebook_segments, page_segments, redact, redact_notebook
@@ -40,6 +41,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 ROOT = Path(__file__).resolve().parent.parent
 XLSX = "scorecard.xlsx"  # beside report.html: the scorecard for Excel (kpi.workbook)
+PDF = "report.pdf"  # beside report.html when asked for: the page printed by headless Chromium (kpi.pdf)
 NOTEBOOKS = ROOT / "notebooks"
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -155,12 +157,15 @@ def run(
     progress=print,
     partial: bool = False,
     ready: tuple | None = None,
+    pdf: bool = False,
 ) -> RunResult:
     """Run the month's report into ``out_root/month`` (the month, the params and the store checked first:
     :func:`checked`, unless ``ready`` is what it returned for them). A good run replaces the last good one's
     report, manifest, notebooks and data together; a failed run leaves them as they were and keeps its own record
-    (manifest and executed notebooks) in ``out_root/month/failed/``."""
+    (manifest and executed notebooks) in ``out_root/month/failed/``. With ``pdf`` the page is also printed to
+    ``report.pdf`` (:mod:`kpi.pdf`; kpi.pdf.NoChromium before anything is run if there is no Chromium)."""
     t0 = time.perf_counter()
+    chromium = pdf_mod.find_chromium() if pdf else None
     month, store, p, cat, partial = ready or checked(month, store, params_file, partial)
     public = public or p.public
     out = Path(out_root).resolve() / month
@@ -172,7 +177,9 @@ def run(
         except OSError as e:
             raise UserError(f"output folder {out}: cannot be made: {e.strerror}") from None
         try:
-            return _produce(month, store, p, cat, out, build, workers, public, notebook_dir, progress, partial, t0)
+            return _produce(
+                month, store, p, cat, out, build, workers, public, notebook_dir, progress, partial, t0, chromium
+            )
         finally:
             shutil.rmtree(build, ignore_errors=True)
 
@@ -260,8 +267,11 @@ def checked(month: str | None, store: Path | str | None, params_file: Path | str
     return month, store, p, cat, cov if partial and month == cov.partial else None  # a whole month is not partial
 
 
-def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, progress, partial, t0) -> RunResult:
-    """The run itself, in ``build``; then its files put in ``out`` (or, failed, in ``out/failed``)."""
+def _produce(
+    month, store, p, cat, out, build, workers, public, notebook_dir, progress, partial, t0, chromium=None
+) -> RunResult:
+    """The run itself, in ``build``; then its files put in ``out`` (or, failed, in ``out/failed``); the page printed
+    to PDF by ``chromium`` if given."""
     import pandas as pd
 
     from .report import prepare_data
@@ -314,7 +324,7 @@ def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, pr
         for f in [pool.submit(worker) for _ in range(workers)]:
             f.result()
     failures = [r for r in results if not r["ok"]]
-    report, leaked = None, []
+    report, leaked, extra_pdf = None, [], {}
     if not failures:
         t = time.perf_counter()
         notice = (
@@ -342,14 +352,27 @@ def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, pr
             (build / "report.html").write_text(page, encoding="utf-8")
             report = out / "report.html"
         timings["render"] = time.perf_counter() - t
+    if report and chromium:
+        t = time.perf_counter()
+        try:
+            pages = pdf_mod.write(build / "report.html", build / PDF, _title(p, data, month, partial), chromium)
+            extra_pdf = {"report_pdf": PDF, "report_pdf_pages": pages}
+        except UserError as e:  # Chromium would not start or print: the run fails, naming it
+            failures.append({"notebook": PDF, "cell": None, "error": str(e)})
+            report = None
+        timings["pdf"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     extra = {"partial": {"figures_to": partial.to_day.isoformat()}} if partial else {}
+    extra = {"report_pdf": None} | (extra_pdf if report else {}) | extra
     leaked = leaked if report is None else []
     _manifest(build, month, p, cat, store, data, results, failures, timings, report, leaked, extra, public)
     if report:  # with the figures behind the page (aggregates only), for analysts and for checking re-runs
-        _replace(out, build, ["report.html", XLSX, "manifest.json", "notebooks", "data"])
+        _replace(out, build, ["report.html", PDF, XLSX, "manifest.json", "notebooks", "data"])  # no PDF: none left
         shutil.rmtree(out / FAILED, ignore_errors=True)  # an earlier failure of the month is superseded
-        progress(f"[{month}] wrote {report} ({report.stat().st_size / 1e6:.1f} MB) in {timings['total']:.1f} s")
+        printed = f" and {PDF} ({extra_pdf['report_pdf_pages']} A4 pages)" if chromium else ""
+        progress(
+            f"[{month}] wrote {report} ({report.stat().st_size / 1e6:.1f} MB){printed} in {timings['total']:.1f} s"
+        )
         return RunResult(month, out, report, failures, timings)
     # executed notebooks are kept (failed ones too, for their error banners), apart from the last good run's,
     # searched as the page is and each id or date of birth in their code or outputs replaced by what it is
@@ -364,7 +387,8 @@ def _produce(month, store, p, cat, out, build, workers, public, notebook_dir, pr
 
 def _replace(dest: Path, build: Path, names: list[str]) -> None:
     """Put ``names`` from ``build`` in ``dest`` in place of what it held under those names: the old ones moved
-    aside first and deleted last, so ``dest`` holds one run's files, never a mix of two runs'."""
+    aside first and deleted last, so ``dest`` holds one run's files, never a mix of two runs' (a name the run did not
+    make, as report.pdf when not asked for, is removed)."""
     dest.mkdir(parents=True, exist_ok=True)
     old = build / "replaced"
     old.mkdir()
@@ -372,7 +396,8 @@ def _replace(dest: Path, build: Path, names: list[str]) -> None:
         if (dest / name).exists():
             os.replace(dest / name, old / name)
     for name in names:
-        os.replace(build / name, dest / name)
+        if (build / name).exists():
+            os.replace(build / name, dest / name)
     shutil.rmtree(old)
 
 
