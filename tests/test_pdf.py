@@ -210,7 +210,7 @@ def test_on_a_phone_wide_tables_scroll_in_their_own_box_and_the_contents_are_one
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page never scrolls sideways
         boxes = page.evaluate(
             """() => [...document.querySelectorAll('table')].map(t => {
-                 const box = t.closest('.jp-OutputArea-output');
+                 const box = t.closest('.glance-wrap, .jp-OutputArea-output');  // the box it scrolls in
                  return {id: t.id, table: t.scrollWidth, width: box.clientWidth, scroll: box.scrollWidth,
                          right: box.getBoundingClientRect().right};
                })"""
