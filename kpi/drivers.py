@@ -49,6 +49,7 @@ RECENT = 3  # the latest months looked at, with no longer signal (at most MOST_R
 MOST_RECENT = 6
 SHARE = 0.25  # a group named explains at least a quarter of the change ...
 LIFT = 1.5  # ... and at least 1.5 times its share of the cases (A117) ...
+Z = 2  # ... and departs from the whole's movement by 2 standard errors of chance or more (A117)
 MAJORITY = 0.5  # ... and is not most of the cases: a majority's more than all the change is the others moving back
 PER_BREAKDOWN = 2  # groups named of one breakdown
 BREAKDOWNS_NAMED = 2  # breakdowns named for one KPI
@@ -189,15 +190,43 @@ def weight(d: pd.DataFrame) -> pd.Series:
     return n / n.sum() if n.sum() else n * 0.0
 
 
-def informative(d: pd.DataFrame, most: int = PER_BREAKDOWN) -> pd.DataFrame:
+def beyond_chance(d: pd.DataFrame, m: Measure) -> pd.Series:
+    """How far each group's part in the change lies from what it would be had it moved with the whole, in standard
+    errors of chance (z): its own change against the whole's for a ratio (binomial for a percentage, its numerator a
+    Poisson count otherwise), its count's change against its share of the whole's for a count. The periods' months
+    (``d.attrs``) turn the averaged counts back into counts."""
+    na, nb = len(d.attrs["before"]), len(d.attrs["after"])
+    change = d.attrs["change"]
+    if d["share_before"].notna().any():  # a ratio
+        own = d["value_after"] - d["value_before"]
+        if m.unit == "percent":
+            pa, pb = d["value_before"] / 100, d["value_after"] / 100
+            var = 100**2 * (
+                pa * (1 - pa) / (d["denominator_before"] * na) + pb * (1 - pb) / (d["denominator_after"] * nb)
+            )
+        else:
+            var = d["value_before"] ** 2 / (d["numerator_before"] * na) + d["value_after"] ** 2 / (
+                d["numerator_after"] * nb
+            )
+        return (own - change) / np.sqrt(var)
+    var = d["numerator_before"] / na + d["numerator_after"] / nb  # the variances of two means of Poisson counts
+    scale = d["contribution"] / (d["numerator_after"] - d["numerator_before"])  # a rate's, per count (1 for a count)
+    return (d["contribution"] - weight(d) * change) / (np.sqrt(var) * scale.abs())
+
+
+def informative(d: pd.DataFrame, m: Measure | None = None, most: int = PER_BREAKDOWN) -> pd.DataFrame:
     """The groups of a decomposition worth naming, largest share first (at most ``most``): each explains at least
     :data:`SHARE` of the change and at least :data:`LIFT` times its share of the cases (column ``weight``), which is
-    less than :data:`MAJORITY`. None if nothing changed."""
+    less than :data:`MAJORITY`; with the measure ``m``, also :data:`Z` standard errors or more beyond chance
+    (:func:`beyond_chance`). None if nothing changed."""
     if not d.attrs.get("change"):
         return d.iloc[0:0]
     d = d.assign(weight=weight(d))
     share, w = d["share_of_change"], d["weight"]
     keep = (share >= SHARE) & (share >= LIFT * w) & (w < MAJORITY)
+    if m is not None:  # and beyond chance: a small group's large share of a small change can be noise
+        d = d.assign(z=beyond_chance(d, m))
+        keep &= d["z"].abs().fillna(np.inf) >= Z
     return d[keep].sort_values("share_of_change", ascending=False, kind="stable").head(most)
 
 
@@ -265,7 +294,7 @@ def for_report(ctx, cat: Catalogue, card: pd.DataFrame, month: str, by=STORY_BRE
             d = decompose(m, g, total, before, after, b)
             d.insert(1, "label", d["group"].map(name))
             by_group[(ref, b)] = (g, d)
-            telling = informative(d)
+            telling = informative(d, m)
             if len(telling):
                 found.setdefault(ref, {})[b] = telling
     rows = _rows(ctx, cat, chosen, found, by_group)

@@ -34,7 +34,10 @@ def test_a_small_group_that_moves_alone_has_all_of_the_change():
     assert d.attrs["change"] == pytest.approx(2)
     assert d.loc["C", "share_of_change"] == pytest.approx(1.0)
     assert d.loc[["A", "B"], "contribution"].tolist() == pytest.approx([0, 0])
-    named = drivers.informative(d.reset_index())
+    # and beyond chance: C's 20-point rise against the whole's 2, in standard errors sqrt(.1 x .9 / 100 + .3 x .7 /
+    # 100) = 5.48 points: z = 18 / 5.48 = 3.3
+    assert drivers.beyond_chance(d, PERCENT)["C"] == pytest.approx(18 / (0.003**0.5 * 100))
+    named = drivers.informative(d.reset_index(), PERCENT)
     assert named["group"].tolist() == ["C"]
     assert named["weight"].iloc[0] == pytest.approx(0.1)
 
@@ -49,26 +52,37 @@ def test_a_majority_moving_with_the_whole_is_not_named():
     assert drivers.informative(d).empty
 
 
-def test_a_group_is_named_for_a_share_well_beyond_its_size():
-    """Four groups of 250 at 20% (200 of 1,000). Then W 75 of 250 (30%), X 55 (22%), Y and Z 50: 23%, a rise of 3
-    points. W: 0.25 x 10 = 2.5, 83% of it (3.3 times its 25% of the cases): named. X: 0.5, 17%: under a quarter."""
-    before = {g: (50, 250) for g in "WXYZ"}
-    groups, total = tables(before, {"W": (75, 250), "X": (55, 250), "Y": (50, 250), "Z": (50, 250)})
-    d = drivers.decompose(PERCENT, groups, total, BEFORE, AFTER, "locality")
-    named = drivers.informative(d)
-    assert named["group"].tolist() == ["W"]
-    assert named["share_of_change"].iloc[0] == pytest.approx(2.5 / 3)
+def test_a_group_is_named_for_a_share_well_beyond_its_size_and_chance():
+    """Four groups of 2,500 at 20%. Then W 750 of 2,500 (30%), X 550 (22%), Y and Z 500: 23%, a rise of 3 points.
+    W: 0.25 x 10 = 2.5, 83% of it (3.3 times its 25% of the cases), its 10 points against the whole's 3 in standard
+    errors of sqrt(.2 x .8 / 2500 + .3 x .7 / 2500) = 1.22 points: z = 5.8, named. X: 0.5, 17%: under a quarter.
+    The same figures from a tenth of the cases (W 75 of 250): z = 7 / 3.85 = 1.8, within chance: nothing named."""
+    for size in (10, 1):
+        before = {g: (50 * size, 250 * size) for g in "WXYZ"}
+        after = {"W": (75 * size, 250 * size), "X": (55 * size, 250 * size), "Y": before["Y"], "Z": before["Z"]}
+        groups, total = tables(before, after)
+        d = drivers.decompose(PERCENT, groups, total, BEFORE, AFTER, "locality")
+        assert drivers.informative(d)["group"].tolist() == ["W"]  # its share and size alone
+        named = drivers.informative(d, PERCENT)
+        if size == 10:
+            assert named["group"].tolist() == ["W"]
+            assert named["share_of_change"].iloc[0] == pytest.approx(2.5 / 3)
+            assert named["z"].iloc[0] == pytest.approx(7 / (0.37 / 2500) ** 0.5 / 100)
+        else:
+            assert named.empty
 
 
 def test_count_groups_are_weighed_by_their_share_of_the_count():
-    """A count (1.6, referrals): P 90 -> 95 and Q 10 -> 25, a rise of 20. Q: 15 of it (75%) while 35 of 220
-    referrals (16%): named; P: 25%, but 84% of the referrals, so not."""
-    groups, total = tables({"P": (90, None), "Q": (10, None)}, {"P": (95, None), "Q": (25, None)})
+    """A count (1.6, referrals): P 900 -> 950 and Q 100 -> 250, a rise of 200. Q: 150 of it (75%) while 350 of 2,200
+    referrals (16%), and 150 against the 31.8 its share would give, in Poisson standard errors sqrt(100 + 250):
+    z = 6.3, named; P: 25%, but 84% of the referrals, so not."""
+    groups, total = tables({"P": (900, None), "Q": (100, None)}, {"P": (950, None), "Q": (250, None)})
     d = drivers.decompose(CAT["1.6"], groups, total, BEFORE, AFTER, "locality")
-    named = drivers.informative(d)
+    named = drivers.informative(d, CAT["1.6"])
     assert named["group"].tolist() == ["Q"]
-    assert named["weight"].iloc[0] == pytest.approx(35 / 220)
+    assert named["weight"].iloc[0] == pytest.approx(350 / 2200)
     assert named["share_of_change"].iloc[0] == pytest.approx(0.75)
+    assert named["z"].iloc[0] == pytest.approx((150 - 200 * 350 / 2200) / 350**0.5)
 
 
 def test_a_groups_own_spc_says_since_when():
