@@ -109,13 +109,14 @@ OWN_KIND = {
 
 def group_name(by: str, label: str, within: str | None = None) -> str:
     """'East locality (mostly East Assessment Team)', 'North Assessment Team', 'Aged 10-15', 'Police (referral
-    source)'."""
+    source)', a label with a colon in quotes."""
     if by == "locality":
         return f"{label} locality" + (f" (mostly {within})" if isinstance(within, str) and within else "")
     if by == "team":
         return label
     if by == "age_band":
         return "Aged 18 or over" if label == "18+" else f"Aged {label}" if label[:1].isdigit() else label
+    label = f"“{label}”" if ":" in label else label  # "“Individual: family member, ...” (referral source): 29%"
     return f"{label} ({BY_NAME.get(by, by.replace('_', ' '))})"
 
 

@@ -181,6 +181,10 @@ def test_the_words_name_the_group_its_share_and_its_own_spc():
     assert driver_sentence(PERCENT, close).startswith("It moved from 2.1% (August 2025 to July 2026) to 1.6% (")
     fall = pd.DataFrame([statement(change=-3.5, breakdown="source", label="Police", within=None)])
     assert driver_statements(fall)[0].startswith("Police (referral source): 59% of the fall")
+    family = fall.assign(label="Individual: family member, relative or carer")
+    assert driver_statements(family)[0].startswith(
+        "“Individual: family member, relative or carer” (referral source): 59%"
+    )
     assert driver_sentence(PERCENT, None) == ""
 
 
