@@ -552,7 +552,7 @@ real change from the month-to-month noise of the process.</p>
         from .narrative import driver_statements
 
         items = "".join(
-            f"<li><a href='#kpi-{m.kpi}'>KPI {m.kpi} {_e(m.kpi_title or m.title)}</a>: "
+            f"<li><a href='#kpi-{m.kpi}' style='text-decoration:underline'>KPI {m.kpi} {_e(m.kpi_title or m.title)}</a>: "
             f"{_e('; '.join(driver_statements(self.drivers_of(m.ref))))}.</li>"
             for m in self.catalogue.kpis()
             if self.drivers_of(m.ref) is not None
