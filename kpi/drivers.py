@@ -193,7 +193,7 @@ def weight(d: pd.DataFrame) -> pd.Series:
 def beyond_chance(d: pd.DataFrame, m: Measure) -> pd.Series:
     """How far each group's part in the change lies from what it would be had it moved with the whole, in standard
     errors of chance (z): its own change against the whole's for a ratio (binomial for a percentage, its numerator a
-    Poisson count otherwise), its count's change against its share of the whole's for a count. The periods' months
+    Poisson count for a rate, its cases' spread as large as their mean for an average), its count's change against its share of the whole's for a count. The periods' months
     (``d.attrs``) turn the averaged counts back into counts."""
     na, nb = len(d.attrs["before"]), len(d.attrs["after"])
     change = d.attrs["change"]
@@ -204,10 +204,9 @@ def beyond_chance(d: pd.DataFrame, m: Measure) -> pd.Series:
             var = 100**2 * (
                 pa * (1 - pa) / (d["denominator_before"] * na) + pb * (1 - pb) / (d["denominator_after"] * nb)
             )
-        else:
-            var = d["value_before"] ** 2 / (d["numerator_before"] * na) + d["value_after"] ** 2 / (
-                d["numerator_after"] * nb
-            )
+        else:  # a rate: its numerator a Poisson count; an average: its cases' spread taken as their mean (CV of 1)
+            n = "denominator" if m.unit == "average" else "numerator"
+            var = d["value_before"] ** 2 / (d[f"{n}_before"] * na) + d["value_after"] ** 2 / (d[f"{n}_after"] * nb)
         return (own - change) / np.sqrt(var)
     var = d["numerator_before"] / na + d["numerator_after"] / nb  # the variances of two means of Poisson counts
     scale = d["contribution"] / (d["numerator_after"] - d["numerator_before"])  # a rate's, per count (1 for a count)

@@ -212,3 +212,17 @@ def test_the_public_version_drops_statements_on_small_counts():
     rows = pd.DataFrame([statement(label=x, smallest=s) for x, s in [("A", 3), ("B", 5), ("C", 6), ("D", np.nan)]])
     assert privacy.publish_drivers(rows)["label"].tolist() == ["C", "D"]
     assert privacy.publish_drivers(rows.iloc[0:0]).empty
+
+
+def test_an_averages_chance_is_of_its_cases():
+    """An average (8.3, caseload: cases per worker): A 100 cases over 10 workers (10), then 150 (15); B and C 100
+    over 10 both months. The whole: 10 to 11.67. A has all of the rise (a third of the workers), but its 5 against
+    the whole's 1.67, in standard errors of sqrt(10^2 / 10 + 15^2 / 10) = 5.7 (of its 10 workers, not its 100
+    cases): z = 0.58, within chance."""
+    same = {"A": (100, 10), "B": (100, 10), "C": (100, 10)}
+    groups, total = tables(same, same | {"A": (150, 10)})
+    d = drivers.decompose(CAT["8.3"], groups, total, BEFORE, AFTER, "team")
+    z = drivers.beyond_chance(d, CAT["8.3"]).set_axis(d["group"])
+    assert z["A"] == pytest.approx((5 - 5 / 3) / (10 + 22.5) ** 0.5)
+    assert drivers.informative(d)["group"].tolist() == ["A"]  # by its share and size alone
+    assert drivers.informative(d, CAT["8.3"]).empty
