@@ -623,7 +623,7 @@ real change from the month-to-month noise of the process.</p>
         else:
             comment = (
                 f"<p><strong>DRAFT</strong> (drafted from the figures, not yet written by a manager): "
-                f"{_e(draft(m, s, drivers=self.drivers_of(m.ref)))}</p>"
+                f"{_e(draft(m, s))}</p>"  # what moved it is said above it (_why), not twice
             )
         if s["value"].notna().any():
             png = base64.b64encode(kpi_chart(m, s)).decode()

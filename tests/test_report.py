@@ -498,6 +498,7 @@ def test_why_it_moved_on_the_page_and_in_the_summary(batch, tmp_path):
         report_mod._show = original
     page = shown[0]
     assert page.index('class="spc"') < page.index('class="why"') < page.index("<h4>Commentary</h4>")
+    assert page.count(said) == 1  # not again in the page's drafted commentary
     assert said in shown[-1]
     hidden = r.history.assign(suppressed=(r.history["measure"] == "1.7") & (r.history["month"] == "2026-10"))
     r.history, r.card = hidden, hidden
