@@ -481,7 +481,7 @@ def cmd_params_new(a) -> int:
             f"{cov.to_day:%-d %B %Y}, not to the month's end."
         )
     for m in r.catalogue.kpis():
-        new.commentary[m.ref] = "DRAFT: " + draft(m, r.series(m.ref), r.verdict(m.ref))
+        new.commentary[m.ref] = "DRAFT: " + draft(m, r.series(m.ref), r.verdict(m.ref), r.drivers_of(m.ref))
     try:
         a.dir.mkdir(parents=True, exist_ok=True)
         path.write_text(pm.dump(new, {m.ref: f"KPI {m.kpi}: {m.kpi_title or m.title}" for m in r.catalogue.kpis()}))

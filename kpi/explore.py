@@ -10,11 +10,8 @@ For JupyterLab and the explore notebooks, never for the report (``cohort`` is re
     x.cohort("1.7", "2026-10")                       # the referrals behind October's figure
     x.story("1.7").text                              # the SPC verdict and what drove it, in words
 
-How a change is split between groups (``drivers``): a ratio over all groups is the groups' ratios
-weighted by their share of the denominator, R = sum(w_g * r_g), so between two periods
-dR = sum(mean(w_g) * d(r_g)) + sum(mean(r_g) * d(w_g)): each group's *rate effect* (its own figure moved)
-plus its *mix effect* (its share of the denominator moved). The two add up exactly to the change
-overall. Each period is a month or a run of months whose numerators and denominators are averaged.
+How a change is split between groups, and which groups are worth naming: :mod:`kpi.drivers`, which the report
+uses too.
 """
 
 from __future__ import annotations
@@ -22,13 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from . import model
-from .calendar import add_months, month_label, month_start, months_back
 from .catalogue import Catalogue, Measure, load
-from .engine import BREAKDOWNS, POPULATION_BREAKDOWNS, Context, compute, value_of
+from .drivers import CODE_LABELS, STORY_BREAKDOWNS, decompose, labels, months_of, periods  # noqa: F401
+from .engine import Context, compute
 from .engine import cohort as _cohort
 from .narrative import _fmt
 from .scorecard import DEFAULT_TARGETS, scorecard
@@ -36,31 +31,8 @@ from .spc import MONTHS as SPC_MONTHS
 from .spc import SPC, VARIATION_TEXT, spc_of
 from .store import connect
 
-# code lists of the data model, for breakdowns by a coded column
-CODE_LABELS = {
-    "sex": model.SEX,
-    "ethnicity": model.ETHNICITY,
-    "source": model.REFERRAL_SOURCE,
-    "primary_need": model.PRIMARY_NEED,
-    "placement_type": model.PLACEMENT_TYPE,
-}
-STORY_BREAKDOWNS = ("locality", "team", "source", "age_band", "sex", "ethnicity", "primary_need")
 # explore notebooks written about one measure (their text, charts and questions are its): (catalogue, reference)
 NOTEBOOK_FOR = {"re_referrals": ("county", "1.7")}
-
-
-def months_of(spec) -> list[str]:
-    """'2026-10', '2026-05..2026-10' or a list of months, as a list of months."""
-    if isinstance(spec, list | tuple):
-        return [month_label(month_start(m)) for m in spec]
-    spec = str(spec)
-    if ".." in spec:
-        first, last = (month_start(x) for x in spec.split(".."))
-        n = (last.year - first.year) * 12 + last.month - first.month
-        if n < 0:
-            raise ValueError(f"{spec!r} ends before it starts")
-        return months_back(month_label(last), n + 1)
-    return [month_label(month_start(spec))]
 
 
 def span_label(months: list[str]) -> str:
@@ -294,9 +266,7 @@ class Explorer:
         m = self.measure(name)
         month = self._month(month)
         s = self.spc(m.ref, month, months)
-        n = window or min(max(len(s.signal()), 3), 6)
-        after = months_back(month, n)
-        before = months_back(month_label(add_months(month_start(after[0]), -1)), 12)
+        before, after = periods(s, month, window)
         by = [by] if isinstance(by, str) else list(by)
         drivers = {b: self.drivers(m.ref, b, before, after) for b in by}
         story = Story(m, month, s, before, after, drivers)
@@ -307,79 +277,6 @@ class Explorer:
 
     # ---------------------------------------------------------------- labels
     def _label_map(self, by: str):
-        if by not in BREAKDOWNS:
-            raise ValueError(f"cannot break down by {by!r}: choose one of {', '.join(BREAKDOWNS)}")
         if by not in self._labels:
-            labels = dict(CODE_LABELS.get(by, {}))
-            if by in ("locality", "team"):
-                table = "localities" if by == "locality" else "teams"
-                key = BREAKDOWNS[by]
-                labels = dict(self.context.con.execute(f"SELECT {key}, name FROM {table}").fetchall())
-            self._labels[by] = labels
-        labels = self._labels[by]
-        return lambda g: "Not recorded" if g is None or (isinstance(g, float) and np.isnan(g)) else labels.get(g, g)
-
-
-def decompose(m: Measure, groups: pd.DataFrame, total: pd.DataFrame, a: list[str], b: list[str], by: str):
-    """The rate and mix effects of each group between periods a and b (see the module's docstring)."""
-
-    def mean_of(df, months):
-        sel = df[df["month"].isin(months)]
-        keys = ["grp"] if "grp" in df else []
-        if keys:
-            return sel.groupby(keys, dropna=False)[["numerator", "denominator"]].sum(min_count=1) / len(months)
-        return sel[["numerator", "denominator"]].sum(min_count=1) / len(months)
-
-    ga, gb = mean_of(groups, a), mean_of(groups, b)
-    g = (
-        ga.add_suffix("_before")
-        .join(gb.add_suffix("_after"), how="outer")
-        .fillna({"numerator_before": 0, "numerator_after": 0})
-    )
-    ta, tb = mean_of(total, a), mean_of(total, b)
-    value = lambda n, d: value_of(m.unit, m.kind, pd.Series([n]), pd.Series([d])).iloc[0]  # noqa: E731
-    v_a, v_b = value(ta["numerator"], ta["denominator"]), value(tb["numerator"], tb["denominator"])
-    g["value_before"] = value_of(m.unit, m.kind, g["numerator_before"], g["denominator_before"])
-    g["value_after"] = value_of(m.unit, m.kind, g["numerator_after"], g["denominator_after"])
-    ratio = m.unit in ("percent", "average") or (m.unit == "rate" and by in POPULATION_BREAKDOWNS)
-    if ratio:
-        da, db = g["denominator_before"].fillna(0), g["denominator_after"].fillna(0)
-        g["share_before"] = da / da.sum() if da.sum() else 0.0
-        g["share_after"] = db / db.sum() if db.sum() else 0.0
-        ra = g["value_before"].where(da > 0, g["value_after"]).fillna(0)
-        rb = g["value_after"].where(db > 0, g["value_before"]).fillna(0)
-        g["rate_effect"] = (g["share_before"] + g["share_after"]) / 2 * (rb - ra)
-        g["mix_effect"] = (ra + rb) / 2 * (g["share_after"] - g["share_before"])
-        g["contribution"] = g["rate_effect"] + g["mix_effect"]
-    else:  # counts, and rates by a breakdown without a population: each group's numerator on the whole
-
-        def scale(n, d):
-            return n if m.unit == "count" else value_of(m.unit, m.kind, n, pd.Series(d, index=n.index))
-
-        g["share_before"] = g["share_after"] = np.nan
-        g["rate_effect"] = g["mix_effect"] = np.nan
-        g["contribution"] = scale(g["numerator_after"], tb["denominator"]) - scale(
-            g["numerator_before"], ta["denominator"]
-        )
-    change = v_b - v_a
-    g["share_of_change"] = g["contribution"] / change if change else np.nan
-    order = np.sign(change) * g["contribution"] if change else g["contribution"].abs()
-    g = g.assign(_order=order.to_numpy()).sort_values("_order", ascending=False, kind="stable").drop(columns="_order")
-    g = g.reset_index().rename(columns={"grp": "group"})
-    g.attrs.update({"value_before": v_a, "value_after": v_b, "change": change, "before": a, "after": b})
-    cols = [
-        "group",
-        "numerator_before",
-        "denominator_before",
-        "value_before",
-        "numerator_after",
-        "denominator_after",
-        "value_after",
-        "share_before",
-        "share_after",
-        "rate_effect",
-        "mix_effect",
-        "contribution",
-        "share_of_change",
-    ]
-    return g[cols]
+            self._labels[by] = labels(self.context.con, by)
+        return self._labels[by]

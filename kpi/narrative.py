@@ -1,7 +1,7 @@
 """Drafted commentary: plain sentences from a measure's series, for managers to edit.
 
 Deterministic (the same series gives the same words) and modest: it says what moved, how it stands
-against target and tolerance, and for how long, never why. The report marks it as a draft wherever a
+against target and tolerance, and for how long; why only as the breakdowns show it (:mod:`kpi.drivers`). The report marks it as a draft wherever a
 manager's own commentary has not been given.
 """
 
@@ -124,9 +124,79 @@ def spc_sentence(spc, measure: Measure | None = None, headline: bool = True) -> 
     return out.strip()
 
 
-def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:
+BY_NAME = {"sex": "sex", "ethnicity": "ethnicity", "source": "referral source", "primary_need": "primary need"}
+OWN_KIND = {
+    "special_cause_improvement": "improvement",
+    "special_cause_concern": "concern",
+    "special_cause_neither": "a volume's change",
+}
+
+
+def group_name(by: str, label: str, within: str | None = None) -> str:
+    """'East locality (mostly East Assessment Team)', 'North Assessment Team', 'Aged 10-15', 'Police (referral
+    source)', a label with a colon in quotes."""
+    if by == "locality":
+        return f"{label} locality" + (f" (mostly {within})" if isinstance(within, str) and within else "")
+    if by == "team":
+        return label
+    if by == "age_band":
+        return "Aged 18 or over" if label == "18+" else f"Aged {label}" if label[:1].isdigit() else label
+    label = f"“{label}”" if ":" in label else label  # "“Individual: family member, ...” (referral source): 29%"
+    return f"{label} ({BY_NAME.get(by, by.replace('_', ' '))})"
+
+
+def driver_statements(drivers: pd.DataFrame | None) -> list[str]:
+    """One statement per group that moved a measure (rows of :func:`kpi.drivers.for_report` for one measure):
+    "East locality: 59% of the rise, special cause on its own limits (concern) since May 2026"."""
+    if drivers is None or drivers.empty:
+        return []
+    out = []
+    for r in drivers.itertuples():
+        word = "rise" if r.change > 0 else "fall"
+        text = f"{group_name(r.breakdown, r.label, r.within)}: {r.share_of_change:.0%} of the {word}"
+        if isinstance(r.group_since, str) and r.group_variation in OWN_KIND:
+            text += f", special cause on its own limits ({OWN_KIND[r.group_variation]}) since {_month(r.group_since)}"
+        elif r.group_variation == "common_cause":
+            text += ", common cause on its own limits"
+        out.append(text)
+    return out
+
+
+def driver_sentence(measure: Measure, drivers: pd.DataFrame | None) -> str:
+    """What moved the measure ("" if nothing is worth naming): its figure over the two periods compared, then each
+    group's statement (:func:`driver_statements`)."""
+    said = driver_statements(drivers)
+    if not said:
+        return ""
+    r = drivers.iloc[0]
+    (b0, b1), (a0, a1) = r["before"].split(".."), r["after"].split("..")
+    before, after = _apart(measure, r["value_before"], r["value_after"])
+    return f"It moved from {before} ({_span(b0, b1)}) to {after} ({_span(a0, a1)}). {'; '.join(said)}."
+
+
+def _apart(measure: Measure, a: float, b: float) -> tuple[str, str]:
+    """Two figures of the measure with decimals enough to tell them apart (up to 2 more than its own): "2.1% to
+    1.6%", not "2% to 2%"."""
+    import dataclasses
+
+    for more in range(3 if measure.unit != "count" else 1):
+        m = dataclasses.replace(measure, decimals=measure.decimals + more)
+        x, y = _fmt(m, a), _fmt(m, b)
+        if x != y:
+            break
+    return x, y
+
+
+def _span(first: str, last: str) -> str:
+    """'May to October 2026', 'November 2025 to April 2026'."""
+    a, b = (pd.Timestamp(m + "-01") for m in (first, last))
+    return f"{b:%B %Y}" if a == b else f"{a:%B}{'' if a.year == b.year else f' {a.year}'} to {b:%B %Y}"
+
+
+def draft(measure: Measure, series: pd.DataFrame, spc=None, drivers: pd.DataFrame | None = None) -> str:
     """Sentences about the latest month of a series (rows with month, value, target, tolerance, rag),
-    ending with the SPC verdict when ``spc`` (:func:`kpi.spc.spc_of`) is given."""
+    ending with the SPC verdict when ``spc`` (:func:`kpi.spc.spc_of`) is given and with what moved it when
+    ``drivers`` (the measure's rows of :func:`kpi.drivers.for_report`) are."""
     s = series.sort_values("month").reset_index(drop=True)
     hidden = s["suppressed"].fillna(False).astype(bool) if "suppressed" in s else pd.Series(False, index=s.index)
     if hidden.iloc[-1]:  # the public version: nothing is said of a suppressed figure, nor of how it moved
@@ -170,6 +240,9 @@ def draft(measure: Measure, series: pd.DataFrame, spc=None) -> str:
     said = spc_sentence(spc, measure) if spc is not None else ""
     if said:
         out.append(said)
+    moved = driver_sentence(measure, drivers)
+    if moved:
+        out.append(moved)
     return " ".join(out)
 
 

@@ -189,6 +189,15 @@ def publish_accounting(acc: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def publish_drivers(drivers: pd.DataFrame) -> pd.DataFrame:
+    """The statements of what moved a figure (:func:`kpi.drivers.for_report`) that may be published: none resting
+    on a group with a count of 1 to 5 (its ``smallest`` numerator or denominator in the months compared), as its
+    share of the change and its own SPC would speak of so few children (A119)."""
+    if drivers is None or drivers.empty:
+        return drivers
+    return drivers[~small(drivers["smallest"])].reset_index(drop=True)
+
+
 # ------------------------------------------------------------------ personal data in a page
 
 

@@ -142,6 +142,10 @@ def prepare_data(
         monthly=True,  # a windowed figure's own month, which its SPC judges (A122)
     )
     (last_months(privacy.publish(card, cat)) if public else card).to_parquet(out / "scorecard.parquet", index=False)
+    from .drivers import for_report
+
+    found = for_report(ctx, cat, card, month)  # what moved each KPI that changed notably (A116)
+    (privacy.publish_drivers(found) if public else found).to_parquet(out / "drivers.parquet", index=False)
     if cat.quarterly:  # last year's outturn beside this year's figures (A109)
         outturn(month, cat, public, context=ctx, aggregates=p.aggregates).to_parquet(out / "outturn.parquet")
     sid = int(snap["snapshot_id"])
@@ -168,13 +172,18 @@ def report_for(month: str, store: str | Path, p: params_mod.MonthParams) -> Repo
         d = prepare_data(month, store, p, Path(tmp), public=p.public)
         card, snap = pd.read_parquet(d / "scorecard.parquet"), json.loads((d / "snapshot.json").read_text())
         accounting, availability = (pd.read_parquet(d / f"{n}.parquet") for n in ("accounting", "availability"))
-        outturn = read_outturn(d)
-    return Report(month, card, catalogue_for(p), p, snap, p.public, accounting, availability, outturn)
+        outturn, found = read_outturn(d), read_drivers(d)
+    return Report(month, card, catalogue_for(p), p, snap, p.public, accounting, availability, outturn, found)
 
 
 def read_outturn(d: Path) -> pd.DataFrame | None:
     """The prepared data's outturn (a quarterly set's), or None."""
     return pd.read_parquet(d / "outturn.parquet") if (d / "outturn.parquet").exists() else None
+
+
+def read_drivers(d: Path) -> pd.DataFrame | None:
+    """The prepared data's drivers (what moved each KPI that changed notably), or None."""
+    return pd.read_parquet(d / "drivers.parquet") if (d / "drivers.parquet").exists() else None
 
 
 def direction_text(m: Measure) -> str:
@@ -234,12 +243,14 @@ class Report:
     accounting: pd.DataFrame | None = None
     availability: pd.DataFrame | None = None
     outturn: pd.DataFrame | None = None  # a quarterly set's: last year's figure of each measure (A109)
+    drivers: pd.DataFrame | None = None  # what moved each KPI that changed notably (kpi.drivers.for_report)
 
     def __post_init__(self):
         if self.public:  # everything below is made from the published figures alone
             self.history = privacy.publish(self.history, self.catalogue)
             if self.accounting is not None:
                 self.accounting = privacy.publish_accounting(self.accounting)
+            self.drivers = privacy.publish_drivers(self.drivers)
         self.history = last_months(self.history)  # the months before, back to an April: suppression's (A100)
         shown = sorted(self.history["month"].unique())[-SHOWN_MONTHS:]
         self.card = self.history[self.history["month"].isin(shown)]  # what the page shows: 13 months
@@ -280,7 +291,9 @@ class Report:
         accounting = pd.read_parquet(d / "accounting.parquet")
         availability = pd.read_parquet(d / "availability.parquet") if (d / "availability.parquet").exists() else None
         snap = json.loads((d / "snapshot.json").read_text())
-        return cls(month, history, cat, p, snap, public or p.public, accounting, availability, read_outturn(d))
+        return cls(
+            month, history, cat, p, snap, public or p.public, accounting, availability, read_outturn(d), read_drivers(d)
+        )
 
     # ------------------------------------------------------------------ helpers
     def commentary(self, ref: str) -> str | None:
@@ -610,6 +623,51 @@ commentary.</p>""")
 real change from the month-to-month noise of the process.</p>
 <ul>{special or "<li>None: every KPI shows common cause variation.</li>"}</ul>
 <h3>Largest changes since last month</h3><ul>{big or "<li>None.</li>"}</ul>""")
+        _show(self._why_summary())
+
+    def drivers_of(self, ref: str) -> pd.DataFrame | None:
+        """What moved the measure (:func:`kpi.drivers.for_report`): its groups named, none if its figure this month is
+        suppressed (the public version) or it did not change notably."""
+        if self.drivers is None or self._hidden(self.latest(ref)):
+            return None
+        rows = self.drivers[self.drivers["measure"] == ref]
+        if rows.empty:
+            return None
+        if self.public:  # its figure over the months compared would let a suppressed month's be worked out
+            first = rows["before"].iloc[0].split("..")[0]
+            h = self.history[(self.history["measure"] == ref) & (self.history["month"] >= first)]
+            if h["suppressed"].fillna(False).astype(bool).any():
+                return None
+        return rows
+
+    def _why(self, m: Measure) -> str:
+        """The KPI page's "Why it moved" paragraph ("" when nothing is worth naming)."""
+        from .narrative import driver_sentence
+
+        said = driver_sentence(m, self.drivers_of(m.ref))
+        if not said:
+            return ""
+        return (
+            f'<p class="why"><strong>Why it moved</strong> (the groups that explain most of the change): {_e(said)}</p>'
+        )
+
+    def _why_summary(self) -> str:
+        """The summary's list of what moved the KPIs that changed notably or show special cause."""
+        from .narrative import driver_statements
+
+        items = "".join(
+            f"<li><a href='#kpi-{m.kpi}' style='text-decoration:underline'>KPI {m.kpi} {_e(m.kpi_title or m.title)}</a>: "
+            f"{_e('; '.join(driver_statements(self.drivers_of(m.ref))))}.</li>"
+            for m in self.catalogue.kpis()
+            if self.drivers_of(m.ref) is not None
+        )
+        if not items:
+            return ""
+        return (
+            "<h3>Why they moved</h3><p>Where a KPI changed notably or shows special cause, the groups (locality, team, "
+            "age, ...) that explain most of the change, with their share of it and their own SPC verdict:</p>"
+            f"<ul>{items}</ul>"
+        )
 
     def _spc_text(self, m: Measure) -> str:
         """The KPI page's SPC paragraph: the verdict and why, or why there is none."""
@@ -665,7 +723,7 @@ real change from the month-to-month noise of the process.</p>
         else:
             comment = (
                 f"<p><strong>DRAFT</strong> (drafted from the figures, not yet written by a manager): "
-                f"{_e(draft(m, s))}</p>"
+                f"{_e(draft(m, s))}</p>"  # what moved it is said above it (_why), not twice
             )
         if s["value"].notna().any():
             png = base64.b64encode(kpi_chart(m, s)).decode()
@@ -689,6 +747,7 @@ Measure {m.ref}: {_e(m.title)}.</p>
 <p>Calculation: {self._working(m, r)} Change: {self._change(m, r)}</p>
 {f"<p>Population (0-17): {_e(r.get('population_used'))}.</p>" if isinstance(r.get("population_used"), str) else ""}
 <p class="spc">{self._spc_text(m)}</p>
+{self._why(m)}
 {chart}
 <h4>Commentary</h4>{comment}{change_note}
 <p class="to-top"><a href="#top">Back to the top: the month at a glance</a></p>

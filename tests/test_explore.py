@@ -41,12 +41,17 @@ def test_drivers_split_the_change_into_rate_and_mix(two_localities):
     assert d.attrs["value_before"] == pytest.approx(25) and d.attrs["value_after"] == pytest.approx(37.5)
     assert d.index.tolist() == ["S", "N"]  # South pushed it up most
     assert d.loc["S", "label"] == "South"
-    # South: rate 25 -> 50, share 0.5 -> 0.75. Rate effect 0.625 x 25 = 15.625; mix 37.5 x 0.25 = 9.375.
-    # North: rate 25 -> 0, share 0.5 -> 0.25. Rate effect 0.375 x -25 = -9.375; mix 12.5 x -0.25 = -3.125.
-    assert d.loc["S", ["rate_effect", "mix_effect", "contribution"]].tolist() == pytest.approx([15.625, 9.375, 25])
-    assert d.loc["N", ["rate_effect", "mix_effect", "contribution"]].tolist() == pytest.approx([-9.375, -3.125, -12.5])
+    # The whole's mean figure over the two months: (25 + 37.5) / 2 = 31.25; a mix effect counts from it.
+    # South: rate 25 -> 50, share 0.5 -> 0.75. Rate effect 0.625 x 25 = 15.625; mix (37.5 - 31.25) x 0.25 = 1.5625.
+    # North: rate 25 -> 0, share 0.5 -> 0.25. Rate effect 0.375 x -25 = -9.375; mix (12.5 - 31.25) x -0.25 = 4.6875.
+    assert d.loc["S", ["rate_effect", "mix_effect", "contribution"]].tolist() == pytest.approx(
+        [15.625, 1.5625, 17.1875]
+    )
+    assert d.loc["N", ["rate_effect", "mix_effect", "contribution"]].tolist() == pytest.approx(
+        [-9.375, 4.6875, -4.6875]
+    )
     assert d["contribution"].sum() == pytest.approx(12.5)
-    assert d.loc["S", "share_of_change"] == pytest.approx(2.0)
+    assert d.loc["S", "share_of_change"] == pytest.approx(1.375)  # 17.1875 / 12.5
 
 
 def test_periods_average_their_months(two_localities):

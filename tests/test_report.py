@@ -524,3 +524,129 @@ def test_a_change_that_rounds_to_nothing_has_no_sign():
 
     assert [signed(x, 1) for x in (-0.04, 0.04, 0.0, -0.06, 1.25)] == ["0.0", "0.0", "0.0", "-0.1", "+1.2"]
     assert signed(-0.4, 0) == "0" and signed(3, 0) == "+3"
+
+
+def test_why_it_moved_on_the_page_and_in_the_summary(batch, tmp_path):
+    """A KPI's drivers (kpi.drivers.for_report's table, here made by hand) are said after its SPC paragraph and
+    listed in the summary; none for a KPI without, nor in the public version where its month is suppressed. The
+    run's table is aggregate: the drivers' columns, no record."""
+    from kpi import drivers
+    from kpi.report import Report
+
+    res, root = batch
+    made = pd.read_parquet(res.out_dir / "data" / "drivers.parquet")
+    assert made.columns.tolist() == drivers.COLUMNS
+    r = Report.open("2026-10", root / "store.duckdb", data_dir=res.out_dir / "data")
+    row = {
+        "measure": "1.7",
+        "breakdown": "locality",
+        "group": "EAST",
+        "label": "East",
+        "within": None,
+        "share_of_change": 0.59,
+        "weight": 0.24,
+        "contribution": 2.2,
+        "change": 3.5,
+        "value_before": 20.6,
+        "value_after": 24.1,
+        "before": "2025-08..2026-07",
+        "after": "2026-08..2026-10",
+        "group_variation": "special_cause_concern",
+        "group_since": "2026-05",
+        "smallest": 30.0,
+    }
+    r.drivers = pd.DataFrame([row])
+    kpi3, kpi4 = r.catalogue["1.7"], r.catalogue["2.2"]
+    said = "East locality: 59% of the rise, special cause on its own limits (concern) since May 2026."
+    assert r._why(kpi3).startswith('<p class="why"><strong>Why it moved</strong>') and said in r._why(kpi3)
+    assert r._why(kpi4) == ""
+    summary = r._why_summary()
+    assert "<h3>Why they moved</h3>" in summary and f"KPI 3 % of re-referrals</a>: {said}" in summary
+    shown = []
+    import kpi.report as report_mod
+
+    original = report_mod._show
+    report_mod._show = shown.append
+    try:
+        r.kpi_page(kpi3)
+        r.summary()
+    finally:
+        report_mod._show = original
+    page = shown[0]
+    assert page.index('class="spc"') < page.index('class="why"') < page.index("<h4>Commentary</h4>")
+    assert page.count(said) == 1  # not again in the page's drafted commentary
+    assert said in shown[-1]
+    hidden = r.history.assign(suppressed=(r.history["measure"] == "1.7") & (r.history["month"] == "2026-10"))
+    r.history, r.card = hidden, hidden
+    assert r.drivers_of("1.7") is None and r._why(kpi3) == ""
+
+
+def test_the_public_drivers_rest_on_no_small_count(small_authority, tmp_path):
+    """The public run's drivers table holds no statement on a group with a count of 1 to 5 in the months compared;
+    on the small authority (a twentieth of the county) that is every one of them."""
+    from kpi.privacy import small
+    from kpi.report import prepare_data
+
+    root, _ = small_authority
+    p = pm.MonthParams("2026-10")
+    full = pd.read_parquet(prepare_data("2026-10", root / "store.duckdb", p, tmp_path / "all") / "drivers.parquet")
+    public = pd.read_parquet(
+        prepare_data("2026-10", root / "store.duckdb", p, tmp_path / "pub", public=True) / "drivers.parquet"
+    )
+    assert small(full["smallest"]).any() and len(public) < len(full)
+    assert not small(public["smallest"]).any()
+
+
+@pytest.mark.slow
+def test_the_planted_anomalies_are_named_on_their_kpi_pages(full_authority, tmp_path):
+    """The synthetic authority's three planted anomalies (extract.json): re-referrals (KPI 3) rising in East,
+    repeat CP plans (KPI 6) in the North assessment team, assessments in 45 days (KPI 4) falling in South: each
+    named in its KPI page's "Why it moved", with its share of the change, and the most of it."""
+    import duckdb
+
+    root, _ = full_authority
+    planted = json.loads((root / "synthetic" / "extract.json").read_text())["anomalies"]
+    con = duckdb.connect(str(root / "store.duckdb"), read_only=True)
+    names = dict(con.execute("SELECT locality_id, name FROM snap_1.localities").fetchall())
+    names |= dict(con.execute("SELECT team_id, name FROM snap_1.teams").fetchall())
+    con.close()
+    kpi = {
+        "re-referrals within 12 months": 3,
+        "repeat child protection plans within 2 years": 6,
+        "assessments authorised within 45 days": 4,
+    }
+    res = run(None, root / "store.duckdb", out_root=tmp_path, progress=lambda s: None)
+    assert res.ok, res.failures
+    html = res.report.read_text()
+    for a in planted:
+        page = re.search(rf'<section[^>]*aria-labelledby="kpi-{kpi[a["measure"]]}"[^>]*>(.*?)</section>', html, re.S)
+        why = re.search(r'<p class="why">(.*?)</p>', page.group(1), re.S)  # after the SPC paragraph
+        assert why, a
+        word = {"rising": "rise", "falling": "fall"}[a["direction"]]
+        name = names[a["group"]]  # East, North Assessment Team, South
+        share = re.search(rf"{re.escape(name)}\b[^:;]*: (\d+)% of the {word}", why.group(1))
+        assert share and int(share.group(1)) >= 50, (a, why.group(1))
+
+
+def test_params_new_drafts_what_moved_each_kpi(small_authority, tmp_path):
+    """`kpi params new` drafts the commentary with what moved each KPI that changed notably, as its page says it;
+    nothing of the kind for the others."""
+    from kpi.narrative import driver_statements
+    from kpi.report import prepare_data
+
+    root, _ = small_authority
+    store = str(root / "store.duckdb")
+    found = pd.read_parquet(
+        prepare_data("2026-10", store, pm.MonthParams("2026-10"), tmp_path / "d") / "drivers.parquet"
+    )
+    kpis = {m.ref for m in load("county").kpis()}
+    moved = set(found["measure"]) & kpis
+    assert moved
+    assert main(["params", "new", "2026-10", "--store", store, "--dir", str(tmp_path)]) == 0
+    p = pm.load(tmp_path / "2026-10.yaml")
+    for ref in kpis:
+        said = driver_statements(found[found["measure"] == ref])
+        if ref in moved:
+            assert "It moved from" in p.commentary[ref] and all(s in p.commentary[ref] for s in said), ref
+        else:
+            assert "It moved from" not in p.commentary[ref], ref
