@@ -18,7 +18,7 @@ import pytest
 from kpi import params as pm
 from kpi import report as report_mod
 from kpi.catalogue import load
-from kpi.charts import alt_text, kpi_chart
+from kpi.charts import alt_text, kpi_chart, xmr_alt_text, xmr_chart
 from kpi.privacy import page_segments, publish, publish_accounting
 from kpi.report import Report
 from kpi.runner import leaked_identifiers, run
@@ -395,9 +395,14 @@ def test_a_public_report_decoded_completely_holds_no_small_count(public_batch):
     card = published[published["month"].isin(sorted(published["month"].unique())[-13:])]
     pages = page.split('<section aria-labelledby="kpi-')[1:]
     charts = 0
+    public = Report.open(res.month, data_dir=res.out_dir / "data", public=True)
+    ours, theirs = (d.sort_values(key)["value"].reset_index(drop=True) for d in (public.history, published))
+    pd.testing.assert_series_equal(ours, theirs)  # the SPC drawn is of the published figures alone
     for m in COUNTY.kpis():
         section = next(p for p in pages if p.startswith(f'{m.kpi}"'))
-        img = re.search(r'<img alt="([^"]*)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', section)
+        img = re.search(
+            r'<img alt="(Line chart[^"]*|Chart[^"]*)" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', section
+        )
         series = card[card["measure"] == m.ref]
         if img is None:
             assert series["value"].isna().all()
@@ -405,6 +410,11 @@ def test_a_public_report_decoded_completely_holds_no_small_count(public_batch):
         charts += 1
         assert base64.b64decode(img.group(2)) == kpi_chart(m, series), m.ref
         assert html.unescape(img.group(1)) == alt_text(m, series), m.ref
+        # and its XmR chart that of the SPC of the published figures (the report's, from the data beside it)
+        xmr = re.search(r'<img alt="(XmR chart[^"]*)" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', section)
+        spc = public.spc(m.ref)
+        assert base64.b64decode(xmr.group(2)) == xmr_chart(m, spc), m.ref
+        assert html.unescape(xmr.group(1)) == xmr_alt_text(m, spc), m.ref
     assert charts >= 15
     # Appendix 2 shows [c] wherever a real figure had a small count
     months = sorted(card["month"].unique())[-7:]
