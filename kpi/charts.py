@@ -63,8 +63,9 @@ STYLE = {
     "ytick.color": "#222222",
     "ytick.major.size": 0,
 }
-# the y-axis of a flat series (A129): at least MIN_SPAN of the largest value drawn, and for a percentage at least
-# MIN_POINTS percentage points; a MARGIN of the span beyond the outermost line, so none sits on the axis
+# the y-axis of a flat series (A129): at least MIN_SPAN of the largest value drawn (1 at least), a percentage's at
+# least MIN_POINTS percentage points (of 100: 20% of 93% would flatten a real 3-point fall); a MARGIN of the span
+# beyond the outermost line, so none sits on the axis
 MIN_SPAN, MIN_POINTS, MARGIN = 0.2, 10.0, 0.06
 TARGET = dict(color="#1b7837", linestyle="--", linewidth=1.5)
 TOLERANCE = dict(color="#b2182b", linestyle=":", linewidth=1.8)
@@ -98,14 +99,14 @@ def _png(fig, dpi: int = 200) -> bytes:
 def y_axis(unit: str, values) -> tuple[float, float, list[float]]:
     """The y-axis of a chart of ``values`` (every line drawn: the series, targets, comparators, limits): its
     limits and its ticks. The ticks are round (steps of 1, 2 or 5 times a power of ten) within the lines' range;
-    the range is widened, about its middle, to at least MIN_SPAN of the largest value (MIN_POINTS points for a
-    percentage), so a flat series stays flat, and kept within 0 (and 100%) for figures that cannot pass them;
+    the range is widened, about its middle, to at least MIN_SPAN of the largest value (a percentage's to
+    MIN_POINTS points), so a flat series stays flat, and kept within 0 (and 100%) for figures that cannot pass them;
     the limits lie a MARGIN beyond it, so no line sits on the axis; ticks within the limits."""
     v = np.array([float(x) for x in values if x is not None and not pd.isna(x) and np.isfinite(x)])
     if not len(v):
         v = np.array([0.0])
     lo, hi = float(v.min()), float(v.max())
-    need = max(MIN_SPAN * max(abs(lo), abs(hi)), MIN_POINTS if unit == "percent" else 1.0)
+    need = MIN_POINTS if unit == "percent" else max(MIN_SPAN * max(abs(lo), abs(hi)), 1.0)
     if hi - lo < need:
         mid = (lo + hi) / 2
         lo, hi = mid - need / 2, mid + need / 2
@@ -117,7 +118,7 @@ def y_axis(unit: str, values) -> tuple[float, float, list[float]]:
         lo, hi = max(floor, lo - (hi - ceiling)), ceiling
     pad = MARGIN * (hi - lo)
     lo, hi = lo - pad, hi + pad
-    ticks = ticker.MaxNLocator(nbins=5, steps=[1, 2, 5, 10]).tick_values(lo, hi)
+    ticks = ticker.MaxNLocator(nbins=6, steps=[1, 2, 5, 10]).tick_values(lo, hi)
     step = float(ticks[1] - ticks[0])
     digits = max(0, 1 - math.floor(math.log10(step))) + 2
     ticks = [round(float(t), digits) for t in ticks if lo - 1e-9 * step <= t <= hi + 1e-9 * step]
@@ -469,10 +470,19 @@ def xmr_alt_text(measure: Measure, spc) -> str:
         since = p.loc[p["group"] == last["group"], "period"].iloc[0]
         new = f" (new limits from {_label(since)})" if since != months[0] else ""
         trial = "; trial limits, from fewer than 13 months" if spc.trial else ""
-        parts.append(
-            f"Mean {_line(measure, last['mean'])}{new}; process limits {_line(measure, last['lpl'])} to "
-            f"{_line(measure, last['upl'])}{trial}."
-        )
+        lpl, upl = last["lpl"], last["upl"]
+        low, high = 0, 100 if measure.unit == "percent" else math.inf  # where no figure can be beyond
+        if pd.isna(upl):
+            limits = "no process limits (one figure)"
+        elif lpl < low and upl > high:
+            limits = "process limits beyond every figure it can be"
+        elif lpl < low:
+            limits = f"upper process limit {_line(measure, upl)} (the lower one is below {_threshold(measure, low)})"
+        elif upl > high:
+            limits = f"lower process limit {_line(measure, lpl)} (the upper one is above 100%)"
+        else:
+            limits = f"process limits {_line(measure, lpl)} to {_line(measure, upl)}"
+        parts.append(f"Mean {_line(measure, last['mean'])}{new}; {limits}{trial}.")
     if spc.target is not None:
         parts.append(f"Target {_threshold(measure, spc.target)}.")
     special = []

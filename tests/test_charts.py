@@ -38,7 +38,7 @@ def round_step(ticks) -> float:
 
 def test_ticks_are_round_values():
     # 376 to 433 (a count): 57 apart, less than 20% of 433 (86.6), so 361.2 to 447.8 about 404.5; a margin of
-    # 6% of 86.6 (5.2) each side: 356.0 to 453.0, about five ticks: every 20
+    # 6% of 86.6 (5.2) each side: 356.0 to 453.0, about six ticks: every 20
     lo, hi, ticks = y_axis("count", [376, 433, 401])
     assert (round(lo, 1), round(hi, 1)) == (356.0, 453.0)
     assert ticks == [360, 380, 400, 420, 440]
@@ -59,9 +59,11 @@ def test_a_flat_series_is_not_blown_up_to_fill_the_axis():
     lo, hi = fig.axes[0].get_ylim()
     plt.close(fig)
     assert hi - lo >= 10 and lo < 69.1 and hi > 69.5
-    # a count of about 100: at least 20% of 101 (20.2)
+    # a count of about 100: at least 20% of 101 (20.2); a percentage of about 93: 10 points, not 20% of 95
     lo, hi, _ = y_axis("count", [100, 101, 100])
     assert hi - lo >= 20.2
+    lo, hi, ticks = y_axis("percent", [91.9, 94.3, 95, 90])  # 90 to 95 about 92.5: 87.5 to 97.5, and 0.6 more
+    assert (round(lo, 1), round(hi, 1)) == (86.9, 98.1) and ticks == [88, 90, 92, 94, 96, 98]
     # never below zero nor above 100% for figures that cannot be
     lo, hi, ticks = y_axis("percent", [99.5, 100, 100])
     assert hi - lo >= 10 and min(ticks) >= 0 and max(ticks) <= 100
@@ -195,3 +197,12 @@ def test_what_the_xmr_chart_plots_is_said_when_the_spc_says():
     spc.basis = "the monthly flow behind the rolling 12 months"  # an SPC of the flow behind a rolling figure
     assert "Plotted: the monthly flow behind the rolling 12 months" in texts(xmr_chart(COUNTY["1.7"], spc))
     assert "(the monthly flow behind the rolling 12 months)" in xmr_alt_text(COUNTY["1.7"], spc)
+
+
+def test_a_limit_no_figure_can_pass_is_said_so():
+    # 1, 3, ... (a count): mean 2, moving ranges 2, limits 2 -/+ 5.32: the lower one, -3.32, cannot be reached
+    spc = xmr([1, 3] * 7, pd.period_range("2025-01", periods=14, freq="M").strftime("%Y-%m").tolist())
+    m = COUNTY["1.3"]
+    assert m.unit == "count"
+    assert "Mean 2.0; upper process limit 7.3 (the lower one is below 0)." in xmr_alt_text(m, spc)
+    assert "Lower limit" not in " ".join(texts(xmr_chart(m, spc)))  # not labelled off the chart
