@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from contextlib import contextmanager
 
 import matplotlib
@@ -158,14 +159,16 @@ def _breaks(measure: Measure, s: pd.DataFrame) -> dict[int, str]:
     return out
 
 
-def _frame(labels: list[str], legend_rows: int = 0, note: bool = False):
+def _frame(labels: list[str], legend_rows: int = 0, note: bool = False, title_lines: int = 1):
     """A figure whose plot leaves room on the right for the end labels, below for the month ticks (and a legend,
-    a note): fixed margins, so where a label goes can be worked out before drawing."""
-    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT + 0.22 * legend_rows))
+    a note), above for its title: fixed margins, so where a label goes can be worked out before drawing."""
+    extra = 0.22 * legend_rows + 0.2 * (title_lines - 1)  # inches
+    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT + extra))
     width = max([len(t) for t in labels] or [0]) * SIZE * 0.62 + 14  # pt
-    h = (HEIGHT + 0.22 * legend_rows) * 72
+    h = (HEIGHT + extra) * 72
     bottom = 44 + 16 * legend_rows + (14 if note else 0)
-    fig.subplots_adjust(left=46 / (WIDTH * 72), right=1 - width / (WIDTH * 72), bottom=bottom / h, top=1 - 22 / h)
+    top = 22 + 14.4 * (title_lines - 1)
+    fig.subplots_adjust(left=46 / (WIDTH * 72), right=1 - width / (WIDTH * 72), bottom=bottom / h, top=1 - top / h)
     return fig, ax
 
 
@@ -396,7 +399,11 @@ def _xmr_figure(measure: Measure, spc, title: str | None = None):
         ends.append((spc.target, f"Target {_threshold(measure, spc.target)}", TARGET["color"]))
     classes = [c for c in SPC_MARKERS if (p["variation"] == c).any()]
     basis = getattr(spc, "basis", None)
-    fig, ax = _frame([t for _, t, _ in ends], legend_rows=(len(classes) + 1) // 2, note=bool(basis))
+    trial = " (trial limits)" if spc.trial else ""
+    title = textwrap.fill(title or f"XmR chart, {n} months{trial}", 56)  # a long title on two lines
+    fig, ax = _frame(
+        [t for _, t, _ in ends], (len(classes) + 1) // 2, note=bool(basis), title_lines=title.count("\n") + 1
+    )
     right = n - 0.5
     ax.set_xlim(-0.5, right)
     floor = {"lpl": 0.0}  # a limit below zero, or above 100%, is drawn at the edge of what the figure can be
@@ -433,8 +440,7 @@ def _xmr_figure(measure: Measure, spc, title: str | None = None):
     _month_ticks(ax, list(p["period"]), step=step)
     unit = {"percent": "%", "rate": "per 10,000", "count": "number", "average": "average"}[measure.unit]
     ax.set_ylabel(unit)
-    trial = " (trial limits)" if spc.trial else ""
-    ax.set_title(title or f"XmR chart, {n} months{trial}", loc="left")
+    ax.set_title(title, loc="left")
     if classes:
         ax.legend(loc="upper left", bbox_to_anchor=(-0.12, -0.2), ncol=2, frameon=False, fontsize=SIZE,
                   handletextpad=0.3, columnspacing=1.0, borderaxespad=0)  # fmt: skip

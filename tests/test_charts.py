@@ -206,3 +206,20 @@ def test_a_limit_no_figure_can_pass_is_said_so():
     assert m.unit == "count"
     assert "Mean 2.0; upper process limit 7.3 (the lower one is below 0)." in xmr_alt_text(m, spc)
     assert "Lower limit" not in " ".join(texts(xmr_chart(m, spc)))  # not labelled off the chart
+
+
+def test_the_explore_notebooks_xmr_chart_is_the_same_drawing_as_png_at_2x():
+    import struct
+
+    from kpi.charts import spc_chart
+
+    png = spc_chart(COUNTY["1.7"], spc_of_hand(), group="East")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width == 1000  # 5 inches at 200 dpi: twice the 480 pixels of the report's SVG
+    # its title, the measure's and group's, is too long for one line: wrapped, the figure taller by a line
+    fig = _xmr_figure(
+        COUNTY["1.7"], spc_of_hand(), title="1.7 % of referrals which are repeat referrals (East): XmR chart"
+    )
+    assert fig.axes[0].get_title(loc="left").count("\n") == 1 and fig.get_size_inches()[1] > 3.3 + 0.22
+    plt.close(fig)
