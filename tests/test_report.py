@@ -55,7 +55,7 @@ def test_one_report_with_every_section_and_kpi(batch):
     # each beside its XmR chart, both SVG: two figures in one div of charts on every KPI page
     assert html.count('<img alt="XmR chart of') == 19
     assert len(re.findall(r'<div class="charts"><figure><img alt="Line chart of[^"]*" src="data:image/svg\+xml;base64,'
-                          r'[^"]+"/?></figure><figure><img alt="XmR chart of[^"]*Mean [^"]*process limits [^"]*" '
+                          r'[^"]+"/?></figure><figure><img alt="XmR chart of[^"]*Mean [^"]*process limit[^"]*" '
                           r'src="data:image/svg\+xml;base64,[^"]+"/?></figure></div>', html)) == 19  # fmt: skip
     assert re.search(r"(Green: meets target|Amber: within tolerance|Red: outside tolerance)", html)
     assert "DRAFT" in html  # no manager's commentary given: drafted, and marked so
