@@ -360,8 +360,9 @@ LINES = ("mean", "lpl", "upl")
 
 
 def _line(measure: Measure, v: float) -> str:
-    """A mean or process limit: one decimal more than the measure's figures (a limit is not a figure to round)."""
-    return f"{v:,.{measure.decimals + 1}f}" + ("%" if measure.unit == "percent" else "")
+    """A mean or process limit: with a decimal, if the measure's figures have none (a limit is not a figure to
+    round to whole numbers), else with the figures' decimals."""
+    return f"{v:,.{max(measure.decimals, 1)}f}" + ("%" if measure.unit == "percent" else "")
 
 
 def _runs(months: list[str]) -> str:

@@ -206,6 +206,12 @@ def test_a_limit_no_figure_can_pass_is_said_so():
     assert m.unit == "count"
     assert "Mean 2.0; upper process limit 7.3 (the lower one is below 0)." in xmr_alt_text(m, spc)
     assert "Lower limit" not in " ".join(texts(xmr_chart(m, spc)))  # not labelled off the chart
+    # a figure with decimals (an average caseload, 2): its mean and limits with as many, not more
+    m = COUNTY["8.3"]
+    assert (m.unit, m.decimals) == ("average", 2)
+    assert xmr_alt_text(m, spc).startswith(
+        f"XmR chart of {m.title}, Jan-25 to Feb-26. Mean 2.00; upper process limit 7.32"
+    )
 
 
 def test_the_explore_notebooks_xmr_chart_is_the_same_drawing_as_png_at_2x():
