@@ -99,7 +99,7 @@ def _png(fig, dpi: int = 200) -> bytes:
 
 def y_axis(unit: str, values) -> tuple[float, float, list[float]]:
     """The y-axis of a chart of ``values`` (every line drawn: the series, targets, comparators, limits): its
-    limits and its ticks. The ticks are round (steps of 1, 2 or 5 times a power of ten) within the lines' range;
+    limits and its ticks. The ticks are round (steps of 1, 2 or 5 times a power of ten; whole for a count);
     the range is widened, about its middle, to at least MIN_SPAN of the largest value (a percentage's to
     MIN_POINTS points), so a flat series stays flat, and kept within 0 (and 100%) for figures that cannot pass them;
     the limits lie a MARGIN beyond it, so no line sits on the axis; ticks within the limits."""
@@ -119,7 +119,7 @@ def y_axis(unit: str, values) -> tuple[float, float, list[float]]:
         lo, hi = max(floor, lo - (hi - ceiling)), ceiling
     pad = MARGIN * (hi - lo)
     lo, hi = lo - pad, hi + pad
-    ticks = ticker.MaxNLocator(nbins=6, steps=[1, 2, 5, 10]).tick_values(lo, hi)
+    ticks = ticker.MaxNLocator(nbins=6, steps=[1, 2, 5, 10], integer=unit == "count").tick_values(lo, hi)
     step = float(ticks[1] - ticks[0])
     digits = max(0, 1 - math.floor(math.log10(step))) + 2
     ticks = [round(float(t), digits) for t in ticks if lo - 1e-9 * step <= t <= hi + 1e-9 * step]
@@ -492,6 +492,9 @@ def xmr_alt_text(measure: Measure, spc) -> str:
         parts.append(f"Mean {_line(measure, last['mean'])}{new}; {limits}{trial}.")
     if spc.target is not None:
         parts.append(f"Target {_threshold(measure, spc.target)}.")
+    gaps = p.loc[p["value"].isna(), "period"].tolist()
+    if gaps:  # the public version's suppressed months, or months with no figure: left out of the mean and limits
+        parts.append(f"No figure (a gap, left out of the mean and limits): {_runs(gaps)}.")
     special = []
     for cls in ("special_cause_concern", "special_cause_improvement", "special_cause_neither"):
         at = p.loc[p["variation"] == cls, "period"].tolist()

@@ -45,6 +45,9 @@ def test_ticks_are_round_values():
     for unit, values in (("percent", [0.3, 0.7]), ("rate", [312.4, 367.9]), ("percent", [84.6, 85, 90, 18.3])):
         _, _, ticks = y_axis(unit, values)
         round_step(ticks)
+    # a count's ticks are whole: 6 to 8 (widened to 1.6, 20% of 8, it is 2 already; 0.12 each side) every 1,
+    # not every 0.5
+    assert y_axis("count", [6, 8, 7])[2] == [6, 7, 8]
     # and drawn so: the chart's y tick labels are those values
     fig = _trend_figure(COUNTY["1.7"], series([18.4, 21.3, 20.7, 19.9]))
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
@@ -229,3 +232,12 @@ def test_the_explore_notebooks_xmr_chart_is_the_same_drawing_as_png_at_2x():
     )
     assert fig.axes[0].get_title(loc="left").count("\n") == 1 and fig.get_size_inches()[1] > 3.3 + 0.22
     plt.close(fig)
+
+
+def test_months_without_a_figure_are_named_as_gaps():
+    # the public version's suppressed months are missing values: gaps in the line, left out of the limits
+    values = [10, 12] * 6 + [11, 25]
+    values[2] = values[3] = values[7] = None
+    months = pd.period_range("2025-01", periods=14, freq="M").strftime("%Y-%m").tolist()
+    text = xmr_alt_text(COUNTY["1.7"], xmr(values, months, improvement="lower"))
+    assert "No figure (a gap, left out of the mean and limits): Mar-25 to Apr-25, Aug-25." in text
