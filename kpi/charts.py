@@ -346,6 +346,11 @@ def alt_text(measure: Measure, series: pd.DataFrame) -> str:
         parts.append(
             f"Target {_threshold(measure, t)}" + (f", tolerance {_threshold(measure, tol)}." if pd.notna(tol) else ".")
         )
+    shown = [(n, getattr(measure, a)) for a, n in (("england", "England"), ("statistical_neighbours", "statistical "
+             "neighbours (their mean)")) if getattr(measure, a) is not None]  # fmt: skip
+    if shown:
+        year = f" ({measure.comparator_year})" if measure.comparator_year else ""
+        parts.append(f"Comparators{year}: " + ", ".join(f"{n} {_fmt(measure, v)}" for n, v in shown) + ".")
     return " ".join(parts)
 
 

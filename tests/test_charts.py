@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.markers import MarkerStyle
 
 from kpi.catalogue import load
-from kpi.charts import _trend_figure, _xmr_figure, kpi_chart, xmr_alt_text, xmr_chart, y_axis
+from kpi.charts import _trend_figure, _xmr_figure, alt_text, kpi_chart, xmr_alt_text, xmr_chart, y_axis
 from kpi.spc import xmr
 
 COUNTY = load("county")
@@ -81,6 +81,10 @@ def test_every_line_is_labelled_at_its_end():
     for label in ("Target 18%", "Tolerance 21%", "England 22%", "Neighbours 20%"):
         assert label in words, (label, words)  # 22.1 and 20.5 shown as the measure's figures, whole percents
     assert any("2024-25" in w for w in words)  # the comparators' year
+    # and said in the alt text
+    assert alt_text(m, series([18.4, 21.3, 20.7])).endswith(
+        "Target 18%, tolerance 21%. Comparators (2024-25): England 22%, statistical neighbours (their mean) 20%."
+    )
     assert svg.startswith(b"<?xml") and b"<svg" in svg
     assert kpi_chart(m, series([18.4, 21.3, 20.7])) == svg  # the same chart is the same file
 
