@@ -241,7 +241,7 @@ def _draw_breaks(ax, where: dict[int, str]) -> None:
         ax.axvline(c - 0.5, color="#5e5e5e", linestyle=(0, (1, 3)), linewidth=1.2)
         ax.annotate(why, (c - 0.5, 0.98), xycoords=("data", "axes fraction"), xytext=(2, 0),
                     textcoords="offset points", rotation=90, ha="left", va="top", fontsize=SIZE,
-                    color="#333333")  # fmt: skip
+                    color="#333333", path_effects=HALO)  # fmt: skip
 
 
 def _trend_figure(measure: Measure, series: pd.DataFrame):
@@ -433,7 +433,7 @@ def _xmr_figure(measure: Measure, spc, title: str | None = None):
             ax.axvline(idx.min() - 0.5, color="#5e5e5e", linestyle=(0, (1, 3)), linewidth=1.2)
             ax.annotate("new limits", (idx.min() - 0.5, 0.98), xycoords=("data", "axes fraction"), xytext=(2, 0),
                         textcoords="offset points", rotation=90, ha="left", va="top", fontsize=SIZE,
-                        color="#333333")  # fmt: skip
+                        color="#333333", path_effects=HALO)  # fmt: skip
     if spc.target is not None:
         ax.plot([-0.5, right], [spc.target, spc.target], zorder=3, gid="target", path_effects=HALO, **TARGET)
     for cls in classes:
