@@ -34,6 +34,7 @@ from .narrative import _fmt, _threshold  # noqa: E402
 
 RAG_COLOURS = {"green": "#1b7837", "amber": "#b35806", "red": "#b2182b", None: "#444444"}
 RAG_MARKERS = {"green": "o", "amber": "D", "red": "s", None: "o"}
+UNIT_LABEL = {"percent": "%", "rate": "per 10,000", "count": "number", "average": "average"}  # the y-axis's
 
 FONT = "DejaVu Sans"  # matplotlib's own font, and the page's (kpi/templates/report/index.html.j2)
 WIDTH, HEIGHT = 5.0, 3.3  # inches: 360 x 238 pt, drawn at 480 CSS pixels wide at its own size
@@ -297,8 +298,7 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
         )
     _end_labels(ax, ends)
     _month_ticks(ax, list(s["month"]), _hidden(s))  # a suppressed month is a gap in the line, and says so
-    unit = {"percent": "%", "rate": "per 10,000", "count": "number", "average": "average"}[measure.unit]
-    ax.set_ylabel(unit)
+    ax.set_ylabel(UNIT_LABEL[measure.unit])
     ax.set_title(f"The last {n} months", loc="left")
     if note:
         fig.text(0.01, 0.01, f"England and statistical neighbours (their mean): {measure.comparator_year}",
@@ -444,8 +444,7 @@ def _xmr_figure(measure: Measure, spc, title: str | None = None):
     _end_labels(ax, ends)
     step = 1 if n <= 13 else 2
     _month_ticks(ax, list(p["period"]), step=step)
-    unit = {"percent": "%", "rate": "per 10,000", "count": "number", "average": "average"}[measure.unit]
-    ax.set_ylabel(unit)
+    ax.set_ylabel(UNIT_LABEL[measure.unit])
     ax.set_title(title, loc="left")
     if classes:
         ax.legend(loc="upper left", bbox_to_anchor=(-0.12, -0.2), ncol=2, frameon=False, fontsize=SIZE,
@@ -541,7 +540,7 @@ def breakdown_chart(measure: Measure, df: pd.DataFrame, highlight: str | None = 
         ax.plot(h["x"], h["value"], color="black", linewidth=3, zorder=3)
     ax.set_xticks(range(len(order)), order, rotation=45, ha="right", fontsize=8)
     ax.set_xlabel("")
-    ax.set_ylabel({"percent": "%", "rate": "per 10,000", "count": "number", "average": "average"}[measure.unit])
+    ax.set_ylabel(UNIT_LABEL[measure.unit])
     ax.set_title(
         f"{measure.ref} {measure.title}" + (f" ({highlight} in bold)" if highlight else ""), fontsize=10, loc="left"
     )
