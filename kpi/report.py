@@ -2,7 +2,7 @@
 
 Notebooks stay thin: a parameters cell and one call per part, e.g. ``Report.open(month, ...).section("volume")``.
 Everything shown is aggregate (the scorecard): no child-level record reaches a notebook through this
-module. Output is HTML (headings with stable anchors, charts as embedded PNG with alt text), so the page
+module. Output is HTML (headings with stable anchors, charts as embedded SVG with alt text), so the page
 reads the same in JupyterLab and in the rendered report.
 """
 
