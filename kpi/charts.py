@@ -75,7 +75,8 @@ COMPARATORS = (  # attribute, label, colour, dashes, end marker
     ("england", "England", "#1f4e79", "-.", "v"),
     ("statistical_neighbours", "Neighbours", "#5e5e5e", (0, (6, 2)), "^"),
 )
-HALO = [patheffects.Stroke(linewidth=3.6, foreground="white"), patheffects.Normal()]
+HALO = [patheffects.Stroke(linewidth=3.6, foreground="white"), patheffects.Normal()]  # lines' white edge
+BACKING = dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none", alpha=0.8)  # text's: still SVG text
 
 
 @contextmanager
@@ -242,7 +243,7 @@ def _draw_breaks(ax, where: dict[int, str]) -> None:
         ax.axvline(c - 0.5, color="#5e5e5e", linestyle=(0, (1, 3)), linewidth=1.2)
         ax.annotate(why, (c - 0.5, 0.98), xycoords=("data", "axes fraction"), xytext=(2, 0),
                     textcoords="offset points", rotation=90, ha="left", va="top", fontsize=SIZE,
-                    color="#333333", path_effects=HALO)  # fmt: skip
+                    color="#333333", bbox=BACKING)  # fmt: skip
 
 
 def _trend_figure(measure: Measure, series: pd.DataFrame):
@@ -293,7 +294,7 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
             ha="right",
             fontsize=SIZE + 1,
             fontweight="bold",
-            path_effects=HALO,
+            bbox=BACKING,
             zorder=7,
         )
     _end_labels(ax, ends)
@@ -433,7 +434,7 @@ def _xmr_figure(measure: Measure, spc, title: str | None = None):
             ax.axvline(idx.min() - 0.5, color="#5e5e5e", linestyle=(0, (1, 3)), linewidth=1.2)
             ax.annotate("new limits", (idx.min() - 0.5, 0.98), xycoords=("data", "axes fraction"), xytext=(2, 0),
                         textcoords="offset points", rotation=90, ha="left", va="top", fontsize=SIZE,
-                        color="#333333", path_effects=HALO)  # fmt: skip
+                        color="#333333", bbox=BACKING)  # fmt: skip
     if spc.target is not None:
         ax.plot([-0.5, right], [spc.target, spc.target], zorder=3, gid="target", path_effects=HALO, **TARGET)
     for cls in classes:

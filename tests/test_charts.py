@@ -81,6 +81,7 @@ def test_every_line_is_labelled_at_its_end():
     for label in ("Target 18%", "Tolerance 21%", "England 22%", "Neighbours 20%"):
         assert label in words, (label, words)  # 22.1 and 20.5 shown as the measure's figures, whole percents
     assert any("2024-25" in w for w in words)  # the comparators' year
+    assert "21%" in words  # the latest figure beside its point: text too, on a white backing, not glyph outlines
     # and said in the alt text
     assert alt_text(m, series([18.4, 21.3, 20.7])).endswith(
         "Target 18%, tolerance 21%. Comparators (2024-25): England 22%, statistical neighbours (their mean) 20%."
