@@ -241,7 +241,7 @@ class Explorer:
     ) -> bytes:
         from .charts import spc_chart
 
-        return spc_chart(self.measure(name), self.series(name, month, months, by, group), group)
+        return spc_chart(self.measure(name), self.spc(name, month, months, by, group), group)
 
     def breakdown_chart(
         self, name: str, by: str, month: str | None = None, months: int = 13, highlight: str | None = None

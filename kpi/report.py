@@ -2,7 +2,7 @@
 
 Notebooks stay thin: a parameters cell and one call per part, e.g. ``Report.open(month, ...).section("volume")``.
 Everything shown is aggregate (the scorecard): no child-level record reaches a notebook through this
-module. Output is HTML (headings with stable anchors, charts as embedded PNG with alt text), so the page
+module. Output is HTML (headings with stable anchors, charts as embedded SVG with alt text), so the page
 reads the same in JupyterLab and in the rendered report.
 """
 
@@ -220,6 +220,11 @@ def month_name(m: str) -> str:
 
 def month_abbr(m: str) -> str:
     return pd.Timestamp(m + "-01").strftime("%b %Y")
+
+
+def _svg_img(svg: bytes, alt: str) -> str:
+    """An SVG chart as an image of the page (its own document: its ids and styles cannot meet the page's)."""
+    return f'<img alt="{_e(alt)}" src="data:image/svg+xml;base64,{base64.b64encode(svg).decode()}">'
 
 
 def rag_badge(rag: str | None, text: str | None = None) -> str:
@@ -712,7 +717,6 @@ real change from the month-to-month noise of the process.</p>
             self._table(others, f"Other measures: {name.lower()}", f"others-{key}")
 
     def kpi_page(self, m: Measure) -> None:
-        from .charts import alt_text, kpi_chart
         from .narrative import draft
 
         s = self.series(m.ref)
@@ -725,13 +729,7 @@ real change from the month-to-month noise of the process.</p>
                 f"<p><strong>DRAFT</strong> (drafted from the figures, not yet written by a manager): "
                 f"{_e(draft(m, s))}</p>"  # what moved it is said above it (_why), not twice
             )
-        if s["value"].notna().any():
-            png = base64.b64encode(kpi_chart(m, s)).decode()
-            chart = f'<img alt="{_e(alt_text(m, s))}" src="data:image/png;base64,{png}" style="max-width:100%">'
-        elif "suppressed" in s and s["suppressed"].any():  # the public version: every figure shown suppressed
-            chart = f"<p><em>No chart: every figure from {_e(month_name(s['month'].min()))} to {_e(month_name(self.month))} is suppressed ({privacy.SUPPRESSED}).</em></p>"
-        else:  # no figure in any month: no chart of target lines alone
-            chart = f"<p><em>No chart: no figures for {_e(month_name(s['month'].min()))} to {_e(month_name(self.month))}.</em></p>"
+        chart = self._charts(m)
         target = "not set" if pd.isna(r["target"]) else self._fmt_threshold(m, r["target"])
         tolerance = "not set" if pd.isna(r["tolerance"]) else self._fmt_threshold(m, r["tolerance"])
         changed = [h for h in m.history]
@@ -752,6 +750,25 @@ Measure {m.ref}: {_e(m.title)}.</p>
 <h4>Commentary</h4>{comment}{change_note}
 <p class="to-top"><a href="#top">Back to the top: the month at a glance</a></p>
 </section>""")
+
+    def _charts(self, m: Measure) -> str:
+        """A KPI page's two charts side by side: its last 13 months, and its XmR chart (24 months) beside the
+        verdict, so the verdict can be checked; each SVG with its alt text, or a sentence saying why there is none."""
+        from .charts import alt_text, kpi_chart, xmr_alt_text, xmr_chart
+
+        s, spc = self.series(m.ref), self.spc(m.ref)
+        first = month_name(s["month"].min())
+        if s["value"].notna().any():
+            trend = _svg_img(kpi_chart(m, s), alt_text(m, s))
+        elif "suppressed" in s and s["suppressed"].any():  # the public version: every figure shown suppressed
+            trend = f"<p><em>No chart: every figure from {_e(first)} to {_e(month_name(self.month))} is suppressed ({privacy.SUPPRESSED}).</em></p>"
+        else:  # no figure in any month: no chart of target lines alone
+            trend = f"<p><em>No chart: no figures for {_e(first)} to {_e(month_name(self.month))}.</em></p>"
+        if spc.points["mean"].notna().any():
+            xmr = _svg_img(xmr_chart(m, spc), xmr_alt_text(m, spc))
+        else:
+            xmr = "<p><em>No XmR chart: fewer than two figures to set its limits.</em></p>"
+        return f'<div class="charts"><figure>{trend}</figure><figure>{xmr}</figure></div>'
 
     def _threshold_or_blank(self, m: Measure, v: float | None) -> str:
         return "" if v is None else self._fmt_threshold(m, v)

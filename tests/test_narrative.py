@@ -148,4 +148,6 @@ def test_the_chart_describes_its_points_as_the_report_shows_them():
     text = alt_text(m, s)
     assert "It went from 18.4% in Jul-24 to 21% in Sep-24;" in text  # 18% would meet the target of 18%
     assert "highest 21.3% (Aug-24), lowest 18.4% (Jul-24)." in text
-    assert text.endswith("Target 18%, tolerance 21%.")
+    assert text.endswith(
+        "Target 18%, tolerance 21%. Comparators (2023/24): England 21%, statistical neighbours (their mean) 19%."
+    )

@@ -18,7 +18,7 @@ import pytest
 from kpi import params as pm
 from kpi import report as report_mod
 from kpi.catalogue import load
-from kpi.charts import alt_text, kpi_chart
+from kpi.charts import alt_text, kpi_chart, xmr_alt_text, xmr_chart
 from kpi.privacy import page_segments, publish, publish_accounting
 from kpi.report import Report
 from kpi.runner import leaked_identifiers, run
@@ -307,7 +307,7 @@ def test_the_public_page_is_the_same_whatever_the_suppressed_counts_are(tmp_path
     a = _page(tmp_path, "a", SMALL_A, 3, monkeypatch)
     b = _page(tmp_path, "b", SMALL_B, 4, monkeypatch)
     assert a == b
-    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", a)
+    text = re.sub(r"data:image/(?:png|svg\+xml);base64,[A-Za-z0-9+/=]+", "", a)
     kpi3 = text[text.index('id="kpi-3"') : text.index('id="kpi-4"')]
     assert "October 2026: [c]" in kpi3 and "No SPC verdict this month" in kpi3
     assert "Suppressed ([c]): Dec-25, Oct-26" in kpi3  # the alt text names the gaps
@@ -414,9 +414,14 @@ def test_a_public_report_decoded_completely_holds_no_small_count(public_batch):
     card = published[published["month"].isin(sorted(published["month"].unique())[-13:])]
     pages = page.split('<section aria-labelledby="kpi-')[1:]
     charts = 0
+    public = Report.open(res.month, data_dir=res.out_dir / "data", public=True)
+    ours, theirs = (d.sort_values(key)["value"].reset_index(drop=True) for d in (public.history, published))
+    pd.testing.assert_series_equal(ours, theirs)  # the SPC drawn is of the published figures alone
     for m in COUNTY.kpis():
         section = next(p for p in pages if p.startswith(f'{m.kpi}"'))
-        img = re.search(r'<img alt="([^"]*)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', section)
+        img = re.search(
+            r'<img alt="(Line chart[^"]*|Chart[^"]*)" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', section
+        )
         series = card[card["measure"] == m.ref]
         if img is None:
             assert series["value"].isna().all()
@@ -424,6 +429,11 @@ def test_a_public_report_decoded_completely_holds_no_small_count(public_batch):
         charts += 1
         assert base64.b64decode(img.group(2)) == kpi_chart(m, series), m.ref
         assert html.unescape(img.group(1)) == alt_text(m, series), m.ref
+        # and its XmR chart that of the SPC of the published figures (the report's, from the data beside it)
+        xmr = re.search(r'<img alt="(XmR chart[^"]*)" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', section)
+        spc = public.spc(m.ref)
+        assert base64.b64decode(xmr.group(2)) == xmr_chart(m, spc), m.ref
+        assert html.unescape(xmr.group(1)) == xmr_alt_text(m, spc), m.ref
     assert charts >= 15
     # Appendix 2 shows [c] wherever a real figure had a small count
     months = sorted(card["month"].unique())[-7:]
@@ -445,14 +455,15 @@ def test_a_public_report_decoded_completely_holds_no_small_count(public_batch):
         assert not ((acc[c] > 0) & (acc[c] < 6)).fillna(False).any(), c
     # the executed notebooks beside the page show nothing the page does not: the same text, the same images
     page_text = {t.strip() for _, t in page_segments(page)}
-    page_images = set(re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page))
+    page_images = set(re.findall(r"data:image/(?:png|svg\+xml);base64,([A-Za-z0-9+/=]+)", page))
+    assert len(page_images) >= 30  # the KPI pages' charts: the check below is not of an empty set
     for nb in (res.out_dir / "notebooks").glob("*.ipynb"):
         for cell in nbformat.read(nb, as_version=4).cells:
             for o in cell.get("outputs", []):
                 assert o["output_type"] == "display_data", (nb.name, o["output_type"])
                 shown = o["data"]["text/html"]
                 assert {t.strip() for _, t in page_segments(shown)} <= page_text, nb.name
-                assert set(re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", shown)) <= page_images
+                assert set(re.findall(r"data:image/(?:png|svg\+xml);base64,([A-Za-z0-9+/=]+)", shown)) <= page_images
     # and the manifest holds what the run was made from, no figure
     manifest = json.loads((res.out_dir / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["failures"] == []
@@ -576,7 +587,7 @@ def test_a_run_with_a_childs_id_in_its_commentary_writes_no_report(small_authori
     beside = (res.failed_dir / "manifest.json").read_text() + "".join(
         p.read_text() for p in (res.failed_dir / "notebooks").glob("*.ipynb")
     )
-    beside = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=\\n]+", "", beside)
+    beside = re.sub(r"data:image/(?:png|svg\+xml);base64,[A-Za-z0-9+/=\\n]+", "", beside)
     assert not re.search(rf"\b{kid}\b", beside, re.I) and "[child identifier]" in beside
 
 

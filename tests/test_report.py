@@ -28,7 +28,7 @@ def batch(small_authority, tmp_path_factory):
 
 
 def page_text(html: str) -> str:
-    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
+    return re.sub(r"data:image/(png|svg\+xml);base64,[A-Za-z0-9+/=]+", "", html)
 
 
 def test_one_report_with_every_section_and_kpi(batch):
@@ -52,6 +52,11 @@ def test_one_report_with_every_section_and_kpi(batch):
     for m in load("county").kpis():
         assert f'id="kpi-{m.kpi}"' in html, m.kpi
     assert html.count('<img alt="Line chart of') == 19
+    # each beside its XmR chart, both SVG: two figures in one div of charts on every KPI page
+    assert html.count('<img alt="XmR chart of') == 19
+    assert len(re.findall(r'<div class="charts"><figure><img alt="Line chart of[^"]*" src="data:image/svg\+xml;base64,'
+                          r'[^"]+"/?></figure><figure><img alt="XmR chart of[^"]*Mean [^"]*process limit[^"]*" '
+                          r'src="data:image/svg\+xml;base64,[^"]+"/?></figure></div>', html)) == 19  # fmt: skip
     assert re.search(r"(Green: meets target|Amber: within tolerance|Red: outside tolerance)", html)
     assert "DRAFT" in html  # no manager's commentary given: drafted, and marked so
     # every KPI page carries its Making Data Count verdict, in words
@@ -241,6 +246,12 @@ def test_the_page_in_headless_chromium(batch, tmp_path):
         assert page.locator("h1").first.inner_text().startswith("Synthshire County Council")
         assert page.locator("section.kpi").count() == 19
         assert page.locator("img[alt^='Line chart of']").count() == 19
+        assert page.locator("img[alt^='XmR chart of']").count() == 19
+        # side by side, each about 480 pixels wide, in the page's one font (the charts' DejaVu Sans)
+        trend, chart = (page.locator("section:has(#kpi-3) .charts img").nth(i) for i in (0, 1))
+        a, b = trend.bounding_box(), chart.bounding_box()
+        assert abs(a["y"] - b["y"]) < 1 and b["x"] >= a["x"] + a["width"] and 440 <= a["width"] <= 500
+        assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith('"DejaVu Sans"')
         broken = page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0).length")
         assert broken == 0
         assert page.get_by_text("Red: outside tolerance").count() + page.get_by_text("Green: meets target").count() > 0
