@@ -38,7 +38,7 @@ UNIT_LABEL = {"percent": "%", "rate": "per 10,000", "count": "number", "average"
 
 FONT = "DejaVu Sans"  # matplotlib's own font, and the page's (kpi/templates/report/index.html.j2)
 WIDTH, HEIGHT = 5.0, 3.3  # inches: 360 x 238 pt, drawn at 480 CSS pixels wide at its own size
-SIZE = 9  # pt: the smallest text of a chart
+SIZE = 10  # pt: the smallest text of a chart (about 7 pt at half an A4 page)
 STYLE = {
     "font.family": "sans-serif",
     "font.sans-serif": [FONT, "Verdana", "Arial"],
@@ -161,14 +161,22 @@ def _breaks(measure: Measure, s: pd.DataFrame) -> dict[int, str]:
     return out
 
 
-def _frame(labels: list[str], legend_rows: int = 0, note: bool = False, title_lines: int = 1):
+def _basis(spc) -> str | None:
+    """What an XmR chart plots, in words, when it is not simply the monthly figures (those need no note)."""
+    from .spc import PLAIN_BASIS
+
+    basis = getattr(spc, "basis", None)
+    return None if basis == PLAIN_BASIS else basis
+
+
+def _frame(labels: list[str], legend_rows: int = 0, note: int = 0, title_lines: int = 1):
     """A figure whose plot leaves room on the right for the end labels, below for the month ticks (and a legend,
-    a note), above for its title: fixed margins, so where a label goes can be worked out before drawing."""
-    extra = 0.22 * legend_rows + 0.2 * (title_lines - 1)  # inches
+    ``note`` lines of a note), above for its title: fixed margins, so where a label goes can be worked out before drawing."""
+    extra = 0.22 * legend_rows + 0.2 * (title_lines - 1) + 0.2 * max(note - 1, 0)  # inches
     fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT + extra))
     width = max([len(t) for t in labels] or [0]) * SIZE * 0.62 + 14  # pt
     h = (HEIGHT + extra) * 72
-    bottom = 44 + 16 * legend_rows + (14 if note else 0)
+    bottom = 44 + 16 * legend_rows + 14 * note
     top = 22 + 14.4 * (title_lines - 1)
     fig.subplots_adjust(left=46 / (WIDTH * 72), right=1 - width / (WIDTH * 72), bottom=bottom / h, top=1 - top / h)
     return fig, ax
@@ -262,7 +270,7 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
     comparators = [c for c in comparators if c[0] is not None]
     ends += [(v, f"{name} {_fmt(measure, v)}", c) for v, name, c, _, _ in comparators]
     note = bool(comparators and measure.comparator_year)
-    fig, ax = _frame([t for _, t, _ in ends], note=note)
+    fig, ax = _frame([t for _, t, _ in ends], note=int(note))
     ax.set_xlim(-0.5, right)
     values = [*s["value"], *s["target"], *s["tolerance"], *(c[0] for c in comparators)]
     _set_y(ax, measure.unit, values)
@@ -405,11 +413,15 @@ def _xmr_figure(measure: Measure, spc, title: str | None = None):
     if spc.target is not None:
         ends.append((spc.target, f"Target {_threshold(measure, spc.target)}", TARGET["color"]))
     classes = [c for c in SPC_MARKERS if (p["variation"] == c).any()]
-    basis = getattr(spc, "basis", None)
+    basis = _basis(spc)
     trial = " (trial limits)" if spc.trial else ""
     title = textwrap.fill(title or f"XmR chart, {n} months{trial}", 56)  # a long title on two lines
+    note = textwrap.fill(f"Plotted: {basis}", 66) if basis else ""  # within the figure's width
     fig, ax = _frame(
-        [t for _, t, _ in ends], (len(classes) + 1) // 2, note=bool(basis), title_lines=title.count("\n") + 1
+        [t for _, t, _ in ends],
+        (len(classes) + 1) // 2,
+        note=note.count("\n") + 1 if note else 0,
+        title_lines=title.count("\n") + 1,
     )
     right = n - 0.5
     ax.set_xlim(-0.5, right)
@@ -450,8 +462,8 @@ def _xmr_figure(measure: Measure, spc, title: str | None = None):
     if classes:
         ax.legend(loc="upper left", bbox_to_anchor=(-0.12, -0.2), ncol=2, frameon=False, fontsize=SIZE,
                   handletextpad=0.3, columnspacing=1.0, borderaxespad=0)  # fmt: skip
-    if basis:
-        fig.text(0.01, 0.01, f"Plotted: {basis}", fontsize=SIZE, color="#333333")
+    if note:
+        fig.text(0.01, 0.01, note, fontsize=SIZE, color="#333333", va="bottom")
     return fig
 
 
@@ -472,7 +484,7 @@ def xmr_alt_text(measure: Measure, spc) -> str:
     if known.empty:
         return f"XmR chart of {measure.title}: no figures."
     months = list(p["period"])
-    basis = getattr(spc, "basis", None)
+    basis = _basis(spc)
     parts = [
         f"XmR chart of {measure.title}" + (f" ({basis})" if basis else "") + f", {_label(months[0])} to "
         f"{_label(months[-1])}."

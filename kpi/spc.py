@@ -63,6 +63,7 @@ ASSURANCE_TEXT = {
     "hit_and_miss": "the target will be met in some months and missed in others (hit and miss)",
     None: "no target to assure against",
 }
+PLAIN_BASIS = "the monthly figures"  # a flow judged month by month: nothing to say about what is plotted
 RULES = ("outside_limits", "shift", "trend", "two_of_three")  # in the order they are listed
 
 
@@ -73,7 +74,7 @@ class SPC:
     points: pd.DataFrame
     improvement: str
     target: float | None
-    basis: str = "the monthly figures"  # what the points are, in words (the chart and the page say it)
+    basis: str = PLAIN_BASIS  # what the points are, in words (the chart and the page say it)
 
     @property
     def latest(self) -> pd.Series | None:
@@ -303,7 +304,7 @@ def basis(measure, monthly: bool) -> str:
         over = "projected year-end" if "fy" in windows else "year-to-date" if "ytd" in windows else "rolling 12-month"
         return f"the month's own figures, behind the {over} figure"
     if measure.kind == "flow":
-        return "the monthly figures"
+        return PLAIN_BASIS
     what = "month-end" if measure.kind == "stock" else "rolling 12-month"
     return f"the {what} figures, with limits allowing for their overlap from month to month"
 
