@@ -542,19 +542,24 @@ and has not been written by a manager.{self._public_note()}{self._notes_pointer(
 
     def _mdc_cells(self, m: Measure) -> str:
         """The Making Data Count variation and assurance: icon and words (for a suppressed month, why none)."""
+        return "".join(f"<td>{x}</td>" for x in self._mdc(m))
+
+    def _mdc(self, m: Measure) -> tuple[str, str]:
+        """The Making Data Count variation and assurance icons, each with its words (the glance table's, and
+        under a KPI page's XmR chart)."""
         from . import glance as gl
 
         spc = self.verdict(m.ref)
         if spc is None:
             none = f"Suppressed ({privacy.SUPPRESSED})"
-            return f"<td>{none}</td><td>{none}</td>"
+            return none, none
         last = spc.latest
         side = None
         if last is not None and not pd.isna(last["mean"]) and last["value"] != last["mean"]:
             side = "high" if last["value"] > last["mean"] else "low"
         variation = gl.with_words(gl.variation_icon(spc.variation, side), gl.variation_words(spc.variation, side))
         assurance = gl.with_words(gl.assurance_icon(spc.assurance), gl.ASSURANCE_WORDS[spc.assurance])
-        return f"<td>{variation}</td><td>{assurance}</td>"
+        return variation, assurance
 
     def glance(self) -> None:
         """The month on one screen: one row per KPI in number order, with this month's figure and its working,
@@ -766,6 +771,8 @@ Measure {m.ref}: {_e(m.title)}.</p>
             trend = f"<p><em>No chart: no figures for {_e(first)} to {_e(month_name(self.month))}.</em></p>"
         if spc.points["mean"].notna().any():
             xmr = _svg_img(xmr_chart(m, spc), xmr_alt_text(m, spc))
+            if self.verdict(m.ref) is not None:  # the verdict's icons under the chart that shows it
+                xmr += f'<figcaption class="mdc-pair">{"".join(self._mdc(m))}</figcaption>'
         else:
             xmr = "<p><em>No XmR chart: fewer than two figures to set its limits.</em></p>"
         return f'<div class="charts"><figure>{trend}</figure><figure>{xmr}</figure></div>'

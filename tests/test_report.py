@@ -56,7 +56,8 @@ def test_one_report_with_every_section_and_kpi(batch):
     assert html.count('<img alt="XmR chart of') == 19
     assert len(re.findall(r'<div class="charts"><figure><img alt="Line chart of[^"]*" src="data:image/svg\+xml;base64,'
                           r'[^"]+"/?></figure><figure><img alt="XmR chart of[^"]*Mean [^"]*process limit[^"]*" '
-                          r'src="data:image/svg\+xml;base64,[^"]+"/?></figure></div>', html)) == 19  # fmt: skip
+                          r'src="data:image/svg\+xml;base64,[^"]+"/?><figcaption class="mdc-pair">.*?</figcaption>'
+                          r'</figure></div>', html)) == 19  # fmt: skip
     assert re.search(r"(Green: meets target|Amber: within tolerance|Red: outside tolerance)", html)
     assert "DRAFT" in html  # no manager's commentary given: drafted, and marked so
     # every KPI page carries its Making Data Count verdict, in words
@@ -65,6 +66,11 @@ def test_one_report_with_every_section_and_kpi(batch):
     verdicts = ("Common cause variation", "Special cause variation: improvement", "Special cause variation: concern")
     for page in pages:
         assert "(Making Data Count, 24 months)" in page and any(v in page for v in verdicts), page[:200]
+        # under its XmR chart, the verdict's two icons with their words, as in the glance table
+        caption = re.search(r'<figcaption class="mdc-pair">(.*?)</figcaption>', page).group(1)
+        assert caption.count("<svg") == (1 if "No target to assure" in caption else 2), caption
+        assert any(w in caption for w in ("Common cause", "Special cause")), caption
+        assert any(w in caption for w in ("Target consistently", "Hit and miss", "No target")), caption
     assert "Special cause variation this month" in html and "SPC variation" in html
 
 
