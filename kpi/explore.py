@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from .calendar import add_months, month_label, month_start, months_back
 from .catalogue import Catalogue, Measure, load
-from .drivers import CODE_LABELS, STORY_BREAKDOWNS, decompose, labels, months_of, periods  # noqa: F401
-from .engine import Context, compute
+from .drivers import CODE_LABELS, STORY_BREAKDOWNS, decompose, labels, months_of, periods, rank_breakdowns  # noqa: F401
+from .engine import BREAKDOWNS, Context, compute
 from .engine import cohort as _cohort
 from .narrative import _fmt
 from .scorecard import DEFAULT_TARGETS, scorecard
@@ -90,6 +91,72 @@ class Story:
                 f"({share:.0%} of the change{',' if how else ''}{how})."
             )
         return " ".join(out)
+
+
+def _amount(m: Measure, v, signed: bool = False) -> str:
+    """A figure, change or contribution of a breakdown's table: a percentage's changes in points, a period's counts
+    (months averaged) and rates to one decimal, an average to its measure's decimals."""
+    if v is None or pd.isna(v):
+        return ""
+    places = max(m.decimals, 1) if m.unit in ("percent", "average") else 1
+    text = f"{v:+,.{places}f}" if signed else f"{v:,.{places}f}"
+    if m.unit == "percent":
+        return text + (" pts" if signed else "%")
+    return text
+
+
+def _own(variation, first) -> str:
+    """A group's own SPC in a cell: 'concern since May 2026', 'common cause'."""
+    if variation is None or pd.isna(variation):
+        return ""
+    if not str(variation).startswith("special"):
+        return "common cause"
+    kind = str(variation).removeprefix("special_cause_").replace("neither", "a shift")
+    return f"{kind} since {pd.Timestamp(first + '-01'):%b %Y}" if first else kind
+
+
+def _share(v) -> str:
+    return "" if v is None or pd.isna(v) else f"{v:.0%}"
+
+
+def drivers_view(m: Measure, d: pd.DataFrame, rows: int | None = None) -> pd.DataFrame:
+    """A breakdown's groups as an analyst reads them (from :func:`kpi.drivers.rank_breakdowns`'s decompositions):
+    group, figure before and after, change, contribution to the change overall, share of the change, share of the
+    cases and special cause on its own limits; largest part in the change first, formatted."""
+    d = d.head(rows) if rows else d
+    return pd.DataFrame(
+        {
+            "Group": d["label"].astype(str),
+            "Before": [_amount(m, v) for v in d["value_before"]],
+            "After": [_amount(m, v) for v in d["value_after"]],
+            "Change": [
+                _amount(m, b - a, signed=True) for a, b in zip(d["value_before"], d["value_after"], strict=True)
+            ],
+            "Contribution": [_amount(m, v, signed=True) for v in d["contribution"]],
+            "Share of the change": [_share(v) for v in d["share_of_change"]],
+            "Share of the cases": [_share(v) for v in d["weight"]],
+            "Own SPC": [_own(v, f) for v, f in zip(d["group_variation"], d["group_since"], strict=True)],
+        }
+    ).set_index("Group")
+
+
+def ranking_view(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The ranking of :func:`kpi.drivers.rank_breakdowns`, formatted: where is it? first."""
+    return pd.DataFrame(
+        {
+            "Rank": [str(r) if pd.notna(r) else "" for r in ranked["rank"]],
+            "Breakdown": ranked["breakdown"].str.replace("_", " "),
+            "Top group": [
+                "" if pd.isna(g) else f"{g} (mostly {w})" if isinstance(w, str) else str(g)
+                for g, w in zip(ranked["label"], ranked["within"], strict=True)
+            ],
+            "Share of the change": [_share(v) for v in ranked["share_of_change"]],
+            "Share of the cases": [_share(v) for v in ranked["weight"]],
+            "Beyond its size": [f"{v:+.0%}" if v else "" for v in ranked["score"]],
+            "Own SPC": [_own(v, f) for v, f in zip(ranked["group_variation"], ranked["group_since"], strict=True)],
+            "Note": ranked["note"],
+        }
+    ).set_index("Rank")
 
 
 def _verdict(spc: SPC) -> str:
@@ -221,6 +288,32 @@ class Explorer:
         out = decompose(m, groups, total, a, b, by)
         out.insert(1, "label", out["group"].map(self._label_map(by)))
         return out
+
+    def windows(self, name: str, month: str | None = None, before=None, after=None) -> tuple[list[str], list[str]]:
+        """The months compared: ``before`` and ``after`` as given ('2026-05..2026-10', a month or a list), else the
+        story's choice (:func:`kpi.drivers.periods`): the latest signal or 3 months to ``month``, and the 12 before."""
+        month = self._month(month if month is not None or after is None else months_of(after)[-1])
+        if after is None:
+            after = periods(self.spc(name, month), month)[1]
+        after = months_of(after)
+        if before is None:
+            before = months_back(month_label(add_months(month_start(after[0]), -1)), 12)
+        return months_of(before), after
+
+    def where(self, name: str, month: str | None = None, by=None, before=None, after=None) -> pd.DataFrame:
+        """Where is it? Each breakdown (``by``: one or several; None: every one) ranked by how much of the change
+        its groups explain beyond their size, with its top group's own SPC (:func:`kpi.drivers.rank_breakdowns`).
+        Breakdowns the measure's records have not, or that repeat another, come last, said why."""
+        m = self.measure(name)
+        before, after = self.windows(m.ref, month, before, after)
+        month = after[-1] if month is None else self._month(month)
+        months = sorted(set(months_back(month, SPC_MONTHS)) | set(before) | set(after))
+        by = list(BREAKDOWNS) if by is None else [by] if isinstance(by, str) else list(by)
+        total = compute(self.context, self.catalogue, months, refs=[m.ref])
+        groups = {b: compute(self.context, self.catalogue, months, by=b, refs=[m.ref]) for b in by}
+        team_locality = dict(self.context.con.execute("SELECT team_id, locality_id FROM teams").fetchall())
+        names = {b: self._label_map(b) for b in by}
+        return rank_breakdowns(m, groups, total, before, after, team_locality, names)
 
     def cohort(self, name: str, month: str | None = None, numerator: bool = False) -> pd.DataFrame:
         """The records behind the measure's figure for a month, with child characteristics and team

@@ -5,7 +5,7 @@ import json
 import pytest
 from helpers import build_store, referral
 
-from kpi.explore import Explorer, months_of
+from kpi.explore import Explorer, drivers_view, months_of, ranking_view
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +184,47 @@ def test_any_sets_measure_can_be_explored(small_authority, tmp_path):
     assert (
         main(["explore", "D4", "--store", str(root / "store.duckdb"), "--out", str(tmp_path)]) == 2
     )  # not a county measure
+
+
+def test_where_ranks_the_breakdowns_and_formats_the_groups(two_localities):
+    """March to April 2024 (the fixture): South has 137.5% of the 12.5-point rise but is 62.5% of the referrals,
+    most of them, moving with the whole: no locality is named. Every referral is from the police (one group: all of
+    the cases) and a referral has no placement type: said, not ranked."""
+    x = two_localities
+    r = x.where("1.7", before="2024-03", after="2024-04", by=("placement_type", "source", "locality"))
+    assert r["breakdown"].tolist() == ["source", "locality", "placement_type"]  # tied: in the order asked
+    assert r["rank"].isna().all()
+    assert r["note"].tolist() == [
+        "no group explains more of the change than its size",
+        "no group explains more of the change than its size",
+        "not recorded for this measure",
+    ]
+    assert (r.attrs["before"], r.attrs["after"]) == (["2024-03"], ["2024-04"])
+    view = drivers_view(x.measure("1.7"), r.attrs["drivers"]["locality"])
+    assert view.index.tolist() == ["South", "North"]
+    assert view.loc["South"].tolist()[:6] == ["25.0%", "50.0%", "+25.0 pts", "+17.2 pts", "138%", "62%"]
+    assert view.loc["North", ["Change", "Contribution", "Share of the change"]].tolist() == [
+        "-25.0 pts",
+        "-4.7 pts",
+        "-38%",
+    ]
+    shown = ranking_view(r)
+    assert shown.columns.tolist() == [
+        "Breakdown",
+        "Top group",
+        "Share of the change",
+        "Share of the cases",
+        "Beyond its size",
+        "Own SPC",
+        "Note",
+    ]
+    assert shown["Breakdown"].tolist() == ["source", "locality", "placement type"]
+
+
+def test_the_windows_default_to_the_storys_and_take_either_end(two_localities):
+    x = two_localities
+    before, after = x.windows("1.7", "2024-04", after="2024-04")
+    assert after == ["2024-04"] and before == months_of("2023-04..2024-03")  # the 12 months before
+    assert x.windows("1.7", before="2024-03", after="2024-04") == (["2024-03"], ["2024-04"])
+    # no signal in two months of figures: the latest 3 months, and the 12 before them
+    assert x.windows("1.7", "2024-04") == (months_of("2023-02..2024-01"), months_of("2024-02..2024-04"))
