@@ -381,6 +381,14 @@ RANK_COLUMNS = [
 ]
 
 
+def _denominator_unrecorded(m: Measure, g: pd.DataFrame) -> bool:
+    """A ratio whose denominator has no group of the breakdown (social workers' caseloads by the children's age
+    band: the workers have none): its groups' figures cannot be had."""
+    if m.unit not in ("percent", "average"):
+        return False
+    return not (g.loc[g["grp"].notna(), "denominator"].fillna(0) != 0).any()
+
+
 def own_spc(m: Measure, groups: pd.DataFrame, group) -> SPC:
     """A group's own SPC from the breakdown's rows (month, grp, numerator, denominator[, value]), as the report
     judges it (no target)."""
@@ -409,7 +417,7 @@ def rank_breakdowns(
     naming the same change, A140: the locality is kept unless the team holds :data:`WITHIN` of its locality's
     contribution with under :data:`WITHIN` of its cases, the sharper answer; a team kept with its locality is its
     ``within``) and one the measure's records have not
-    (a visit's referral source). ``names``: breakdown -> function labelling a group. The decompositions are in
+    (a visit's referral source; a caseload's age band, whose denominator, the workers, has none). ``names``: breakdown -> function labelling a group. The decompositions are in
     ``attrs["drivers"]`` (breakdown -> :func:`decompose` with ``label``, ``weight``, ``z`` and each group's own
     SPC)."""
     change_of, rows = {}, {}
@@ -417,7 +425,7 @@ def rank_breakdowns(
         row = dict.fromkeys(RANK_COLUMNS)
         row.update(breakdown=b, score=0.0, groups_named=0)
         rows[b] = row
-        if g is None or g.empty or g["grp"].isna().all():
+        if g is None or g.empty or g["grp"].isna().all() or _denominator_unrecorded(m, g):
             row["note"] = "not recorded for this measure"
             continue
         d = decompose(m, g, total, before, after, b)
@@ -430,7 +438,7 @@ def rank_breakdowns(
         # not a small group (a twentieth of the cases or less rests on a handful), nor one whose chance is unknown
         telling = telling[(telling["weight"] >= SMALLEST) & telling["z"].notna()]
         if telling.empty:
-            row["note"] = "no group explains more of the change than its size"
+            row["note"] = "no group beyond its size"
             continue
         top = telling.iloc[0]
         row.update(

@@ -16,6 +16,8 @@ uses too.
 
 from __future__ import annotations
 
+import base64
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +30,8 @@ from .engine import BREAKDOWNS, Context, compute
 from .engine import cohort as _cohort
 from .narrative import _fmt
 from .scorecard import DEFAULT_TARGETS, scorecard
+from .spc import ASSURANCE_TEXT, SPC, VARIATION_TEXT, spc_of
 from .spc import MONTHS as SPC_MONTHS
-from .spc import SPC, VARIATION_TEXT, spc_of
 from .store import connect
 
 # explore notebooks written about one measure (their text, charts and questions are its): (catalogue, reference)
@@ -99,7 +101,8 @@ def _amount(m: Measure, v, signed: bool = False) -> str:
     if v is None or pd.isna(v):
         return ""
     places = max(m.decimals, 1) if m.unit in ("percent", "average") else 1
-    text = f"{v:+,.{places}f}" if signed else f"{v:,.{places}f}"
+    v = 0.0 if round(v, places) == 0 else v  # not "-0.0"
+    text = f"{v:+,.{places}f}" if signed and v else f"{v:,.{places}f}"
     if m.unit == "percent":
         return text + (" pts" if signed else "%")
     return text
@@ -157,6 +160,107 @@ def ranking_view(ranked: pd.DataFrame) -> pd.DataFrame:
             "Note": ranked["note"],
         }
     ).set_index("Rank")
+
+
+def spc_table(m: Measure, spc: SPC) -> pd.DataFrame:
+    """The SPC verdict on the latest month as a small table: figure, mean, process limits, variation, the rules
+    that fired, assurance against the target and what was judged."""
+    last = spc.latest
+    if last is None:
+        return pd.DataFrame({"": ["no figures"]}, index=["Variation"])
+    rules = str(last["rules"] or "").replace("_", " ").replace(",", ", ")
+    rows = {
+        "Latest month": span_label([str(last["period"])]),
+        "Figure": _amount(m, last["value"]),
+        "Mean": _amount(m, last["mean"]),
+        "Process limits": f"{_amount(m, last['lpl'])} to {_amount(m, last['upl'])}" if pd.notna(last["upl"]) else "",
+        "Variation": VARIATION_TEXT[spc.variation],
+        "Rules": rules or "none",
+        "Assurance": ASSURANCE_TEXT[spc.assurance] if spc.assurance else "no target",
+        "Judged on": spc.basis,
+    }
+    return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+
+
+@dataclass
+class Panel:
+    """A heading, a sentence and a table with a chart beside it, for a notebook (HTML) or a console (text)."""
+
+    heading: str
+    sentence: str
+    table: pd.DataFrame | None = None
+    chart: bytes | None = None
+
+    def _repr_html_(self) -> str:
+        table = "" if self.table is None else self.table.to_html()
+        img = (
+            f'<img style="flex:1 1 32em;max-width:100%;min-width:0" alt="XmR chart: {html.escape(self.heading)}" '
+            f'src="data:image/png;base64,{base64.b64encode(self.chart).decode()}">'
+            if self.chart
+            else ""
+        )
+        return (
+            f"<h4>{html.escape(self.heading)}</h4><p>{html.escape(self.sentence)}</p>"
+            '<div style="display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start">'
+            f'<div style="flex:0 1 24em">{table}</div>{img}</div>'
+        )
+
+    def __repr__(self) -> str:
+        table = "" if self.table is None else "\n" + self.table.to_string()
+        return f"{self.heading}\n{self.sentence}{table}"
+
+
+def where_text(m: Measure, ranked: pd.DataFrame) -> str:
+    """The ranking in words: how the figure moved between the periods compared, the top group and its own SPC,
+    and the breakdowns the measure's records have not."""
+    out = [f"{m.ref} {m.title}"]
+    if "change" in ranked.attrs:
+        a, b = ranked.attrs["value_before"], ranked.attrs["value_after"]
+        change = _amount(m, ranked.attrs["change"], signed=True)
+        out[0] += (
+            f" moved from {_fmt(m, a)} ({span_label(ranked.attrs['before'])}) to {_fmt(m, b)} "
+            f"({span_label(ranked.attrs['after'])}), {change}."
+        )
+    top = ranked[ranked["rank"] == 1]
+    if top.empty:
+        out.append("No group of any breakdown explains more of the change than its share of the cases.")
+    else:
+        t = top.iloc[0]
+        name = f"{t['label']}{f' (mostly {t.within})' if isinstance(t['within'], str) else ''}"
+        own = _own(t["group_variation"], t["group_since"])
+        out.append(
+            f"Where: {name}, by {t['breakdown'].replace('_', ' ')}: {t['share_of_change']:.0%} of the change with "
+            f"{t['weight']:.0%} of the cases; on its own limits {own or 'too few figures to judge'}."
+        )
+    missing = ranked.loc[ranked["note"].str.startswith("not recorded"), "breakdown"].str.replace("_", " ")
+    if len(missing):
+        out.append(f"Not recorded for this measure, so not tried: {', '.join(missing)}.")
+    return " ".join(out)
+
+
+def breakdown_tables(m: Measure, ranked: pd.DataFrame, rows: int = 8) -> Panel:
+    """Each breakdown tried, in the ranking's order, as :func:`drivers_view` tables (at most ``rows`` groups)."""
+    parts = []
+    for _, r in ranked.iterrows():
+        d = ranked.attrs["drivers"].get(r["breakdown"])
+        if d is None:
+            continue
+        note = f" <em>({html.escape(r['note'])})</em>" if r["note"] else ""
+        head = f"<h4>By {html.escape(r['breakdown'].replace('_', ' '))}{note}</h4>"
+        parts.append(head + drivers_view(m, d, rows).to_html())
+    return _Html("".join(parts), "\n".join(ranked["breakdown"]))
+
+
+@dataclass
+class _Html:
+    markup: str
+    text: str
+
+    def _repr_html_(self) -> str:
+        return self.markup
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 def _verdict(spc: SPC) -> str:
@@ -313,7 +417,27 @@ class Explorer:
         groups = {b: compute(self.context, self.catalogue, months, by=b, refs=[m.ref]) for b in by}
         team_locality = dict(self.context.con.execute("SELECT team_id, locality_id FROM teams").fetchall())
         names = {b: self._label_map(b) for b in by}
-        return rank_breakdowns(m, groups, total, before, after, team_locality, names)
+        out = rank_breakdowns(m, groups, total, before, after, team_locality, names)
+        out.attrs.update(measure=m.ref, month=month)
+        return out
+
+    def verdict(self, name: str, month: str | None = None, by: str | None = None, group: str | None = None) -> Panel:
+        """Is it real? The SPC verdict on the latest month (or a group's, on its own limits) in words
+        (:func:`kpi.narrative.spc_sentence`), as a small table, and its XmR chart beside it."""
+        from .narrative import spc_sentence
+
+        m = self.measure(name)
+        spc = self.spc(m.ref, month, by=by, group=group)
+        heading = f"{m.ref} {m.title}" + (f": {group} ({by.replace('_', ' ')}) on its own limits" if group else "")
+        return Panel(heading, spc_sentence(spc, m), spc_table(m, spc), self.spc_chart(m.ref, month, by=by, group=group))
+
+    def top_verdict(self, ranked: pd.DataFrame) -> Panel:
+        """The verdict on the ranking's top group on its own limits (or why there is none)."""
+        top = ranked[ranked["rank"] == 1]
+        if top.empty:
+            return Panel("No group ranked", "No group of any breakdown explains more of the change than its size.")
+        t = top.iloc[0]
+        return self.verdict(ranked.attrs["measure"], ranked.attrs["month"], t["breakdown"], t["label"])
 
     def cohort(self, name: str, month: str | None = None, numerator: bool = False) -> pd.DataFrame:
         """The records behind the measure's figure for a month, with child characteristics and team
