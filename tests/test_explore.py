@@ -305,3 +305,30 @@ def test_a_measure_has_the_breakdowns_of_its_records(small_authority):
     assert notes("6.7")["source"] == "not recorded for this measure"
     assert notes("6.7")["placement_type"] != "not recorded for this measure"
     assert notes("8.3")["age_band"] == "not recorded for this measure"
+
+
+def test_the_verdict_is_a_sentence_a_small_table_and_the_chart_beside_it():
+    """24 months to October 2026: 10% and 12% by turns for 16 months, then 20% for 8. Mean (16 x 11 + 8 x 20) / 24
+    = 14%; the jump's moving range screened out, limits 14 +/- 2.66 x 2 x 15/22 = 10.4% to 17.6%: October, above
+    them, is special cause, a concern for re-referrals (lower is better)."""
+    import numpy as np
+
+    from kpi.catalogue import load
+    from kpi.explore import Panel, spc_table
+    from kpi.spc import spc_of
+
+    m = load("county")["1.7"]
+    months = months_of("2024-11..2026-10")
+    spc = spc_of(m, pd.DataFrame({"month": months, "value": [10, 12] * 8 + [20] * 8, "target": np.nan}))
+    t = spc_table(m, spc)[""]
+    assert t[["Latest month", "Figure", "Mean", "Process limits"]].tolist() == [
+        "October 2026",
+        "20.0%",
+        "14.0%",
+        "10.4% to 17.6%",
+    ]
+    assert t["Variation"] == "Special cause variation: concern" and "outside limits" in t["Rules"]
+    assert t["Assurance"] == "no target" and t["Judged on"] == "the monthly figures"
+    page = Panel("1.7 Re-referrals", "Special cause: concern.", spc_table(m, spc), b"PNG")._repr_html_()
+    assert "display:flex" in page and page.index("<table") < page.index("<img")  # the table, the chart beside it
+    assert "data:image/png;base64,UE5H" in page and "Special cause: concern." in page
