@@ -126,6 +126,9 @@ def drivers_view(m: Measure, d: pd.DataFrame, rows: int | None = None) -> pd.Dat
     """A breakdown's groups as an analyst reads them (from :func:`kpi.drivers.rank_breakdowns`'s decompositions):
     group, figure before and after, change, contribution to the change overall, share of the change, share of the
     cases and special cause on its own limits; largest part in the change first, formatted."""
+    if d is None:  # a breakdown not tried
+        d = pd.DataFrame(columns=["label", "value_before", "value_after", "contribution", "share_of_change", "weight"])
+        d = d.assign(group_variation=None, group_since=None)
     d = d.head(rows) if rows else d
     return pd.DataFrame(
         {
@@ -192,9 +195,9 @@ class Panel:
     chart: bytes | None = None
 
     def _repr_html_(self) -> str:
-        table = "" if self.table is None else self.table.to_html()
+        table = "" if self.table is None else f'<div style="flex:0 1 24em">{self.table.to_html()}</div>'
         img = (
-            f'<img style="flex:1 1 32em;max-width:100%;min-width:0" alt="XmR chart: {html.escape(self.heading)}" '
+            f'<img style="flex:1 1 32em;max-width:100%;min-width:0" alt="Chart: {html.escape(self.heading)}" '
             f'src="data:image/png;base64,{base64.b64encode(self.chart).decode()}">'
             if self.chart
             else ""
@@ -202,7 +205,7 @@ class Panel:
         return (
             f"<h4>{html.escape(self.heading)}</h4><p>{html.escape(self.sentence)}</p>"
             '<div style="display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start">'
-            f'<div style="flex:0 1 24em">{table}</div>{img}</div>'
+            f"{table}{img}</div>"
         )
 
     def __repr__(self) -> str:
@@ -214,6 +217,8 @@ def where_text(m: Measure, ranked: pd.DataFrame) -> str:
     """The ranking in words: how the figure moved between the periods compared, the top group and its own SPC,
     and the breakdowns the measure's records have not."""
     out = [f"{m.ref} {m.title}"]
+    if ranked.attrs.get("unavailable"):
+        return f"{out[0]}: {ranked.attrs['unavailable']}. No records, so no breakdowns."
     if "change" in ranked.attrs:
         a, b = ranked.attrs["value_before"], ranked.attrs["value_after"]
         change = _amount(m, ranked.attrs["change"], signed=True)
@@ -418,8 +423,17 @@ class Explorer:
         team_locality = dict(self.context.con.execute("SELECT team_id, locality_id FROM teams").fetchall())
         names = {b: self._label_map(b) for b in by}
         out = rank_breakdowns(m, groups, total, before, after, team_locality, names)
-        out.attrs.update(measure=m.ref, month=month)
+        out.attrs.update(measure=m.ref, month=month, unavailable=self.context.unavailable(m))
         return out
+
+    def top_chart(self, ranked: pd.DataFrame) -> Panel:
+        """The ranking's top breakdown month by month, its top group in bold (or why there is none)."""
+        first = ranked["breakdown"].iloc[0]
+        if first not in ranked.attrs["drivers"]:
+            return Panel("No breakdown", "None of the breakdowns is recorded for this measure.")
+        m, month, top = ranked.attrs["measure"], ranked.attrs["month"], ranked["label"].iloc[0]
+        chart = self.breakdown_chart(m, first, month, highlight=None if pd.isna(top) else top)
+        return Panel(f"By {first.replace('_', ' ')}, month by month", "", None, chart)
 
     def verdict(self, name: str, month: str | None = None, by: str | None = None, group: str | None = None) -> Panel:
         """Is it real? The SPC verdict on the latest month (or a group's, on its own limits) in words
@@ -444,6 +458,8 @@ class Explorer:
         (``numerator=True``: only those counted in the numerator). Record level: for the analyst only,
         never for a report or a shared file."""
         m = self.measure(name)
+        if self.context.unavailable(m):  # supplied as figures: no records behind them
+            return pd.DataFrame(columns=["record_table", "record_id", "child_id", "numerator", "denominator"])
         df = _cohort(self.context, m, self._month(month))
         return df[df["numerator"] > 0].reset_index(drop=True) if numerator else df
 

@@ -332,3 +332,15 @@ def test_the_verdict_is_a_sentence_a_small_table_and_the_chart_beside_it():
     page = Panel("1.7 Re-referrals", "Special cause: concern.", spc_table(m, spc), b"PNG")._repr_html_()
     assert "display:flex" in page and page.index("<table") < page.index("<img")  # the table, the chart beside it
     assert "data:image/png;base64,UE5H" in page and "Special cause: concern." in page
+
+
+def test_a_measure_supplied_as_figures_has_no_breakdowns_and_says_why(small_authority):
+    """The scorecard's SCC/011b is given as monthly figures (no records): nothing to break down, said."""
+    root, _ = small_authority
+    x = Explorer(root / "store.duckdb", catalogue="scorecard")
+    r = x.where("SCC/011b", "2026-10")
+    assert (r["note"] == "not recorded for this measure").all() and not r.attrs["drivers"]
+    m = x.measure("SCC/011b")
+    assert where_text(m, r).endswith("No records, so no breakdowns.") and "supplied" in where_text(m, r)
+    assert drivers_view(m, r.attrs["drivers"].get("locality")).empty
+    assert x.top_chart(r).heading == "No breakdown" and x.cohort("SCC/011b", "2026-10").empty
