@@ -197,7 +197,8 @@ class Panel:
     def _repr_html_(self) -> str:
         table = "" if self.table is None else f'<div style="flex:0 1 24em">{self.table.to_html()}</div>'
         img = (
-            f'<img style="flex:1 1 32em;max-width:100%;min-width:0" alt="Chart: {html.escape(self.heading)}" '
+            f'<img style="{"flex:1 1 32em;min-width:0;" if table else ""}max-width:100%" '
+            f'alt="Chart: {html.escape(self.heading)}" '
             f'src="data:image/png;base64,{base64.b64encode(self.chart).decode()}">'
             if self.chart
             else ""
