@@ -54,9 +54,7 @@ MAJORITY = 0.5  # ... and is not most of the cases: a majority's more than all t
 PER_BREAKDOWN = 2  # groups named of one breakdown
 BREAKDOWNS_NAMED = 2  # breakdowns named for one KPI
 NAMED = 3  # groups named for one KPI
-SMALLEST = (
-    0.05  # a group ranked is at least this share of the cases: a ranking tries every group of every breakdown (A141)
-)
+SMALLEST = 0.05  # a group ranked is at least this share of the cases: a ranking tries every group (A141)
 WITHIN = 0.75  # a locality's team that holds this much of its contribution is named with it (A118)
 COLUMNS = [
     "measure",
@@ -408,16 +406,17 @@ def rank_breakdowns(
     names: dict | None = None,
 ) -> pd.DataFrame:
     """Where is it? Each breakdown tried (``by_groups``: breakdown -> month, grp, numerator, denominator[, value]),
-    ranked by how much of the change its informative groups (:func:`informative`, of at least :data:`SMALLEST` of the
-    cases, A141) explain beyond their share of the cases: its score is the sum of their share of the change less their weight. A row per breakdown
-    (:data:`RANK_COLUMNS`), with its top group and that group's own SPC (``group_variation``, ``group_since``).
+    ranked by how much of the change its informative groups (:func:`informative`, of at least :data:`SMALLEST` of
+    the cases, A141) explain beyond their share of the cases: its score is the sum of their share of the change less
+    their weight. A row per breakdown (:data:`RANK_COLUMNS`), with its top group and that group's own SPC
+    (``group_variation``, ``group_since``).
 
     Not ranked, and said why in ``note``: a breakdown whose groups explain nothing beyond their size (no group
-    named, so a majority moving with the whole never leads), one that repeats another (a team and its locality
-    naming the same change, A140: the locality is kept unless the team holds :data:`WITHIN` of its locality's
-    contribution with under :data:`WITHIN` of its cases, the sharper answer; a team kept with its locality is its
-    ``within``) and one the measure's records have not
-    (a visit's referral source; a caseload's age band, whose denominator, the workers, has none). ``names``: breakdown -> function labelling a group. The decompositions are in
+    named, so a majority moving with the whole never leads); one that repeats another (a team and its locality
+    naming the same change, A140: the locality is kept, the team its ``within``, unless the team holds
+    :data:`WITHIN` of its locality's contribution with under :data:`WITHIN` of its cases, the sharper answer); one
+    the measure's records have not (a visit's referral source; a caseload's age band, whose denominator, the
+    workers, has none). ``names``: breakdown -> function labelling a group. The decompositions are in
     ``attrs["drivers"]`` (breakdown -> :func:`decompose` with ``label``, ``weight``, ``z`` and each group's own
     SPC)."""
     change_of, rows = {}, {}
