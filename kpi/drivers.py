@@ -54,6 +54,7 @@ MAJORITY = 0.5  # ... and is not most of the cases: a majority's more than all t
 PER_BREAKDOWN = 2  # groups named of one breakdown
 BREAKDOWNS_NAMED = 2  # breakdowns named for one KPI
 NAMED = 3  # groups named for one KPI
+SMALLEST = 0.05  # a group ranked is at least this share of the cases: a ranking tries every group (A141)
 WITHIN = 0.75  # a locality's team that holds this much of its contribution is named with it (A118)
 COLUMNS = [
     "measure",
@@ -357,4 +358,113 @@ def _rows(ctx, cat: Catalogue, chosen, found, by_group) -> list[dict]:
                     "smallest": _smallest(own[own["month"].isin(before + after)]),
                 }
             )
+    return out
+
+
+RANK_COLUMNS = [
+    "rank",
+    "breakdown",
+    "score",
+    "group",
+    "label",
+    "within",
+    "share_of_change",
+    "weight",
+    "contribution",
+    "z",
+    "groups_named",
+    "group_variation",
+    "group_since",
+    "note",
+]
+
+
+def _denominator_unrecorded(m: Measure, g: pd.DataFrame) -> bool:
+    """A ratio whose denominator has no group of the breakdown (social workers' caseloads by the children's age
+    band: the workers have none): its groups' figures cannot be had."""
+    if m.unit not in ("percent", "average"):
+        return False
+    return not (g.loc[g["grp"].notna(), "denominator"].fillna(0) != 0).any()
+
+
+def own_spc(m: Measure, groups: pd.DataFrame, group) -> SPC:
+    """A group's own SPC from the breakdown's rows (month, grp, numerator, denominator[, value]), as the report
+    judges it (no target)."""
+    own = groups[groups["grp"].isna()] if pd.isna(group) else groups[groups["grp"] == group]
+    if "value" not in own:
+        own = own.assign(value=value_of(m.unit, m.kind, own["numerator"], own["denominator"]))
+    return spc_of(m, own.assign(target=np.nan))
+
+
+def rank_breakdowns(
+    m: Measure,
+    by_groups: dict[str, pd.DataFrame | None],
+    total: pd.DataFrame,
+    before: list[str],
+    after: list[str],
+    team_locality: dict | None = None,
+    names: dict | None = None,
+) -> pd.DataFrame:
+    """Where is it? Each breakdown tried (``by_groups``: breakdown -> month, grp, numerator, denominator[, value]),
+    ranked by how much of the change its informative groups (:func:`informative`, of at least :data:`SMALLEST` of
+    the cases, A141) explain beyond their share of the cases: its score is the sum of their share of the change less
+    their weight. A row per breakdown (:data:`RANK_COLUMNS`), with its top group and that group's own SPC
+    (``group_variation``, ``group_since``).
+
+    Not ranked, and said why in ``note``: a breakdown whose groups explain nothing beyond their size (no group
+    named, so a majority moving with the whole never leads); one that repeats another (a team and its locality
+    naming the same change, A140: the locality is kept, the team its ``within``, unless the team holds
+    :data:`WITHIN` of its locality's contribution with under :data:`WITHIN` of its cases, the sharper answer); one
+    the measure's records have not (a visit's referral source; a caseload's age band, whose denominator, the
+    workers, has none). ``names``: breakdown -> function labelling a group. The decompositions are in
+    ``attrs["drivers"]`` (breakdown -> :func:`decompose` with ``label``, ``weight``, ``z`` and each group's own
+    SPC)."""
+    change_of, rows = {}, {}
+    for b, g in by_groups.items():
+        row = dict.fromkeys(RANK_COLUMNS)
+        row.update(breakdown=b, score=0.0, groups_named=0)
+        rows[b] = row
+        if g is None or g.empty or g["grp"].isna().all() or _denominator_unrecorded(m, g):
+            row["note"] = "not recorded for this measure"
+            continue
+        d = decompose(m, g, total, before, after, b)
+        d.insert(1, "label", d["group"].map(names[b]) if names and b in names else d["group"])
+        d = d.assign(weight=weight(d), z=beyond_chance(d, m) if d.attrs["change"] else np.nan)
+        spcs = [since(own_spc(m, g, grp)) for grp in d["group"]]
+        d["group_variation"], d["group_since"] = [v for v, _ in spcs], [f for _, f in spcs]
+        change_of[b] = d
+        telling = informative(d, m, most=len(d))
+        # not a small group (a twentieth of the cases or less rests on a handful), nor one whose chance is unknown
+        telling = telling[(telling["weight"] >= SMALLEST) & telling["z"].notna()]
+        if telling.empty:
+            row["note"] = "no group beyond its size"
+            continue
+        top = telling.iloc[0]
+        row.update(
+            score=float((telling["share_of_change"] - telling["weight"]).sum()),
+            groups_named=len(telling),
+            **{k: top[k] for k in ("group", "label", "share_of_change", "weight", "contribution", "z")},
+            **{k: top[k] for k in ("group_variation", "group_since")},
+        )
+    team, loc = rows.get("team"), rows.get("locality")
+    if team and loc and team["group"] is not None and loc["group"] is not None:
+        inside = (team_locality or {}).get(team["group"]) == loc["group"]
+        if inside and team["contribution"] / loc["contribution"] >= WITHIN:
+            sharper = team["weight"] / loc["weight"] < WITHIN
+            dropped, kept = (loc, team) if sharper else (team, loc)
+            dropped["note"] = f"repeats {kept['breakdown']}: {team['label']} is in {loc['label']}"
+            if not sharper:  # named with its locality, as the report names it (A118)
+                loc["within"] = team["label"]
+    out = pd.DataFrame(list(rows.values()), columns=RANK_COLUMNS)
+    note = out["note"].fillna("")
+    order = note.map(lambda n: 0 if not n else 1 if n.startswith("repeats") else 3 if n.startswith("not") else 2)
+    out = out.assign(note=note, _o=order, _s=-out["score"]).sort_values(["_o", "_s"], kind="stable")
+    ranked = (out["_o"] == 0).to_numpy()
+    out = out.drop(columns=["_o", "_s"]).reset_index(drop=True)
+    out["rank"] = pd.array([i + 1 if r else None for i, r in enumerate(ranked)], dtype="Int64")
+    out.attrs.update({"drivers": change_of, "before": before, "after": after})
+    if change_of:
+        out.attrs.update(
+            {k: next(iter(change_of.values())).attrs[k] for k in ("value_before", "value_after", "change")}
+        )
     return out

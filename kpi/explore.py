@@ -16,19 +16,22 @@ uses too.
 
 from __future__ import annotations
 
+import base64
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from .calendar import add_months, month_label, month_start, months_back
 from .catalogue import Catalogue, Measure, load
-from .drivers import CODE_LABELS, STORY_BREAKDOWNS, decompose, labels, months_of, periods  # noqa: F401
-from .engine import Context, compute
+from .drivers import CODE_LABELS, STORY_BREAKDOWNS, decompose, labels, months_of, periods, rank_breakdowns  # noqa: F401
+from .engine import BREAKDOWNS, Context, compute
 from .engine import cohort as _cohort
 from .narrative import _fmt
 from .scorecard import DEFAULT_TARGETS, scorecard
+from .spc import ASSURANCE_TEXT, SPC, VARIATION_TEXT, spc_of
 from .spc import MONTHS as SPC_MONTHS
-from .spc import SPC, VARIATION_TEXT, spc_of
 from .store import connect
 
 # explore notebooks written about one measure (their text, charts and questions are its): (catalogue, reference)
@@ -90,6 +93,180 @@ class Story:
                 f"({share:.0%} of the change{',' if how else ''}{how})."
             )
         return " ".join(out)
+
+
+def _amount(m: Measure, v, signed: bool = False) -> str:
+    """A figure, change or contribution of a breakdown's table: a percentage's changes in points, a period's counts
+    (months averaged) and rates to one decimal, an average to its measure's decimals."""
+    if v is None or pd.isna(v):
+        return ""
+    places = max(m.decimals, 1) if m.unit in ("percent", "average") else 1
+    v = 0.0 if round(v, places) == 0 else v  # not "-0.0"
+    text = f"{v:+,.{places}f}" if signed and v else f"{v:,.{places}f}"
+    if m.unit == "percent":
+        return text + (" pts" if signed else "%")
+    return text
+
+
+def _own(variation, first) -> str:
+    """A group's own SPC in a cell: 'concern since May 2026', 'common cause'."""
+    if variation is None or pd.isna(variation):
+        return ""
+    if not str(variation).startswith("special"):
+        return "common cause"
+    kind = str(variation).removeprefix("special_cause_").replace("neither", "a shift")
+    return f"{kind} since {pd.Timestamp(first + '-01'):%b %Y}" if first else kind
+
+
+def _share(v) -> str:
+    return "" if v is None or pd.isna(v) else f"{v:.0%}"
+
+
+def drivers_view(m: Measure, d: pd.DataFrame, rows: int | None = None) -> pd.DataFrame:
+    """A breakdown's groups as an analyst reads them (from :func:`kpi.drivers.rank_breakdowns`'s decompositions):
+    group, figure before and after, change, contribution to the change overall, share of the change, share of the
+    cases and special cause on its own limits; largest part in the change first, formatted."""
+    if d is None:  # a breakdown not tried
+        d = pd.DataFrame(columns=["label", "value_before", "value_after", "contribution", "share_of_change", "weight"])
+        d = d.assign(group_variation=None, group_since=None)
+    d = d.head(rows) if rows else d
+    return pd.DataFrame(
+        {
+            "Group": d["label"].astype(str),
+            "Before": [_amount(m, v) for v in d["value_before"]],
+            "After": [_amount(m, v) for v in d["value_after"]],
+            "Change": [
+                _amount(m, b - a, signed=True) for a, b in zip(d["value_before"], d["value_after"], strict=True)
+            ],
+            "Contribution": [_amount(m, v, signed=True) for v in d["contribution"]],
+            "Share of the change": [_share(v) for v in d["share_of_change"]],
+            "Share of the cases": [_share(v) for v in d["weight"]],
+            "Own SPC": [_own(v, f) for v, f in zip(d["group_variation"], d["group_since"], strict=True)],
+        }
+    ).set_index("Group")
+
+
+def ranking_view(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The ranking of :func:`kpi.drivers.rank_breakdowns`, formatted: where is it? first."""
+    return pd.DataFrame(
+        {
+            "Rank": [str(r) if pd.notna(r) else "" for r in ranked["rank"]],
+            "Breakdown": ranked["breakdown"].str.replace("_", " "),
+            "Top group": [
+                "" if pd.isna(g) else f"{g} (mostly {w})" if isinstance(w, str) else str(g)
+                for g, w in zip(ranked["label"], ranked["within"], strict=True)
+            ],
+            "Share of the change": [_share(v) for v in ranked["share_of_change"]],
+            "Share of the cases": [_share(v) for v in ranked["weight"]],
+            "Beyond its size": [f"{v:+.0%}" if v else "" for v in ranked["score"]],
+            "Own SPC": [_own(v, f) for v, f in zip(ranked["group_variation"], ranked["group_since"], strict=True)],
+            "Note": ranked["note"],
+        }
+    ).set_index("Rank")
+
+
+def spc_table(m: Measure, spc: SPC) -> pd.DataFrame:
+    """The SPC verdict on the latest month as a small table: figure, mean, process limits, variation, the rules
+    that fired, assurance against the target and what was judged."""
+    last = spc.latest
+    if last is None:
+        return pd.DataFrame({"": ["no figures"]}, index=["Variation"])
+    rules = str(last["rules"] or "").replace("_", " ").replace(",", ", ")
+    rows = {
+        "Latest month": span_label([str(last["period"])]),
+        "Figure": _amount(m, last["value"]),
+        "Mean": _amount(m, last["mean"]),
+        "Process limits": f"{_amount(m, last['lpl'])} to {_amount(m, last['upl'])}" if pd.notna(last["upl"]) else "",
+        "Variation": VARIATION_TEXT[spc.variation],
+        "Rules": rules or "none",
+        "Assurance": ASSURANCE_TEXT[spc.assurance] if spc.assurance else "no target",
+        "Judged on": spc.basis,
+    }
+    return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+
+
+@dataclass
+class Panel:
+    """A heading, a sentence and a table with a chart beside it, for a notebook (HTML) or a console (text)."""
+
+    heading: str
+    sentence: str
+    table: pd.DataFrame | None = None
+    chart: bytes | None = None
+
+    def _repr_html_(self) -> str:
+        table = "" if self.table is None else f'<div style="flex:0 1 24em">{self.table.to_html()}</div>'
+        img = (
+            f'<img style="{"flex:1 1 32em;min-width:0;" if table else ""}max-width:100%" '
+            f'alt="Chart: {html.escape(self.heading)}" '
+            f'src="data:image/png;base64,{base64.b64encode(self.chart).decode()}">'
+            if self.chart
+            else ""
+        )
+        return (
+            f"<h4>{html.escape(self.heading)}</h4><p>{html.escape(self.sentence)}</p>"
+            '<div style="display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start">'
+            f"{table}{img}</div>"
+        )
+
+    def __repr__(self) -> str:
+        table = "" if self.table is None else "\n" + self.table.to_string()
+        return f"{self.heading}\n{self.sentence}{table}"
+
+
+def where_text(m: Measure, ranked: pd.DataFrame) -> str:
+    """The ranking in words: how the figure moved between the periods compared, the top group and its own SPC,
+    and the breakdowns the measure's records have not."""
+    out = [f"{m.ref} {m.title}"]
+    if ranked.attrs.get("unavailable"):
+        return f"{out[0]}: {ranked.attrs['unavailable']}. No records, so no breakdowns."
+    if "change" in ranked.attrs:
+        a, b = ranked.attrs["value_before"], ranked.attrs["value_after"]
+        change = _amount(m, ranked.attrs["change"], signed=True)
+        out[0] += (
+            f" moved from {_fmt(m, a)} ({span_label(ranked.attrs['before'])}) to {_fmt(m, b)} "
+            f"({span_label(ranked.attrs['after'])}), {change}."
+        )
+    top = ranked[ranked["rank"] == 1]
+    if top.empty:
+        out.append("No group of any breakdown explains more of the change than its share of the cases.")
+    else:
+        t = top.iloc[0]
+        name = f"{t['label']}{f' (mostly {t.within})' if isinstance(t['within'], str) else ''}"
+        own = _own(t["group_variation"], t["group_since"])
+        out.append(
+            f"Where: {name}, by {t['breakdown'].replace('_', ' ')}: {t['share_of_change']:.0%} of the change with "
+            f"{t['weight']:.0%} of the cases; on its own limits {own or 'too few figures to judge'}."
+        )
+    missing = ranked.loc[ranked["note"].str.startswith("not recorded"), "breakdown"].str.replace("_", " ")
+    if len(missing):
+        out.append(f"Not recorded for this measure, so not tried: {', '.join(missing)}.")
+    return " ".join(out)
+
+
+def breakdown_tables(m: Measure, ranked: pd.DataFrame, rows: int = 8) -> Panel:
+    """Each breakdown tried, in the ranking's order, as :func:`drivers_view` tables (at most ``rows`` groups)."""
+    parts = []
+    for _, r in ranked.iterrows():
+        d = ranked.attrs["drivers"].get(r["breakdown"])
+        if d is None:
+            continue
+        note = f" <em>({html.escape(r['note'])})</em>" if r["note"] else ""
+        head = f"<h4>By {html.escape(r['breakdown'].replace('_', ' '))}{note}</h4>"
+        parts.append(head + drivers_view(m, d, rows).to_html())
+    return _Html("".join(parts), "\n".join(ranked["breakdown"]))
+
+
+@dataclass
+class _Html:
+    markup: str
+    text: str
+
+    def _repr_html_(self) -> str:
+        return self.markup
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 def _verdict(spc: SPC) -> str:
@@ -222,11 +399,68 @@ class Explorer:
         out.insert(1, "label", out["group"].map(self._label_map(by)))
         return out
 
+    def windows(self, name: str, month: str | None = None, before=None, after=None) -> tuple[list[str], list[str]]:
+        """The months compared: ``before`` and ``after`` as given ('2026-05..2026-10', a month or a list), else the
+        story's choice (:func:`kpi.drivers.periods`): the latest signal or 3 months to ``month``, and the 12 before."""
+        month = self._month(month if month is not None or after is None else months_of(after)[-1])
+        if after is None:
+            after = periods(self.spc(name, month), month)[1]
+        after = months_of(after)
+        if before is None:
+            before = months_back(month_label(add_months(month_start(after[0]), -1)), 12)
+        return months_of(before), after
+
+    def where(self, name: str, month: str | None = None, by=None, before=None, after=None) -> pd.DataFrame:
+        """Where is it? Each breakdown (``by``: one or several; None: every one) ranked by how much of the change
+        its groups explain beyond their size, with its top group's own SPC (:func:`kpi.drivers.rank_breakdowns`).
+        Breakdowns the measure's records have not, or that repeat another, come last, said why."""
+        m = self.measure(name)
+        before, after = self.windows(m.ref, month, before, after)
+        month = after[-1] if month is None else self._month(month)
+        months = sorted(set(months_back(month, SPC_MONTHS)) | set(before) | set(after))
+        by = list(BREAKDOWNS) if by is None else [by] if isinstance(by, str) else list(by)
+        total = compute(self.context, self.catalogue, months, refs=[m.ref])
+        groups = {b: compute(self.context, self.catalogue, months, by=b, refs=[m.ref]) for b in by}
+        team_locality = dict(self.context.con.execute("SELECT team_id, locality_id FROM teams").fetchall())
+        names = {b: self._label_map(b) for b in by}
+        out = rank_breakdowns(m, groups, total, before, after, team_locality, names)
+        out.attrs.update(measure=m.ref, month=month, unavailable=self.context.unavailable(m))
+        return out
+
+    def top_chart(self, ranked: pd.DataFrame) -> Panel:
+        """The ranking's top breakdown month by month, its top group in bold (or why there is none)."""
+        first = ranked["breakdown"].iloc[0]
+        if first not in ranked.attrs["drivers"]:
+            return Panel("No breakdown", "None of the breakdowns is recorded for this measure.")
+        m, month, top = ranked.attrs["measure"], ranked.attrs["month"], ranked["label"].iloc[0]
+        chart = self.breakdown_chart(m, first, month, highlight=None if pd.isna(top) else top)
+        return Panel(f"By {first.replace('_', ' ')}, month by month", "", None, chart)
+
+    def verdict(self, name: str, month: str | None = None, by: str | None = None, group: str | None = None) -> Panel:
+        """Is it real? The SPC verdict on the latest month (or a group's, on its own limits) in words
+        (:func:`kpi.narrative.spc_sentence`), as a small table, and its XmR chart beside it."""
+        from .narrative import spc_sentence
+
+        m = self.measure(name)
+        spc = self.spc(m.ref, month, by=by, group=group)
+        heading = f"{m.ref} {m.title}" + (f": {group} ({by.replace('_', ' ')}) on its own limits" if group else "")
+        return Panel(heading, spc_sentence(spc, m), spc_table(m, spc), self.spc_chart(m.ref, month, by=by, group=group))
+
+    def top_verdict(self, ranked: pd.DataFrame) -> Panel:
+        """The verdict on the ranking's top group on its own limits (or why there is none)."""
+        top = ranked[ranked["rank"] == 1]
+        if top.empty:
+            return Panel("No group ranked", "No group of any breakdown explains more of the change than its size.")
+        t = top.iloc[0]
+        return self.verdict(ranked.attrs["measure"], ranked.attrs["month"], t["breakdown"], t["label"])
+
     def cohort(self, name: str, month: str | None = None, numerator: bool = False) -> pd.DataFrame:
         """The records behind the measure's figure for a month, with child characteristics and team
         (``numerator=True``: only those counted in the numerator). Record level: for the analyst only,
         never for a report or a shared file."""
         m = self.measure(name)
+        if self.context.unavailable(m):  # supplied as figures: no records behind them
+            return pd.DataFrame(columns=["record_table", "record_id", "child_id", "numerator", "denominator"])
         df = _cohort(self.context, m, self._month(month))
         return df[df["numerator"] > 0].reset_index(drop=True) if numerator else df
 

@@ -226,3 +226,82 @@ def test_an_averages_chance_is_of_its_cases():
     assert z["A"] == pytest.approx((5 - 5 / 3) / (10 + 22.5) ** 0.5)
     assert drivers.informative(d)["group"].tolist() == ["A"]  # by its share and size alone
     assert drivers.informative(d, CAT["8.3"]).empty
+
+
+def test_every_breakdown_is_ranked_by_what_it_explains_beyond_its_size():
+    """10,000 re-referral cases, 1,000 re-referred (10%) then 1,200 (12%), a rise of 2 points, by five breakdowns:
+
+    - locality: A 600 of 6,000, B 300 of 3,000, C 100 of 1,000 -> C 300 (30%): C has all of the rise (0.1 x 20)
+      with a tenth of the cases: score 1.0 - 0.1 = 0.9;
+    - age band: P 400 of 4,000 -> 600 (15%), Q 600 of 6,000 unchanged: P all of it (0.4 x 5) with 40% of the cases,
+      z = 3 / (100 x sqrt((.1 x .9 + .15 x .85) / 4000)) = 4.1: score 0.6;
+    - ethnicity: W 900 of 9,000 -> 1,080, X 100 of 1,000 -> 120, both moving with the whole: W has 90% of the rise
+      but is 90% of the cases (a majority), X 10%: nothing named, so no tautology is ranked;
+    - team: T1 (in C) is all of C, the same change: it repeats the locality, named with it;
+    - source: not recorded for these records (all None)."""
+    loc, _ = tables(
+        {"A": (600, 6000), "B": (300, 3000), "C": (100, 1000)}, {"A": (600, 6000), "B": (300, 3000), "C": (300, 1000)}
+    )
+    age, _ = tables({"P": (400, 4000), "Q": (600, 6000)}, {"P": (600, 4000), "Q": (600, 6000)})
+    eth, total = tables({"W": (900, 9000), "X": (100, 1000)}, {"W": (1080, 9000), "X": (120, 1000)})
+    team = loc.assign(grp=loc["grp"].map({"A": "T2", "B": "T3", "C": "T1"}))
+    source = loc.assign(grp=None)
+    by = {"ethnicity": eth, "source": source, "team": team, "age_band": age, "locality": loc}
+    r = drivers.rank_breakdowns(
+        PERCENT, by, total, BEFORE, AFTER, {"T1": "C", "T2": "A", "T3": "B"}, {"team": {"T1": "Team one"}.get}
+    )
+    assert r["breakdown"].tolist() == ["locality", "age_band", "team", "ethnicity", "source"]
+    assert r["rank"].tolist()[:2] == [1, 2] and r["rank"].iloc[2:].isna().all()
+    assert r["score"].tolist()[:2] == pytest.approx([0.9, 0.6])
+    assert r.loc[0, ["group", "within"]].tolist() == ["C", "Team one"]
+    assert r.loc[0, "share_of_change"] == pytest.approx(1.0) and r.loc[0, "weight"] == pytest.approx(0.1)
+    assert r.loc[1, "z"] == pytest.approx(3 / (100 * ((0.09 + 0.1275) / 4000) ** 0.5))
+    assert r.loc[2, "note"] == "repeats locality: Team one is in C"
+    assert r.loc[3, "note"].startswith("no group") and pd.isna(r.loc[3, "group"])
+    assert r.loc[4, "note"] == "not recorded for this measure"
+    assert r.attrs["change"] == pytest.approx(2)
+    assert set(r.attrs["drivers"]) == {"locality", "age_band", "team", "ethnicity"}
+
+
+def test_a_team_holding_its_localitys_change_with_few_of_its_cases_is_the_sharper_answer():
+    """10,000 cases, 1,000 (10%) then 1,400 (14%). Locality C (2,000 cases, 200 -> 600) has all of the 4 points
+    (0.2 x 20): score 0.8. Its team T1, 600 cases, 60 -> 420 (10% -> 70%): 0.06 x 60 = 3.6 points, 90% of C's with
+    under a third of its cases; T4, 1,400 cases, 140 -> 180: 0.4. The team is kept (score 0.9 - 0.06 = 0.84) and the
+    locality repeats it. By ethnicity Y, 400 cases, 40 -> 360, has 80% of the rise (0.04 x 80) but is 4% of the
+    cases: too small to be ranked (A141)."""
+    loc, total = tables(
+        {"A": (600, 6000), "B": (200, 2000), "C": (200, 2000)}, {"A": (600, 6000), "B": (200, 2000), "C": (600, 2000)}
+    )
+    team, _ = tables(
+        {"T2": (600, 6000), "T3": (200, 2000), "T1": (60, 600), "T4": (140, 1400)},
+        {"T2": (600, 6000), "T3": (200, 2000), "T1": (420, 600), "T4": (180, 1400)},
+    )
+    eth, _ = tables({"Y": (40, 400), "Z": (960, 9600)}, {"Y": (360, 400), "Z": (1040, 9600)})
+    where = {"T1": "C", "T4": "C", "T2": "A", "T3": "B"}
+    r = drivers.rank_breakdowns(PERCENT, {"locality": loc, "team": team, "ethnicity": eth}, total, BEFORE, AFTER, where)
+    assert r["breakdown"].tolist() == ["team", "locality", "ethnicity"]
+    assert r.loc[0, "group"] == "T1" and r.loc[0, "score"] == pytest.approx(0.84)
+    assert r.loc[1, "note"] == "repeats team: T1 is in C" and pd.isna(r.loc[1, "rank"])
+    y = r.attrs["drivers"]["ethnicity"].set_index("group").loc["Y"]
+    assert y["share_of_change"] == pytest.approx(0.8) and y["weight"] == pytest.approx(0.04)
+    assert r.loc[2, "note"].startswith("no group")
+
+
+def test_the_top_group_is_judged_on_its_own_limits():
+    """24 months to October 2026. C (400 cases a month) 10% and 12% by turns for 16 months, then 20% from March 2026
+    (as in test_a_groups_own_spc_says_since_when: special cause, a concern, since March); A (3,600 cases) 10% and 12%
+    by turns throughout. From the 12 months to July to August-October C moves from 14.8% to 20% and is named, on
+    its own limits special cause since March 2026; A's own series is common cause."""
+    months = months_back("2026-10", 24)
+    c = [10, 12] * 8 + [20] * 8
+    a = [10, 12] * 12
+    rows = [(mo, "C", 4 * v, 400) for mo, v in zip(months, c, strict=True)]
+    rows += [(mo, "A", 36 * v, 3600) for mo, v in zip(months, a, strict=True)]
+    g = pd.DataFrame(rows, columns=["month", "grp", "numerator", "denominator"])
+    g["value"] = 100 * g["numerator"] / g["denominator"]
+    total = g.groupby("month", as_index=False)[["numerator", "denominator"]].sum()
+    r = drivers.rank_breakdowns(PERCENT, {"locality": g}, total, months[9:21], months[21:])
+    assert r.loc[0, ["group", "group_variation", "group_since"]].tolist() == ["C", "special_cause_concern", "2026-03"]
+    d = r.attrs["drivers"]["locality"].set_index("group")
+    assert d.loc["C", "value_before"] == pytest.approx(178 / 12) and d.loc["C", "value_after"] == pytest.approx(20)
+    assert d.loc["A", "group_variation"] == "common_cause"

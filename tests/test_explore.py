@@ -2,10 +2,11 @@
 
 import json
 
+import pandas as pd
 import pytest
 from helpers import build_store, referral
 
-from kpi.explore import Explorer, months_of
+from kpi.explore import Explorer, drivers_view, months_of, ranking_view, where_text
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +132,26 @@ def test_the_planted_anomalies_are_named_first(full_authority):
 
 
 @pytest.mark.slow
+def test_the_ranking_names_each_planted_group_first(full_authority):
+    """Among all breakdowns, the ranking's first is the planted group (kpi/synth.py, extract.json): re-referrals
+    in East, repeat CP plans in the North assessment team (the locality's own: named within North), assessments
+    in 45 days in South; each special cause on its own limits, and nothing ranked above it is a majority."""
+    root, _ = full_authority
+    planted = json.loads((root / "synthetic" / "extract.json").read_text())["anomalies"]
+    x = Explorer(root / "store.duckdb")
+    kpis = {"re-referrals": "KPI 3", "repeat child protection plans": "KPI 6", "assessments authorised": "KPI 4"}
+    for a in planted:
+        r = x.where(next(k for name, k in kpis.items() if a["measure"].startswith(name)))
+        top, team = r.iloc[0], r[r["breakdown"] == "team"].iloc[0]
+        assert top["rank"] == 1 and top["weight"] < 0.5, a
+        assert top["group_variation"] == "special_cause_concern", a
+        # each locality's cases here are its assessment team's: the team repeats it and is named within it
+        assert top["breakdown"] == "locality" and team["note"].startswith("repeats locality"), a
+        assert top["within"] == team["label"], a
+        assert a["group"] in (top["group"], team["group"]), a
+
+
+@pytest.mark.slow
 def test_the_re_referrals_notebook_names_east(full_authority, tmp_path):
     """`kpi explore` runs the re-referrals notebook with papermill; its story names East first."""
     import nbformat
@@ -142,7 +163,7 @@ def test_the_re_referrals_notebook_names_east(full_authority, tmp_path):
     assert code == 0
     nb = nbformat.read(tmp_path / "re_referrals-1.7-2026-10.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "By locality, East did most to move it" in printed
+    assert "Where: East (mostly East Assessment Team), by locality" in printed
     tables = [
         o["data"]["text/html"]
         for c in nb.cells
@@ -151,6 +172,7 @@ def test_the_re_referrals_notebook_names_east(full_authority, tmp_path):
         if "data" in o and "text/html" in o["data"]
     ]
     assert any("East" in t for t in tables)
+    assert any("Share of the change" in t and "repeats locality" in t for t in tables)  # the ranked table
     assert main(["explore", "1.7", "--notebook", "nope", "--store", root / "store.duckdb"]) == 2
 
 
@@ -184,3 +206,141 @@ def test_any_sets_measure_can_be_explored(small_authority, tmp_path):
     assert (
         main(["explore", "D4", "--store", str(root / "store.duckdb"), "--out", str(tmp_path)]) == 2
     )  # not a county measure
+
+
+def test_where_ranks_the_breakdowns_and_formats_the_groups(two_localities):
+    """March to April 2024 (the fixture): South has 137.5% of the 12.5-point rise but is 62.5% of the referrals,
+    most of them, moving with the whole: no locality is named. Every referral is from the police (one group: all of
+    the cases) and a referral has no placement type: said, not ranked."""
+    x = two_localities
+    r = x.where("1.7", before="2024-03", after="2024-04", by=("placement_type", "source", "locality"))
+    assert r["breakdown"].tolist() == ["source", "locality", "placement_type"]  # tied: in the order asked
+    assert r["rank"].isna().all()
+    assert r["note"].tolist() == [
+        "no group beyond its size",
+        "no group beyond its size",
+        "not recorded for this measure",
+    ]
+    assert (r.attrs["before"], r.attrs["after"]) == (["2024-03"], ["2024-04"])
+    view = drivers_view(x.measure("1.7"), r.attrs["drivers"]["locality"])
+    assert view.index.tolist() == ["South", "North"]
+    assert view.loc["South"].tolist()[:6] == ["25.0%", "50.0%", "+25.0 pts", "+17.2 pts", "138%", "62%"]
+    assert view.loc["North", ["Change", "Contribution", "Share of the change"]].tolist() == [
+        "-25.0 pts",
+        "-4.7 pts",
+        "-38%",
+    ]
+    shown = ranking_view(r)
+    assert shown.columns.tolist() == [
+        "Breakdown",
+        "Top group",
+        "Share of the change",
+        "Share of the cases",
+        "Beyond its size",
+        "Own SPC",
+        "Note",
+    ]
+    assert shown["Breakdown"].tolist() == ["source", "locality", "placement type"]
+
+
+def test_the_windows_default_to_the_storys_and_take_either_end(two_localities):
+    x = two_localities
+    before, after = x.windows("1.7", "2024-04", after="2024-04")
+    assert after == ["2024-04"] and before == months_of("2023-04..2024-03")  # the 12 months before
+    assert x.windows("1.7", before="2024-03", after="2024-04") == (["2024-03"], ["2024-04"])
+    # no signal in two months of figures: the latest 3 months, and the 12 before them
+    assert x.windows("1.7", "2024-04") == (months_of("2023-02..2024-01"), months_of("2024-02..2024-04"))
+
+
+SAMPLE = [  # (catalogue, reference): each unit and kind, flows and stocks, of the three sets
+    ("county", "1.6"),  # count, flow (referrals)
+    ("county", "1.3"),  # count, stock
+    ("county", "1.5"),  # rate, flow
+    ("county", "4.0"),  # rate, stock
+    ("county", "1.7"),  # percent, flow
+    ("county", "6.7"),  # percent, stock (placements)
+    ("county", "6.6"),  # percent, 12 months rolling
+    ("county", "6.14"),  # average, flow
+    ("county", "8.3"),  # average, stock
+    ("journey", "D7"),  # count, stock
+    ("journey", "D18"),  # average, stock
+    ("scorecard", "SCC/004"),  # percent, 12 months rolling
+]
+
+
+@pytest.mark.parametrize("catalogue,ref", SAMPLE)
+def test_every_measure_is_ranked_by_the_breakdowns_its_records_allow(small_authority, catalogue, ref):
+    """Whatever its unit and kind, each breakdown is tried once; the groups of each add up to the change; a ranked
+    group is never a majority nor under 5% of the cases; a breakdown the records have not is said, not ranked; and
+    the tables read without a 'nan'."""
+    from kpi.engine import BREAKDOWNS
+
+    root, _ = small_authority
+    x = Explorer(root / "store.duckdb", catalogue=catalogue)
+    r = x.where(ref, "2026-10")
+    m = x.measure(ref)
+    assert sorted(r["breakdown"]) == sorted(BREAKDOWNS)
+    tried = r.attrs["drivers"]
+    assert set(r.loc[r["note"] == "not recorded for this measure", "breakdown"]) == set(BREAKDOWNS) - set(tried)
+    assert "locality" in tried  # every measure's records have a locality (a caseload's no child's age or sex)
+    for b, d in tried.items():
+        # a rate's groups without a population (sex not known) have no rate, so not all of its change
+        if pd.notna(r.attrs["change"]) and r.attrs["change"] and m.unit != "rate":
+            assert d["contribution"].sum() == pytest.approx(r.attrs["change"], rel=1e-6, abs=1e-9), b
+        shown = drivers_view(m, d)
+        assert not shown.astype(str).apply(lambda c: c.str.contains("nan")).any().any(), b
+    ranked = r[r["rank"].notna()]
+    assert ((ranked["weight"] < 0.5) & (ranked["weight"] >= 0.05) & (ranked["share_of_change"] >= 0.25)).all()
+    assert r["rank"].dropna().tolist() == list(range(1, len(ranked) + 1))
+    assert "nan" not in ranking_view(r).to_string() and "nan" not in where_text(m, r)
+
+
+def test_a_measure_has_the_breakdowns_of_its_records(small_authority):
+    """A referral has no placement type, a placement has no referral source, social workers' caseloads (8.3) have
+    no age band (the children's are in the numerator, the workers in the denominator): said, not tried."""
+    root, _ = small_authority
+    x = Explorer(root / "store.duckdb")
+    notes = lambda ref: dict(zip(*x.where(ref, "2026-10")[["breakdown", "note"]].T.values, strict=True))  # noqa: E731
+    assert notes("1.6")["placement_type"] == "not recorded for this measure"
+    assert notes("6.7")["source"] == "not recorded for this measure"
+    assert notes("6.7")["placement_type"] != "not recorded for this measure"
+    assert notes("8.3")["age_band"] == "not recorded for this measure"
+
+
+def test_the_verdict_is_a_sentence_a_small_table_and_the_chart_beside_it():
+    """24 months to October 2026: 10% and 12% by turns for 16 months, then 20% for 8. Mean (16 x 11 + 8 x 20) / 24
+    = 14%; the jump's moving range screened out, limits 14 +/- 2.66 x 2 x 15/22 = 10.4% to 17.6%: October, above
+    them, is special cause, a concern for re-referrals (lower is better)."""
+    import numpy as np
+
+    from kpi.catalogue import load
+    from kpi.explore import Panel, spc_table
+    from kpi.spc import spc_of
+
+    m = load("county")["1.7"]
+    months = months_of("2024-11..2026-10")
+    spc = spc_of(m, pd.DataFrame({"month": months, "value": [10, 12] * 8 + [20] * 8, "target": np.nan}))
+    t = spc_table(m, spc)[""]
+    assert t[["Latest month", "Figure", "Mean", "Process limits"]].tolist() == [
+        "October 2026",
+        "20.0%",
+        "14.0%",
+        "10.4% to 17.6%",
+    ]
+    assert t["Variation"] == "Special cause variation: concern" and "outside limits" in t["Rules"]
+    assert t["Assurance"] == "no target" and t["Judged on"] == "the monthly figures"
+    page = Panel("1.7 Re-referrals", "Special cause: concern.", spc_table(m, spc), b"PNG")._repr_html_()
+    assert "display:flex" in page and page.index("<table") < page.index("<img")  # the table, the chart beside it
+    assert "data:image/png;base64,UE5H" in page and "Special cause: concern." in page
+
+
+def test_a_measure_supplied_as_figures_has_no_breakdowns_and_says_why(small_authority):
+    """The scorecard's SCC/011b is given as monthly figures (no records): nothing to break down, said."""
+    root, _ = small_authority
+    x = Explorer(root / "store.duckdb", catalogue="scorecard")
+    r = x.where("SCC/011b", "2026-10")
+    assert (r["note"] == "not recorded for this measure").all() and not r.attrs["drivers"]
+    m = x.measure("SCC/011b")
+    assert where_text(m, r).endswith("No records, so no breakdowns.") and "supplied" in where_text(m, r)
+    assert drivers_view(m, r.attrs["drivers"].get("locality")).empty
+    assert x.top_chart(r).heading == "No breakdown" and x.cohort("SCC/011b", "2026-10").empty
