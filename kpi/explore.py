@@ -222,13 +222,32 @@ class Explorer:
         out.insert(1, "label", out["group"].map(self._label_map(by)))
         return out
 
-    def cohort(self, name: str, month: str | None = None, numerator: bool = False) -> pd.DataFrame:
+    def cohort(
+        self,
+        name: str,
+        month: str | None = None,
+        numerator: bool = False,
+        by: str | None = None,
+        group: str | None = None,
+    ) -> pd.DataFrame:
         """The records behind the measure's figure for a month, with child characteristics and team
-        (``numerator=True``: only those counted in the numerator). Record level: for the analyst only,
-        never for a report or a shared file."""
+        (``numerator=True``: only those counted in the numerator; ``by`` and ``group``, a label or code as
+        :meth:`series` takes them: only that group's, e.g. by="locality", group="East"). A repeat measure's
+        records (re-referrals, repeat plans) carry the earlier one each repeats: previous_id, previous_date.
+        Record level: for the analyst only, never for a report or a shared file."""
+        from .engine import BREAKDOWNS
+
         m = self.measure(name)
+        if (by is None) != (group is None):
+            raise ValueError("cohort: give both by and group (e.g. by='locality', group='East'), or neither")
         df = _cohort(self.context, m, self._month(month))
-        return df[df["numerator"] > 0].reset_index(drop=True) if numerator else df
+        if numerator:
+            df = df[df["numerator"] > 0]
+        if by is not None:
+            names = self._label_map(by)  # a ValueError naming the breakdowns for an unknown one
+            codes = df[BREAKDOWNS[by]]
+            df = df[(codes.astype(str) == str(group)) | (codes.map(names) == group)]
+        return df.reset_index(drop=True)
 
     # ---------------------------------------------------------------- pictures (PNG, for IPython.display.Image)
     def spc_chart(

@@ -1,0 +1,98 @@
+"""The records behind a figure, for the analyst: a group's cohort, and the earlier record each repeat repeats."""
+
+import pandas as pd
+import pytest
+from helpers import build_store, referral
+
+from kpi.explore import Explorer
+
+
+@pytest.fixture(scope="module")
+def repeats(tmp_path_factory):
+    """April 2024, worked out by hand from the definitions (1.7: another referral of the child in the 12 months
+    before, the same day counting for the later id; 5.2: another plan that ended in the 2 years before this one
+    started):
+
+    referrals  A3 (North): A1 2023-06-01 and A2 2024-01-15 before: a re-referral, the earlier one A2 (the latest)
+               B2 (South): B1 2023-03-01 is over 12 months before: not one
+               C2 (South): C1 2023-11-20: a re-referral of C1
+               D1, D2 (South), both 2024-04-20: D2 repeats D1 (the smaller id first); D1 not a re-referral
+               E1 (North): alone
+    plans      CP3 (2024-04-03): CP1 ended 2022-06-30, CP2 (started 2023-01-01) ended 2023-12-31: repeats CP2
+               CP5 (2024-04-15): CP4 ended 2021-12-31, over 2 years before: not a repeat
+    """
+    north, south = {"locality_id": "N", "team_id": "T"}, {"locality_id": "S", "team_id": "T2"}
+    refs = [
+        referral("A1", "A", "2023-06-01", **north),
+        referral("A2", "A", "2024-01-15", **north),
+        referral("A3", "A", "2024-04-05", **north),
+        referral("B1", "B", "2023-03-01", **south),
+        referral("B2", "B", "2024-04-10", **south),
+        referral("C1", "C", "2023-11-20", **south),
+        referral("C2", "C", "2024-04-12", **south),
+        referral("D1", "D", "2024-04-20", **south),
+        referral("D2", "D", "2024-04-20", **south),
+        referral("E1", "E", "2024-04-25", **north),
+        referral("PR", "P", "2021-06-01", **north),
+        referral("QR", "Q", "2020-06-01", **north),
+    ]
+
+    def plan(pid, child, ref, start, end=""):
+        return {"cp_plan_id": pid, "child_id": child, "referral_id": ref, "start_date": start, "end_date": end}
+
+    plans = [
+        plan("CP1", "P", "PR", "2022-01-01", "2022-06-30"),
+        plan("CP2", "P", "PR", "2023-01-01", "2023-12-31"),
+        plan("CP3", "P", "PR", "2024-04-03"),
+        plan("CP4", "Q", "QR", "2021-01-01", "2021-12-31"),
+        plan("CP5", "Q", "QR", "2024-04-15"),
+    ]
+    root = tmp_path_factory.mktemp("records")
+    build_store(root, {"referrals": refs, "cp_plans": plans}, extract_date="2024-05-01")
+    return Explorer(root / "w.duckdb")
+
+
+def _previous(c):
+    """record -> (the earlier record's id, its date), None for none."""
+    return {
+        r.record_id: (None, None) if pd.isna(r.previous_id) else (r.previous_id, f"{r.previous_date:%Y-%m-%d}")
+        for r in c.itertuples()
+    }
+
+
+def test_each_re_referral_names_the_referral_it_repeats(repeats):
+    c = repeats.cohort("1.7", "2024-04")
+    assert sorted(c["record_id"]) == ["A3", "B2", "C2", "D1", "D2", "E1"]
+    counted = c[c["numerator"] > 0]
+    assert _previous(counted) == {
+        "A3": ("A2", "2024-01-15"),
+        "C2": ("C1", "2023-11-20"),
+        "D2": ("D1", "2024-04-20"),
+    }
+    assert c.loc[c["numerator"] == 0, ["previous_id", "previous_date"]].isna().all().all()  # B2, D1, E1
+
+
+def test_a_groups_records_by_label_or_code(repeats):
+    south = repeats.cohort("1.7", "2024-04", by="locality", group="South")
+    assert sorted(south["record_id"]) == ["B2", "C2", "D1", "D2"]
+    assert _previous(repeats.cohort("KPI 3", "2024-04", numerator=True, by="locality", group="South")) == {
+        "C2": ("C1", "2023-11-20"),
+        "D2": ("D1", "2024-04-20"),
+    }
+    assert sorted(repeats.cohort("1.7", "2024-04", by="locality", group="N")["record_id"]) == ["A3", "E1"]
+    assert repeats.cohort("1.7", "2024-04", by="locality", group="West").empty
+    with pytest.raises(ValueError, match="cannot break down by 'shoe_size'"):
+        repeats.cohort("1.7", "2024-04", by="shoe_size", group="x")
+    with pytest.raises(ValueError, match="both by and group"):
+        repeats.cohort("1.7", "2024-04", by="locality")
+
+
+def test_a_repeat_plan_names_the_plan_it_repeats(repeats):
+    c = repeats.cohort("5.2", "2024-04")
+    assert _previous(c) == {"CP3": ("CP2", "2023-01-01"), "CP5": (None, None)}
+    assert c.set_index("record_id")["numerator"].to_dict() == {"CP3": 1, "CP5": 0}
+
+
+def test_a_measure_of_no_repeats_has_no_previous_record(repeats):
+    c = repeats.cohort("1.6", "2024-04")
+    assert len(c) == 6 and "previous_id" not in c.columns
