@@ -597,6 +597,7 @@ def _explore_checks(a) -> None:
         )
     if a.out.exists() and not a.out.is_dir():
         raise UserError(f"--out: {a.out} is a file; expected the folder to write the executed notebook in")
+    _private_folder(a.out, "--out")
     cat = load(a.catalogue)
     text = str(a.measure).strip()
     kpi = re.fullmatch(r"(?i)kpi\s*(\d+)", text)
@@ -618,19 +619,57 @@ def _explore_checks(a) -> None:
         raise UserError(f"{m.ref} {m.title}: not available in snapshot {snap['snapshot_id']} of {a.store}: {why}")
 
 
+def _private_folder(folder: Path, option: str) -> None:
+    """A folder for working copies that hold children's records: never the project's notebooks/, nor a month's
+    report folder (output/YYYY-MM), nor a folder git would take in (the copies' outputs would reach it)."""
+    import subprocess
+
+    from .runner import NOTEBOOKS
+
+    where = folder.resolve()
+    if where == NOTEBOOKS or NOTEBOOKS in where.parents:
+        raise UserError(f"{option}: {folder} is in the project's notebooks; expected a folder git ignores")
+    if any((d / "manifest.json").exists() or (d / "report.html").exists() for d in (where, *where.parents)):
+        raise UserError(f"{option}: {folder} is in a report's folder; expected a folder apart from the reports")
+    top = next((d for d in (where, *where.parents) if d.is_dir()), None)
+    try:  # 0: ignored, 1: git would take it in, 128: not in a git work tree
+        r = subprocess.run(
+            ["git", "-C", str(top), "check-ignore", "-q", str(where / "x.ipynb")], capture_output=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    if r.returncode == 1:
+        raise UserError(
+            f"{option}: {folder} is not ignored by git, and the notebooks written there hold children's records; "
+            "expected a folder git ignores (output/explore)"
+        )
+
+
 def cmd_explore(a) -> int:
-    """Start an explore notebook for a measure with papermill (it opens nothing by itself)."""
+    """Run an explore notebook for a measure with papermill and render it to a page beside it (it opens nothing
+    by itself)."""
     from .runner import explore
 
     _explore_checks(a)
     try:
         out = explore(
-            a.measure, a.month, a.store, a.notebook, a.out, progress=print, catalogue=a.catalogue, partial=a.partial
+            a.measure,
+            a.month,
+            a.store,
+            a.notebook,
+            a.out,
+            progress=print,
+            catalogue=a.catalogue,
+            partial=a.partial,
+            by=a.by,
+            before=a.before,
+            after=a.after,
         )
     except RuntimeError as e:  # the notebook failed: its cell and error
         print(f"kpi explore: {e}", file=sys.stderr)
         return 1
-    print(f"wrote {out}: open it in JupyterLab (.venv/bin/jupyter lab {out})")
+    print(f"wrote {out} (JupyterLab: make lab) and its page, personal data, for a browser:")
+    print(out.with_suffix(".html").resolve())
     return 0
 
 
@@ -781,7 +820,16 @@ def main(argv: list[str] | None = None) -> int:
     _store_arg(s)
     s.add_argument("--notebook", default="measure", help="notebooks/explore/NAME.ipynb (default measure)")
     s.add_argument("--catalogue", default="county", help="the measure set the measure is in (measure notebook)")
-    s.add_argument("--out", type=Path, default=Path("output/explore"))
+    s.add_argument("--by", choices=sorted(BREAKDOWN_CHOICES), help="the breakdown to look at first (notebook's by)")
+    s.add_argument("--before", type=SPAN, help="the earlier window compared, YYYY-MM..YYYY-MM (with --after)")
+    s.add_argument("--after", type=SPAN, help="the later window compared, YYYY-MM..YYYY-MM (with --before)")
+    s.add_argument(
+        "--out",
+        type=Path,
+        default=Path("output/explore"),
+        help="a folder git ignores for the executed notebook and its page, NAME-REF-MONTH.ipynb and .html "
+        "(default output/explore)",
+    )
     s.set_defaults(func=cmd_explore)
 
     s = sub.add_parser("params", help="monthly parameter files")

@@ -31,6 +31,29 @@ from .spc import MONTHS as SPC_MONTHS
 from .spc import SPC, VARIATION_TEXT, spc_of
 from .store import connect
 
+# The banner at the top of every working copy of an explore notebook (kpi.runner.with_banner), in JupyterLab and in
+# the page `kpi explore` renders: its tables can show children's records (Explorer.cohort).
+PERSONAL_DATA = (
+    "Personal data: this page can hold children's records (identifiers, dates, characteristics). For the analyst's "
+    "own checking only: keep it on the council's systems; never put it in git, a report, an email or a shared folder."
+)
+
+
+def banner():
+    """The personal-data banner, for a notebook's first cell (IPython HTML; its styles inline, as the rendered page
+    has no JupyterLab theme)."""
+    from html import escape
+
+    from IPython.display import HTML
+
+    head, _, rest = PERSONAL_DATA.partition(": ")
+    return HTML(
+        '<div class="personal-data" role="alert" style="border: 3px solid #b00020; background: #fdecea; '
+        'color: #1a1a1a; padding: 0.6rem 0.9rem; margin: 0.3rem 0; font-size: 15px;">'
+        f"<strong>{escape(head)}</strong>: {escape(rest)}</div>"
+    )
+
+
 # explore notebooks written about one measure (their text, charts and questions are its): (catalogue, reference)
 NOTEBOOK_FOR = {"re_referrals": ("county", "1.7")}
 

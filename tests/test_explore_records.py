@@ -96,3 +96,39 @@ def test_a_repeat_plan_names_the_plan_it_repeats(repeats):
 def test_a_measure_of_no_repeats_has_no_previous_record(repeats):
     c = repeats.cohort("1.6", "2024-04")
     assert len(c) == 6 and "previous_id" not in c.columns
+
+
+def test_explore_renders_a_page_with_the_banner_for_a_browser(small_authority, tmp_path, capsys):
+    """`kpi explore` runs the notebook with the options as its parameters, the personal-data banner first, and
+    renders it beside the executed notebook: the page opened in headless Chromium shows the banner and the tables."""
+    import nbformat
+    from test_report import CHROMIUM, _browser
+
+    from kpi.cli import main
+
+    root, _ = small_authority
+    args = ["explore", "1.7", "--by", "locality", "--before", "2025-11..2026-04", "--after", "2026-05..2026-10"]
+    assert main([*args, "--store", str(root / "store.duckdb"), "--out", str(tmp_path)]) == 0
+    executed = tmp_path / "measure-1.7-2026-10-locality.ipynb"
+    page = executed.with_suffix(".html")
+    assert capsys.readouterr().out.splitlines()[-1] == str(page.resolve())  # the path to open, last
+    nb = nbformat.read(executed, as_version=4)
+    injected = next(c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    for line in ('by = "locality"', 'before = "2025-11..2026-04"', 'after = "2026-05..2026-10"', 'measure = "1.7"'):
+        assert line in injected
+    first = nb.cells[0].outputs[0]["data"]["text/html"]
+    assert "Personal data" in first and "personal-data" in first  # in the notebook's output, for JupyterLab
+    with _browser() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        view = browser.new_page(viewport={"width": 1200, "height": 900})
+        view.goto(page.as_uri())
+        alert = view.locator("div.personal-data[role=alert]")
+        assert alert.count() == 1 and alert.is_visible()
+        assert alert.inner_text().startswith("Personal data: this page can hold children's records")
+        assert alert.bounding_box()["y"] < 100  # the first thing on the page
+        assert "personal data" in view.title()
+        tables = view.locator(".jp-OutputArea-output table")  # the ranked table once issue 24's notebook has it
+        assert tables.count() >= 2 and tables.first.is_visible()
+        by_locality = view.locator(".jp-OutputArea-output table", has_text="East")  # the localities ranked
+        assert by_locality.count() >= 1 and "West" in by_locality.first.inner_text()
+        browser.close()
