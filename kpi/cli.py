@@ -673,6 +673,39 @@ def cmd_explore(a) -> int:
     return 0
 
 
+def cmd_lab(a) -> int:
+    """JupyterLab on the project's kernel and store, opened on working copies of the explore notebooks (made in a
+    folder git ignores, an analyst's own copies kept); --dry-run says what it would do and does nothing."""
+    import subprocess
+
+    from .runner import EXPLORE, working_copies
+    from .store import open_snapshot
+
+    _private_folder(a.dir, "--dir")
+    if a.dir.exists() and not a.dir.is_dir():
+        raise UserError(f"--dir: {a.dir} is a file; expected the folder of the working copies")
+    con, snap, cov = open_snapshot(a.store)  # a store to explore: else what is wrong with it, before a server
+    con.close()
+    store = a.store.resolve()
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--notebook-dir={a.dir.resolve()}",
+        "--MultiKernelManager.default_kernel_name=python3",  # the project's kernel (make setup registers it)
+    ]
+    print(f"store: {cov.describe()}")
+    if a.dry_run:
+        for nb in sorted(EXPLORE.glob("*.ipynb")):
+            copy = a.dir / nb.name
+            print(f"{'keep' if copy.exists() else 'copy'} {copy}")
+        print(f"KPI_STORE={store} {' '.join(command)}")
+        return 0
+    for copy, made in working_copies(a.dir):
+        print(f"{'copied' if made else 'kept your'} {copy}")
+    return subprocess.call(command, env=os.environ | {"KPI_STORE": str(store)})
+
+
 def main(argv: list[str] | None = None) -> int:
     p = _Parser(
         prog="kpi",
@@ -831,6 +864,17 @@ def main(argv: list[str] | None = None) -> int:
         "(default output/explore)",
     )
     s.set_defaults(func=cmd_explore)
+
+    s = sub.add_parser("lab", help="JupyterLab on the store and working copies of the explore notebooks (make lab)")
+    _store_arg(s)
+    s.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("output/explore"),
+        help="a folder git ignores for the working copies (default output/explore); copies already there are kept",
+    )
+    s.add_argument("--dry-run", action="store_true", help="say what it would copy and run, and do nothing")
+    s.set_defaults(func=cmd_lab)
 
     s = sub.add_parser("params", help="monthly parameter files")
     psub = s.add_subparsers(dest="params_command", required=True)

@@ -8,7 +8,7 @@ from kpi.explore import Explorer
 
 
 @pytest.fixture(scope="module")
-def repeats(tmp_path_factory):
+def repeats_store(tmp_path_factory):
     """April 2024, worked out by hand from the definitions (1.7: another referral of the child in the 12 months
     before, the same day counting for the later id; 5.2: another plan that ended in the 2 years before this one
     started):
@@ -49,7 +49,12 @@ def repeats(tmp_path_factory):
     ]
     root = tmp_path_factory.mktemp("records")
     build_store(root, {"referrals": refs, "cp_plans": plans}, extract_date="2024-05-01")
-    return Explorer(root / "w.duckdb")
+    return root / "w.duckdb"
+
+
+@pytest.fixture(scope="module")
+def repeats(repeats_store):
+    return Explorer(repeats_store)
 
 
 def _previous(c):
@@ -132,3 +137,45 @@ def test_explore_renders_a_page_with_the_banner_for_a_browser(small_authority, t
         by_locality = view.locator(".jp-OutputArea-output table", has_text="East")  # the localities ranked
         assert by_locality.count() >= 1 and "West" in by_locality.first.inner_text()
         browser.close()
+
+
+def test_working_copies_have_the_banner_and_keep_an_analysts_own(tmp_path):
+    import nbformat
+
+    from kpi.runner import EXPLORE, working_copies
+
+    names = sorted(p.name for p in EXPLORE.glob("*.ipynb"))
+    made = working_copies(tmp_path / "lab")
+    assert [(p.name, new) for p, new in made] == [(n, True) for n in names]
+    nb = nbformat.read(tmp_path / "lab" / names[0], as_version=4)
+    assert nb.cells[0].source == "from kpi.explore import banner\n\nbanner()"
+    assert nb.cells[1:] == nbformat.read(EXPLORE / names[0], as_version=4).cells  # the rest as the project's
+    (tmp_path / "lab" / names[0]).write_text("my own work\n")
+    again = working_copies(tmp_path / "lab")
+    assert [new for _, new in again] == [False] * len(names)
+    assert (tmp_path / "lab" / names[0]).read_text() == "my own work\n"
+
+
+def test_kpi_lab_dry_run_says_what_it_would_start(repeats_store, tmp_path, capsys):
+    """`make lab` runs `kpi lab`: JupyterLab on the project's kernel, the store as $KPI_STORE, on the working
+    copies; --dry-run says so and makes nothing."""
+    import shutil
+    import subprocess
+    import sys
+
+    from kpi.cli import main
+    from kpi.runner import ROOT
+
+    path = repeats_store
+    assert main(["lab", "--store", path, "--dir", tmp_path / "lab", "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:3] == [f"copy {tmp_path / 'lab' / 'measure.ipynb'}", f"copy {tmp_path / 'lab' / 're_referrals.ipynb'}"]
+    assert out[-1] == (
+        f"KPI_STORE={path.resolve()} {sys.executable} -m jupyterlab --notebook-dir={(tmp_path / 'lab').resolve()} "
+        "--MultiKernelManager.default_kernel_name=python3"
+    )
+    assert not (tmp_path / "lab").exists()
+    assert main(["lab", "--store", tmp_path / "none.duckdb", "--dry-run"]) == 2
+    if shutil.which("make"):
+        made = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True).stdout
+        assert ".venv/bin/kpi lab --store data/warehouse.duckdb --dir output/explore" in made.splitlines()
