@@ -586,7 +586,7 @@ def _explore_checks(a) -> None:
     import re
 
     from .catalogue import load
-    from .engine import Context
+    from .engine import Context, breakdowns_of
     from .explore import NOTEBOOK_FOR
     from .store import open_snapshot
 
@@ -604,6 +604,12 @@ def _explore_checks(a) -> None:
     m = next((m for m in cat.kpis() if m.kpi == int(kpi[1])), None) if kpi else cat.by_ref.get(text)
     if m is None:
         return  # unknown: said by runner.explore, with the KPIs there are
+    allowed = breakdowns_of(m)
+    if a.by is not None and a.by not in allowed:
+        raise UserError(
+            f"--by {a.by}: the records of {m.ref} {m.title} have no {a.by.replace('_', ' ')}; expected one of "
+            f"{', '.join(allowed)}"
+        )
     only = NOTEBOOK_FOR.get(a.notebook)
     if only and only != (cat.name, m.ref):
         raise UserError(

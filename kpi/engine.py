@@ -451,6 +451,16 @@ def _latest(cohorts: list[_Cohort]) -> list[_Cohort] | None:
     ]
 
 
+def breakdowns_of(measure: Measure) -> list[str]:
+    """The breakdowns (of :data:`BREAKDOWNS`) the measure's records have a value for in at least one part: a
+    referral has no placement type, a visit no referral source."""
+    return [
+        by
+        for by in BREAKDOWNS
+        if any(_cohort(measure, p, by).select != (f"NULL AS {BREAKDOWNS[by]}",) for p in measure.parts)
+    ]
+
+
 def part_sql(measure: Measure, part: Part, by: str | None = None, detail: bool = False) -> str:
     """The cohort query of one part: month, num, den, and the breakdown column ``by`` asks for (``detail``:
     every breakdown column and the record behind each row, for :func:`cohort`)."""

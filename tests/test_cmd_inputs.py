@@ -223,6 +223,11 @@ def minimal_store(tmp_path_factory):
         (["1.0"], "1.0 Number of contacts: not available in snapshot 1 of"),
         (["1.7", "--out", "FILE"], "--out: FILE is a file; expected the folder"),
         (["1.7", "--by", "nonsense"], "argument --by: invalid choice: 'nonsense' (choose from 'age_band',"),
+        (
+            ["1.7", "--by", "placement_type"],
+            "--by placement_type: the records of 1.7 % of referrals which are repeat referrals have no placement type;"
+            " expected one of locality, team, age_band, sex, ethnicity, source, primary_need",
+        ),
         (["1.7", "--before", "2026-13..2026-14"], "argument --before: expected a month YYYY-MM (e.g. 2026-10), not"),
         (["1.7", "--after", "2024-03"], "argument --after: expected two months YYYY-MM..YYYY-MM"),
         (["1.7", "--before", "2024-04..2024-02"], "argument --before: 2024-04..2024-02 ends before it starts"),

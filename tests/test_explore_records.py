@@ -179,3 +179,14 @@ def test_kpi_lab_dry_run_says_what_it_would_start(repeats_store, tmp_path, capsy
     if shutil.which("make"):
         made = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True).stdout
         assert ".venv/bin/kpi lab --store data/warehouse.duckdb --dir output/explore" in made.splitlines()
+
+
+def test_the_breakdowns_a_measures_records_have():
+    from kpi.catalogue import load
+    from kpi.engine import breakdowns_of
+
+    county = load("county")
+    # children in care: a placement, no referral source; contacts: no team of their own; referrals: no placement
+    assert breakdowns_of(county["6.0"]) == ["locality", "team", "age_band", "sex", "ethnicity", "placement_type"]
+    assert breakdowns_of(county["1.0"]) == ["locality", "age_band", "sex", "ethnicity"]
+    assert "placement_type" not in breakdowns_of(county["1.7"]) and "source" in breakdowns_of(county["1.7"])
