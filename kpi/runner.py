@@ -499,6 +499,7 @@ def explore(
         params["catalogue"] = catalogue
     out = Path(out_dir) / f"{notebook}-{m.ref}-{month}{f'-{by}' if by else ''}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".html").unlink(missing_ok=True)  # a failed run leaves no page of an earlier one beside it
     nbformat.write(with_banner(nbformat.read(nb, as_version=4)), out)
     progress(f"running {nb.name} for {m.ref} {m.title}, {month}")
     try:

@@ -190,3 +190,19 @@ def test_the_breakdowns_a_measures_records_have():
     assert breakdowns_of(county["6.0"]) == ["locality", "team", "age_band", "sex", "ethnicity", "placement_type"]
     assert breakdowns_of(county["1.0"]) == ["locality", "age_band", "sex", "ethnicity"]
     assert "placement_type" not in breakdowns_of(county["1.7"]) and "source" in breakdowns_of(county["1.7"])
+
+
+def test_a_failed_explore_leaves_no_earlier_page_beside_it(repeats_store, tmp_path, capsys, monkeypatch):
+    import papermill
+
+    from kpi.cli import main
+
+    def fail(*_, **__):
+        raise papermill.PapermillExecutionError(4, 1, "x.story(measure)", "ValueError", "boom", [])
+
+    monkeypatch.setattr(papermill, "execute_notebook", fail)
+    stale = tmp_path / "measure-1.7-2024-04.html"
+    stale.write_text("<p>an earlier run's page</p>\n")
+    assert main(["explore", "1.7", "--store", repeats_store, "--out", tmp_path]) == 1
+    assert "failed at cell 4: ValueError: boom" in capsys.readouterr().err
+    assert not stale.exists()
