@@ -19,8 +19,9 @@ report: $(VENV)/.installed git-filters
 
 # JupyterLab for analysts: the project's kernel, $(STORE) as the notebooks' store, and working copies of
 # notebooks/explore in output/explore (git ignores it; copies already there are kept): kpi lab --dry-run shows how.
+# JupyterLab's own options in LAB_ARGS (make lab LAB_ARGS="--port 8890 --no-browser").
 lab: $(VENV)/.installed git-filters
-	$(BIN)/kpi lab --store $(STORE) --dir output/explore
+	$(BIN)/kpi lab --store $(STORE) --dir output/explore$(if $(LAB_ARGS), -- $(LAB_ARGS))
 
 # The suite on as many workers as cores, each test file on one (a notebook's cells run in order in one kernel).
 test: $(VENV)/.installed-test git-filters browser postgres

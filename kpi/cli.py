@@ -699,6 +699,7 @@ def cmd_lab(a) -> int:
         "jupyterlab",
         f"--notebook-dir={a.dir.resolve()}",
         "--MultiKernelManager.default_kernel_name=python3",  # the project's kernel (make setup registers it)
+        *a.jupyter,
     ]
     print(f"store: {cov.describe()}")
     if a.dry_run:
@@ -880,6 +881,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a folder git ignores for the working copies (default output/explore); copies already there are kept",
     )
     s.add_argument("--dry-run", action="store_true", help="say what it would copy and run, and do nothing")
+    s.add_argument(
+        "jupyter", nargs="*", metavar="-- JUPYTER_OPTION", help="after --, options for JupyterLab (-- --port 8890)"
+    )
     s.set_defaults(func=cmd_lab)
 
     s = sub.add_parser("params", help="monthly parameter files")

@@ -176,9 +176,16 @@ def test_kpi_lab_dry_run_says_what_it_would_start(repeats_store, tmp_path, capsy
     )
     assert not (tmp_path / "lab").exists()
     assert main(["lab", "--store", tmp_path / "none.duckdb", "--dry-run"]) == 2
+    assert main(["lab", "--store", path, "--dir", tmp_path / "lab", "--dry-run", "--", "--port", "8890"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("default_kernel_name=python3 --port 8890")
     if shutil.which("make"):
         made = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True).stdout
         assert ".venv/bin/kpi lab --store data/warehouse.duckdb --dir output/explore" in made.splitlines()
+        args = ["make", "-n", "lab", "LAB_ARGS=--port 8890 --no-browser"]
+        made = subprocess.run(args, cwd=ROOT, capture_output=True, text=True).stdout
+        assert ".venv/bin/kpi lab --store data/warehouse.duckdb --dir output/explore -- --port 8890 --no-browser" in (
+            made.splitlines()
+        )
 
 
 def test_the_breakdowns_a_measures_records_have():
