@@ -10,12 +10,18 @@ SYNTH  ?= data/synthetic
 
 LINT   := kpi tests benchmarks notebooks
 
-.PHONY: report test lint format setup setup-test git-filters browser postgres bench clean
+.PHONY: report test lab lint format setup setup-test git-filters browser postgres bench clean
 
 # report.html, and report.pdf beside it when a Chromium is found (`make browser` installs Debian's; kpi report says
 # when it skipped the PDF for want of one)
 report: $(VENV)/.installed git-filters
 	$(BIN)/kpi report --data $(SYNTH) --store $(STORE)
+
+# JupyterLab for analysts: the project's kernel, $(STORE) as the notebooks' store, and working copies of
+# notebooks/explore in output/explore (git ignores it; copies already there are kept): kpi lab --dry-run shows how.
+# JupyterLab's own options in LAB_ARGS (make lab LAB_ARGS="--port 8890 --no-browser").
+lab: $(VENV)/.installed git-filters
+	$(BIN)/kpi lab --store $(STORE) --dir output/explore$(if $(LAB_ARGS), -- $(LAB_ARGS))
 
 # The suite on as many workers as cores, each test file on one (a notebook's cells run in order in one kernel).
 test: $(VENV)/.installed-test git-filters browser postgres

@@ -586,7 +586,7 @@ def _explore_checks(a) -> None:
     import re
 
     from .catalogue import load
-    from .engine import Context
+    from .engine import Context, breakdowns_of
     from .explore import NOTEBOOK_FOR
     from .store import open_snapshot
 
@@ -597,12 +597,19 @@ def _explore_checks(a) -> None:
         )
     if a.out.exists() and not a.out.is_dir():
         raise UserError(f"--out: {a.out} is a file; expected the folder to write the executed notebook in")
+    _private_folder(a.out, "--out")
     cat = load(a.catalogue)
     text = str(a.measure).strip()
     kpi = re.fullmatch(r"(?i)kpi\s*(\d+)", text)
     m = next((m for m in cat.kpis() if m.kpi == int(kpi[1])), None) if kpi else cat.by_ref.get(text)
     if m is None:
         return  # unknown: said by runner.explore, with the KPIs there are
+    allowed = breakdowns_of(m)
+    if a.by is not None and a.by not in allowed:
+        raise UserError(
+            f"--by {a.by}: the records of {m.ref} {m.title} have no {a.by.replace('_', ' ')}; expected one of "
+            f"{', '.join(allowed)}"
+        )
     only = NOTEBOOK_FOR.get(a.notebook)
     if only and only != (cat.name, m.ref):
         raise UserError(
@@ -618,20 +625,92 @@ def _explore_checks(a) -> None:
         raise UserError(f"{m.ref} {m.title}: not available in snapshot {snap['snapshot_id']} of {a.store}: {why}")
 
 
+def _private_folder(folder: Path, option: str) -> None:
+    """A folder for working copies that hold children's records: never the project's notebooks/, nor a month's
+    report folder (output/YYYY-MM), nor a folder git would take in (the copies' outputs would reach it)."""
+    import subprocess
+
+    from .runner import NOTEBOOKS
+
+    where = folder.resolve()
+    if where == NOTEBOOKS or NOTEBOOKS in where.parents:
+        raise UserError(f"{option}: {folder} is in the project's notebooks; expected a folder git ignores")
+    if any((d / "manifest.json").exists() or (d / "report.html").exists() for d in (where, *where.parents)):
+        raise UserError(f"{option}: {folder} is in a report's folder; expected a folder apart from the reports")
+    top = next((d for d in (where, *where.parents) if d.is_dir()), None)
+    try:  # 0: ignored, 1: git would take it in, 128: not in a git work tree
+        r = subprocess.run(
+            ["git", "-C", str(top), "check-ignore", "-q", str(where / "x.ipynb")], capture_output=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    if r.returncode == 1:
+        raise UserError(
+            f"{option}: {folder} is not ignored by git, and the notebooks written there hold children's records; "
+            "expected a folder git ignores (output/explore)"
+        )
+
+
 def cmd_explore(a) -> int:
-    """Start an explore notebook for a measure with papermill (it opens nothing by itself)."""
+    """Run an explore notebook for a measure with papermill and render it to a page beside it (it opens nothing
+    by itself)."""
     from .runner import explore
 
     _explore_checks(a)
     try:
         out = explore(
-            a.measure, a.month, a.store, a.notebook, a.out, progress=print, catalogue=a.catalogue, partial=a.partial
+            a.measure,
+            a.month,
+            a.store,
+            a.notebook,
+            a.out,
+            progress=print,
+            catalogue=a.catalogue,
+            partial=a.partial,
+            by=a.by,
+            before=a.before,
+            after=a.after,
         )
     except RuntimeError as e:  # the notebook failed: its cell and error
         print(f"kpi explore: {e}", file=sys.stderr)
         return 1
-    print(f"wrote {out}: open it in JupyterLab (.venv/bin/jupyter lab {out})")
+    print(f"wrote {out} (JupyterLab: make lab) and its page, personal data, for a browser:")
+    print(out.with_suffix(".html").resolve())
     return 0
+
+
+def cmd_lab(a) -> int:
+    """JupyterLab on the project's kernel and store, opened on working copies of the explore notebooks (made in a
+    folder git ignores, an analyst's own copies kept); --dry-run says what it would do and does nothing."""
+    import subprocess
+
+    from .runner import EXPLORE, working_copies
+    from .store import open_snapshot
+
+    _private_folder(a.dir, "--dir")
+    if a.dir.exists() and not a.dir.is_dir():
+        raise UserError(f"--dir: {a.dir} is a file; expected the folder of the working copies")
+    con, snap, cov = open_snapshot(a.store)  # a store to explore: else what is wrong with it, before a server
+    con.close()
+    store = a.store.resolve()
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--notebook-dir={a.dir.resolve()}",
+        "--MultiKernelManager.default_kernel_name=python3",  # the project's kernel (make setup registers it)
+        *a.jupyter,
+    ]
+    print(f"store: {cov.describe()}")
+    if a.dry_run:
+        for nb in sorted(EXPLORE.glob("*.ipynb")):
+            copy = a.dir / nb.name
+            print(f"{'keep' if copy.exists() else 'copy'} {copy}")
+        print(f"KPI_STORE={store} {' '.join(command)}")
+        return 0
+    for copy, made in working_copies(a.dir):
+        print(f"{'copied' if made else 'kept your'} {copy}")
+    return subprocess.call(command, env=os.environ | {"KPI_STORE": str(store)})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -781,8 +860,31 @@ def main(argv: list[str] | None = None) -> int:
     _store_arg(s)
     s.add_argument("--notebook", default="measure", help="notebooks/explore/NAME.ipynb (default measure)")
     s.add_argument("--catalogue", default="county", help="the measure set the measure is in (measure notebook)")
-    s.add_argument("--out", type=Path, default=Path("output/explore"))
+    s.add_argument("--by", choices=sorted(BREAKDOWN_CHOICES), help="the breakdown to look at first (notebook's by)")
+    s.add_argument("--before", type=SPAN, help="the earlier window compared, YYYY-MM..YYYY-MM (with --after)")
+    s.add_argument("--after", type=SPAN, help="the later window compared, YYYY-MM..YYYY-MM (with --before)")
+    s.add_argument(
+        "--out",
+        type=Path,
+        default=Path("output/explore"),
+        help="a folder git ignores for the executed notebook and its page, NAME-REF-MONTH.ipynb and .html "
+        "(default output/explore)",
+    )
     s.set_defaults(func=cmd_explore)
+
+    s = sub.add_parser("lab", help="JupyterLab on the store and working copies of the explore notebooks (make lab)")
+    _store_arg(s)
+    s.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("output/explore"),
+        help="a folder git ignores for the working copies (default output/explore); copies already there are kept",
+    )
+    s.add_argument("--dry-run", action="store_true", help="say what it would copy and run, and do nothing")
+    s.add_argument(
+        "jupyter", nargs="*", metavar="-- JUPYTER_OPTION", help="after --, options for JupyterLab (-- --port 8890)"
+    )
+    s.set_defaults(func=cmd_lab)
 
     s = sub.add_parser("params", help="monthly parameter files")
     psub = s.add_subparsers(dest="params_command", required=True)

@@ -451,6 +451,16 @@ def _latest(cohorts: list[_Cohort]) -> list[_Cohort] | None:
     ]
 
 
+def breakdowns_of(measure: Measure) -> list[str]:
+    """The breakdowns (of :data:`BREAKDOWNS`) the measure's records have a value for in at least one part: a
+    referral has no placement type, a visit no referral source."""
+    return [
+        by
+        for by in BREAKDOWNS
+        if any(_cohort(measure, p, by).select != (f"NULL AS {BREAKDOWNS[by]}",) for p in measure.parts)
+    ]
+
+
 def part_sql(measure: Measure, part: Part, by: str | None = None, detail: bool = False) -> str:
     """The cohort query of one part: month, num, den, and the breakdown column ``by`` asks for (``detail``:
     every breakdown column and the record behind each row, for :func:`cohort`)."""
@@ -549,6 +559,9 @@ def _cohort(measure: Measure, part: Part, by: str | None = None, detail: bool = 
     if detail:
         record = f"CAST(t.{table.key} AS VARCHAR)" if table.key else "NULL"
         select[:0] = [f"'{part.table}' AS record_table", f"{record} AS record_id", "c.child_id"]
+        if any(previous_sql(p) for p in measure.parts):  # a repeat measure: the earlier event each repeats
+            prev_id, prev_date = previous_sql(part) or ("NULL::VARCHAR", "NULL::DATE")
+            select[3:3] = [f"{prev_id} AS previous_id", f"{prev_date} AS previous_date"]
     pattern, memo = AT_MONTH_END
     num, den, where = (_calendar_joined(pattern.sub(memo, e), joins) for e in (num, den, part.where))
     used = " ".join([num, den, on, where, *select])
@@ -582,9 +595,29 @@ def shared_sql(cohorts: list[_Cohort], by: str | None = None) -> str:
     return f"SELECT month{group}, {', '.join(sums)} FROM ({inner}) GROUP BY ALL"
 
 
+# A repeat measure's numerator: an earlier record of the same table (alias p) for the record counted (t), e.g.
+# re-referrals' "EXISTS (SELECT 1 FROM referrals p WHERE p.child_id = t.child_id AND ...)"
+REPEAT = re.compile(r"\s*EXISTS\s*\(\s*SELECT\s+1\s+FROM\s+(\w+)\s+(\w+)\s+WHERE\s+(.*)\)\s*", re.S | re.I)
+
+
+def previous_sql(part: Part) -> tuple[str, str] | None:
+    """For a part counting repeats (its numerator: an earlier record of its own table exists), SQL giving the
+    earlier record a counted one repeats, the latest of those its definition accepts: (its id, its date, by the
+    part's own date column). None for any other part."""
+    mt = REPEAT.fullmatch(part.num or "") if part.source == "events" and part.role != "den" else None
+    key = model.table(part.table).key
+    if mt is None or mt[1] != part.table or not key or not part.date.isidentifier():
+        return None
+    _, p, cond = mt.groups()
+    pick = f"FROM {part.table} {p} WHERE {cond} ORDER BY {p}.{part.date} DESC, {p}.{key} DESC LIMIT 1"
+    return f"(SELECT CAST({p}.{key} AS VARCHAR) {pick})", f"(SELECT CAST({p}.{part.date} AS DATE) {pick})"
+
+
 def cohort(ctx: Context, measure: Measure, month: str) -> pd.DataFrame:
     """The records behind a measure's figure for one month: one row per record and part, with its
-    contribution to the numerator and denominator. Record level: for the analyst, never for a report."""
+    contribution to the numerator and denominator, and for a repeat measure (re-referrals, repeat plans) the
+    earlier record each counted one repeats (previous_id, previous_date: :func:`previous_sql`). Record level:
+    for the analyst, never for a report."""
     _set_months(ctx, [month], [measure])
     sql = " UNION ALL ".join(f"({part_sql(measure, p, detail=True)})" for p in measure.parts)
     df = ctx.con.execute(f"SELECT * FROM ({sql}) ORDER BY record_table, record_id").df()

@@ -34,6 +34,29 @@ from .spc import ASSURANCE_TEXT, SPC, VARIATION_TEXT, spc_of
 from .spc import MONTHS as SPC_MONTHS
 from .store import connect
 
+# The banner at the top of every working copy of an explore notebook (kpi.runner.with_banner), in JupyterLab and in
+# the page `kpi explore` renders: its tables can show children's records (Explorer.cohort).
+PERSONAL_DATA = (
+    "Personal data: this page can hold children's records (identifiers, dates, characteristics). For the analyst's "
+    "own checking only: keep it on the council's systems; never put it in git, a report, an email or a shared folder."
+)
+
+
+def banner():
+    """The personal-data banner, for a notebook's first cell (IPython HTML; its styles inline, as the rendered page
+    has no JupyterLab theme)."""
+    from html import escape
+
+    from IPython.display import HTML
+
+    head, _, rest = PERSONAL_DATA.partition(": ")
+    return HTML(
+        '<div class="personal-data" role="alert" style="border: 3px solid #b00020; background: #fdecea; '
+        'color: #1a1a1a; padding: 0.6rem 0.9rem; margin: 0.3rem 0; font-size: 15px;">'
+        f"<strong>{escape(head)}</strong>: {escape(rest)}</div>"
+    )
+
+
 # explore notebooks written about one measure (their text, charts and questions are its): (catalogue, reference)
 NOTEBOOK_FOR = {"re_referrals": ("county", "1.7")}
 
@@ -454,15 +477,34 @@ class Explorer:
         t = top.iloc[0]
         return self.verdict(ranked.attrs["measure"], ranked.attrs["month"], t["breakdown"], t["label"])
 
-    def cohort(self, name: str, month: str | None = None, numerator: bool = False) -> pd.DataFrame:
+    def cohort(
+        self,
+        name: str,
+        month: str | None = None,
+        numerator: bool = False,
+        by: str | None = None,
+        group: str | None = None,
+    ) -> pd.DataFrame:
         """The records behind the measure's figure for a month, with child characteristics and team
-        (``numerator=True``: only those counted in the numerator). Record level: for the analyst only,
-        never for a report or a shared file."""
+        (``numerator=True``: only those counted in the numerator; ``by`` and ``group``, a label or code as
+        :meth:`series` takes them: only that group's, e.g. by="locality", group="East"). A repeat measure's
+        records (re-referrals, repeat plans) carry the earlier one each repeats: previous_id, previous_date.
+        Record level: for the analyst only, never for a report or a shared file."""
+        from .engine import BREAKDOWNS
+
         m = self.measure(name)
+        if (by is None) != (group is None):
+            raise ValueError("cohort: give both by and group (e.g. by='locality', group='East'), or neither")
         if self.context.unavailable(m):  # supplied as figures: no records behind them
             return pd.DataFrame(columns=["record_table", "record_id", "child_id", "numerator", "denominator"])
         df = _cohort(self.context, m, self._month(month))
-        return df[df["numerator"] > 0].reset_index(drop=True) if numerator else df
+        if numerator:
+            df = df[df["numerator"] > 0]
+        if by is not None:
+            names = self._label_map(by)  # a ValueError naming the breakdowns for an unknown one
+            codes = df[BREAKDOWNS[by]]
+            df = df[(codes.astype(str) == str(group)) | (codes.map(names) == group)]
+        return df.reset_index(drop=True)
 
     # ---------------------------------------------------------------- pictures (PNG, for IPython.display.Image)
     def spc_chart(

@@ -401,6 +401,48 @@ def _replace(dest: Path, build: Path, names: list[str]) -> None:
     shutil.rmtree(old)
 
 
+EXPLORE = NOTEBOOKS / "explore"
+BANNER_TAG = "personal-data-banner"  # the first cell of a working copy: kpi.explore.banner()
+
+
+def with_banner(nb):
+    """The notebook with the personal-data banner as its first cell (once: a copy that has it is left as it is)."""
+    import nbformat
+
+    if not any(BANNER_TAG in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+        cell = nbformat.v4.new_code_cell("from kpi.explore import banner\n\nbanner()", metadata={"tags": [BANNER_TAG]})
+        cell.id = BANNER_TAG
+        nb.cells.insert(0, cell)
+    return nb
+
+
+def working_copies(dest: Path | str, source: Path = EXPLORE) -> list[tuple[Path, bool]]:
+    """Copies of the explore notebooks in ``dest`` (a folder git ignores) to open in JupyterLab, each with the
+    personal-data banner first; an analyst's existing copy is kept as it is. Each copy's path, and whether it was
+    made now."""
+    import nbformat
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    made = []
+    for nb in sorted(source.glob("*.ipynb")):
+        copy = dest / nb.name
+        new = not copy.exists()
+        if new:
+            nbformat.write(with_banner(nbformat.read(nb, as_version=4)), copy)
+        made.append((copy, new))
+    return made
+
+
+def _window(months, what: str) -> list[str] | None:
+    """A comparison window given as months or "YYYY-MM..YYYY-MM" (None: none given)."""
+    from .calendar import parse_span
+
+    if months is None:
+        return None
+    return parse_span(months, what) if isinstance(months, str) else list(months)
+
+
 def explore(
     measure: str,
     month: str | None,
@@ -410,22 +452,29 @@ def explore(
     progress=print,
     catalogue: str = "county",
     partial: bool = False,
+    by: str | None = None,
+    before=None,
+    after=None,
 ) -> Path:
-    """Run ``notebooks/explore/NOTEBOOK.ipynb`` for a measure (reference or KPI number) with papermill; the
-    executed notebook's path. A UserError for an unknown notebook or measure, or a month the store does not
-    cover (the partial month only with ``partial``); RuntimeError naming the cell and error if the notebook
-    fails."""
+    """Run ``notebooks/explore/NOTEBOOK.ipynb`` for a measure (reference or KPI number) with papermill, the
+    personal-data banner first, and render it to a page beside it (the same name, ``.html``); the executed
+    notebook's path. ``by`` (a breakdown) and the windows compared, ``before`` and ``after`` (months, or
+    "YYYY-MM..YYYY-MM"), are the notebook's parameters of those names. A UserError for an unknown notebook or
+    measure, a month the store does not cover (the partial month only with ``partial``), or windows that are not
+    two, in order, to the month explored; RuntimeError naming the cell and error if the notebook fails."""
+    import nbformat
     import papermill as pm
 
     from .calendar import parse_month
     from .catalogue import load
     from .store import open_snapshot
 
-    nb = NOTEBOOKS / "explore" / f"{notebook}.ipynb"
+    nb = EXPLORE / f"{notebook}.ipynb"
     if not nb.exists():
         names = sorted(p.stem for p in nb.parent.glob("*.ipynb"))
         raise UserError(f"--notebook: no notebook {notebook!r} in {nb.parent}; expected one of {', '.join(names)}")
     month = parse_month(month, "--month") if month is not None else None
+    before, after = _window(before, "--before"), _window(after, "--after")
     cat = load(catalogue)
     text = str(measure).strip()
     kpi = re.fullmatch(r"(?i)kpi\s*(\d+)", text)
@@ -439,21 +488,53 @@ def explore(
     con.close()
     month = month or cov.last
     cov.check(month, partial)
-    out = Path(out_dir) / f"{notebook}-{m.ref}-{month}.ipynb"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    progress(f"running {nb.name} for {m.ref} {m.title}, {month}")
     params = {"measure": m.ref, "month": month, "store": str(Path(store).resolve())}
+    if before is not None or after is not None:
+        params |= _windows(before, after, month, cov, partial)
+    if by is not None:
+        params["by"] = by
     if partial and month == cov.partial:  # the notebook's Explorer checks its month as the command did
         params["partial"] = True
     if catalogue != "county":  # the re-referrals notebook is the county's; the measure template takes any set
         params["catalogue"] = catalogue
+    out = Path(out_dir) / f"{notebook}-{m.ref}-{month}{f'-{by}' if by else ''}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".html").unlink(missing_ok=True)  # a failed run leaves no page of an earlier one beside it
+    nbformat.write(with_banner(nbformat.read(nb, as_version=4)), out)
+    progress(f"running {nb.name} for {m.ref} {m.title}, {month}")
     try:
         pm.execute_notebook(
-            str(nb), str(out), parameters=params, kernel_name="python3", progress_bar=False, cwd=str(ROOT)
+            str(out), str(out), parameters=params, kernel_name="python3", progress_bar=False, cwd=str(ROOT)
         )
     except pm.PapermillExecutionError as e:
         raise RuntimeError(f"{out} failed at cell {e.cell_index}: {e.ename}: {e.evalue}") from None
+    page = render([out], f"{m.ref} {m.title}, {month_name(month)}: explore (personal data)")
+    out.with_suffix(".html").write_text(page, encoding="utf-8")
     return out
+
+
+def _windows(before, after, month: str, cov, partial: bool) -> dict:
+    """The windows compared, checked: both given, the earlier first, covered by the snapshot, to the month
+    explored; as the notebook's parameters ("YYYY-MM..YYYY-MM")."""
+    if before is None or after is None:
+        raise UserError(
+            f"{'--after' if before is None else '--before'}: given alone; expected both windows, --before and "
+            "--after (YYYY-MM..YYYY-MM), or neither (the notebook's own: the 12 months before the latest signal, and "
+            "the signal)"
+        )
+    span = {"--before": f"{before[0]}..{before[-1]}", "--after": f"{after[0]}..{after[-1]}"}
+    if after[0] <= before[-1]:
+        raise UserError(
+            f"--after {span['--after']}: starts before --before {span['--before']} ends; expected the later window "
+            "after the earlier one"
+        )
+    if after[-1] > month:
+        raise UserError(
+            f"--after {span['--after']}: ends after the month explored, {month}; expected it to end by then"
+        )
+    cov.check(before, partial, "--before")
+    cov.check(after, partial, "--after")
+    return {"before": span["--before"], "after": span["--after"]}
 
 
 def _title(p, data: Path, month: str, partial=None) -> str:

@@ -222,6 +222,28 @@ def minimal_store(tmp_path_factory):
         (["6.0", "--notebook", "re_referrals"], "--notebook re_referrals: written about measure 1.7 of the county"),
         (["1.0"], "1.0 Number of contacts: not available in snapshot 1 of"),
         (["1.7", "--out", "FILE"], "--out: FILE is a file; expected the folder"),
+        (["1.7", "--by", "nonsense"], "argument --by: invalid choice: 'nonsense' (choose from 'age_band',"),
+        (
+            ["1.7", "--by", "placement_type"],
+            "--by placement_type: the records of 1.7 % of referrals which are repeat referrals have no placement type;"
+            " expected one of locality, team, age_band, sex, ethnicity, source, primary_need",
+        ),
+        (["1.7", "--before", "2026-13..2026-14"], "argument --before: expected a month YYYY-MM (e.g. 2026-10), not"),
+        (["1.7", "--after", "2024-03"], "argument --after: expected two months YYYY-MM..YYYY-MM"),
+        (["1.7", "--before", "2024-04..2024-02"], "argument --before: 2024-04..2024-02 ends before it starts"),
+        (
+            ["1.7", "--before", "2024-03..2024-04", "--after", "2024-01..2024-03"],
+            "--after 2024-01..2024-03: starts before --before 2024-03..2024-04 ends; expected the later window after",
+        ),
+        (["1.7", "--after", "2024-04..2024-05"], "--after: given alone; expected both windows, --before and --after"),
+        (
+            ["1.7", "--before", "2023-11..2023-12", "--after", "2024-01..2024-02"],  # the store: 2024-01 to 02
+            "--before 2023-11 is before the data's history: snapshot 1",
+        ),
+        (
+            ["1.7", "--month", "2024-01", "--before", "2023-11..2023-12", "--after", "2024-01..2024-02"],
+            "--after 2024-01..2024-02: ends after the month explored, 2024-01; expected it to end by then",
+        ),
     ],
 )
 def test_explore_checks_what_it_is_asked_before_running_a_notebook(minimal_store, tmp_path, capsys, args, says):
@@ -235,6 +257,34 @@ def test_explore_checks_what_it_is_asked_before_running_a_notebook(minimal_store
     err = capsys.readouterr().err
     assert says.replace("FILE", str(tmp_path / "FILE")) in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out").exists()  # no notebook run
+
+
+def test_explore_writes_only_where_git_never_takes_its_notebooks(minimal_store, tmp_path, capsys):
+    """Its notebooks hold children's records: a folder git would take in, the project's notebooks/ and a month's
+    report folder are refused before anything runs; the project's own output/explore is one git ignores."""
+    import subprocess
+
+    from kpi.cli import main
+    from kpi.runner import NOTEBOOKS, ROOT
+
+    repo = tmp_path / "repo"
+    (repo / "output" / "2024-05").mkdir(parents=True)
+    (repo / "output" / "2024-05" / "manifest.json").write_text("{}\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / ".gitignore").write_text("/output/\n")
+    cases = [
+        (repo / "work", "--out: REPO/work is not ignored by git, and the notebooks written there hold children's"),
+        (repo / "output" / "2024-05" / "x", "--out: REPO/output/2024-05/x is in a report's folder; expected a"),
+        (NOTEBOOKS / "explore", f"--out: {NOTEBOOKS / 'explore'} is in the project's notebooks; expected a folder"),
+    ]
+    for out, says in cases:
+        assert main(["explore", "1.7", "--store", minimal_store, "--out", out]) == 2
+        err = capsys.readouterr().err
+        assert says.replace("REPO", str(repo)) in err and len(err.strip().splitlines()) == 1, err
+        assert not (repo / "work").exists()
+    if (ROOT / ".git").exists():  # a git checkout (not an installed copy): the default folder is ignored
+        r = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", "output/explore/measure-1.7.ipynb"])
+        assert r.returncode == 0
 
 
 @pytest.mark.parametrize("code", ["ENOSPC", "EROFS", "EACCES"])
