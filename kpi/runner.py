@@ -89,6 +89,9 @@ START_TIMEOUT = 120
 CELL_TIMEOUT = 600
 
 
+QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]  # a kernel's own log off the console (see _execute)
+
+
 def _execute(nb: Path, out: Path, parameters: dict) -> dict:
     """Run one notebook with papermill on a kernel of its own; a cell error or a time-out is final.
 
@@ -112,7 +115,7 @@ def _execute(nb: Path, out: Path, parameters: dict) -> dict:
             # no kernel log on the console: a warning about loopback TCP for every notebook, and an "ERROR |
             # KeyboardInterrupt caught in kernel" when a busy machine interrupts a kernel being shut down after its
             # notebook finished; a cell's own error reaches the run through papermill, with its cell
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            extra_arguments=QUIET_KERNEL,
         )
         return {"notebook": out.name, "ok": True, "seconds": time.perf_counter() - t}
     except pm.PapermillExecutionError as e:
@@ -504,7 +507,13 @@ def explore(
     progress(f"running {nb.name} for {m.ref} {m.title}, {month}")
     try:
         pm.execute_notebook(
-            str(out), str(out), parameters=params, kernel_name="python3", progress_bar=False, cwd=str(ROOT)
+            str(out),
+            str(out),
+            parameters=params,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(ROOT),
+            extra_arguments=QUIET_KERNEL,
         )
     except pm.PapermillExecutionError as e:
         raise RuntimeError(f"{out} failed at cell {e.cell_index}: {e.ename}: {e.evalue}") from None

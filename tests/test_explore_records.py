@@ -103,7 +103,7 @@ def test_a_measure_of_no_repeats_has_no_previous_record(repeats):
     assert len(c) == 6 and "previous_id" not in c.columns
 
 
-def test_explore_renders_a_page_with_the_banner_for_a_browser(small_authority, tmp_path, capsys):
+def test_explore_renders_a_page_with_the_banner_for_a_browser(small_authority, tmp_path, capfd):
     """`kpi explore` runs the notebook with the options as its parameters, the personal-data banner first, and
     renders it beside the executed notebook: the page opened in headless Chromium shows the banner and the tables."""
     import nbformat
@@ -116,7 +116,9 @@ def test_explore_renders_a_page_with_the_banner_for_a_browser(small_authority, t
     assert main([*args, "--store", str(root / "store.duckdb"), "--out", str(tmp_path)]) == 0
     executed = tmp_path / "measure-1.7-2026-10-locality.ipynb"
     page = executed.with_suffix(".html")
-    assert capsys.readouterr().out.splitlines()[-1] == str(page.resolve())  # the path to open, last
+    said = capfd.readouterr()
+    assert said.out.splitlines()[-1] == str(page.resolve())  # the path to open, last
+    assert "IPKernelApp" not in said.err, said.err  # no kernel log (TCP warning, KeyboardInterrupt) on the console
     nb = nbformat.read(executed, as_version=4)
     injected = next(c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     for line in ('by = "locality"', 'before = "2025-11..2026-04"', 'after = "2026-05..2026-10"', 'measure = "1.7"'):
