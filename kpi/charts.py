@@ -415,7 +415,7 @@ def _xmr_figure(measure: Measure, spc, title: str | None = None):
     classes = [c for c in SPC_MARKERS if (p["variation"] == c).any()]
     basis = _basis(spc)
     trial = " (trial limits)" if spc.trial else ""
-    title = textwrap.fill(title or f"XmR chart, {n} months{trial}", 56)  # a long title on two lines
+    title = textwrap.fill(title or f"XmR chart, {n} months{trial}", 48)  # a long title on two lines (10 pt)
     note = textwrap.fill(f"Plotted: {basis}", 66) if basis else ""  # within the figure's width
     fig, ax = _frame(
         [t for _, t, _ in ends],

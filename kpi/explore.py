@@ -142,7 +142,7 @@ def _own(variation, first) -> str:
 
 
 def _share(v) -> str:
-    return "" if v is None or pd.isna(v) else f"{v:.0%}"
+    return "" if v is None or pd.isna(v) else f"{v:.0%}".replace("-0%", "0%")  # no sign on what rounds to 0
 
 
 def drivers_view(m: Measure, d: pd.DataFrame, rows: int | None = None) -> pd.DataFrame:

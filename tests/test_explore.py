@@ -344,3 +344,9 @@ def test_a_measure_supplied_as_figures_has_no_breakdowns_and_says_why(small_auth
     assert where_text(m, r).endswith("No records, so no breakdowns.") and "supplied" in where_text(m, r)
     assert drivers_view(m, r.attrs["drivers"].get("locality")).empty
     assert x.top_chart(r).heading == "No breakdown" and x.cohort("SCC/011b", "2026-10").empty
+
+
+def test_a_share_that_rounds_to_nothing_has_no_sign():
+    from kpi.explore import _share
+
+    assert [_share(v) for v in (-0.004, 0.004, -0.2, None)] == ["0%", "0%", "-20%", ""]
