@@ -208,10 +208,10 @@ def beyond_chance(d: pd.DataFrame, m: Measure) -> pd.Series:
         else:  # a rate: its numerator a Poisson count; an average: its cases' spread taken as their mean (CV of 1)
             n = "denominator" if m.unit == "average" else "numerator"
             var = d["value_before"] ** 2 / (d[f"{n}_before"] * na) + d["value_after"] ** 2 / (d[f"{n}_after"] * nb)
-        return (own - change) / np.sqrt(var)
+        return (own - change) / np.sqrt(var.where(var > 0))  # none (NaN) where no spread can be worked out
     var = d["numerator_before"] / na + d["numerator_after"] / nb  # the variances of two means of Poisson counts
     scale = d["contribution"] / (d["numerator_after"] - d["numerator_before"])  # a rate's, per count (1 for a count)
-    return (d["contribution"] - weight(d) * change) / (np.sqrt(var) * scale.abs())
+    return (d["contribution"] - weight(d) * change) / (np.sqrt(var.where(var > 0)) * scale.abs())
 
 
 def informative(d: pd.DataFrame, m: Measure | None = None, most: int = PER_BREAKDOWN) -> pd.DataFrame:

@@ -305,3 +305,26 @@ def test_the_top_group_is_judged_on_its_own_limits():
     d = r.attrs["drivers"]["locality"].set_index("group")
     assert d.loc["C", "value_before"] == pytest.approx(178 / 12) and d.loc["C", "value_after"] == pytest.approx(20)
     assert d.loc["A", "group_variation"] == "common_cause"
+
+
+def test_a_group_with_no_spread_to_judge_is_not_beyond_chance_and_warns_nothing():
+    """A percentage over 100 (more done than due) has no binomial spread: its z is unknown (NaN), quietly."""
+    import warnings
+
+    d = pd.DataFrame(
+        {
+            "share_before": [0.5, 0.5],
+            "share_after": [0.5, 0.5],
+            "value_before": [120.0, 50.0],
+            "value_after": [130.0, 50.0],
+            "denominator_before": [10.0, 10.0],
+            "denominator_after": [10.0, 10.0],
+        }
+    )
+    d.attrs.update(before=["2026-01"], after=["2026-02"], change=5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = drivers.beyond_chance(d, load("county")["1.7"])
+    assert np.isnan(z.iloc[0])
+    # the other: 50% -> 50% against a whole that rose 5 points: (0 - 5) / (100 * sqrt(2 * 0.25 / 10)) = -0.224
+    assert z.iloc[1] == pytest.approx(-5 / (100 * np.sqrt(2 * 0.25 / 10)))
