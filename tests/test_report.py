@@ -547,6 +547,8 @@ def test_why_it_moved_on_the_page_and_in_the_summary(batch, tmp_path):
     """A KPI's drivers (kpi.drivers.for_report's table, here made by hand) are said after its SPC paragraph and
     listed in the summary; none for a KPI without, nor in the public version where its month is suppressed. The
     run's table is aggregate: the drivers' columns, no record."""
+    from test_drivers import statement
+
     from kpi import drivers
     from kpi.report import Report
 
@@ -554,24 +556,7 @@ def test_why_it_moved_on_the_page_and_in_the_summary(batch, tmp_path):
     made = pd.read_parquet(res.out_dir / "data" / "drivers.parquet")
     assert made.columns.tolist() == drivers.COLUMNS
     r = Report.open("2026-10", root / "store.duckdb", data_dir=res.out_dir / "data")
-    row = {
-        "measure": "1.7",
-        "breakdown": "locality",
-        "group": "EAST",
-        "label": "East",
-        "within": None,
-        "share_of_change": 0.59,
-        "weight": 0.24,
-        "contribution": 2.2,
-        "change": 3.5,
-        "value_before": 20.6,
-        "value_after": 24.1,
-        "before": "2025-08..2026-07",
-        "after": "2026-08..2026-10",
-        "group_variation": "special_cause_concern",
-        "group_since": "2026-05",
-        "smallest": 30.0,
-    }
+    row = statement(within=None)  # East: 59% of the rise, special cause since May 2026 (test_drivers.py)
     r.drivers = pd.DataFrame([row])
     kpi3, kpi4 = r.catalogue["1.7"], r.catalogue["2.2"]
     said = "East locality: 59% of the rise, special cause on its own limits (concern) since May 2026."
