@@ -628,6 +628,15 @@ def test_the_planted_anomalies_are_named_on_their_kpi_pages(full_authority, tmp_
         name = names[a["group"]]  # East, North Assessment Team, South
         share = re.search(rf"{re.escape(name)}\b[^:;]*: (\d+)% of the {word}", why.group(1))
         assert share and int(share.group(1)) >= 50, (a, why.group(1))
+    with _browser() as p:  # and as a reader sees it: on the KPI's page, shown
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        view = browser.new_page(viewport={"width": 1280, "height": 800})
+        view.goto(res.report.as_uri())
+        for a in planted:
+            why = view.locator(f'section[aria-labelledby="kpi-{kpi[a["measure"]]}"] p.why')
+            assert why.count() == 1 and why.is_visible(), a
+            assert why.inner_text().startswith("Why it moved") and names[a["group"]] in why.inner_text(), a
+        browser.close()
 
 
 def test_params_new_drafts_what_moved_each_kpi(small_authority, tmp_path):
