@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import params as params_mod
 from . import privacy
+from .calendar import add_months, month_label, month_start
 from .catalogue import KINDS, Catalogue, Measure, load
 from .prose import markdown_html
 from .spc import MONTHS as SPC_MONTHS
@@ -565,8 +566,7 @@ and has not been written by a manager.{self._public_note()}{self._notes_pointer(
         """The month on one screen: one row per KPI in number order, with this month's figure and its working,
         target and tolerance, RAG, last month, the same month last year, the 13 months' trend, the Making Data
         Count variation and assurance, and the published comparators (A111)."""
-        before = (pd.Timestamp(self.month + "-01") - pd.DateOffset(months=1)).strftime("%Y-%m")
-        year_ago = (pd.Timestamp(self.month + "-01") - pd.DateOffset(months=12)).strftime("%Y-%m")
+        before, year_ago = (month_label(add_months(month_start(self.month), -n)) for n in (1, 12))
         rows = []
         for m in self.catalogue.kpis():
             r = self.latest(m.ref)
@@ -665,11 +665,12 @@ real change from the month-to-month noise of the process.</p>
         """The summary's list of what moved the KPIs that changed notably or show special cause."""
         from .narrative import driver_statements
 
+        found = ((m, self.drivers_of(m.ref)) for m in self.catalogue.kpis())
         items = "".join(
             f"<li><a href='#kpi-{m.kpi}' style='text-decoration:underline'>KPI {m.kpi} {_e(m.kpi_title or m.title)}</a>: "
-            f"{_e('; '.join(driver_statements(self.drivers_of(m.ref))))}.</li>"
-            for m in self.catalogue.kpis()
-            if self.drivers_of(m.ref) is not None
+            f"{_e('; '.join(driver_statements(d)))}.</li>"
+            for m, d in found
+            if d is not None
         )
         if not items:
             return ""

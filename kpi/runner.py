@@ -89,7 +89,16 @@ START_TIMEOUT = 120
 CELL_TIMEOUT = 600
 
 
-QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]  # a kernel's own log off the console (see _execute)
+# How papermill runs every notebook of the project (the batch's and the explore notebooks'): on the project's
+# kernel, from its root, no progress bar, and no kernel log on the console: a warning about loopback TCP for every
+# notebook, and an "ERROR | KeyboardInterrupt caught in kernel" when a busy machine interrupts a kernel being shut
+# down after its notebook finished; a cell's own error reaches the run through papermill, with its cell.
+KERNEL = {
+    "kernel_name": "python3",
+    "progress_bar": False,
+    "cwd": str(ROOT),
+    "extra_arguments": ["--IPKernelApp.log_level=CRITICAL"],
+}
 
 
 def _execute(nb: Path, out: Path, parameters: dict) -> dict:
@@ -106,16 +115,10 @@ def _execute(nb: Path, out: Path, parameters: dict) -> dict:
             str(nb),
             str(out),
             parameters=parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            cwd=str(ROOT),
             start_timeout=START_TIMEOUT,
             execution_timeout=CELL_TIMEOUT,
             log_output=False,
-            # no kernel log on the console: a warning about loopback TCP for every notebook, and an "ERROR |
-            # KeyboardInterrupt caught in kernel" when a busy machine interrupts a kernel being shut down after its
-            # notebook finished; a cell's own error reaches the run through papermill, with its cell
-            extra_arguments=QUIET_KERNEL,
+            **KERNEL,
         )
         return {"notebook": out.name, "ok": True, "seconds": time.perf_counter() - t}
     except pm.PapermillExecutionError as e:
@@ -506,15 +509,7 @@ def explore(
     nbformat.write(with_banner(nbformat.read(nb, as_version=4)), out)
     progress(f"running {nb.name} for {m.ref} {m.title}, {month}")
     try:
-        pm.execute_notebook(
-            str(out),
-            str(out),
-            parameters=params,
-            kernel_name="python3",
-            progress_bar=False,
-            cwd=str(ROOT),
-            extra_arguments=QUIET_KERNEL,
-        )
+        pm.execute_notebook(str(out), str(out), parameters=params, **KERNEL)
     except pm.PapermillExecutionError as e:
         raise RuntimeError(f"{out} failed at cell {e.cell_index}: {e.ename}: {e.evalue}") from None
     page = render([out], f"{m.ref} {m.title}, {month_name(month)}: explore (personal data)")
