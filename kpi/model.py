@@ -362,6 +362,9 @@ HEALTH_ASSESSMENT_TYPE = {"IHA": "Initial health assessment", "RHA": "Review hea
 
 PLAN_TYPE = {"CIN": "Child in need plan", "CP": "Child protection plan", "CLA": "Child in care", "CL": "Care leaver"}
 
+# SSDA903 Missing: MISSING
+ABSENCE = {"M": "Missing", "A": "Away from placement without authorisation"}
+
 EDUCATION_PROVISION = {
     "FTE": "Full-time registered education",
     "PTT": "Part-time timetable",
@@ -532,6 +535,12 @@ TABLES: tuple[Table, ...] = (
             _c("authorised_date", "date", "Date the assessment was authorised (completed)", required=False),
             _c("outcome", "code", "Outcome", codes=ASSESSMENT_OUTCOME, required=False),
             _team(),
+            _c(
+                "seen_alone",
+                "bool",
+                "The child was seen alone by the social worker during the assessment",
+                required=False,
+            ),
         ),
         key="assessment_id",
         date_order=(("start_date", "authorised_date"),),
@@ -705,6 +714,62 @@ TABLES: tuple[Table, ...] = (
         ),
         key="visit_id",
         group="Impact",
+    ),
+    Table(
+        "reviews",
+        "Statutory reviews of a child's plan, due and held: child in need plan reviews, child protection review "
+        "conferences, looked after reviews and care leavers' pathway plan reviews (plan type CL).",
+        (
+            _c("review_id", "id", "Identifier"),
+            _child(),
+            _c("plan_type", "code", "Plan reviewed", codes=PLAN_TYPE),
+            _c("due_date", "date", "Date the review is due", future_ok=True),
+            _c("review_date", "date", "Date the review was held", required=False),
+        ),
+        key="review_id",
+        group="Impact",
+    ),
+    Table(
+        "core_groups",
+        "Core group meetings of a child protection plan.",
+        (
+            _c("core_group_id", "id", "Identifier"),
+            _child(),
+            _c("cp_plan_id", "id", "Child protection plan", ref="cp_plans.cp_plan_id"),
+            _c("meeting_date", "date", "Date the core group met"),
+        ),
+        key="core_group_id",
+        group="Child protection",
+    ),
+    Table(
+        "school_moves",
+        "Changes of school of children in care.",
+        (
+            _c("move_id", "id", "Identifier"),
+            _child(),
+            _c("move_date", "date", "Date the child started at the new school"),
+            _c(
+                "transitional",
+                "bool",
+                "A move at a normal point of transition (into primary, primary to secondary, into sixth form)",
+            ),
+        ),
+        key="move_id",
+        group="Children in care",
+    ),
+    Table(
+        "missing_episodes",
+        "Episodes of a child in care missing or away from placement without authorisation (SSDA903 Missing).",
+        (
+            _c("missing_id", "id", "Identifier"),
+            _child(),
+            _c("absence", "code", "Missing or away without authorisation", codes=ABSENCE),
+            _c("start_date", "date", "Start of the episode"),
+            _c("end_date", "date", "Return", required=False),
+        ),
+        key="missing_id",
+        date_order=(("start_date", "end_date"),),
+        group="Children in care",
     ),
     Table(
         "care_leavers",

@@ -1196,6 +1196,9 @@ def _generate(cfg: SynthConfig) -> dict[str, pa.Table]:
     tables["visits"] = sim.visits()
     tables["supervisions"] = sim.supervisions(alloc)
     tables["audits"] = sim.audits(alloc)
+    for name in ("reviews", "core_groups", "school_moves", "missing_episodes"):  # not simulated yet
+        tables[name] = pd.DataFrame({c: pd.Series(dtype="float64") for c in model.table(name).column_names})
+    tables["assessments"]["seen_alone"] = np.nan
     return _finish(tables, cfg)
 
 

@@ -34,7 +34,9 @@ def referrals(directory, *rows):
 def assessments(directory, *rows):
     """assessments rows (assessment_id, child_id, referral_id, start_date), initial, team N-A, not authorised."""
     header = model.table("assessments").column_names
-    write_csv(directory, "assessments", [[a, k, r, "INITIAL", d, "", "", "N-A"] for a, k, r, d in rows], header=header)
+    write_csv(
+        directory, "assessments", [[a, k, r, "INITIAL", d, "", "", "N-A", ""] for a, k, r, d in rows], header=header
+    )
 
 
 def population(directory, *rows):
