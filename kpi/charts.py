@@ -156,8 +156,8 @@ def _breaks(measure: Measure, s: pd.DataFrame) -> dict[int, str]:
     if measure.yearly:
         out |= {i: "new financial year" for i in range(1, len(s)) if s["month"].iloc[i].endswith("-04")}
     for h in measure.history:
-        if s["month"].iloc[0] < h["from"] <= s["month"].iloc[-1]:
-            out[int((s["month"] >= h["from"]).to_numpy().argmax())] = "definition changed"
+        if s["month"].iloc[0] < h.start <= s["month"].iloc[-1]:
+            out[int((s["month"] >= h.start).to_numpy().argmax())] = "definition changed"
     return out
 
 

@@ -739,9 +739,7 @@ real change from the month-to-month noise of the process.</p>
         target = "not set" if pd.isna(r["target"]) else self._fmt_threshold(m, r["target"])
         tolerance = "not set" if pd.isna(r["tolerance"]) else self._fmt_threshold(m, r["tolerance"])
         changed = [h for h in m.history]
-        change_note = "".join(
-            f"<p><em>Definition changed from {_e(h['from'])}:</em> {_e(h['change'])}</p>" for h in changed
-        )
+        change_note = "".join(f"<p><em>Definition changed from {_e(h.start)}:</em> {_e(h.change)}</p>" for h in changed)
         _show(f"""<section class="kpi" aria-labelledby="kpi-{m.kpi}">
 <h3 id="kpi-{m.kpi}">KPI {m.kpi}: {_e(m.kpi_title or m.title)}</h3>
 <p><strong>{month_name(self.month)}: {_e(self._display(r))}</strong> {rag_badge(r["rag"], r["rag_text"])}</p>
@@ -808,7 +806,7 @@ Measure {m.ref}: {_e(m.title)}.</p>
     def definitions(self) -> None:
         rows = []
         for m in self.catalogue.measures:
-            changes = "".join(f"<br><em>Changed from {_e(h['from'])}:</em> {_e(h['change'])}" for h in m.history)
+            changes = "".join(f"<br><em>Changed from {_e(h.start)}:</em> {_e(h.change)}" for h in m.history)
             kpi = f"KPI {m.kpi}" if m.kpi else ""
             rows.append(
                 f"<tr><th scope='row'>{_e(m.ref)}</th><td>{kpi}</td><td>{_e(m.title)}</td>"
