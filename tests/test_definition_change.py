@@ -105,10 +105,11 @@ def test_a_previous_definition_takes_the_measure_s_own_fields_unless_it_gives_th
     assert before.before.title == "Ever" and before.before.parts[0].num == "FALSE"
 
 
-def test_repeat_plans_ever_and_within_two_years(tmp_path):
-    """KPI 6: a previous plan 3 years before counts as "ever", not as "within 2 years"."""
-    ctx = build_store(
-        tmp_path,
+@pytest.fixture(scope="module")
+def repeats(tmp_path_factory):
+    """KPI 6's store: a previous plan 3 years before counts as "ever", not as "within 2 years"."""
+    return build_store(
+        tmp_path_factory.mktemp("repeats"),
         {
             "referrals": [referral(f"R{c}", c, "2019-01-01") for c in "ABCDE"],
             "cp_plans": [
@@ -124,6 +125,10 @@ def test_repeat_plans_ever_and_within_two_years(tmp_path):
             ],
         },
     )
+
+
+def test_repeat_plans_ever_and_within_two_years(repeats):
+    ctx = repeats
     card = rows(scorecard("2025-06", 8, context=ctx, measures=["5.2"], year_on_year=False, targets=None), "5.2")
     nov, dec, june = card.loc["2024-11"], card.loc["2024-12"], card.loc["2025-06"]
     assert (nov.numerator, nov.denominator, nov.before_numerator, nov.before_denominator) == (0, 1, 1, 1)
@@ -262,3 +267,26 @@ def test_the_public_version_suppresses_the_previous_definition_s_small_counts():
     for m in ("2024-10", "2024-11", "2024-12"):
         assert out.loc[m, "before_display"] == SUPPRESSED and pd.isna(out.loc[m, "before_numerator"]), m
     assert (out["display"] == "25%").all()  # the current figures have no small count
+
+
+def test_the_kpi_page_chart_and_appendix_show_both_definitions(repeats, monkeypatch):
+    from kpi import report as report_mod
+    from kpi.charts import kpi_chart
+    from kpi.params import MonthParams
+
+    card = scorecard("2025-02", 24, context=repeats, measures=["5.2"], year_on_year=False, targets=None)
+    shown = []
+    monkeypatch.setattr(report_mod, "_show", shown.append)
+    r = report_mod.Report("2025-02", card, COUNTY, MonthParams(month="2025-02"), {"snapshot_id": 1}, public=False)
+    m = COUNTY["5.2"]
+    r.kpi_page(m)
+    both = shown[-1].split('<table class="both">')[1].split("</table>")[0]
+    assert "Previous (before December 2024: ever had a plan)" in both
+    assert "<th scope='row'>December 2024</th><td>33%</td><td>67%</td>" in both  # 1/3 within 2 years, 2/3 ever
+    assert "November 2024" not in both  # before the change: the chart shows it, the overlap table does not
+    svg = kpi_chart(m, r.series("5.2")).decode()
+    assert 'id="before-definition"' in svg and "before December 2024: ever had a plan" in svg
+    r._table([m], "Scorecard", "scorecard-process")
+    dec = '<td>33%<br><span class="before">ever had a plan: 67%</span></td>'
+    nov = '<td>0%<br><span class="before">ever had a plan: 100%</span></td>'
+    assert dec in shown[-1] and nov in shown[-1]
