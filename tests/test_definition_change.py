@@ -290,3 +290,43 @@ def test_the_kpi_page_chart_and_appendix_show_both_definitions(repeats, monkeypa
     dec = '<td>33%<br><span class="before">ever had a plan: 67%</span></td>'
     nov = '<td>0%<br><span class="before">ever had a plan: 100%</span></td>'
     assert dec in shown[-1] and nov in shown[-1]
+
+
+def test_the_workbook_has_a_row_for_the_previous_definition(tmp_path):
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from kpi import workbook
+
+    def row(month, n, d, bn, bd):
+        return {
+            "measure": "5.2",
+            "month": month,
+            "unit": "percent",
+            "numerator": n,
+            "denominator": d,
+            "value": 100 * n / d,
+            "display": f"{100 * n / d:.0f}%",
+            "calculation": "",
+            "target": 10.0,
+            "tolerance": 15.0,
+            "rag": "red",
+            "rag_text": "red",
+            "before_numerator": bn,
+            "before_denominator": bd,
+            "before_value": None if bn is None else 100 * bn / bd,
+            "before_display": None if bn is None else f"{100 * bn / bd:.0f}%",
+        }
+
+    card = pd.DataFrame([row("2025-05", 10, 40, 20, 40), row("2025-06", 8, 40, None, None)])
+    wb = load_workbook(workbook.write(card, COUNTY, tmp_path / "s.xlsx"))
+    rows = {r[0]: r for r in wb["Scorecard"].iter_rows(min_row=2, values_only=True)}
+    assert rows["5.2"][7:] == (25.0, "Red", 20.0, "Red")
+    assert rows["5.2 before"][2].startswith("Previous definition (before December 2024: ever had a plan)")
+    assert rows["5.2 before"][7:] == (50.0, None, None, None)  # no RAG; June is after the overlap
+    counts = {r[0]: r for r in wb["Counts"].iter_rows(min_row=2, values_only=True)}
+    assert counts["5.2 before"][7:] == (20, 40, None, None)
+    card.loc[0, ["before_numerator", "before_value", "before_display"]] = [None, None, "[c]"]  # suppressed
+    wb = load_workbook(workbook.write(card, COUNTY, tmp_path / "p.xlsx"))
+    rows = {r[0]: r for r in wb["Scorecard"].iter_rows(min_row=2, values_only=True)}
+    assert rows["5.2 before"][7] == "[c]"
