@@ -275,7 +275,9 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
     note = bool(comparators and measure.comparator_year)
     before = _before(measure, s)
     keyed = bool(before.notna().any())  # the previous definition's line, named in a key under the months
-    fig, ax = _frame([t for _, t, _ in ends], legend_rows=int(keyed), note=int(note))
+    # (a row more under months marked [c], whose longer labels reach down into the first)
+    rows = (2 if _hidden(s).any() else 1) if keyed else 0
+    fig, ax = _frame([t for _, t, _ in ends], legend_rows=rows, note=int(note))
     ax.set_xlim(-0.5, right)
     values = [*s["value"], *s["target"], *s["tolerance"], *(c[0] for c in comparators), *before]
     _set_y(ax, measure.unit, values)
