@@ -284,6 +284,8 @@ def test_the_kpi_page_chart_and_appendix_show_both_definitions(repeats, monkeypa
     assert "Previous (before December 2024: ever had a plan)" in both
     assert "<th scope='row'>December 2024</th><td>33%</td><td>67%</td>" in both  # 1/3 within 2 years, 2/3 ever
     assert "November 2024" not in both  # before the change: the chart shows it, the overlap table does not
+    pts = r.spc("5.2").points.set_index("period")  # SPC: the current definition, new limits from the change
+    assert pts.loc["2024-12", "group"] == pts.loc["2024-11", "group"] + 1 and pts.loc["2024-12", "value"] == 100 / 3
     svg = kpi_chart(m, r.series("5.2")).decode()
     assert 'id="before-definition"' in svg and "before December 2024: ever had a plan" in svg
     r._table([m], "Scorecard", "scorecard-process")
