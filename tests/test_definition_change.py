@@ -105,26 +105,27 @@ def test_a_previous_definition_takes_the_measure_s_own_fields_unless_it_gives_th
     assert before.before.title == "Ever" and before.before.parts[0].num == "FALSE"
 
 
+def repeat_plans() -> dict:
+    """KPI 6's records: a previous plan 3 years before counts as "ever", not as "within 2 years"."""
+    return {
+        "referrals": [referral(f"R{c}", c, "2019-01-01") for c in "ABCDE"],
+        "cp_plans": [
+            cp("E1", "E", "2019-01-10", "2019-03-01"),
+            cp("E2", "E", "2024-11-20"),  # November: ever, not within 2 years
+            cp("A1", "A", "2021-01-10", "2021-06-30"),
+            cp("A2", "A", "2024-12-05"),  # ended 3 years 5 months before: ever, not within 2 years
+            cp("B1", "B", "2023-06-01", "2023-12-31"),
+            cp("B2", "B", "2024-12-10"),  # within 2 years, and ever
+            cp("C1", "C", "2024-12-15"),  # a first plan
+            cp("D1", "D", "2020-02-01", "2020-05-01"),
+            cp("D2", "D", "2025-06-02"),  # ever, but June 2025 is after the overlap
+        ],
+    }
+
+
 @pytest.fixture(scope="module")
 def repeats(tmp_path_factory):
-    """KPI 6's store: a previous plan 3 years before counts as "ever", not as "within 2 years"."""
-    return build_store(
-        tmp_path_factory.mktemp("repeats"),
-        {
-            "referrals": [referral(f"R{c}", c, "2019-01-01") for c in "ABCDE"],
-            "cp_plans": [
-                cp("E1", "E", "2019-01-10", "2019-03-01"),
-                cp("E2", "E", "2024-11-20"),  # November: ever, not within 2 years
-                cp("A1", "A", "2021-01-10", "2021-06-30"),
-                cp("A2", "A", "2024-12-05"),  # ended 3 years 5 months before: ever, not within 2 years
-                cp("B1", "B", "2023-06-01", "2023-12-31"),
-                cp("B2", "B", "2024-12-10"),  # within 2 years, and ever
-                cp("C1", "C", "2024-12-15"),  # a first plan
-                cp("D1", "D", "2020-02-01", "2020-05-01"),
-                cp("D2", "D", "2025-06-02"),  # ever, but June 2025 is after the overlap
-            ],
-        },
-    )
+    return build_store(tmp_path_factory.mktemp("repeats"), repeat_plans())
 
 
 def test_repeat_plans_ever_and_within_two_years(repeats):
@@ -332,3 +333,21 @@ def test_the_workbook_has_a_row_for_the_previous_definition(tmp_path):
     wb = load_workbook(workbook.write(card, COUNTY, tmp_path / "p.xlsx"))
     rows = {r[0]: r for r in wb["Scorecard"].iter_rows(min_row=2, values_only=True)}
     assert rows["5.2 before"][7] == "[c]"
+
+
+def test_kpi_measures_shows_the_previous_definition_beside_the_figure(tmp_path):
+    import io
+    from contextlib import redirect_stdout
+
+    from kpi.cli import main
+
+    build_store(tmp_path, repeat_plans()).con.close()
+    out = io.StringIO()
+    with redirect_stdout(out):
+        main(["measures", "--store", str(tmp_path / "w.duckdb"), "--month", "2024-12"])
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[-1] == "previous"
+    (row,) = [line for line in lines if line.split()[0] == "5.2"]
+    assert row.split()[4] == "33%" and row.split()[-1] == "67%"  # "5.2 KPI 6 2024-12 33%": 1/3 within 2 years, 2/3 ever
+    (other,) = [line for line in lines if line.split()[0] == "1.7"]
+    assert other[lines[0].index("previous") :].strip() == ""  # a measure that did not change: none
