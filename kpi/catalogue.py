@@ -100,6 +100,39 @@ class Part:
     team: str | None = None  # the column of t giving the team for breakdowns (default t.team_id)
 
 
+# How many months after a change of definition the previous definition is still computed beside the new one, so
+# that the board sees what the change did to the figure, as seed 000's paper shows both (A170)
+OVERLAP = 6
+# What a history entry's `before:` may say of the previous definition; the rest (ref, section, source) is the
+# measure's own. title, definition, label and parts are required: a previous definition is computed, not described.
+BEFORE_KEYS = {"title", "definition", "label", "parts", "direction", "unit", "kind", "decimals"}
+HISTORY_KEYS = {"from", "change", "before", "overlap"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change of a measure's definition: the first month on the new one (``start``, YYYY-MM), what changed and,
+    where the previous definition can be computed from the records, that definition (``before``, a Measure of the
+    same reference) with a short ``label`` for the chart ("ever had a plan"), computed for the months before the
+    change and the ``overlap`` months from it."""
+
+    start: str
+    change: str
+    before: Measure | None = None
+    label: str = ""
+    overlap: int = OVERLAP
+
+    @property
+    def until(self) -> str:
+        """The first month without the previous definition's figure."""
+        y, m = divmod(int(self.start[:4]) * 12 + int(self.start[5:7]) - 1 + self.overlap, 12)
+        return f"{y:04d}-{m + 1:02d}"
+
+    def covers(self, month: str) -> bool:
+        """Whether the previous definition is computed for ``month``."""
+        return month < self.until
+
+
 @dataclass(frozen=True)
 class Measure:
     ref: str
@@ -123,8 +156,13 @@ class Measure:
     source: str = ""
     kpi: int | None = None
     kpi_title: str | None = None
-    history: tuple[dict, ...] = ()
+    history: tuple[Change, ...] = ()
     supplied: bool = False  # no records in the data model: given as monthly figures (aggregates file) only
+
+    @property
+    def before(self) -> Change | None:
+        """The change of definition whose previous definition is computed beside this one (at most one)."""
+        return next((h for h in self.history if h.before is not None), None)
 
     @property
     def yearly(self) -> bool:
@@ -244,10 +282,7 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
         and not any(p.num or p.num_value or p.role == "num" for p in parts)
     ):
         raise CatalogueError(f"{where}: a {d['unit']} needs a numerator: num or num_value, or a part with role num")
-    history = tuple(d.get("history") or ())
-    for h in history:
-        if not {"from", "change"} <= set(h):
-            raise CatalogueError(f"{where}: each history entry needs `from` (YYYY-MM) and `change`")
+    history = _history(d, where, sections)
     return Measure(
         ref=ref,
         title=d["title"],
@@ -270,6 +305,52 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
         history=history,
         supplied=bool(d.get("supplied", False)),
     )
+
+
+def _history(d: dict, where: str, sections: dict[str, Section]) -> tuple[Change, ...]:
+    """A measure's history: its changes of definition, each with the previous definition's computation if given."""
+    import re
+
+    items = d.get("history") or []
+    if not isinstance(items, list):
+        raise CatalogueError(f"{where}: history must be a list of {{from, change}} entries")
+    out = []
+    for i, h in enumerate(items):
+        at = f"{where} history entry {i + 1}"
+        if not isinstance(h, dict) or not {"from", "change"} <= set(h):
+            raise CatalogueError(f"{where}: each history entry needs `from` (YYYY-MM) and `change`")
+        unknown = set(h) - HISTORY_KEYS
+        if unknown:
+            raise CatalogueError(
+                f"{at}: unknown field(s) {', '.join(sorted(unknown))}; expected {', '.join(sorted(HISTORY_KEYS))}"
+            )
+        start = str(h["from"])
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", start):
+            raise CatalogueError(f"{at}: from must be a month YYYY-MM (2024-12), not {h['from']!r}")
+        overlap = h.get("overlap", OVERLAP)
+        if isinstance(overlap, bool) or not isinstance(overlap, int) or not 0 <= overlap <= 24:
+            raise CatalogueError(f"{at}: overlap must be a whole number of months from 0 to 24, not {overlap!r}")
+        before, label = None, ""
+        if h.get("before") is not None:
+            b = h["before"]
+            if not isinstance(b, dict):
+                raise CatalogueError(f"{at}: before must be a mapping (title, definition, label, parts, ...)")
+            unknown = set(b) - BEFORE_KEYS
+            if unknown:
+                raise CatalogueError(
+                    f"{at}: before: unknown field(s) {', '.join(sorted(unknown))}; expected {', '.join(sorted(BEFORE_KEYS))}"
+                )
+            missing = [k for k in ("title", "definition", "label", "parts") if not b.get(k)]
+            if missing:
+                raise CatalogueError(f"{at}: before needs {', '.join(missing)}: the previous definition, computed")
+            own = {k: d[k] for k in ("ref", "section", "unit", "kind", "direction", "decimals", "source") if k in d}
+            label = " ".join(str(b["label"]).split())
+            b = {k: v for k, v in b.items() if k != "label"}
+            before = _measure({**own, **b}, f"{at} before", sections)
+        out.append(Change(start, " ".join(str(h["change"]).split()), before, label, overlap))
+    if sum(c.before is not None for c in out) > 1:
+        raise CatalogueError(f"{where}: only one history entry may carry `before` (the previous definition)")
+    return tuple(out)
 
 
 def _inherit(d: dict, where: str, read: dict, seen: tuple[str, ...] = ()) -> dict:
@@ -359,6 +440,15 @@ def _sections(items, where: str) -> dict[str, Section]:
     return {
         str(i["key"]): Section(str(i["key"]), str(i["title"]), " ".join(str(i.get("intro", "")).split())) for i in items
     }
+
+
+def previous(catalogue: Catalogue, refs: list[str] | None = None) -> Catalogue:
+    """The previous definitions of the catalogue's measures (of ``refs``) whose history gives one (:class:`Change`):
+    a catalogue of them, each under its measure's reference, for the engine to compute."""
+    measures = [catalogue[r] for r in refs] if refs else catalogue.measures
+    before = [m.before.before for m in measures if m.before]
+    sections = {m.section: catalogue.sections[m.section] for m in before}
+    return Catalogue(catalogue.name, catalogue.title, catalogue.council, before, catalogue.path, sections)
 
 
 def load(name_or_path: str | Path = "county") -> Catalogue:

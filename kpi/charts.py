@@ -5,7 +5,8 @@ as in half a printed page, their text is 9 pt and more, in the page's one font (
 text is SVG text (searchable, read in the page's font), and each has alt text (:func:`alt_text`,
 :func:`xmr_alt_text`).
 
-Readable in greyscale: the series is a solid black line with markers, the target a dashed line, the
+Readable in greyscale: the series is a solid black line with markers (the previous definition of a changed one
+a grey dashed line with open markers, labelled), the target a dashed line, the
 tolerance a dotted one, comparators dash-dot and long-dash lines with a white edge (legible where they lie on
 another line). Every horizontal line is labelled at its right end, in the margin, the labels pushed apart
 where lines are close (no legend to decode). RAG colours only tint the latest marker, never carry meaning
@@ -75,6 +76,8 @@ COMPARATORS = (  # attribute, label, colour, dashes, end marker
     ("england", "England", "#1f4e79", "-.", "v"),
     ("statistical_neighbours", "Neighbours", "#5e5e5e", (0, (6, 2)), "^"),
 )
+# the previous definition of a measure whose definition changed (kpi.catalogue.Change): grey, dashed, open markers
+BEFORE = dict(color="#555555", linestyle=(0, (4, 2)), linewidth=1.6, marker="o", markersize=4, markerfacecolor="white")
 HALO = [patheffects.Stroke(linewidth=3.6, foreground="white"), patheffects.Normal()]  # lines' white edge
 BACKING = dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none", alpha=0.8)  # text's: still SVG text
 
@@ -156,8 +159,8 @@ def _breaks(measure: Measure, s: pd.DataFrame) -> dict[int, str]:
     if measure.yearly:
         out |= {i: "new financial year" for i in range(1, len(s)) if s["month"].iloc[i].endswith("-04")}
     for h in measure.history:
-        if s["month"].iloc[0] < h["from"] <= s["month"].iloc[-1]:
-            out[int((s["month"] >= h["from"]).to_numpy().argmax())] = "definition changed"
+        if s["month"].iloc[0] < h.start <= s["month"].iloc[-1]:
+            out[int((s["month"] >= h.start).to_numpy().argmax())] = "definition changed"
     return out
 
 
@@ -270,9 +273,13 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
     comparators = [c for c in comparators if c[0] is not None]
     ends += [(v, f"{name} {_fmt(measure, v)}", c) for v, name, c, _, _ in comparators]
     note = bool(comparators and measure.comparator_year)
-    fig, ax = _frame([t for _, t, _ in ends], note=int(note))
+    before = _before(measure, s)
+    keyed = bool(before.notna().any())  # the previous definition's line, named in a key under the months
+    # (a row more under months marked [c], whose longer labels reach down into the first)
+    rows = (2 if _hidden(s).any() else 1) if keyed else 0
+    fig, ax = _frame([t for _, t, _ in ends], legend_rows=rows, note=int(note))
     ax.set_xlim(-0.5, right)
-    values = [*s["value"], *s["target"], *s["tolerance"], *(c[0] for c in comparators)]
+    values = [*s["value"], *s["target"], *s["tolerance"], *(c[0] for c in comparators), *before]
     _set_y(ax, measure.unit, values)
     # a change of definition (or a new financial year of a year-to-date figure) splits the line: the two
     # sides are not one series
@@ -281,6 +288,10 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
     for a, b in zip([0, *changes], [*changes, n], strict=True):
         ax.plot(x[a:b], s["value"].iloc[a:b], color="black", linewidth=2, marker="o", markersize=4, zorder=4)
     _draw_breaks(ax, breaks)
+    if keyed:  # the previous definition: dashed, open markers, its key between the months and the note
+        (line,) = ax.plot(x, before, gid="before-definition", zorder=3, **BEFORE)
+        fig.legend([line], [before_label(measure)], loc="lower left", frameon=False, fontsize=SIZE, handlelength=3,
+                   borderaxespad=0, bbox_to_anchor=(0.02, (3 + 14 * note) / (fig.get_figheight() * 72)))  # fmt: skip
     if s["target"].notna().any():
         ax.plot([*x, right], [*s["target"], target], zorder=2, gid="target", **TARGET)
     if s["tolerance"].notna().any():
@@ -315,6 +326,19 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
     return fig
 
 
+def _before(measure: Measure, s: pd.DataFrame) -> pd.Series:
+    """The previous definition's figures of the months shown (NaN where none: after the overlap, or suppressed)."""
+    if measure.before is None or "before_value" not in s:
+        return pd.Series(np.nan, index=s.index)
+    return pd.to_numeric(s["before_value"], errors="coerce")
+
+
+def before_label(measure: Measure) -> str:
+    """The previous definition's label: "before December 2024: ever had a plan"."""
+    change = measure.before
+    return f"before {pd.Timestamp(change.start + '-01'):%B %Y}: {change.label}"
+
+
 def kpi_chart(measure: Measure, series: pd.DataFrame) -> bytes:
     """SVG of a measure's series (rows with month, value, target, tolerance, rag), oldest first."""
     with _style():
@@ -346,6 +370,14 @@ def alt_text(measure: Measure, series: pd.DataFrame) -> str:
     for i, why in sorted(_breaks(measure, s.reset_index(drop=True)).items()):
         what = "The definition changed" if why == "definition changed" else "A new financial year starts"
         parts.append(f"{what} from {_label(s['month'].iloc[i])}: the line is broken there.")
+    before = _before(measure, s)
+    if before.notna().any():
+        had = s[before.notna()]
+        parts.append(
+            f"A dashed line gives the previous definition ({before_label(measure)}) from {_label(had['month'].iloc[0])} "
+            f"to {_label(had['month'].iloc[-1])}: {_fmt(measure, before[before.notna()].iloc[0])} to "
+            f"{_fmt(measure, before[before.notna()].iloc[-1])}."
+        )
     hidden = s.loc[_hidden(s), "month"]
     if len(hidden):
         months = ", ".join(_label(m) for m in hidden)

@@ -347,6 +347,8 @@ def cmd_measures(a) -> int:
         show["display"] = show["display"].mask(df["not_available"].notna() & (df["display"] == ""), "not available")
         show["kpi"] = show["kpi"].map(lambda k: "" if pd.isna(k) else f"KPI {int(k)}")
         show["title"] = df["title"].str.slice(0, 48)
+        if df["before_display"].notna().any():  # a changed definition's previous figure (kpi.scorecard, A170)
+            show["previous"] = df["before_display"]
         print(show.astype(object).fillna("").to_string(index=False))
     return 1 if rejects else 0
 

@@ -929,6 +929,25 @@ def compute(
     return finish(out, catalogue) if finished else out
 
 
+def compute_before(
+    ctx: Context, catalogue: Catalogue, months: list[str], by: str | None = None, refs: list[str] | None = None
+) -> pd.DataFrame:
+    """The previous definition of each measure whose history gives one (:class:`kpi.catalogue.Change`), computed
+    as any measure is, for the months it covers: those before the change and its overlap after it. Rows of measure,
+    month (and grp), numerator and denominator (unfinished, as ``compute(finished=False)``); none for a measure
+    without a previous definition or a month it does not cover."""
+    from .catalogue import previous
+
+    prev = previous(catalogue, refs)
+    changes = {m.ref: catalogue[m.ref].before for m in prev.measures}
+    wanted = [m for m in months if any(c.covers(m) for c in changes.values())]
+    if not wanted:
+        return pd.DataFrame(columns=["measure", "month", *(["grp"] if by else []), "numerator", "denominator", *RATE])
+    out = compute(ctx, prev, wanted, by=by, refs=list(changes), finished=False)
+    keep = [changes[r].covers(m) for r, m in zip(out["measure"], out["month"], strict=True)]
+    return out[keep].reset_index(drop=True)
+
+
 # Sets of parts counted two at a time, each on a cursor of its own: one query at a time left a core idle for part
 # of each query (its planning, its single-threaded steps, its result turned into a DataFrame). Alternated runs, the
 # full catalogue for 24 months: the default authority 1.98-2.27 s -> 1.43-1.48 s; scale 50 27.1-27.8 s ->

@@ -85,6 +85,16 @@ def publish(card: pd.DataFrame, catalogue) -> pd.DataFrame:
         mn, md = (pd.to_numeric(out[c], errors="coerce") for c in ("month_numerator", "month_denominator"))
         own = small(mn) | small(md) | (percent & small(md - mn)) | (out["month_value"].notna() & mn.isna()).to_numpy()
         out.loc[own, ["month_numerator", "month_denominator", "month_value"]] = np.nan
+    if "before_value" in out:  # the previous definition's figure (kpi.scorecard, A172): published figures too
+        bn, bd = (pd.to_numeric(out[c], errors="coerce") for c in ("before_numerator", "before_denominator"))
+        given = out["before_value"].notna().to_numpy()
+        # its counts, and how they differ from the current definition's (one cohort may hold the other: "ever"
+        # holds "within 2 years", so the difference is a count of children)
+        prev = small(bn) | small(bd) | (percent & small(bd - bn)) | small((bn - n).abs()) | small((bd - d).abs())
+        prev = given & (prev | bn.isna().to_numpy())
+        out.loc[prev, ["before_numerator", "before_denominator", "before_value"]] = np.nan
+        out["before_display"] = out["before_display"].astype(object)
+        out.loc[prev, "before_display"] = SUPPRESSED
     out.loc[hidden, "display"] = SUPPRESSED
     out.loc[hidden, "calculation"] = ""
     for col in ("rag", "vs_statistical_neighbours", "vs_england"):

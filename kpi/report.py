@@ -347,6 +347,40 @@ class Report:
             return "not available"
         return row["display"]
 
+    @staticmethod
+    def _before(row: pd.Series) -> str | None:
+        """The previous definition's figure of a row (kpi.scorecard's ``before_display``), or None."""
+        shown = row.get("before_display")
+        return shown if isinstance(shown, str) and shown else None
+
+    def _cell(self, m: Measure, row: pd.Series) -> str:
+        """A scorecard cell: the figure, and the previous definition's beside it where the month has one."""
+        before = self._before(row) if m.before else None
+        extra = f'<br><span class="before">{_e(m.before.label)}: {_e(before)}</span>' if before else ""
+        return _e(self._display(row)) + extra
+
+    def _both(self, m: Measure) -> str:
+        """A KPI page's table of both definitions' figures for the months shown from its change (the overlap)."""
+        from .charts import before_label
+
+        if m.before is None:
+            return ""
+        s = self.series(m.ref).sort_values("month")
+        s = s[(s["month"] >= m.before.start) & s.apply(self._before, axis=1).notna()]
+        if s.empty:
+            return ""
+        rows = "".join(
+            f"<tr><th scope='row'>{month_name(r['month'])}</th><td>{_e(self._display(r))}</td>"
+            f"<td>{_e(self._before(r))}</td></tr>"
+            for _, r in s.iterrows()
+        )
+        return (
+            f'<table class="both"><caption>Both definitions from {month_name(m.before.start)}, for '
+            f"{m.before.overlap} months (the RAG is on the current one)</caption><thead><tr><th scope='col'>Month</th>"
+            f"<th scope='col'>Current definition</th><th scope='col'>Previous ({_e(before_label(m))})</th></tr>"
+            f"</thead><tbody>{rows}</tbody></table>"
+        )
+
     def _working(self, m: Measure, row: pd.Series) -> str:
         if not row["display"]:
             why = row.get("not_available")
@@ -739,9 +773,7 @@ real change from the month-to-month noise of the process.</p>
         target = "not set" if pd.isna(r["target"]) else self._fmt_threshold(m, r["target"])
         tolerance = "not set" if pd.isna(r["tolerance"]) else self._fmt_threshold(m, r["tolerance"])
         changed = [h for h in m.history]
-        change_note = "".join(
-            f"<p><em>Definition changed from {_e(h['from'])}:</em> {_e(h['change'])}</p>" for h in changed
-        )
+        change_note = "".join(f"<p><em>Definition changed from {_e(h.start)}:</em> {_e(h.change)}</p>" for h in changed)
         _show(f"""<section class="kpi" aria-labelledby="kpi-{m.kpi}">
 <h3 id="kpi-{m.kpi}">KPI {m.kpi}: {_e(m.kpi_title or m.title)}</h3>
 <p><strong>{month_name(self.month)}: {_e(self._display(r))}</strong> {rag_badge(r["rag"], r["rag_text"])}</p>
@@ -750,6 +782,7 @@ real change from the month-to-month noise of the process.</p>
 Measure {m.ref}: {_e(m.title)}.</p>
 <p>Calculation: {self._working(m, r)} Change: {self._change(m, r)}</p>
 {f"<p>Population (0-17): {_e(r.get('population_used'))}.</p>" if isinstance(r.get("population_used"), str) else ""}
+{self._both(m)}
 <p class="spc">{self._spc_text(m)}</p>
 {self._why(m)}
 {chart}
@@ -792,7 +825,7 @@ Measure {m.ref}: {_e(m.title)}.</p>
         for m in measures:
             s = self.series(m.ref).set_index("month")
             r = self.latest(m.ref)
-            cells = "".join(f"<td>{_e(self._display(s.loc[x]))}</td>" for x in months)
+            cells = "".join(f"<td>{self._cell(m, s.loc[x])}</td>" for x in months)
             t = "" if pd.isna(r["target"]) else self._fmt_threshold(m, r["target"])
             tol = "" if pd.isna(r["tolerance"]) else self._fmt_threshold(m, r["tolerance"])
             body.append(
@@ -808,7 +841,7 @@ Measure {m.ref}: {_e(m.title)}.</p>
     def definitions(self) -> None:
         rows = []
         for m in self.catalogue.measures:
-            changes = "".join(f"<br><em>Changed from {_e(h['from'])}:</em> {_e(h['change'])}" for h in m.history)
+            changes = "".join(f"<br><em>Changed from {_e(h.start)}:</em> {_e(h.change)}" for h in m.history)
             kpi = f"KPI {m.kpi}" if m.kpi else ""
             rows.append(
                 f"<tr><th scope='row'>{_e(m.ref)}</th><td>{kpi}</td><td>{_e(m.title)}</td>"

@@ -27,6 +27,8 @@ from .store import connect
 
 DEFAULT_TARGETS = TARGETS  # the project's params/targets.yaml (used if it exists)
 
+# the previous definition's figure, in the months before a change of definition and its overlap after (A170)
+BEFORE = ["before_numerator", "before_denominator", "before_value", "before_display"]
 COLUMNS = [
     "measure",
     "kpi",
@@ -54,6 +56,7 @@ COLUMNS = [
     "vs_england",
     "not_available",
     *RATE,  # why a rate per 10,000 shows its count only; the population estimate a rate divides by (kpi.engine)
+    *BEFORE,
 ]
 
 
@@ -141,6 +144,7 @@ def scorecard(
     )
     for c in RATE:
         res[c] = res[c].astype(object).where(res[c].notna(), None)
+    res = _with_before(res, context, cat, refs, span, by)
     if monthly:
         res = _with_monthly(res, context, cat, refs, span, by)
     return res
@@ -170,6 +174,30 @@ def _with_monthly(res: pd.DataFrame, context: Context | None, cat: Catalogue, re
         keys + MONTHLY
     ]
     out = res.drop(columns=MONTHLY).merge(df, on=keys, how="left")
+    return out[list(res.columns)]
+
+
+def _with_before(res: pd.DataFrame, context: Context | None, cat: Catalogue, refs, span, by) -> pd.DataFrame:
+    """The rows with the previous definition's figure (``before_*``) where a measure's history gives one and the
+    month is before the change or in its overlap (:func:`kpi.engine.compute_before`); empty elsewhere."""
+    from .catalogue import previous
+    from .engine import compute_before
+
+    res = res.assign(**{c: float("nan") for c in BEFORE[:3]}, before_display=None)
+    prev = previous(cat, refs)
+    if context is None or not prev.measures:
+        return res
+    df = compute_before(context, cat, span, by=by, refs=[m.ref for m in prev.measures])
+    if df.empty:
+        return res
+    df = finish(_before_history(df, _history(context, prev, [m.ref for m in prev.measures])), prev)
+    df.loc[df["value"].isna(), "display"] = None
+    keys = ["measure", "month"] + (["group"] if by else [])
+    df = df.rename(
+        columns={"grp": "group", **{c: f"before_{c}" for c in ("numerator", "denominator", "value", "display")}}
+    )
+    out = res.drop(columns=BEFORE).merge(df[keys + BEFORE], on=keys, how="left")
+    out["before_display"] = out["before_display"].astype(object).where(out["before_display"].notna(), None)
     return out[list(res.columns)]
 
 
@@ -275,7 +303,7 @@ def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: 
         key=lambda s: s.map(order) if s.name == "measure" else s,
         kind="stable",
     )
-    return res[[c for c in cols if c != "not_available"]].reset_index(drop=True)
+    return res[[c for c in cols if c != "not_available" and c not in BEFORE]].reset_index(drop=True)
 
 
 def _compare(a, b, direction) -> pd.Series:

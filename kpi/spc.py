@@ -277,7 +277,7 @@ def spc_of(measure, card: pd.DataFrame) -> SPC:
     ``SPC.basis`` says which, in words."""
     card = card.sort_values("month")
     months = card["month"].tolist()
-    rebase = [h["from"] for h in measure.history if months and months[0] < h["from"] <= months[-1]]
+    rebase = [h.start for h in measure.history if months and months[0] < h.start <= months[-1]]
     windowed = any(p.window != "month" for p in measure.parts)
     monthly = windowed and "month_value" in card and card["month_value"].notna().any()
     if measure.yearly and not monthly:  # a year-to-date figure starts again each April: new limits for each year

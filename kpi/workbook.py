@@ -30,6 +30,34 @@ def number_format(unit: str, decimals: int) -> str:
     return f'{base}"%"' if unit == "percent" else base
 
 
+def _before_title(m) -> str:
+    from .charts import before_label
+
+    return f"Previous definition ({before_label(m)}): {m.before.before.title}"
+
+
+def _previous(m, rows: list) -> tuple[list, list] | None:
+    """The Scorecard and Counts rows of a measure's previous definition (its ``before_*`` figures, no RAG: the RAG
+    is on the current definition), or None where no month shown has one."""
+    if m.before is None or not any(r is not None and isinstance(getattr(r, "before_display", None), str) for r in rows):
+        return None
+    b = m.before.before
+    head = [f"{m.ref} before", None, _before_title(m), b.unit, b.direction or "none (a volume)", None, None]
+    values, nums = [], []
+    for r in rows:
+        shown = getattr(r, "before_display", None) if r is not None else None
+        if shown == SUPPRESSED:
+            values += [SUPPRESSED, None]
+            nums += [SUPPRESSED, SUPPRESSED]
+        elif isinstance(shown, str):
+            values += [_num(r.before_value), None]
+            nums += [_num(r.before_numerator), _num(r.before_denominator)]
+        else:
+            values += [None, None]
+            nums += [None, None]
+    return head + values, head + nums
+
+
 def _num(x):
     return None if x is None or pd.isna(x) else float(x)
 
@@ -84,10 +112,21 @@ def write(card: pd.DataFrame, catalogue, path: Path | str) -> Path:
                 for c in cells:
                     c.fill = fills[rag]
             cells[1].alignment = Alignment(horizontal="center")
+        prev = _previous(m, [rows.get((ref, mo)) for mo in months])
+        if prev:  # the previous definition's figures, in a row of their own under the measure's (A173)
+            score.append(prev[0])
+            counts.append(prev[1])
+            b = m.before.before
+            for j in range(len(months)):
+                score.cell(score.max_row, 8 + 2 * j).number_format = number_format(b.unit, b.decimals)
     defs.append(["Ref", "KPI", "Title", "Section", "Unit", "Direction", "Definition", "Source"])
     for ref in refs:
         m = catalogue[ref]
         defs.append([ref, m.kpi, m.title, m.section, m.unit, m.direction or "none (a volume)", m.definition, m.source])
+        if m.before is not None:
+            b = m.before.before
+            defs.append([f"{ref} before", None, _before_title(m), b.section, b.unit, b.direction or "none (a volume)",
+                         f"{b.definition} Until {m.before.start}: {m.before.change}", b.source])  # fmt: skip
     for ws, widths in ((score, [7, 6, 48, 10, 10, 9, 10]), (counts, [7, 6, 48, 10, 10, 9, 10]), (defs, [7, 6, 48])):
         for c in ws[1]:
             c.font = bold

@@ -36,7 +36,7 @@ def test_definition_changes_of_the_seed_are_recorded():
     cat = load("county")
     changed = {m.kpi for m in cat.measures if m.history and m.kpi}
     assert {6, 11, 15} <= changed  # seed 000: KPIs 6, 11 and 15 changed definition
-    assert "2 years" in cat["5.2"].history[0]["change"]
+    assert "2 years" in cat["5.2"].history[0].change
 
 
 @pytest.mark.parametrize(

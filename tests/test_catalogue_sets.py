@@ -144,7 +144,11 @@ def test_a_change_of_definition_breaks_the_chart(small_authority):
     card = scorecard(
         "2025-06", 13, store=root / "store.duckdb", catalogue=JOURNEY, measures=["D12"], year_on_year=False
     )
-    assert JOURNEY["D12"].history == COUNTY["5.2"].history  # reused with the county's definition and its history
+    # reused with the county's definition and its history, the previous definition's computation too
+    assert [(h.start, h.change, h.label) for h in JOURNEY["D12"].history] == [
+        (h.start, h.change, h.label) for h in COUNTY["5.2"].history
+    ]
+    assert JOURNEY["D12"].before.before.parts == COUNTY["5.2"].before.before.parts
     assert "The definition changed from Dec-24: the line is broken there." in alt_text(JOURNEY["D12"], card)
     assert ">definition changed</text>" in kpi_chart(JOURNEY["D12"], card).decode()  # an SVG, its break labelled
     later = card[card["month"] >= "2025-01"]
