@@ -753,6 +753,11 @@ def test_the_validators_fake_census_gives_its_episodes_conferences(tmp_path):
         (344, 0, 0)
     ]
     assert con.execute("SELECT count(*) FROM icpcs WHERE conference_date = DATE '2020-09-29'").fetchall() == [(1,)]
+    # no conference linked to its enquiry: the county's 3.3 (ICPCs within 15 days of the strategy discussion) is
+    # not available, rather than 0 of 7 in June 2022, and 3.2 (ICPCs) counts them
+    card = scorecard("2022-06", store=tmp_path / "w.duckdb", measures=["3.2", "3.3"], targets=None).set_index("measure")
+    assert card.loc["3.3", "not_available"].startswith("icpcs.s47_id: no conference of the census is linked to its")
+    assert card.loc["3.2", "numerator"] == 7
 
 
 def test_a_conference_on_the_episode_links_to_the_enquiry_that_led_to_it(tmp_path):

@@ -414,7 +414,7 @@ def read(source: str | Path, year=None, **_) -> Extract:
         parts,
         set(parts),
         missing=MISSING_TABLES,
-        missing_columns=MISSING_COLUMNS,
+        missing_columns=_unlinked(frames["icpcs"]),
         rejects=rejects,
         notes=notes,
         extract_date=(latest + dt.timedelta(days=1)).isoformat(),
@@ -422,6 +422,17 @@ def read(source: str | Path, year=None, **_) -> Extract:
         latest_month=latest.strftime("%Y-%m"),
         first_month=f"{_year(censuses[0][0]) - 1}-04",  # its first census's collection year's April
     )
+
+
+def _unlinked(icpcs: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """What the census cannot supply (:data:`MISSING_COLUMNS`), and the conferences' enquiries where the census
+    links none of its conferences to one (every conference recorded on its episode, no enquiry of it in a census
+    read: the CIN validator's fake data): a measure of the time from the enquiry to the conference is then not
+    available, not 0% in time (docs/assumptions.md A197)."""
+    if icpcs.empty or icpcs["s47_id"].notna().any():
+        return MISSING_COLUMNS
+    why = "no conference of the census is linked to its section 47 enquiry (each recorded on its CINdetails)"
+    return MISSING_COLUMNS | {"icpcs": {"s47_id": why}}
 
 
 def _of_its_year(frames: dict[str, pd.DataFrame], refs: dict, names: list[str], given: int | None) -> None:
