@@ -275,7 +275,7 @@ def load_sources(
 
 
 def _set_aside(extracts: list) -> tuple[list, pd.DataFrame]:
-    """The rows readers set aside from tables outside the data model (an SSDA903 Reviews table, an Annex A List 8),
+    """The rows readers set aside from tables outside the data model (an SSDA903 UASC table, an Annex A List 8),
     accounted under the table's own name by file: every row read, none loaded, each listed with its reason."""
     rows = pd.DataFrame(
         [r for e in extracts for r in e.rejects if r["table_name"] not in model.TABLE_BY_NAME],

@@ -54,9 +54,8 @@ def _extract(directory):
     d = minimal_extract(directory)
     header = ["assessment_id", "child_id", "referral_id", "assessment_type", "start_date", "authorised_date"]
     rows = [[f"A{i}", f"K{i}", f"R{i}", "INITIAL", "2024-03-02", ""] for i in (1, 2, 3)]
-    write_csv(
-        d, "assessments", [r + ["", "N-A", ""] for r in rows], header=header + ["outcome", "team_id", "seen_alone"]
-    )
+    # the header of an extract older than assessments.seen_alone (an optional column: it may be absent)
+    write_csv(d, "assessments", [r + ["", "N-A"] for r in rows], header=header + ["outcome", "team_id"])
     pop = [[2024, "N", 5, "M", 6000], [2024, "S", 12, "F", 4000]]
     write_csv(d, "population", pop, header=["year", "locality_id", "age", "sex", "count"])
     return d

@@ -686,3 +686,29 @@ def test_a_child_in_two_lists_is_merged_and_accounted_with_its_differences(tmp_p
     assert con.execute("SELECT date_of_birth FROM children WHERE child_id = 'C1'").fetchall() == [
         (dt.date(2015, 1, 25),)
     ]
+
+
+def test_what_annex_a_carries_of_the_new_records_is_said_not_loaded(tmp_path):
+    """Annex A gives a plan's latest review date, List 8's counts of missing episodes and whether a child was seen
+    during an assessment: none of them the records the model holds (reviews due and held, missing episodes, seen
+    alone). The availability record says why for each, so their measures are not available rather than 0."""
+    from kpi.engine import Context
+
+    l4 = COMMON + ["Continuous Assessment Start Date", "Continuous Assessment Date of Authorisation"]
+    l4 += ["Child Seen During Continuous Assessment"]
+    a = ["P1", "b) Female", "a) WBRI", DOB, 9, dt.datetime(2024, 2, 8), dt.datetime(2024, 2, 20), "a) Yes"]
+    f = book(tmp_path / "a.xlsx", {"List 3": [L3, referral("P1", dt.datetime(2024, 2, 7))], "List 4": [l4, a]})
+    res, con = load(f, tmp_path)
+    assert con.execute("SELECT count(*), count(seen_alone) FROM assessments").fetchall() == [(1, 0)]
+    avail = con.execute("SELECT table_name, column_name, reason FROM meta.availability").fetchall()
+    why = {(t, c): r for t, c, r in avail}
+    assert why[("reviews", None)].startswith("Annex A gives each plan's latest review date only")
+    assert why[("missing_episodes", None)].startswith("List 8 counts each child's missing and absent episodes")
+    assert why[("core_groups", None)] == "Annex A does not list core group meetings"
+    assert why[("school_moves", None)] == "Annex A does not list changes of school"
+    ctx = Context(con=None, snapshot={}, missing=why)
+    from test_optional_columns import MEASURES
+
+    assert ctx.unavailable(MEASURES["SEEN"]) == (
+        "assessments.seen_alone: List 4 records whether the child was seen during the assessment, not seen alone"
+    )

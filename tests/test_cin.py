@@ -317,10 +317,11 @@ def test_namespaces_code_styles_and_date_layouts(tmp_path):
     (plan,) = rows("cp_plans")
     assert (icpc["plan_made"], plan["icpc_id"], plan["category"]) == ("Y", icpc["icpc_id"], "NEG")
     aside = sorted((r["table_name"], r["column_name"], r["value"]) for r in ex.rejects)
-    assert aside == [
-        ("CIN CP plan reviews", "CPPreviewDate", "2025-04-01"),
-        ("CIN CP plan reviews", "CPPreviewDate", "2025-06-01"),
-        ("CIN PreProceedingsandFGDM", "PreProceedingsandFGDM/PPStartDate", "2025-04-01"),
+    assert aside == [("CIN PreProceedingsandFGDM", "PreProceedingsandFGDM/PPStartDate", "2025-04-01")]
+    # the plan's reviews: the first due 3 months after its start (5 March), the next 6 after the first
+    assert [(r["plan_type"], r["review_date"], r["due_date"]) for r in rows("reviews")] == [
+        ("CP", "2025-04-01", "2025-06-05"),
+        ("CP", "2025-06-01", "2025-10-01"),
     ]
 
 
@@ -328,7 +329,7 @@ def test_a_census_with_dates_in_other_layouts_loads(tmp_path):
     f = tmp_path / "census.xml"
     f.write_text(census_xml(STYLED, "2026-03-31"))
     res = load_cin(f, tmp_path)
-    assert set(res.rejects["table_name"]) == {"CIN CP plan reviews", "CIN PreProceedingsandFGDM"}
+    assert set(res.rejects["table_name"]) == {"CIN PreProceedingsandFGDM"}
 
 
 def test_a_census_with_tables_outside_the_model_accounts_for_them(tmp_path):
@@ -348,11 +349,11 @@ def test_a_census_with_tables_outside_the_model_accounts_for_them(tmp_path):
     )
     res = load_cin(f, tmp_path)
     acc = res.accounting.set_index("table_name")
-    assert acc.loc["CIN CP plan reviews", ["file", "rows_read", "rows_loaded", "rows_rejected"]].tolist() == [
+    assert acc.loc["reviews", ["file", "rows_read", "rows_loaded", "rows_rejected"]].tolist() == [
         "census.xml",
         2,
-        0,
         2,
+        0,
     ]
     assert acc.loc["CIN PreProceedingsandFGDM", ["rows_read", "rows_rejected"]].tolist() == [1, 1]
     assert acc.loc["s47_enquiries", ["rows_read", "rows_loaded"]].tolist() == [1, 1]
@@ -458,7 +459,7 @@ def expected_rows(data) -> dict[tuple[str, str], int]:
             "icpcs": sum(1 for s in s47 if s["DateOfInitialCPC"]),
             "cin_plans": 0,
             "cp_plans": sum(len(e["ChildProtectionPlans"]) for e in eps),
-            "CIN CP plan reviews": sum(len(p["Reviews"]) for e in eps for p in e["ChildProtectionPlans"]),
+            "reviews": sum(len(p["Reviews"]) for e in eps for p in e["ChildProtectionPlans"]),
         }.items():
             n[table, f] = count
     return n
@@ -475,6 +476,7 @@ def mostly_late(data) -> bool:
             dates += [a["AssessmentActualStartDate"] for a in e["Assessments"]]
             dates += [d for s in e["Section47"] for d in (s["S47ActualStartDate"],) * 2 + (s["DateOfInitialCPC"],)]
             dates += [p["CPPstartDate"] for p in e["ChildProtectionPlans"]]
+            dates += [d for p in e["ChildProtectionPlans"] for d in p["Reviews"]]
         dated = [d for d in dates if d]
         if 2 * sum(d > f"{y}-03-31" for d in dated) > len(dated):
             return True
@@ -724,3 +726,111 @@ def test_a_census_is_hashed_once_for_all_its_tables(tmp_path, monkeypatch):
     acc = res.accounting
     assert hashed.count("census.xml") == 1
     assert len(acc[acc["file"] == "census.xml"]) > 2
+
+
+# ---------------------------------------------------------------------------------------------
+# conferences recorded on the episode, CP plan reviews (issue 21)
+# ---------------------------------------------------------------------------------------------
+
+FAKE = Path("/work/shared/samples/csc-validator-be-cin/fake_CIN_data.xml")
+
+
+@pytest.mark.skipif(not FAKE.exists(), reason="the CIN validator's fake data is not on this machine")
+def test_the_validators_fake_census_gives_its_episodes_conferences(tmp_path):
+    """The CIN validator's fake data records 350 conferences on CINdetails (DateOfInitialCPC), none under a
+    Section47 (it has none): 344 load as ICPCs; 6 are dated after the census date (21 July 2022: 2022-12-07,
+    2026-04-09, 2026-01-06, 2030-05-29, 2026-06-18, 2028-06-18), each listed by its line. Counted by reading the XML
+    with lxml: 350 DateOfInitialCPC elements in CINdetails, 344 on or before 2022-07-21."""
+    res = load_sources(read([("cin", str(FAKE))]), tmp_path / "w.duckdb")
+    acc = res.accounting.set_index("table_name")
+    assert acc.loc["icpcs", ["rows_read", "rows_loaded", "rows_rejected"]].tolist() == [350, 344, 6]
+    late = res.rejects[res.rejects["table_name"] == "icpcs"]
+    assert set(late["column_name"]) == {"DateOfInitialCPC"} and 2456 in set(late["row"])
+    assert late["reason"].str.startswith("expected a date on or before the census reference date 2022-07-21").all()
+    con, _ = connect(tmp_path / "w.duckdb")
+    # no CP plan and no section 47 in the census: no plan made, no enquiry known
+    assert con.execute("SELECT count(*), count(s47_id), count(*) FILTER (plan_made) FROM icpcs").fetchall() == [
+        (344, 0, 0)
+    ]
+    assert con.execute("SELECT count(*) FROM icpcs WHERE conference_date = DATE '2020-09-29'").fetchall() == [(1,)]
+    # no conference linked to its enquiry: the county's 3.3 (ICPCs within 15 days of the strategy discussion) is
+    # not available, rather than 0 of 7 in June 2022, and 3.2 (ICPCs) counts them
+    card = scorecard("2022-06", store=tmp_path / "w.duckdb", measures=["3.2", "3.3"], targets=None).set_index("measure")
+    assert card.loc["3.3", "not_available"].startswith("icpcs.s47_id: no conference of the census is linked to its")
+    assert card.loc["3.2", "numerator"] == 7
+
+
+def test_a_conference_on_the_episode_links_to_the_enquiry_that_led_to_it(tmp_path):
+    """K1's enquiry starts on 2025-03-20 (census of 2024-25); the conference is recorded on the next episode of the
+    2025-26 census (2025-04-03), where a CP plan starts that day: it made the plan, and the enquiry is K1's. K2's
+    episode records its conference both on CINdetails and its Section47 (2025-06-10): one conference. K3's
+    conference has no enquiry in any census: loaded without one."""
+    s47 = {"S47ActualStartDate": "2025-03-20", "ICPCnotRequired": "false"}
+    first = [child("K1", episodes=[cin_episode("2025-03-15", "2025-03-31", s47=[s47])])]
+    cpp = {"CPPstartDate": "2025-04-03", "InitialCategoryOfAbuse": "NEG"}
+    both = {"S47ActualStartDate": "2025-06-01", "DateOfInitialCPC": "2025-06-10", "ICPCnotRequired": "false"}
+    second = [
+        child("K1", episodes=[cin_episode("2025-04-01", cpp=[cpp], DateOfInitialCPC="2025-04-03")]),
+        child("K2", episodes=[cin_episode("2025-05-20", s47=[both], DateOfInitialCPC="10/06/2025")]),
+        child("K3", episodes=[cin_episode("2025-07-01", DateOfInitialCPC="2025-07-15")]),
+    ]
+    root = tmp_path / "cin"
+    root.mkdir()
+    (root / "a.xml").write_text(census_xml(first, "2025-03-31"))
+    text = census_xml(second, "2026-03-31")
+    (root / "b.xml").write_text(text)
+    res = load_cin(root, tmp_path)
+    acc = res.accounting.set_index(["table_name", "file"])
+    assert acc.loc[("icpcs", "b.xml"), ["rows_read", "rows_loaded", "rows_merged"]].tolist() == [4, 3, 1]
+    merged = res.rejects[res.rejects["table_name"] == "icpcs"].iloc[0]
+    assert (merged["row"], merged["column_name"], merged["value"]) == (
+        line_of(text, "<DateOfInitialCPC>10/06/2025"),
+        "DateOfInitialCPC",
+        "10/06/2025",
+    )
+    assert merged["reason"].startswith("the same conference as the Section47's DateOfInitialCPC (row ")
+    con, _ = connect(tmp_path / "w.duckdb")
+    got = con.execute(
+        "SELECT child_id, s47_id, conference_date::VARCHAR, plan_made FROM icpcs ORDER BY child_id"
+    ).fetchall()
+    assert got == [
+        ("K1", "K1/2025-03-15/S47/2025-03-20", "2025-04-03", True),
+        ("K2", "K2/2025-05-20/S47/2025-06-01", "2025-06-10", False),
+        ("K3", None, "2025-07-15", False),
+    ]
+    assert con.execute("SELECT icpc_id FROM cp_plans").fetchall() == [("K1/2025-04-01/ICPC/2025-04-03",)]
+    # the county's ICPCs (3.2) count all three
+    assert numerators(tmp_path / "w.duckdb", "3.2", ["2025-04", "2025-06", "2025-07"]) == [1, 1, 1]
+
+
+def test_cp_plan_reviews_load_with_the_date_each_was_due(tmp_path):
+    """A plan starting 2025-05-01, reviewed 2025-07-25 (due 2025-08-01: 3 months after the start), 2026-02-10 (due
+    2026-01-25: 6 months after the last) and, in the next census, 2026-07-01 (due 2026-08-10). A second plan's review
+    before its start, and one whose date is no date, are rejected, each named by file, row and element."""
+    cpp = {"CPPstartDate": "2025-05-01", "InitialCategoryOfAbuse": "NEG", "Reviews": ["2025-07-25", "2026-02-10"]}
+    bad = {"CPPstartDate": "2025-09-01", "InitialCategoryOfAbuse": "NEG", "Reviews": ["2025-08-15", "2025-13-01"]}
+    first = [child("K1", episodes=[cin_episode("2025-04-20", cpp=[cpp, bad])])]
+    later = {**cpp, "Reviews": ["2025-07-25", "2026-02-10", "2026-07-01"]}
+    second = [child("K1", episodes=[cin_episode("2025-04-20", cpp=[later])])]
+    root = tmp_path / "cin"
+    root.mkdir()
+    text = census_xml(first, "2026-03-31").replace("<Reviews>", "\n<Reviews>").replace("<CPPreviewDate>", "\n<CPP")
+    text = text.replace("\n<CPP", "\n<CPPreviewDate>")  # a review a line: its row is its own
+    (root / "a.xml").write_text(text)
+    (root / "b.xml").write_text(census_xml(second, "2027-03-31"))
+    res = load_cin(root, tmp_path, accept_losses=True)
+    con, _ = connect(tmp_path / "w.duckdb")
+    got = con.execute("SELECT plan_type, due_date::VARCHAR, review_date::VARCHAR FROM reviews ORDER BY 3").fetchall()
+    assert got == [
+        ("CP", "2025-08-01", "2025-07-25"),
+        ("CP", "2026-01-25", "2026-02-10"),
+        ("CP", "2026-08-10", "2026-07-01"),
+    ]
+    rj = res.rejects[(res.rejects["table_name"] == "reviews") & (res.rejects["kind"] != "replaced")]
+    listed = rj[["file", "row", "column_name", "value"]].values.tolist()
+    assert listed == [
+        ["a.xml", line_of(text, "2025-08-15"), "CPPreviewDate", "2025-08-15"],
+        ["a.xml", line_of(text, "2025-13-01"), "CPPreviewDate", "2025-13-01"],
+    ]
+    assert rj["reason"].iloc[0] == "expected a review on or after the plan's start (CPPstartDate 2025-09-01)"
+    assert "date" in rj["reason"].iloc[1]

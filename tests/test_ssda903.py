@@ -519,27 +519,91 @@ def test_a_column_named_twice_is_refused(tmp_path):
 def test_tables_outside_the_model_are_accounted_for(tmp_path):
     src = write_return(tmp_path / "2026", A_YEAR, A_YEAR_EPISODES)
     write_table(
-        src / "reviews.csv",
-        [{"CHILD": "C1", "DOB": "01/06/2012", "REVIEW": "01/07/2025", "REVIEW_CODE": "PN1"}] * 3,
-        ["CHILD", "DOB", "REVIEW", "REVIEW_CODE"],
-    )
-    write_table(
         src / "uasc.csv",
         [{"CHILD": "C2", "SEX": "2", "DOB": "05/05/2014", "DUC": "05/05/2032"}],
         ["CHILD", "SEX", "DOB", "DUC"],
     )
     res = load903(src, tmp_path / "w.duckdb")
     acc = res.accounting.set_index("table_name")
-    assert acc.loc["SSDA903 Reviews", ["file", "rows_read", "rows_loaded", "rows_rejected"]].tolist() == [
-        "reviews.csv",
-        3,
+    assert acc.loc["SSDA903 UASC", ["file", "rows_read", "rows_loaded", "rows_rejected"]].tolist() == [
+        "uasc.csv",
+        1,
         0,
+        1,
+    ]
+    assert set(rejects_of(res, "SSDA903 UASC")["reason"]) == {
+        "the data model has no table for it: read and counted, not loaded"
+    }
+
+
+REVIEWS = ["CHILD", "DOB", "REVIEW", "REVIEW_CODE"]
+MISSING = ["CHILD", "DOB", "MISSING", "MIS_START", "MIS_END"]
+
+
+def test_reviews_load_with_the_date_each_was_due(tmp_path):
+    """C2's period of care starts on Monday 01/09/2025: its first review is due 20 working days on (29/09/2025), the
+    second 3 months after the first (26/09/2025 + 3 months). C1's period started before the return's year
+    (10/05/2024): its first review read (01/07/2025) may not be its first, so is set aside; the next is due 6 months
+    after it. A review before any period of the child is set aside; one dated 31/02/2026 is rejected by its row."""
+    src = write_return(tmp_path / "2026", A_YEAR, A_YEAR_EPISODES)
+    rows = [("C2", "26/09/2025"), ("C2", "10/12/2025"), ("C1", "01/07/2025"), ("C1", "15/12/2025")]
+    rows += [("C1", "01/03/2024"), ("C1", "31/02/2026")]
+    write_table(
+        src / "reviews.csv",
+        [{"CHILD": c, "DOB": "01/06/2012", "REVIEW": d, "REVIEW_CODE": "PN1"} for c, d in rows],
+        REVIEWS,
+    )
+    res = load903(src, tmp_path / "w.duckdb", accept_losses=True)
+    acc = res.accounting.set_index("table_name")
+    assert acc.loc["reviews", ["file", "rows_read", "rows_loaded", "rows_rejected"]].tolist() == [
+        "reviews.csv",
+        6,
+        3,
         3,
     ]
-    assert acc.loc["SSDA903 UASC", ["rows_read", "rows_rejected"]].tolist() == [1, 1]
-    rev = rejects_of(res, "SSDA903 Reviews")
-    assert rev.index.tolist() == [("reviews.csv", 2), ("reviews.csv", 3), ("reviews.csv", 4)]
-    assert set(rev["reason"]) == {"the data model has no table for it: read and counted, not loaded"}
+    con, _ = connect(tmp_path / "w.duckdb")
+    got = con.execute(
+        "SELECT child_id, plan_type, due_date::VARCHAR, review_date::VARCHAR FROM reviews ORDER BY 4"
+    ).fetchall()
+    assert got == [
+        ("C2", "CLA", "2025-09-29", "2025-09-26"),
+        ("C2", "CLA", "2025-12-26", "2025-12-10"),
+        ("C1", "CLA", "2026-01-01", "2025-12-15"),
+    ]
+    rv = rejects_of(res, "reviews")
+    assert rv.loc[("reviews.csv", 4), "reason"].startswith("the first review read of a period of care that started")
+    assert rv.loc[("reviews.csv", 6), "reason"].startswith("no period of care of the child in the returns read")
+    bad = rv.loc[[("reviews.csv", 7)]]
+    assert ("REVIEW", "31/02/2026") in set(zip(bad["column_name"], bad["value"], strict=True))
+
+
+def test_missing_episodes_load_and_bad_ones_are_named(tmp_path):
+    """Four episodes of C1: one returned in two days, one away (code written in lower case) whose return is before
+    its start, one still open, one whose start is no date: two load, two are rejected by file, row and column."""
+    src = write_return(tmp_path / "2026", A_YEAR, A_YEAR_EPISODES)
+    rows = [("M", "03/08/2025", "05/08/2025"), (" a", "10/10/2025", "09/10/2025"), ("M", "01/01/2026", "")]
+    rows += [("M", "soon", "")]
+    write_table(
+        src / "missing.csv",
+        [{"CHILD": "C1", "DOB": "01/06/2012", "MISSING": m, "MIS_START": s, "MIS_END": e} for m, s, e in rows],
+        MISSING,
+    )
+    res = load903(src, tmp_path / "w.duckdb", accept_losses=True)
+    acc = res.accounting.set_index("table_name")
+    assert acc.loc["missing_episodes", ["rows_read", "rows_loaded", "rows_rejected"]].tolist() == [4, 2, 2]
+    con, _ = connect(tmp_path / "w.duckdb")
+    got = con.execute(
+        "SELECT absence, start_date::VARCHAR, end_date::VARCHAR FROM missing_episodes ORDER BY 2"
+    ).fetchall()
+    assert got == [("M", "2025-08-03", "2025-08-05"), ("M", "2026-01-01", None)]
+    rj = rejects_of(res, "missing_episodes")
+    assert rj.loc[("missing.csv", 3), ["column_name", "value"]].tolist() == ["MIS_END", "09/10/2025"]
+    assert rj.loc[("missing.csv", 3), "reason"] == "expected on or after MIS_START (10/10/2025)"
+    assert rj.loc[("missing.csv", 5), ["column_name", "value"]].tolist() == ["MIS_START", "soon"]
+    # a return without these tables: not supplied, said so
+    (ex,) = read([("ssda903", str(write_return(tmp_path / "b" / "2026", A_YEAR, A_YEAR_EPISODES)))])
+    assert ex.missing["reviews"] == "no Reviews table in the SSDA903 source"
+    assert ex.missing["missing_episodes"] == "no Missing table in the SSDA903 source"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -687,7 +751,7 @@ def write_generated(root: Path, data) -> dict[str, int]:
 
 
 # the table each SSDA903 table's rows are accounted under
-MAIN = {"header": "children", "episodes": "care_episodes", "oc3": "care_leaver_contacts", "reviews": "SSDA903 Reviews"}
+MAIN = {"header": "children", "episodes": "care_episodes", "oc3": "care_leaver_contacts", "reviews": "reviews"}
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

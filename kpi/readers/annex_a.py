@@ -25,7 +25,9 @@ What the lists give (docs/assumptions.md A42, A55-A59):
 What they cannot give: List 2 (early help) and Lists 10 and 11 (adoption) have no table in the model, List 6
 (children in need) has no plan dates, List 8 (children in care) only each child's current placement: their
 rows are set aside, each listed with the reason, as are the rows of sheets that are not lists; nor teams or
-localities as codes, visits, workforce, audits or population.
+localities as codes, visits, workforce, audits or population; nor reviews (a plan's latest review date only),
+missing episodes (List 8's counts only), core groups, school moves, or whether a child was seen alone at
+assessment (A199).
 """
 
 from __future__ import annotations
@@ -729,6 +731,15 @@ LIST_TABLES = {  # what each list read gives
     "List 9": ["care_leavers", "care_leaver_contacts"],
 }
 MISSING_TABLES = not_covered({t for ts in LIST_TABLES.values() for t in ts} | {"children"}, "Annex A does not list it")
+# the new records of issue 21 that Annex A carries only in part: why each cannot be loaded (A199)
+MISSING_TABLES |= {
+    "reviews": "Annex A gives each plan's latest review date only (List 7 review conference, List 8 statutory "
+    "review, List 9 pathway plan review), not each review with the date it was due",
+    "missing_episodes": "List 8 counts each child's missing and absent episodes in the last 12 months, without "
+    "their dates",
+    "core_groups": "Annex A does not list core group meetings",
+    "school_moves": "Annex A does not list changes of school",
+}
 NO_TEAM = "Annex A names the allocated team as text, not a team code"
 MISSING_COLUMNS = {
     "children": {"family_id": "Annex A has no family identifier", "locality_id": "Annex A has no locality"},
@@ -745,7 +756,11 @@ MISSING_COLUMNS = {
         "closure_date": "List 3 has no closure",
         "closure_reason": "List 3 has no closure",
     },
-    "assessments": {"team_id": NO_TEAM, "outcome": "List 4 gives no assessment outcome code"},
+    "assessments": {
+        "team_id": NO_TEAM,
+        "outcome": "List 4 gives no assessment outcome code",
+        "seen_alone": "List 4 records whether the child was seen during the assessment, not seen alone",
+    },
     "s47_enquiries": {"team_id": NO_TEAM, "end_date": "List 5 has no enquiry end date"},
     "cp_plans": {"team_id": NO_TEAM, "assessment_team_id": NO_TEAM},
     "care_leavers": {"left_care_date": "List 9 has no date of leaving care"},

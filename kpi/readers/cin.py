@@ -22,17 +22,22 @@ What the census gives (A41):
   later ones as updated assessments;
 - ``strategy_discussions`` and ``s47_enquiries``: each ``Section47`` (the census records the strategy
   discussion that starts the enquiry, not when the enquiry ended);
-- ``icpcs``: each conference date (a plan was made when a child protection plan starts that day);
-- ``cin_plans`` and ``cp_plans`` (initial category of abuse).
+- ``icpcs``: each conference date, a Section47's or a CINdetails's own (a conference whose enquiry is not in
+  the episode, linked to the child's enquiry that led to it where a census holds it: A197); a plan was made when
+  a child protection plan starts that day;
+- ``cin_plans`` and ``cp_plans`` (initial category of abuse);
+- ``reviews``: each CP plan review conference (``Reviews/CPPreviewDate``, plan type CP), with the date it was
+  due (A196).
 
 A child without ``LAchildID``, or an episode without ``CINreferralDate``, cannot be identified: it and every
-record it holds are listed, not loaded. Records the model has no table for (CP plan reviews, pre-proceedings,
-any other element holding elements of its own inside a ``CINdetails`` or ``Child``) are read and listed as set
-aside under "CIN <element>" ("CIN CP plan reviews"). Codes are read in any case, dates as YYYY-MM-DD or
+record it holds are listed, not loaded. Records the model has no table for (pre-proceedings, any other element
+holding elements of its own inside a ``CINdetails`` or ``Child``) are read and listed as set aside under
+"CIN <element>" ("CIN PreProceedingsandFGDM"). Codes are read in any case, dates as YYYY-MM-DD or
 DD/MM/YYYY (a midnight time allowed).
 
 What it cannot give: contacts, early help, visits, children in care (SSDA903), teams, localities,
-families, whether a young person presented as homeless, assessment outcomes, workforce, audits.
+families, whether a young person presented as homeless, assessment outcomes, whether the child was seen alone,
+CIN plan reviews, core groups, workforce, audits.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ CIN_TABLES = {
     "icpcs",
     "cin_plans",
     "cp_plans",
+    "reviews",
 }
 MISSING_TABLES = not_covered(CIN_TABLES | set(CARE_TABLES), "the CIN census does not record it") | {
     t: "children in care come from the SSDA903 return, not the CIN census" for t in CARE_TABLES
@@ -75,7 +81,11 @@ MISSING_COLUMNS = {
         "locality_id": "the CIN census has no locality",
         "contact_id": "the CIN census has no contacts",
     },
-    "assessments": {"team_id": NO_TEAM, "outcome": "the CIN census has no assessment outcome"},
+    "assessments": {
+        "team_id": NO_TEAM,
+        "outcome": "the CIN census has no assessment outcome",
+        "seen_alone": "the CIN census does not record whether the child was seen alone",
+    },
     "s47_enquiries": {"team_id": NO_TEAM, "end_date": "the CIN census does not record when an enquiry ended"},
     "cin_plans": {"team_id": NO_TEAM},
     "cp_plans": {"team_id": NO_TEAM, "assessment_team_id": NO_TEAM},
@@ -111,7 +121,11 @@ LABELS = {
         "held_date": "S47ActualStartDate",
     },
     "s47_enquiries": {"s47_id": "CINdetails+S47ActualStartDate", "start_date": "S47ActualStartDate"},
-    "icpcs": {"icpc_id": "Section47+DateOfInitialCPC", "conference_date": "DateOfInitialCPC"},
+    "icpcs": {
+        "icpc_id": "Section47 or CINdetails+DateOfInitialCPC",
+        "conference_date": "DateOfInitialCPC",
+        "s47_id": "Section47 (the enquiry that led to the conference)",
+    },
     "cin_plans": {
         "cin_plan_id": "CINdetails+CINPlanStartDate",
         "start_date": "CINPlanStartDate",
@@ -123,8 +137,13 @@ LABELS = {
         "end_date": "CPPendDate",
         "category": "InitialCategoryOfAbuse",
     },
+    "reviews": {
+        "review_id": "ChildProtectionPlans+CPPreviewDate",
+        "review_date": "CPPreviewDate",
+        "due_date": "CPPstartDate/CPPreviewDate (due 3 months after the plan's start, then 6 after the last review)",
+    },
 }
-for _t in ("assessments", "strategy_discussions", "s47_enquiries", "icpcs", "cin_plans", "cp_plans"):
+for _t in ("assessments", "strategy_discussions", "s47_enquiries", "icpcs", "cin_plans", "cp_plans", "reviews"):
     LABELS[_t] |= {"child_id": "LAchildID", "referral_id": "CINdetails (its episode)"}
 KEYS = {
     "children": "child_id",
@@ -135,6 +154,7 @@ KEYS = {
     "icpcs": "icpc_id",
     "cin_plans": "cin_plan_id",
     "cp_plans": "cp_plan_id",
+    "reviews": "review_id",
 }
 # dates that cannot lie after the census's reference date; and the one whose absence leaves a record open
 DATES = {
@@ -145,6 +165,7 @@ DATES = {
     "icpcs": ["conference_date"],
     "cin_plans": ["start_date", "end_date"],
     "cp_plans": ["start_date", "end_date"],
+    "reviews": ["review_date"],
 }
 OPEN_UNTIL = {
     "referrals": ("closure_date", "episode", "CINclosureDate"),
@@ -174,6 +195,8 @@ COLUMNS = {
     "icpcs": ["icpc_id", "child_id", "s47_id", "referral_id", "conference_date", "plan_made"],
     "cin_plans": ["cin_plan_id", "child_id", "referral_id", "start_date", "end_date"],
     "cp_plans": ["cp_plan_id", "child_id", "referral_id", "icpc_id", "start_date", "end_date", "category"],
+    # reviews also their plan and its start, for the date each was due
+    "reviews": ["review_id", "child_id", "plan_type", "due_date", "review_date", "cp_plan_id", "plan_start"],
 }
 
 
@@ -379,6 +402,8 @@ def read(source: str | Path, year=None, **_) -> Extract:
             # a child's disability is not known without a Disability element (the census does not ask it of all),
             # nor the birth date of one not born by the census date
             optional = {"disability", "date_of_birth"} if table == "children" else set()
+            if table == "icpcs":  # a CINdetails's conference whose enquiry no census loaded holds (A197)
+                optional = {"s47_id"}
             parts.setdefault(table, []).append(
                 from_frames(table, shown(path), frame, LABELS[table], path, optional=optional, stat=stats[path])
             )
@@ -389,7 +414,7 @@ def read(source: str | Path, year=None, **_) -> Extract:
         parts,
         set(parts),
         missing=MISSING_TABLES,
-        missing_columns=MISSING_COLUMNS,
+        missing_columns=_unlinked(frames["icpcs"]),
         rejects=rejects,
         notes=notes,
         extract_date=(latest + dt.timedelta(days=1)).isoformat(),
@@ -397,6 +422,17 @@ def read(source: str | Path, year=None, **_) -> Extract:
         latest_month=latest.strftime("%Y-%m"),
         first_month=f"{_year(censuses[0][0]) - 1}-04",  # its first census's collection year's April
     )
+
+
+def _unlinked(icpcs: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """What the census cannot supply (:data:`MISSING_COLUMNS`), and the conferences' enquiries where the census
+    links none of its conferences to one (every conference recorded on its episode, no enquiry of it in a census
+    read: the CIN validator's fake data): a measure of the time from the enquiry to the conference is then not
+    available, not 0% in time (docs/assumptions.md A197)."""
+    if icpcs.empty or icpcs["s47_id"].notna().any():
+        return MISSING_COLUMNS
+    why = "no conference of the census is linked to its section 47 enquiry (each recorded on its CINdetails)"
+    return MISSING_COLUMNS | {"icpcs": {"s47_id": why}}
 
 
 def _of_its_year(frames: dict[str, pd.DataFrame], refs: dict, names: list[str], given: int | None) -> None:
@@ -487,6 +523,42 @@ def _derived(frames: dict[str, pd.DataFrame]) -> None:
     icpcs["plan_made"] = made.map({True: "Y", False: "N"}).to_numpy()
     which = conf.sort_values("icpc_id").drop_duplicates(on)
     plans["icpc_id"] = plan.merge(which, on=on, how="left")["icpc_id"].to_numpy()
+    _enquiry_of(icpcs, frames["s47_enquiries"])
+    _due(frames["reviews"])
+
+
+LED_TO = pd.DateOffset(months=3)  # how long before its conference an enquiry may have started to have led to it
+
+
+def _enquiry_of(icpcs: pd.DataFrame, s47: pd.DataFrame) -> None:
+    """A CINdetails's conference (no s47_id yet) linked to the enquiry that led to it: the child's latest section 47
+    started on or before the conference and at most 3 months before it, in any episode or census, that has no
+    conference of its own; none found (the enquiry is in no census loaded), left empty (docs/assumptions.md A197)."""
+    todo = icpcs["s47_id"].isna()
+    if not todo.any() or s47.empty:
+        return
+    own = set(icpcs.loc[~todo, "s47_id"])
+    e = s47.loc[~s47["s47_id"].isin(own), ["s47_id", "child_id"]].assign(_s=parse_dates(s47["start_date"]))
+    e = e.dropna(subset=["_s"])
+    c = icpcs.loc[todo, ["child_id"]].assign(_c=parse_dates(icpcs.loc[todo, "conference_date"]), _i=icpcs.index[todo])
+    m = c.merge(e, on="child_id")
+    m = m[(m["_s"] <= m["_c"]) & (m["_s"] >= m["_c"] - LED_TO)]
+    latest = m.sort_values(["_i", "_s", "s47_id"]).drop_duplicates("_i", keep="last").set_index("_i")["s47_id"]
+    icpcs.loc[latest.index, "s47_id"] = latest
+
+
+def _due(reviews: pd.DataFrame) -> None:
+    """The date each CP plan review was due, as Working Together sets the timescales: the first review conference
+    within 3 months of the initial conference (the plan's start), each later one within 6 months of the review
+    before it (by date, over every census). Where the plan's start does not read as a date, none: the review is
+    rejected for it (docs/assumptions.md A196)."""
+    if reviews.empty:
+        return
+    r = reviews.assign(_r=parse_dates(reviews["review_date"]), _p=parse_dates(reviews["plan_start"]))
+    r = r.sort_values(["cp_plan_id", "_r"], na_position="last")
+    previous = r.groupby("cp_plan_id")["_r"].transform(lambda x: x.ffill().shift())
+    due = (previous + pd.DateOffset(months=6)).where(previous.notna(), r["_p"] + LED_TO)
+    reviews["due_date"] = due.dt.strftime(ISO).astype(object).where(due.notna(), None).reindex(reviews.index)
 
 
 def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dict]], rejects: list) -> None:
@@ -497,14 +569,13 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
     def aside(parent):
         """Elements holding elements of their own that the model has no table for: listed, not loaded."""
         for x in parent:
+            if x.tag == "Reviews" and parent.tag == "ChildProtectionPlans":  # a CP plan's reviews: read as reviews
+                continue
             if isinstance(x.tag, str) and x.tag not in RECORDS | CHILD_PARTS and _holds_elements(x):
-                if x.tag == "Reviews":  # a CP plan's reviews: one record each
-                    for r in x.iterfind("CPPreviewDate"):
-                        rejects.append(reject("CIN CP plan reviews", file, r.sourceline, r.tag, _value(r), SET_ASIDE))
-                else:  # named by its first element, as the census writes it
-                    first = next((y for y in x if isinstance(y.tag, str)), None)
-                    what = (f"{x.tag}/{first.tag}", _value(first)) if first is not None else (x.tag, None)
-                    rejects.append(reject(f"CIN {x.tag}", file, x.sourceline, *what, SET_ASIDE))
+                # named by its first element, as the census writes it
+                first = next((y for y in x if isinstance(y.tag, str)), None)
+                what = (f"{x.tag}/{first.tag}", _value(first)) if first is not None else (x.tag, None)
+                rejects.append(reject(f"CIN {x.tag}", file, x.sourceline, *what, SET_ASIDE))
 
     for child in root.iterfind("Children/Child"):
         # a Child's identifiers (and characteristics) given in two blocks are read as one: a value in both, as one
@@ -569,6 +640,7 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                 closure_reason=_upper(e.get("ReasonForClosure")),
             )
             ids_of = _ids(rid)
+            _episode_conference(episode, e, file, cid, rid, unknown or clash, add, rejects)
             for a in episode.iterfind("Assessments"):
                 f, clash = _fields(a)
                 start = f.get("AssessmentActualStartDate")
@@ -638,11 +710,12 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
             for p in episode.iterfind("ChildProtectionPlans"):
                 f, clash = _fields(p)
                 start = f.get("CPPstartDate")
+                pid = ids_of("CPP", start)
                 add(
                     "cp_plans",
                     p,
                     unknown or clash,
-                    cp_plan_id=ids_of("CPP", start),
+                    cp_plan_id=pid,
                     child_id=cid,
                     referral_id=rid,
                     icpc_id=None,
@@ -650,6 +723,69 @@ def _children(root, file: str, rank: int, ref: dt.date, rows: dict[str, list[dic
                     end_date=f.get("CPPendDate"),
                     category=_upper(f.get("InitialCategoryOfAbuse")),
                 )
+                _plan_reviews(p, pid, start, cid, unknown or clash, add)
+
+
+def _episode_conference(episode, e: dict, file: str, cid, rid: str, unknown, add, rejects: list) -> None:
+    """A CINdetails's own DateOfInitialCPC: a conference whose section 47 enquiry is not in this episode (the
+    census records it there, not under a Section47, rule 2884), one row of icpcs; its enquiry is found once every
+    census is read (:func:`_derived`). The same date under one of the episode's Section47s is that conference,
+    given twice: counted once, the CINdetails's listed as merged into it (docs/assumptions.md A197)."""
+    x = next((x for x in episode if x.tag == "DateOfInitialCPC"), None)
+    conf = e.get("DateOfInitialCPC")
+    if x is None or not conf:
+        return
+    day = _day(conf)
+    twin = next((s for s in episode.iterfind("Section47") if _day(_text(s, "DateOfInitialCPC")) == day and day), None)
+    if twin is not None:
+        rejects.append(
+            reject(
+                "icpcs",
+                file,
+                x.sourceline,
+                "DateOfInitialCPC",
+                conf,
+                f"the same conference as the Section47's DateOfInitialCPC (row {twin.sourceline}): counted once",
+                REPLACED,
+            )
+        )
+        return
+    add(
+        "icpcs",
+        x,
+        unknown,
+        icpc_id=f"{rid}/ICPC/{day}",
+        child_id=cid,
+        s47_id=None,
+        referral_id=rid,
+        conference_date=conf,
+        plan_made=None,
+    )
+
+
+def _plan_reviews(plan, pid: str, start: str | None, cid, unknown, add) -> None:
+    """A CP plan's review conferences (Reviews/CPPreviewDate), one row of reviews each (plan type CP): the date
+    each was due is worked out once every census is read (:func:`_due`). A review before the plan's start is a
+    problem of the review, named by its element."""
+    began = parse_date(start)
+    for r in plan.iterfind("Reviews/CPPreviewDate"):
+        held = _value(r)
+        d = parse_date(held)
+        problem = None
+        if d is not None and began is not None and d < began:
+            problem = ("CPPreviewDate", held, f"expected a review on or after the plan's start (CPPstartDate {start})")
+        add(
+            "reviews",
+            r,
+            unknown or problem,
+            review_id=f"{pid}/R/{_day(held)}",
+            child_id=cid,
+            plan_type="CP",
+            due_date=None,
+            review_date=held,
+            cp_plan_id=pid,
+            plan_start=start,
+        )
 
 
 def _born_by(expected: str | None, ref: dt.date) -> str | None:

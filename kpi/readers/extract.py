@@ -76,7 +76,7 @@ class Extract:
     supplies: set[str]  # tables the source has
     missing: dict[str, str] = field(default_factory=dict)  # table -> why the format cannot supply it
     missing_columns: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> {column: why}
-    # rows the reader set aside, each made by :func:`reject`. A table outside the data model (an SSDA903 Reviews
+    # rows the reader set aside, each made by :func:`reject`. A table outside the data model (an SSDA903 UASC
     # table, an Annex A List 8) is named as the source names it, and its rows are set aside here, so the load
     # accounts for every row read (kpi.load._set_aside)
     rejects: list[dict] = field(default_factory=list)

@@ -193,7 +193,8 @@ def read(source: str, mapping: str | Path | None = None, sql_timeout: float | No
                     )
                 absent = [c.name for c in t.columns if c.name not in df.columns]
                 if absent:
-                    missing_cols[t.name] = {c: f"not mapped in {Path(mapping).name}" for c in absent}
+                    why = f"not mapped in {Path(mapping).name}" if mapping else f"no column {{}} in {label}"
+                    missing_cols[t.name] = {c: why.format(c) for c in absent}
                 if t.key and t.key in df.columns:
                     df = df.sort_values(t.key, kind="stable", key=lambda s: s.astype(str))
                 df = df.reset_index(drop=True).assign(_line=lambda d: d.index + 1)
@@ -338,12 +339,13 @@ def _standard(con, inspector, t: model.Table, existing: dict, schema: str | None
     label = f"table {_qualified(schema, name)}"
     found = [c["name"] for c in _within(wait, label, inspector.get_columns, name, schema)]
     cols = _by_lower(found, f"{label}: columns", lambda n: f'"{n}"')
-    absent = [c for c in t.column_names if c not in cols]
+    # an optional column (required=False) may be absent: not read, so loaded empty and not available (A195)
+    absent = [c.name for c in t.columns if c.name not in cols and c.required]
     if absent:
         raise LoadError(
             f"{label}: missing column(s) {', '.join(absent)}; table {t.name} expects {', '.join(t.column_names)}"
         )
-    select = ", ".join(f'"{cols[c]}" AS "{c}"' for c in t.column_names)
+    select = ", ".join(f'"{cols[c]}" AS "{c}"' for c in t.column_names if c in cols)
     df = _read_sql(con, f"SELECT {select} FROM {_qualified(schema, name)}", label, wait)
     return df, label, {}
 

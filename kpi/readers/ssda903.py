@@ -29,7 +29,9 @@ What the return gives the model (A40):
   they left care from their latest episode's end; a young person with no episode in the returns read left care
   before them: no later than the 31 March before the first year whose episodes were read, or their 18th birthday
   if earlier (A51); their service ends with the last year whose OC3 lists them, once a later one does not. One
-  still looked after at the end of the returns is not a care leaver: listed, not loaded.
+  still looked after at the end of the returns is not a care leaver: listed, not loaded;
+- ``reviews`` from Reviews (plan type CLA), each with the date it was due (A198);
+- ``missing_episodes`` from Missing (MISSING: M missing, A away without authorisation; MIS_START, MIS_END).
 
 Codes are read in any case and without the spaces around them (``u4 `` is U4); dates as DD/MM/YYYY or
 YYYY-MM-DD, with or without the midnight time a spreadsheet adds.
@@ -37,9 +39,9 @@ YYYY-MM-DD, with or without the midnight time a spreadsheet adds.
 What it cannot give: teams, localities, families and disability; whether a placement is in the
 authority's area or registered (nor its distance: postcodes are partial); and every table outside
 care (contacts, referrals, plans, visits, workforce, audits). OC2 holds yearly flags without the
-dates the health measures count, and Reviews, Missing, UASC, AD1, PlacedAdoption, PrevPerm and
-SWEpisodes have no table in the model: their rows are read, counted and listed as set aside (under
-"SSDA903 Reviews" and so on), not loaded.
+dates the health measures count, and UASC, AD1, PlacedAdoption, PrevPerm and SWEpisodes have no table
+in the model: their rows are read, counted and listed as set aside (under "SSDA903 UASC" and so on), not
+loaded.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import LoadError
@@ -107,7 +110,7 @@ TABLES = {
     "PrevPerm": ["CHILD", "DOB", "PREV_PERM", "LA_PERM", "DATE_PERM"],
     "SWEpisodes": ["CHILD", "SW_ID", "SW_DECOM", "SW_DEC", "SW_REASON"],
 }
-NOT_IN_MODEL = ("UASC", "Reviews", "Missing", "OC2", "AD1", "PlacedAdoption", "PrevPerm", "SWEpisodes")
+NOT_IN_MODEL = ("UASC", "OC2", "AD1", "PlacedAdoption", "PrevPerm", "SWEpisodes")
 SEX = {"1": "M", "2": "F"}
 
 WHY = "SSDA903 has no {}"
@@ -120,6 +123,8 @@ MISSING_TABLES = not_covered(
         "health_assessments",
         "dental_checks",
         "sdq_scores",
+        "reviews",
+        "missing_episodes",
     },
     "the SSDA903 return covers children in care and care leavers only",
 ) | {
@@ -144,10 +149,12 @@ MISSING_COLUMNS = {
 
 # Columns read as codes: in any case, spaces around them dropped
 CODES = {"SEX", "ETHNIC", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "REC", "REASON_PLACE_CHANGE"}
-CODES |= {"IN_TOUCH", "ACTIV", "ACCOM"}
+CODES |= {"IN_TOUCH", "ACTIV", "ACCOM", "MISSING", "REVIEW_CODE"}
 # The dates of the tables loaded, and the model table a row of each is accounted under when set aside
-DATES = {"Header": ["DOB"], "Episodes": ["DECOM", "DEC"], "OC3": ["DOB"]}
-ACCOUNTED = {"Header": "children", "Episodes": "care_episodes", "OC3": "care_leaver_contacts"}
+DATES = {"Header": ["DOB"], "Episodes": ["DECOM", "DEC"], "OC3": ["DOB"], "Reviews": ["REVIEW"]}
+DATES["Missing"] = ["MIS_START", "MIS_END"]
+ACCOUNTED = {"Header": "children", "Episodes": "care_episodes", "OC3": "care_leaver_contacts", "Reviews": "reviews"}
+ACCOUNTED["Missing"] = "missing_episodes"
 SET_ASIDE = {name: "the data model has no table for it: read and counted, not loaded" for name in NOT_IN_MODEL} | {
     "OC2": "the data model has no table for it (yearly health flags without their dates): read and counted, not loaded"
 }
@@ -497,7 +504,32 @@ def read(source: str | Path, year=None, **_) -> Extract:
             "in the 16 weeks to its end, and count the others as without one (A40)"
         )
 
+    reviews = _restate(
+        frames,
+        "Reviews",
+        rejects,
+        "reviews",
+        "CHILD+REVIEW",
+        lambda r: r["CHILD"] + "|" + canonical(r["REVIEW"], parse_dates(r["REVIEW"]), DAY),
+    )
+    if reviews is not None:
+        since = pd.Timestamp(year_bounds(years[order[0]])[0])
+        add("reviews", _reviews(reviews, episodes, since, rejects), REVIEW_COLUMNS, "Reviews")
+    gone = _restate(
+        frames,
+        "Missing",
+        rejects,
+        "missing_episodes",
+        "CHILD+MIS_START",
+        lambda r: r["CHILD"] + "|" + canonical(r["MIS_START"], parse_dates(r["MIS_START"]), DAY),
+    )
+    if gone is not None:
+        add("missing_episodes", _missing(gone), MISSING_EPISODE_COLUMNS, "Missing")
+
     missing = dict(MISSING_TABLES)
+    for name, table in (("Reviews", "reviews"), ("Missing", "missing_episodes")):
+        if name not in frames:
+            missing[table] = f"no {name} table in the SSDA903 source"
     if "OC3" not in frames:
         for t in ("care_leavers", "care_leaver_contacts"):
             missing[t] = "no OC3 table in the SSDA903 source"
@@ -595,6 +627,107 @@ def _episodes(episodes: pd.DataFrame) -> pd.DataFrame:
             "_file": e["_file"],
         }
     ).sort_index()
+
+
+REVIEW_COLUMNS = {
+    "review_id": "CHILD+REVIEW",
+    "child_id": "CHILD",
+    "plan_type": "Reviews (a looked after review: CLA)",
+    "due_date": "REVIEW (due 20 working days into the period of care, 3 months after the first review, then 6)",
+    "review_date": "REVIEW",
+}
+MISSING_EPISODE_COLUMNS = {
+    "missing_id": "CHILD+MIS_START",
+    "child_id": "CHILD",
+    "absence": "MISSING",
+    "start_date": "MIS_START",
+    "end_date": "MIS_END",
+}
+FIRST_REVIEW = 20  # working days into a period of care (the Care Planning Regulations 2010, regulation 33)
+
+
+def _reviews(reviews: pd.DataFrame, episodes: pd.DataFrame | None, since: pd.Timestamp, rejects: list) -> pd.DataFrame:
+    """reviews rows (plan type CLA), each with the date it was due as the Care Planning Regulations set them: the
+    first review of a period of care within 20 working days of its start, the second within 3 months of the first,
+    each later one within 6 months of the one before (by date, over every return read). A return holds its year's
+    reviews only: the first review read of a period that started before the first return's year (``since``) may
+    not be its first, and one dated before every period of the child read is in none, so the date either was due
+    cannot be told: listed as no record, not loaded (docs/assumptions.md A198)."""
+    from ..calendar import bank_holidays
+
+    held = parse_dates(reviews["REVIEW"])
+    r = reviews.assign(_held=held, _order=range(len(reviews)), _period=pd.NaT)
+    if episodes is not None and len(episodes):
+        e = _episodes(episodes)
+        starts = (
+            pd.DataFrame(
+                {
+                    "CHILD": e["child_id"],
+                    "_period": pd.to_datetime(e["period_id"].str[-10:], format=DAY, errors="coerce"),
+                }
+            )
+            .dropna()
+            .drop_duplicates()
+        )
+        dated = r[r["_held"].notna()].drop(columns="_period").reset_index()
+        m = dated.merge(starts, on="CHILD")
+        m = m[m["_period"] <= m["_held"]].sort_values(["index", "_period"]).drop_duplicates("index", keep="last")
+        r.loc[m["index"].to_numpy(), "_period"] = m["_period"].to_numpy()
+    lost = r["_held"].notna() & r["_period"].isna()
+    why = "no period of care of the child in the returns read starts by this review: the date it was due cannot be told"
+    rejects += set_aside("reviews", r[lost], "REVIEW", r.loc[lost, "REVIEW"], why, NOT_A_RECORD)
+    r = r[~lost]
+    k = r[r["_held"].notna()].sort_values(["CHILD", "_period", "_held", "_order"])
+    nth = k.groupby(["CHILD", "_period"]).cumcount()
+    before = k.groupby(["CHILD", "_period"])["_held"].shift()
+    old = k["_period"] < since  # a period whose reviews before the returns read are unknown: its order is too
+    years = k["_period"].dt.year
+    hols = bank_holidays(int(years.min()), int(years.max()) + 1) if len(k) else None
+    first = pd.Series(
+        np.busday_offset(k["_period"].to_numpy().astype("datetime64[D]"), FIRST_REVIEW, roll="forward", holidays=hols)
+        if len(k)
+        else [],
+        index=k.index,
+        dtype="datetime64[ns]",
+    )
+    second = (nth == 1) & ~old
+    due = first.where(nth == 0, before + pd.DateOffset(months=3)).where(
+        (nth == 0) | second, before + pd.DateOffset(months=6)
+    )
+    early = k.index[(nth == 0) & old]
+    why = (
+        f"the first review read of a period of care that started before {since:%d/%m/%Y} (the first return's year): "
+        "the review before it is in no return read, so the date this one was due cannot be told"
+    )
+    rejects += set_aside("reviews", r.loc[early], "REVIEW", r.loc[early, "REVIEW"], why, NOT_A_RECORD)
+    r = r.drop(index=early)
+    return pd.DataFrame(
+        {
+            "review_id": r["CHILD"] + "/" + canonical(r["REVIEW"], r["_held"], DAY),
+            "child_id": r["CHILD"],
+            "plan_type": "CLA",
+            "due_date": pd.to_datetime(due).dt.strftime("%Y-%m-%d").reindex(r.index),
+            "review_date": r["REVIEW"],
+            "_line": r["_line"],
+            "_file": r["_file"],
+        }
+    )
+
+
+def _missing(rows: pd.DataFrame) -> pd.DataFrame:
+    """missing_episodes rows: each episode of a child missing (M) or away without authorisation (A), identified by
+    child and start; an end before its start is the checks' to reject (the model's date order)."""
+    return pd.DataFrame(
+        {
+            "missing_id": rows["CHILD"] + "/" + canonical(rows["MIS_START"], parse_dates(rows["MIS_START"]), DAY),
+            "child_id": rows["CHILD"],
+            "absence": rows["MISSING"],
+            "start_date": rows["MIS_START"],
+            "end_date": rows["MIS_END"],
+            "_line": rows["_line"],
+            "_file": rows["_file"],
+        }
+    )
 
 
 def _care_leavers(oc3: pd.DataFrame, episodes, first: int | None, last: int, add, rejects, notes) -> None:

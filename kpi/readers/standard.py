@@ -103,10 +103,14 @@ class Header:
     names: list[str]  # the column names as written in the file
     extra: list[str]  # columns not in the data model (ignored)
     numbers: list[str] = field(default_factory=list)  # id columns a Parquet file stores as numbers
+    # optional columns of the model (required=False) the header does not have: loaded empty, and not available
+    absent: list[str] = field(default_factory=list)
 
 
 def check_header(directory: Path, table: Table) -> Header:
-    """The table's file and header; LoadError if unreadable or a column is missing.
+    """The table's file and header; LoadError if unreadable or a required column is missing. An optional column
+    (``required=False``, such as one the data model gained after a council's extract was written) may be absent:
+    it is loaded empty, and the load's availability record says it was not supplied (docs/assumptions.md A195).
 
     Reads only the header (CSV) or schema (Parquet), so every file of a load can be checked before
     any is read in full.
@@ -130,7 +134,7 @@ def check_header(directory: Path, table: Table) -> Header:
     except (pa.ArrowInvalid, OSError) as e:
         raise LoadError(f"{path}: cannot be read as {path.suffix[1:].upper()}: {e}") from None
     raw, names = names, [n.strip() for n in names]
-    missing = [c for c in table.column_names if c not in names]
+    missing = [c.name for c in table.columns if c.name not in names and c.required]
     if missing:
         sep = next((c for c in ";\t|" if len(names) == 1 and c in names[0]), None)
         if sep:
@@ -139,7 +143,8 @@ def check_header(directory: Path, table: Table) -> Header:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise LoadError(f"{path}: column(s) {', '.join(dupes)} appear more than once in the header")
-    return Header(path, raw, [n for n in names if n not in table.column_names], numbers)
+    absent = [c for c in table.column_names if c not in names]
+    return Header(path, raw, [n for n in names if n not in table.column_names], numbers, absent)
 
 
 def _csv_header(path: Path, expects: str) -> list[str]:
@@ -258,10 +263,11 @@ def read_table(table: Table, header: Header, typed: bool = True) -> RawTable:
     except (OSError, UnicodeDecodeError, pa.ArrowNotImplementedError) as e:
         raise LoadError(f"{path}: cannot be read as {path.suffix[1:].upper()}: {e}") from None
     data = data.rename_columns([n.strip() for n in data.column_names])
-    cols = {c: data.column(c) for c in table.column_names}  # trimmed, and empty made NULL, by raw_view()
+    # trimmed, and empty made NULL, by raw_view(); an absent optional column is left out (the load reads it NULL)
+    cols = {c: data.column(c) for c in table.column_names if c not in header.absent}
     if typed and path.suffix == ".csv":
         for c in table.columns:
-            if c.type == "datetime":
+            if c.type == "datetime" and c.name in cols:
                 stamps = iso_timestamps(cols[c.name])
                 cols[c.name] = cols[c.name] if stamps is None else stamps
     cols[LINE] = lines if isinstance(lines, pa.ChunkedArray) else pa.array(lines)
@@ -536,6 +542,9 @@ def read(source: str | Path, **_) -> Extract:
         parts,
         {n for n, h in headers.items() if h.path},
         missing={n: "not supplied" for n, h in headers.items() if not h.path},
+        missing_columns={
+            n: {c: f"no column {c} in {h.path.name}" for c in h.absent} for n, h in headers.items() if h.absent
+        },
         notes=notes,
         extract_date=meta.get("extract_date"),
         council=meta.get("council"),
