@@ -144,7 +144,7 @@ PROVIDERS = {
 
 
 # The workforce beyond the front line and its budget: social work posts in the quality assurance service (at
-# scale 1), the yearly intake of social workers from overseas, and how far a front-line team's budgeted social
+# scale 1), the social workers recruited from overseas each year, and how far a front-line team's budgeted social
 # work posts lie above (vacancies no agency worker covers) or below (agency beyond the budget) the posts held.
 QA_SOCIAL_WORKERS = 16
 OVERSEAS_INTAKE = 8
@@ -450,8 +450,7 @@ class _Sim:
             rows,
             columns=["staff_id", "role", "team_id", "employment", "fte", "newly_qualified", "start_date", "end_date"],
         )
-        df["overseas"] = "N"
-        df = pd.concat([df, self._overseas_intakes()], ignore_index=True)
+        df["overseas"] = self._overseas(df)
         self.staff_df = df
         self.posts = posts
         return df
@@ -485,36 +484,24 @@ class _Sim:
                 day = end + w.randint(0, 45)
         return rows
 
-    def _overseas_intakes(self) -> pd.DataFrame:
-        """Permanent social workers recruited from overseas (seed 001: "8 'overseas' social workers due to join
-        us in early 2024"): a February intake each year into the front-line family safeguarding and assessment
-        teams, staying about three years."""
+    def _overseas(self, df: pd.DataFrame) -> pd.Series:
+        """Which workers joined from overseas (seed 001: "8 'overseas' social workers due to join us in early
+        2024"): each year about eight of the permanent social workers who start in a front-line family
+        safeguarding or assessment post between January and April, into posts already there (so no caseload is
+        lighter for them beyond the first year's weighting)."""
         w = random.Random(self.cfg.seed + 12)
-        rows = []
-        teams = [f"{c}-{k}" for c, _, _ in LOCALITIES for k in ("FS", "ASMT")]
-        first = self.cfg.sim_start.year - (8 if self.cfg.steady else 0)
-        for year in range(first, self.cfg.extract_date.year + 1):
-            day = to_days(dt.date(year, 2, 1))
-            if day >= self.extract:
-                break
-            for _ in range(round(OVERSEAS_INTAKE * self.s)):
-                end = day + int(w.expovariate(1 / 1100)) + 200
-                stop = end if end < self.extract else None
-                rows.append((self.nid("staff"), "SW", w.choice(teams), "PERM", 1.0, "N", day, stop, "Y"))
-        return pd.DataFrame(
-            rows,
-            columns=[
-                "staff_id",
-                "role",
-                "team_id",
-                "employment",
-                "fte",
-                "newly_qualified",
-                "start_date",
-                "end_date",
-                "overseas",
-            ],
+        start = pd.to_datetime(df["start_date"], unit="D")
+        eligible = (
+            (df["role"] == "SW")
+            & (df["employment"] == "PERM")
+            & (df["newly_qualified"] == "N")
+            & df["team_id"].str.endswith(("-FS", "-ASMT"))
+            & (start.dt.month <= 4)
         )
+        flagged = []
+        for _, ids in df.loc[eligible, "staff_id"].groupby(start[eligible].dt.year):
+            flagged += w.sample(sorted(ids), min(len(ids), round(OVERSEAS_INTAKE * self.s)))
+        return df["staff_id"].isin(flagged).map({True: "Y", False: "N"})
 
     def establishment(self) -> pd.DataFrame:
         """Budgeted posts (FTE) by team, role and month, from the month the simulation starts to the last month:
