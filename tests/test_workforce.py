@@ -5,7 +5,7 @@ import pytest
 from helpers import BASE_TABLES, build_store, figure
 
 from kpi.catalogue import load
-from kpi.engine import compute
+from kpi.engine import Context, compute, needs
 
 TEAMS = BASE_TABLES["teams"] + [
     {"team_id": "F2", "name": "Family safeguarding", "service": "FAMILY_SAFEGUARDING", "frontline": "Y"},
@@ -134,3 +134,18 @@ def test_caseload_caps_overseas_social_workers_in_their_first_year_at_0_6(tmp_pa
     assert dec.numerator == 37  # 6 + 10 + 5 + 4 + 12
     assert dec.denominator == pytest.approx(3.7)  # 0.6 + 1 + 1 + 0.6 + 0.5
     assert dec.display == "10.00"
+
+
+def test_a_source_without_overseas_workers_still_gives_caseloads(workforce):
+    # A source that does not give staff.overseas (a database mapping without it) still has 8.3: the catalogue
+    # reads it as coalesce(t.overseas, FALSE), so a worker not recorded as overseas is counted as not (A162).
+    # A source without newly_qualified, which 8.3 reads as it is, has no 8.3.
+    caseload = load("county")["8.3"]
+    assert ("staff", "overseas") not in needs(caseload) and ("staff", "newly_qualified") in needs(caseload)
+    without = {("staff", "overseas"): "not mapped in hr.yaml"}
+    assert (
+        Context(workforce.con, workforce.snapshot, missing=without, work=workforce.work).unavailable(caseload) is None
+    )
+    without = {("staff", "newly_qualified"): "not mapped in hr.yaml"}
+    why = Context(workforce.con, workforce.snapshot, missing=without, work=workforce.work).unavailable(caseload)
+    assert why == "staff.newly_qualified: not mapped in hr.yaml"
