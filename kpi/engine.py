@@ -163,6 +163,11 @@ MACRO_READS = {
 # The engine's own tables a measure may read (PLACEMENTS_VIEW): the model table each is built from
 DERIVED_TABLES = {"placements": "care_episodes"}
 ALIAS_TABLES = {"c": "children", "r": "referrals"}
+# A column read only as coalesce(column, constant) is not needed: the catalogue says what its absence means (an
+# overseas social worker not recorded is counted as not one, docs/assumptions.md A162).
+DEFAULTED = re.compile(
+    r"\bcoalesce\(\s*(?:[A-Za-z_]\w*\.)?\w+\s*,\s*(?:TRUE|FALSE|NULL|'[^']*'|-?\d+(?:\.\d+)?)\s*\)", re.I
+)
 # A table named in a subquery (FROM visits v, JOIN teams tm ON ...) and the alias it is read by, if any
 NAMED_TABLE = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)(?:\s+(?:AS\s+)?(\w+))?", re.IGNORECASE)
 NOT_ALIAS = re.compile(
@@ -186,7 +191,7 @@ def needs(measure: Measure) -> set[tuple[str, str | None]]:
     for p in measure.parts:
         out.add((p.table, None))
         team = {p.team} if p.team else set()
-        for e in (x for x in _expressions(p) if x not in team):
+        for e in (DEFAULTED.sub("NULL", x) for x in _expressions(p) if x not in team):
             if e in model.table(p.table).column_names:
                 out.add((p.table, e))
             aliases = {"t": p.table, **ALIAS_TABLES}

@@ -827,11 +827,30 @@ TABLES: tuple[Table, ...] = (
                 "bool",
                 "Joined as a newly qualified (ASYE) social worker; the ASYE year is the 12 months from start_date",
             ),
+            _c(
+                "overseas",
+                "bool",
+                "Joined from overseas (an overseas social worker, OSSW); the first year is the 12 months from "
+                "start_date (empty: not recorded, counted as not)",
+                required=False,
+            ),
             _c("start_date", "date", "Start in post"),
             _c("end_date", "date", "End in post", required=False),
         ),
         key="staff_id",
         date_order=(("start_date", "end_date"),),
+        group="Workforce",
+    ),
+    Table(
+        "establishment",
+        "Budgeted posts (the establishment) of one role in one team for one month, as HR or finance holds them.",
+        (
+            _c("budget_month", "date", "The month the budget is for, as its first day (2026-10-01)", future_ok=True),
+            _team(),
+            _c("role", "code", "Role of the posts", codes=STAFF_ROLE),
+            _c("fte", "float", "Full-time equivalent of the budgeted posts, filled or vacant", min=0),
+        ),
+        natural_key=("budget_month", "team_id", "role"),
         group="Workforce",
     ),
     Table(

@@ -7,7 +7,8 @@ about 4,200 children in need, 550 on child protection plans, 860 in care and 600
 How it works, in order:
 
 1. Reference tables: localities, teams, the 0-17 population by year, locality, age and sex.
-2. Staff: every post of every team is held by a chain of permanent or agency workers over time.
+2. Staff: every post of every team is held by a chain of permanent or agency workers over time, with
+   intakes of newly qualified and overseas social workers; the establishment budgets each team's posts.
 3. Stocks already there when the simulation starts: children in care (with their history) and
    care leavers who left care in the eight years before.
 4. Contacts, drawn day by day (weekday and seasonal pattern, August and December dips).
@@ -140,6 +141,14 @@ PROVIDERS = {
     "S": {"PR4": 0.7, "PR5": 0.3},
     "Z": {"PR4": 1.0},
 }
+
+
+# The workforce beyond the front line and its budget: social work posts in the quality assurance service (at
+# scale 1), the social workers recruited from overseas each year, and how far a front-line team's budgeted social
+# work posts lie above (vacancies no agency worker covers) or below (agency beyond the budget) the posts held.
+QA_SOCIAL_WORKERS = 16
+OVERSEAS_INTAKE = 8
+ESTABLISHMENT_MARGIN = {"SW": (-0.10, 0.06), "ASW": (-0.10, 0.06), "TM": (-0.6, 0.0)}
 
 
 @dataclass(frozen=True)
@@ -436,12 +445,84 @@ class _Sim:
                 team = r.choice([f"{c}-FS" for c, _, _ in LOCALITIES] + [f"{c}-ASMT" for c, _, _ in LOCALITIES])
                 end = day + int(r.expovariate(1 / 1400)) + 200
                 rows.append((self.nid("staff"), "SW", team, "PERM", 1.0, "Y", day, end if end < self.extract else None))
+        rows += self._workforce_beyond_the_front_line(posts)
         df = pd.DataFrame(
             rows,
             columns=["staff_id", "role", "team_id", "employment", "fte", "newly_qualified", "start_date", "end_date"],
         )
+        df["overseas"] = self._overseas(df)
         self.staff_df = df
+        self.posts = posts
         return df
+
+    def _workforce_beyond_the_front_line(self, posts: list[tuple[str, str]]) -> list[tuple]:
+        """Social work posts outside the front-line teams (the quality assurance service's practice educators
+        and reviewing social workers), each held by a chain of workers like every other post: agency among
+        them too, so 8.1 (all social work posts) is not 8.0 (the front line). Their own random draws, so the
+        rest of the authority keeps its records."""
+        w = random.Random(self.cfg.seed + 11)
+        rows = []
+        for _ in range(max(1, round(QA_SOCIAL_WORKERS * self.s))):
+            posts.append(("QA", "SW"))
+            day = self.start - 2 * 365 - w.randint(0, 1500)
+            while day < self.extract:
+                agency = w.random() < self.agency_chance("QA", "SW", day)
+                end = day + int(w.expovariate(1 / (300 if agency else 1500))) + 30
+                fte = 1.0 if agency or w.random() < 0.85 else w.choice([0.6, 0.8])
+                rows.append(
+                    (
+                        self.nid("staff"),
+                        "SW",
+                        "QA",
+                        "AGENCY" if agency else "PERM",
+                        fte,
+                        "N",
+                        day,
+                        end if end < self.extract else None,
+                    )
+                )
+                day = end + w.randint(0, 45)
+        return rows
+
+    def _overseas(self, df: pd.DataFrame) -> pd.Series:
+        """Which workers joined from overseas (seed 001: "8 'overseas' social workers due to join us in early
+        2024"): each year about eight of the permanent social workers who start in a front-line family
+        safeguarding or assessment post between January and April, into posts already there (so no caseload is
+        lighter for them beyond the first year's weighting)."""
+        w = random.Random(self.cfg.seed + 12)
+        start = pd.to_datetime(df["start_date"], unit="D")
+        eligible = (
+            (df["role"] == "SW")
+            & (df["employment"] == "PERM")
+            & (df["newly_qualified"] == "N")
+            & df["team_id"].str.endswith(("-FS", "-ASMT"))
+            & (start.dt.month <= 4)
+        )
+        flagged = []
+        for _, ids in df.loc[eligible, "staff_id"].groupby(start[eligible].dt.year):
+            flagged += w.sample(sorted(ids), min(len(ids), round(OVERSEAS_INTAKE * self.s)))
+        return df["staff_id"].isin(flagged).map({True: "Y", False: "N"})
+
+    def establishment(self) -> pd.DataFrame:
+        """Budgeted posts (FTE) by team, role and month, from the month the simulation starts to the last month:
+        the posts the chains of workers hold, each front-line social work team's budget a little above them
+        (vacancies no agency worker covers) or below (agency workers beyond the budget), by team."""
+        w = random.Random(self.cfg.seed + 13)
+        budget: dict[tuple[str, str], float] = {}
+        for team, role in self.posts:
+            budget[(team, role)] = budget.get((team, role), 0) + 1.0
+        for (team, role), n in sorted(budget.items()):
+            margin = ESTABLISHMENT_MARGIN.get(role if role == "TM" or self.teams[team][3] else "")
+            if margin:
+                budget[(team, role)] = max(1.0, round(n * (1 + w.uniform(*margin))))
+        rows = []
+        m = month_start(self.cfg.sim_start.isoformat()[:7])
+        last = month_start(self.cfg.end_month)
+        while m <= last:
+            day = to_days(m)
+            rows += [(day, team, role, fte) for (team, role), fte in sorted(budget.items())]
+            m = add_months(m, 1)
+        return pd.DataFrame(rows, columns=["budget_month", "team_id", "role", "fte"])
 
     def agency_chance(self, team: str, role: str, day: int) -> float:
         """The chance that a new hire is agency. Agency workers stay a fifth as long, so the share in post is
@@ -1174,6 +1255,7 @@ def _generate(cfg: SynthConfig) -> dict[str, pa.Table]:
     sim = _Sim(cfg)
     tables = sim.reference_tables()
     tables["staff"] = sim.staff()
+    tables["establishment"] = sim.establishment()
     sim.initial_stocks()
     sim.contacts()
     sim.journeys()

@@ -180,8 +180,8 @@ def staff_fte(value: str) -> Callable[[Path], None]:
     """Three staff in team N-A, the last with an FTE of ``value``."""
 
     def change(src: Path) -> None:
-        row = {"role": "SW", "team_id": "N-A", "employment": "PERM", "newly_qualified": "N", "start_date": "2020-01-01",
-               "end_date": ""}  # fmt: skip
+        row = {"role": "SW", "team_id": "N-A", "employment": "PERM", "newly_qualified": "N", "overseas": "",
+               "start_date": "2020-01-01", "end_date": ""}  # fmt: skip
         write_csv(src, "staff", [row | {"staff_id": f"S{i}", "fte": f} for i, f in enumerate(("1", "0.5", value))])
 
     return change

@@ -302,7 +302,7 @@ def test_a_number_is_decimal_with_an_optional_exponent(tmp_path, fmt):
     d = minimal_extract(tmp_path / "in")
     good = ["0.5", ".25", "1.", "1e-1", "+0.75", "2.5E-1"]
     header = model.table("staff").column_names
-    rows = [[f"W{i:02}", "SW", "N-A", "PERM", v, "N", "2020-01-01", ""] for i, v in enumerate(NOT_NUMBERS + good)]
+    rows = [[f"W{i:02}", "SW", "N-A", "PERM", v, "N", "", "2020-01-01", ""] for i, v in enumerate(NOT_NUMBERS + good)]
     if fmt == "csv":
         write_csv(d, "staff", rows, header=header)
     else:

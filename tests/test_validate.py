@@ -529,7 +529,7 @@ def test_a_file_with_a_value_arrow_does_not_parse_is_read_as_text(tmp_path):
 def staff(directory, *fte):
     """One social worker of team N-A for each FTE written, numbered W1, W2, ..."""
     header = model.table("staff").column_names
-    rows = [[f"W{i}", "SW", "N-A", "PERM", f, "N", "2020-01-01", ""] for i, f in enumerate(fte, 1)]
+    rows = [[f"W{i}", "SW", "N-A", "PERM", f, "N", "", "2020-01-01", ""] for i, f in enumerate(fte, 1)]
     write_csv(directory, "staff", rows, header=header)
 
 
