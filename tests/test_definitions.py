@@ -60,3 +60,109 @@ def test_sets_reusing_re_referrals_count_them_the_same_way():
     assert "+ INTERVAL 12 MONTH >= t.referral_date" in county
     assert load("journey")["D4"].parts[0].num == county
     assert load("scorecard")["SCC/010"].parts[0].num == county
+
+
+def test_homeless_16_17_is_the_age_at_the_month_end_each_young_person_once(tmp_path):
+    # October 2026 ends on the 31st. Ages there: K15 turns 16 on the 31st (15 when referred), K18 turns 18 on the
+    # 31st (17 when referred), K17 turns 18 on 1 November, K14 turns 16 on 1 November.
+    born = {"K15": "2010-10-31", "K18": "2008-10-31", "K17": "2008-11-01", "K14": "2010-11-01", "KT": "2009-06-01"}
+    born["KN"] = "2009-06-01"
+    ctx = build_store(
+        tmp_path,
+        {
+            "children": [{"child_id": k, "date_of_birth": d} for k, d in born.items()],
+            "referrals": [
+                referral("R1", "K15", "2026-10-05", homeless="Y"),  # 16 at the month end: counted
+                referral("R2", "K18", "2026-10-05", homeless="Y"),  # 18 at the month end: not
+                referral("R3", "K17", "2026-10-05", homeless="Y"),  # still 17 on the 31st: counted
+                referral("R4", "K14", "2026-10-20", homeless="Y"),  # 15 at the month end: not
+                referral("R5", "KT", "2026-09-30", homeless="Y"),  # September's
+                referral("R6", "KT", "2026-10-02", homeless="Y"),
+                referral("R7", "KT", "2026-10-02", homeless="Y"),  # three in October: one young person
+                referral("R8", "KT", "2026-10-25", homeless="Y"),
+                referral("R9", "KN", "2026-10-05"),  # not homeless
+            ],
+        },
+        extract_date="2026-11-01",
+    )
+    assert figure(ctx, "6.17", "2026-10").numerator == 3  # K15, K17, KT
+    assert figure(ctx, "6.17", "2026-09").numerator == 1  # KT
+
+
+def test_not_in_full_time_education_is_a_count_without_target():
+    m = load("county")["4.2"]
+    assert (m.kpi, m.unit, m.target, m.tolerance) == (12, "count", None, None)
+    assert m.title.startswith("Number of young people known to social care")
+
+
+def staff(sid, role="TM", team="T", start="2020-01-01", end=""):
+    return {"staff_id": sid, "role": role, "team_id": team, "employment": "PERM", "start_date": start, "end_date": end}
+
+
+def audit(aid, auditor, assigned, completed="", grade="", moderated="", **kw):
+    return {
+        "audit_id": aid,
+        "child_id": "A",
+        "auditor_id": auditor,
+        "assigned_date": assigned,
+        "completed_date": completed,
+        "grade": grade,
+        "moderated_grade": moderated,
+        **kw,
+    }
+
+
+def test_audits_completed_against_one_expected_from_each_auditor_asked(tmp_path):
+    ctx = build_store(
+        tmp_path,
+        {
+            "staff": [
+                staff("M1"),
+                staff("M2"),
+                staff("M3", role="SM"),
+                staff("M4", end="2026-10-15"),  # left in October: not expected at the month end
+                staff("M5"),  # asked in September only
+                staff("M6", team="T2"),
+            ],
+            "audits": [
+                audit("A1", "M1", "2026-10-01", "2026-10-20", "RI", "RI"),
+                audit("A7", "M1", "2026-10-02"),  # a second for M1: still one auditor expected
+                audit("A2", "M2", "2026-10-01"),
+                audit("A3", "M3", "2026-10-03"),
+                audit("A4", "M2", "2026-09-01", "2026-10-05", "RI", "RI"),  # September's, completed in October
+                audit("A5", "M4", "2026-10-01", "2026-10-10", "RI", "RI"),
+                audit("A6", "M5", "2026-09-02", "2026-09-20", "RI", "RI"),
+                audit("A8", "M6", "2026-10-05"),
+            ],
+        },
+        extract_date="2026-11-01",
+    )
+    oct26 = figure(ctx, "9.1", "2026-10")  # A1, A4, A5 completed; M1, M2, M3, M6 asked and in post
+    assert (oct26.numerator, oct26.denominator, oct26.display) == (3, 4, "75%")
+    sep26 = figure(ctx, "9.1", "2026-09")  # A6 completed; M2, M5 asked
+    assert (sep26.numerator, sep26.denominator) == (1, 2)
+    by_team = figure(ctx, "9.1", "2026-10", by="team")
+    assert (by_team.loc["T", "numerator"], by_team.loc["T", "denominator"]) == (3, 3)
+    assert (by_team.loc["T2", "numerator"], by_team.loc["T2", "denominator"]) == (0, 1)
+
+
+def test_grades_changed_leave_out_audits_not_moderated(tmp_path):
+    ctx = build_store(
+        tmp_path,
+        {
+            "staff": [staff("M1")],
+            "audits": [
+                audit("U1", "M1", "2026-10-01", "2026-10-10", "RI", "RI"),
+                audit("U2", "M1", "2026-10-01", "2026-10-10", "RI", "GOOD"),  # changed
+                audit("U3", "M1", "2026-10-01", "2026-10-10", "GOOD", ""),  # not moderated yet: in neither
+                audit("U4", "M1", "2026-10-01", "2026-10-10", "", "RI"),  # no auditor's grade: in neither
+                audit("U5", "M1", "2026-10-01", "2026-10-12", "INAD", "RI"),  # changed
+                audit("U6", "M1", "2026-09-01", "2026-09-30", "RI", "GOOD"),  # September's
+            ],
+        },
+        extract_date="2026-11-01",
+    )
+    changed = figure(ctx, "9.2", "2026-10")
+    assert (changed.numerator, changed.denominator) == (2, 3)  # U2, U5 of U1, U2, U5
+    good = figure(ctx, "9.0", "2026-10")  # U3 counts by its own grade, unmoderated, as in 9.2 it is unchanged
+    assert (good.numerator, good.denominator) == (2, 5)  # U2 (moderated GOOD), U3
