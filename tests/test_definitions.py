@@ -5,6 +5,7 @@ education (4.2, KPI 12: A151), audits completed against those expected (9.1, KPI
 moderation (9.2: A153), and seed 001's audit and front-door measures (A154-A157).
 """
 
+import pandas as pd
 from helpers import build_store, figure, referral
 
 from kpi.catalogue import load
@@ -166,3 +167,90 @@ def test_grades_changed_leave_out_audits_not_moderated(tmp_path):
     assert (changed.numerator, changed.denominator) == (2, 3)  # U2, U5 of U1, U2, U5
     good = figure(ctx, "9.0", "2026-10")  # U3 counts by its own grade, unmoderated, as in 9.2 it is unchanged
     assert (good.numerator, good.denominator) == (2, 5)  # U2 (moderated GOOD), U3
+
+
+def test_audits_with_feedback_from_families(tmp_path):
+    ctx = build_store(
+        tmp_path,
+        {
+            "staff": [staff("M1")],
+            "audits": [
+                audit("F1", "M1", "2026-10-01", "2026-10-10", "RI", "RI", family_feedback="Y"),
+                audit("F2", "M1", "2026-10-01", "2026-10-10", "RI", "RI", family_feedback="N"),
+                audit("F3", "M1", "2026-10-01", "2026-10-10", "RI", "RI"),  # not recorded: in neither
+                audit("F4", "M1", "2026-10-01", "2026-10-20", "GOOD", "", family_feedback="Y"),
+                audit("F5", "M1", "2026-10-01"),  # not completed
+            ],
+        },
+        extract_date="2026-11-01",
+    )
+    fb = figure(ctx, "9.3", "2026-10")
+    assert (fb.numerator, fb.denominator, fb.display) == (2, 3, "67%")  # F1, F4 of F1, F2, F4
+    assert load("county")["9.3"].target == 80
+
+
+def test_grades_by_pillar_of_practice(tmp_path):
+    def pillar(aid, code, grade):
+        return {"audit_id": aid, "pillar": code, "grade": grade}
+
+    ctx = build_store(
+        tmp_path,
+        {
+            "staff": [staff("M1")],
+            "audits": [
+                audit("P1", "M1", "2026-10-01", "2026-10-10", "RI", "RI"),
+                audit("P2", "M1", "2026-10-01", "2026-10-10", "RI", "RI"),
+                audit("P3", "M1", "2026-10-01", "2026-10-10", "RI", "RI"),
+                audit("P4", "M1", "2026-10-01", "2026-10-10", "RI", "RI"),  # no pillar graded
+                audit("P5", "M1", "2026-09-01", "2026-09-10", "RI", "RI"),  # September's
+            ],
+            "audit_pillars": [
+                pillar("P1", "VISITS", "GOOD"),
+                pillar("P1", "VOICE", "RI"),
+                pillar("P2", "VISITS", "OUT"),
+                pillar("P3", "VISITS", "RI"),
+                pillar("P3", "VOICE", "GOOD"),
+                pillar("P5", "VISITS", "GOOD"),
+            ],
+        },
+        extract_date="2026-11-01",
+    )
+    cat = load("county")
+    assert cat["9.4"].title == "% of audits grading Purposeful Visits good or outstanding"
+    visits, voice = figure(ctx, "9.4", "2026-10"), figure(ctx, "9.5", "2026-10")
+    assert (visits.numerator, visits.denominator) == (2, 3)  # P1, P2 of P1, P2, P3
+    assert (voice.numerator, voice.denominator) == (1, 2)  # P3 of P1, P3
+    oversight = figure(ctx, "9.10", "2026-10")  # management oversight graded by none: no figure
+    assert oversight.numerator == 0 and pd.isna(oversight.denominator) and oversight.display == ""
+    assert (figure(ctx, "9.4", "2026-09").numerator, figure(ctx, "9.4", "2026-09").denominator) == (1, 1)
+
+
+def test_red_contacts_actioned_within_4_working_hours(tmp_path):
+    def contact(cid, at, done, rag="RED"):
+        return {
+            "contact_id": cid,
+            "child_id": "A",
+            "contact_at": at,
+            "source": "6",
+            "screening_rag": rag,
+            "completed_at": done,
+            "outcome": "NFA",
+        }
+
+    ctx = build_store(
+        tmp_path,
+        {
+            "contacts": [
+                contact("R1", "2026-10-06 09:00", "2026-10-06 13:00"),  # 4 hours: in time
+                contact("R2", "2026-10-06 09:00", "2026-10-06 13:01"),  # a minute over
+                contact("R3", "2026-10-09 22:00", "2026-10-12 01:00"),  # Friday night to Monday: 3 working hours
+                contact("R4", "2026-10-06 09:00", ""),  # not completed
+                contact("A1", "2026-10-06 09:00", "2026-10-07 09:00", rag="AMBER"),  # 24 hours
+                contact("A2", "2026-10-06 09:00", "2026-10-07 09:30", rag="AMBER"),
+            ]
+        },
+        extract_date="2026-11-01",
+    )
+    red, amber = figure(ctx, "1.9", "2026-10"), figure(ctx, "1.10", "2026-10")
+    assert (red.numerator, red.denominator) == (2, 4)  # R1, R3
+    assert (amber.numerator, amber.denominator) == (1, 2)  # A1

@@ -216,3 +216,24 @@ def test_without_anomalies_the_authority_is_steady():
     # the window starts in November 2023: simulated 24 months before it by default, 60 when steady (a longer burn-in asked for is kept)
     assert (default.cfg.sim_start.isoformat(), steady.cfg.sim_start.isoformat()) == ("2021-11-01", "2018-11-01")
     assert SynthConfig(anomalies=False, burn_in_months=72).sim_start.isoformat() == "2017-11-01"
+
+
+def test_audits_carry_family_feedback_and_pillar_grades_as_the_seeds_report(full_authority):
+    root, _ = full_authority
+    con, _ = connect(root / "store.duckdb")
+    done, feedback, pillars, graded, visits_good, voice_good = con.execute("""
+        SELECT count(*), avg(CAST(family_feedback AS INT)),
+               (SELECT count(*) FROM audit_pillars),
+               (SELECT count(DISTINCT audit_id) FROM audit_pillars),
+               (SELECT avg(CAST(grade IN ('GOOD', 'OUT') AS INT)) FROM audit_pillars WHERE pillar = 'VISITS'),
+               (SELECT avg(CAST(grade IN ('GOOD', 'OUT') AS INT)) FROM audit_pillars WHERE pillar = 'VOICE')
+        FROM audits WHERE completed_date IS NOT NULL""").fetchone()
+    assert 0.22 <= feedback <= 0.38  # seed 001: a base line of 22%, "around 30%"
+    assert pillars == 7 * done and graded == done  # the seven pillars of every completed audit, no other
+    assert 0.12 <= visits_good <= 0.20 and 0.09 <= voice_good <= 0.17  # seed 003: 16% and 13% in January
+    assert (
+        con.execute(
+            "SELECT count(*) FROM audits WHERE completed_date IS NULL AND family_feedback IS NOT NULL"
+        ).fetchone()[0]
+        == 0
+    )
