@@ -2,7 +2,7 @@
 
 Re-referrals (1.7, KPI 3: A25), 16/17-year-olds homeless (6.17, KPI 9: A150), children not in full-time
 education (4.2, KPI 12: A151), audits completed against those expected (9.1, KPI 16: A152), grades changed by
-moderation (9.2: A153), and seed 001's audit and front-door measures (A154-A157).
+moderation (9.2: A153), seed 001's audit measures and seed 003's red and amber contacts (A154-A157).
 """
 
 import pandas as pd
