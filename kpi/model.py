@@ -395,6 +395,17 @@ STAFF_ROLE = {
 EMPLOYMENT = {"PERM": "Permanent", "AGENCY": "Agency"}
 
 AUDIT_GRADE = {"OUT": "Outstanding", "GOOD": "Good", "RI": "Requires improvement", "INAD": "Inadequate"}
+# The pillars of practice an audit grades (seed 003's "Seven Pillars of Practice": it names Purposeful Visits,
+# Voice of the Child and Management Oversight; the other four are assumed, A155).
+PRACTICE_PILLAR = {
+    "VISITS": "Purposeful visits",
+    "VOICE": "Voice of the child",
+    "ASSESS": "Assessment",
+    "PLAN": "Planning",
+    "FAMILY": "Working restoratively with the family and its network",
+    "PARTNERS": "Working with partners",
+    "OVERSIGHT": "Management oversight",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -897,9 +908,26 @@ TABLES: tuple[Table, ...] = (
                 codes=AUDIT_GRADE,
                 required=False,
             ),
+            _c(
+                "family_feedback",
+                "bool",
+                "Feedback from the child's family was obtained for the audit",
+                required=False,
+            ),
         ),
         key="audit_id",
         date_order=(("assigned_date", "completed_date"),),
+        group="Audit",
+    ),
+    Table(
+        "audit_pillars",
+        "The grade an audit gives one pillar of practice (after moderation).",
+        (
+            _c("audit_id", "id", "Audit", ref="audits.audit_id"),
+            _c("pillar", "code", "Pillar of practice", codes=PRACTICE_PILLAR),
+            _c("grade", "code", "Grade of the pillar", codes=AUDIT_GRADE),
+        ),
+        natural_key=("audit_id", "pillar"),
         group="Audit",
     ),
 )

@@ -88,8 +88,8 @@ def test_catalogue_sections_and_inheritance_are_checked():
     base = "sections: [{key: a, title: A}]\nmeasures:\n"
     with pytest.raises(CatalogueError, match="section must be one of the catalogue's sections \\(a\\)"):
         parse(base + "  - {ref: X, from: county/1.0, section: b}\n")
-    with pytest.raises(CatalogueError, match="from county/9.9: no measure 9.9 in the county catalogue"):
-        parse(base + "  - {ref: X, from: county/9.9, section: a}\n")
+    with pytest.raises(CatalogueError, match="from county/9.99: no measure 9.99 in the county catalogue"):
+        parse(base + "  - {ref: X, from: county/9.99, section: a}\n")
     with pytest.raises(CatalogueError, match="section\\(s\\) b have no measures"):
         parse(
             "sections: [{key: a, title: A}, {key: b, title: B}]\nmeasures:\n  - {ref: X, from: county/1.0, section: a}\n"

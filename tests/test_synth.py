@@ -265,3 +265,22 @@ def test_agency_rates_against_the_establishment_in_the_seeds_range(full_authorit
         SELECT year(start_date) AS y, count(*) FROM staff WHERE overseas AND year(start_date) BETWEEN 2022 AND 2025
         GROUP BY y ORDER BY y""").fetchall()
     assert [y for y, n in overseas if n >= 4] == [2022, 2023, 2024, 2025], overseas
+def test_audits_carry_family_feedback_and_pillar_grades_as_the_seeds_report(full_authority):
+    root, _ = full_authority
+    con, _ = connect(root / "store.duckdb")
+    done, feedback, pillars, graded, visits_good, voice_good = con.execute("""
+        SELECT count(*), avg(CAST(family_feedback AS INT)),
+               (SELECT count(*) FROM audit_pillars),
+               (SELECT count(DISTINCT audit_id) FROM audit_pillars),
+               (SELECT avg(CAST(grade IN ('GOOD', 'OUT') AS INT)) FROM audit_pillars WHERE pillar = 'VISITS'),
+               (SELECT avg(CAST(grade IN ('GOOD', 'OUT') AS INT)) FROM audit_pillars WHERE pillar = 'VOICE')
+        FROM audits WHERE completed_date IS NOT NULL""").fetchone()
+    assert 0.22 <= feedback <= 0.38  # seed 001: a base line of 22%, "around 30%"
+    assert pillars == 7 * done and graded == done  # the seven pillars of every completed audit, no other
+    assert 0.12 <= visits_good <= 0.20 and 0.09 <= voice_good <= 0.17  # seed 003: 16% and 13% in January
+    assert (
+        con.execute(
+            "SELECT count(*) FROM audits WHERE completed_date IS NULL AND family_feedback IS NOT NULL"
+        ).fetchone()[0]
+        == 0
+    )
