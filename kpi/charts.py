@@ -266,9 +266,10 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
         ends.append((target, f"Target {_threshold(measure, target)}", TARGET["color"]))
     if pd.notna(tolerance):
         ends.append((tolerance, f"Tolerance {_threshold(measure, tolerance)}", TOLERANCE["color"]))
-    comparators = [(getattr(measure, a), name, c, d, mk) for a, name, c, d, mk in COMPARATORS]
+    # each with its name as shown ("England, any previous plan") and its own (the line's id)
+    comparators = [(getattr(measure, a), measure.comparator_name(a), c, d, mk, own) for a, own, c, d, mk in COMPARATORS]
     comparators = [c for c in comparators if c[0] is not None]
-    ends += [(v, f"{name} {_fmt(measure, v)}", c) for v, name, c, _, _ in comparators]
+    ends += [(v, f"{name} {_fmt(measure, v)}", c) for v, name, c, *_ in comparators]
     note = bool(comparators and measure.comparator_year)
     fig, ax = _frame([t for _, t, _ in ends], note=int(note))
     ax.set_xlim(-0.5, right)
@@ -285,9 +286,9 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
         ax.plot([*x, right], [*s["target"], target], zorder=2, gid="target", **TARGET)
     if s["tolerance"].notna().any():
         ax.plot([*x, right], [*s["tolerance"], tolerance], zorder=2, gid="tolerance", **TOLERANCE)
-    for value, name, colour, dashes, marker in comparators:  # on top of the thresholds, with a white edge
+    for value, _, colour, dashes, marker, own in comparators:  # on top of the thresholds, with a white edge
         ax.plot([-0.5, right], [value, value], color=colour, linestyle=dashes, linewidth=1.4, zorder=3,
-                path_effects=HALO, gid=f"comparator-{name.lower()}")  # fmt: skip
+                path_effects=HALO, gid=f"comparator-{own.lower()}")  # fmt: skip
         ax.plot([right], [value], marker=marker, color=colour, markersize=6, clip_on=False, zorder=5)
     last = s.iloc[-1]
     if pd.notna(last["value"]):
@@ -310,8 +311,9 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
     ax.set_ylabel(UNIT_LABEL[measure.unit])
     ax.set_title(f"The last {n} months", loc="left")
     if note:
-        fig.text(0.01, 0.01, f"England and statistical neighbours (their mean): {measure.comparator_year}",
-                 fontsize=SIZE, color="#333333")  # fmt: skip
+        other = f"; of a different definition: {measure.comparator_definition}" if measure.comparator_definition else ""
+        fig.text(0.01, 0.01, f"{measure.nation} and statistical neighbours (their mean): {measure.comparator_year}"
+                 f"{other}", fontsize=SIZE, color="#333333")  # fmt: skip
     return fig
 
 
@@ -355,11 +357,12 @@ def alt_text(measure: Measure, series: pd.DataFrame) -> str:
         parts.append(
             f"Target {_threshold(measure, t)}" + (f", tolerance {_threshold(measure, tol)}." if pd.notna(tol) else ".")
         )
-    shown = [(n, getattr(measure, a)) for a, n in (("england", "England"), ("statistical_neighbours", "statistical "
-             "neighbours (their mean)")) if getattr(measure, a) is not None]  # fmt: skip
+    shown = [(measure.comparator_name(a).replace("Neighbours", "statistical neighbours (their mean)"), getattr(measure, a))
+             for a in ("england", "statistical_neighbours") if getattr(measure, a) is not None]  # fmt: skip
     if shown:
         year = f" ({measure.comparator_year})" if measure.comparator_year else ""
-        parts.append(f"Comparators{year}: " + ", ".join(f"{n} {_fmt(measure, v)}" for n, v in shown) + ".")
+        other = ", of a different definition" if measure.comparator_definition else ""
+        parts.append(f"Comparators{year}{other}: " + ", ".join(f"{n} {_fmt(measure, v)}" for n, v in shown) + ".")
     return " ".join(parts)
 
 

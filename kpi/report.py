@@ -519,14 +519,18 @@ and has not been written by a manager.{self._public_note()}{self._notes_pointer(
         """The latest published comparators (statistical neighbours, England), how this month's figure compares,
         and their year; "none published" where there are none (A115)."""
         parts = []
-        for name, v, vs in (
-            ("Neighbours", m.statistical_neighbours, r.get("vs_statistical_neighbours")),
-            ("England", m.england, r.get("vs_england")),
-        ):
+        for which in ("statistical_neighbours", "england"):
+            v, vs = getattr(m, which), r.get(f"vs_{which}")
             if v is not None and not pd.isna(v):
-                parts.append(f"{name} {self._fmt_threshold(m, v)}" + (f" ({_e(vs)})" if isinstance(vs, str) else ""))
+                sep = ":" if m.comparator_definition else ""  # "England, any previous plan: 23%"
+                parts.append(
+                    f"{_e(m.comparator_name(which))}{sep} {self._fmt_threshold(m, v)}"
+                    + (f" ({_e(vs)})" if isinstance(vs, str) else "")
+                )
         if not parts:
             return '<span class="none">none published</span>'
+        if m.comparator_definition:
+            parts.append("<small>a different definition: not compared</small>")
         year = f"<br><small>{_e(m.comparator_year)}</small>" if m.comparator_year else ""
         return "<br>".join(parts) + year
 
@@ -844,8 +848,14 @@ Measure {m.ref}: {_e(m.title)}.</p>
             if m.statistical_neighbours is None and m.england is None:
                 continue
             r = self.latest(m.ref)
+            other = (  # published for another definition: said under the title, and no position (A205)
+                f"<br><small>Comparators of a different definition: {_e(m.comparator_definition)}; not compared."
+                "</small>"
+                if m.comparator_definition
+                else ""
+            )
             rows.append(
-                f"<tr><th scope='row'>{_e(m.ref)}</th><td>{_e(m.title)}</td><td>{_e(self._display(r))}</td>"
+                f"<tr><th scope='row'>{_e(m.ref)}</th><td>{_e(m.title)}{other}</td><td>{_e(self._display(r))}</td>"
                 f"<td>{self._threshold_or_blank(m, m.statistical_neighbours)}</td><td>{_e(r['vs_statistical_neighbours'] or '')}</td>"
                 f"<td>{self._threshold_or_blank(m, m.england)}</td><td>{_e(r['vs_england'] or '')}</td>"
                 f"<td>{_e(m.comparator_year or '')}</td>"

@@ -661,3 +661,33 @@ def test_params_new_drafts_what_moved_each_kpi(small_authority, tmp_path):
             assert "It moved from" in p.commentary[ref] and all(s in p.commentary[ref] for s in said), ref
         else:
             assert "It moved from" not in p.commentary[ref], ref
+
+
+def test_a_comparator_of_another_definition_is_labelled_not_compared(batch, tmp_path):
+    """KPI 6 (5.2, within 2 years) beside the seed's neighbours and England, which count any previous plan: the
+    glance table and Appendix 3 name that definition and say no "better" or "worse" (A205); KPI 3 (1.7), of the
+    same definition, is still compared."""
+    res, root = batch
+    out = run(
+        "2026-10",
+        root / "store.duckdb",
+        out_root=tmp_path / "o",
+        notebook_dir=_only(tmp_path, "01_summary", "03_appendices"),
+        progress=lambda s: None,
+    )
+    html = out.report.read_text().replace("<br/>", "<br>")
+    glance = html[html.index('id="glance"') : html.index("</table>", html.index('id="glance"'))]
+    rows = {re.search(r'href="#kpi-(\d+)"', r).group(1): r for r in glance.split("<tr>") if 'href="#kpi-' in r}
+    cell = re.findall(r'<td class="nowrap">(.*?)</td>', rows["6"])[-1]
+    assert cell.startswith("Neighbours, any previous plan: 25%<br>England, any previous plan: 25%<br>")
+    assert "a different definition: not compared" in cell
+    assert not re.search(r"better|worse|same", cell)
+    assert re.search(r"England 21% \((better|worse|same)\)", rows["3"])  # 1.7: the seed's 21%, compared
+    appendix = html[html.index('id="appendix-comparators"') :]
+    appendix = appendix[: appendix.index("</table>")]
+    row = next(r for r in appendix.split("<tr>") if ">5.2</th>" in r)
+    assert "Comparators of a different definition: any previous plan; not compared." in row
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[-5:] == ["25%", "", "25%", "", "2023/24"]  # the figures and year, no position
+    row = next(r for r in appendix.split("<tr>") if ">6.8</th>" in r)
+    assert "a different definition: placed more than 20 miles away" in row
