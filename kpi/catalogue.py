@@ -119,7 +119,7 @@ class Measure:
     # what the comparators count where it is not the measure's definition ("any previous plan"): shown beside
     # them, and the figure is not judged better or worse against them (A205)
     comparator_definition: str | None = None
-    nation: str = "England"  # whose national figure `england` is (a nation's published table: "Wales", A209)
+    national_name: str = "England"  # the name of the national figure `england` ("Wales average": A208)
     # where the DfE's published tables hold this measure: {table, value, where} (kpi.comparators)
     dfe: dict | None = None
     published: float | None = None  # the council's own published figure, for the comparator year
@@ -139,7 +139,7 @@ class Measure:
     def comparator_name(self, which: str) -> str:
         """A comparator's name as the report shows it: "England", "Neighbours"; with its definition where it is
         not the measure's ("England, any previous plan")."""
-        name = self.nation if which == "england" else "Neighbours"
+        name = self.national_name if which == "england" else "Neighbours"
         return f"{name}, {self.comparator_definition}" if self.comparator_definition else name
 
     @property

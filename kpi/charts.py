@@ -312,8 +312,12 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
     ax.set_title(f"The last {n} months", loc="left")
     if note:
         other = f"; of a different definition: {measure.comparator_definition}" if measure.comparator_definition else ""
-        fig.text(0.01, 0.01, f"{measure.nation} and statistical neighbours (their mean): {measure.comparator_year}"
-                 f"{other}", fontsize=SIZE, color="#333333")  # fmt: skip
+        names = " and ".join(
+            {"england": measure.national_name, "statistical_neighbours": "statistical neighbours (their mean)"}[a]
+            for a, *_ in COMPARATORS
+            if getattr(measure, a) is not None
+        )
+        fig.text(0.01, 0.01, f"{names}: {measure.comparator_year}{other}", fontsize=SIZE, color="#333333")
     return fig
 
 

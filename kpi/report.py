@@ -47,14 +47,13 @@ SMALL = privacy.SMALL  # counts from 1 to 5 are suppressed in the public version
 
 
 def catalogue_for(p: params_mod.MonthParams) -> Catalogue:
-    """The month's catalogue, with the DfE's published comparators for the council when params give its code."""
+    """The month's catalogue, with the council's published comparators when params give its code (the DfE's, or a
+    nation's table the params name in ``published``)."""
     cat = load(p.catalogue)
     if p.la_code:
         from . import comparators
 
-        cat = comparators.apply(
-            cat, comparators.for_council(cat, p.la_code, *comparators.read(), year=p.comparator_year)
-        )
+        cat = comparators.council_catalogue(cat, p.la_code, p.month, p.comparator_year, p.published)
     return cat
 
 
@@ -529,6 +528,8 @@ and has not been written by a manager.{self._public_note()}{self._notes_pointer(
                 )
         if not parts:
             return '<span class="none">none published</span>'
+        if m.published is not None and m.statistical_neighbours is None:  # a nation's table: where we stood (A208)
+            parts.append(f"Ours {self._fmt_threshold(m, m.published)}" + (f", {_e(m.rank)}" if m.rank else ""))
         if m.comparator_definition:
             parts.append("<small>a different definition: not compared</small>")
         year = f"<br><small>{_e(m.comparator_year)}</small>" if m.comparator_year else ""
@@ -832,18 +833,30 @@ Measure {m.ref}: {_e(m.title)}.</p>
     def comparators(self) -> None:
         rows = []
         published = any(m.published is not None for m in self.catalogue.measures)
+        nation = next((m.national_name for m in self.catalogue.measures if m.national_name != "England"), None)
         published_head = (
-            '<th scope="col">Our published figure</th><th scope="col">Rank among neighbours; in England</th>'
+            '<th scope="col">Our published figure</th>'
+            f'<th scope="col">{"Rank in " + _e(nation.removesuffix(" average")) if nation else "Rank among neighbours; in England"}</th>'
             if published
             else ""
         )
-        published_note = (
-            "<p>Statistical neighbours, England and our own published figure are the DfE's published figures for the "
-            "year shown (the neighbours' figure is the mean of those published); the rank places the council among "
-            "itself and its ten statistical neighbours, then among every council with a published figure, 1st being best.</p>"
-            if published
-            else ""
-        )
+        if nation:  # a nation's published table (A208)
+            published_note = (
+                f"<p>The {_e(nation)} and our own published figure are from the published table of every council "
+                f"of {_e(nation.removesuffix(' average'))}, for the last year it holds before this financial year: "
+                "the average is the mean of the councils' published figures (a figure not published left out); the "
+                "rank places the council among every council with a published figure, 1st being best, ties sharing "
+                "the better place.</p>"
+            )
+        elif published:
+            published_note = (
+                "<p>Statistical neighbours, England and our own published figure are the DfE's published figures for "
+                "the year shown (the neighbours' figure is the mean of those published); the rank places the council "
+                "among itself and its ten statistical neighbours, then among every council with a published figure, "
+                "1st being best.</p>"
+            )
+        else:
+            published_note = ""
         for m in self.catalogue.measures:
             if m.statistical_neighbours is None and m.england is None:
                 continue
@@ -867,9 +880,9 @@ Measure {m.ref}: {_e(m.title)}.</p>
                 + "</tr>"
             )
         _show(f"""<h2 id="appendix-comparators">Appendix 3: comparators</h2>
-<table><caption>{month_name(self.month)} against statistical neighbours and England</caption><thead><tr>
+<table><caption>{month_name(self.month)} against {"the " + _e(nation) if nation else "statistical neighbours and England"}</caption><thead><tr>
 <th scope="col">Ref</th><th scope="col">Measure</th><th scope="col">{month_name(self.month)}</th>
-<th scope="col">Statistical neighbours</th><th scope="col">Position</th><th scope="col">England</th>
+<th scope="col">Statistical neighbours</th><th scope="col">Position</th><th scope="col">{_e(nation or "England")}</th>
 <th scope="col">Position</th><th scope="col">Year</th>{published_head}</tr></thead><tbody>{"".join(rows)}</tbody></table>
 {published_note}""")
 

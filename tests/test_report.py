@@ -691,3 +691,45 @@ def test_a_comparator_of_another_definition_is_labelled_not_compared(batch, tmp_
     assert cells[-5:] == ["25%", "", "25%", "", "2023/24"]  # the figures and year, no position
     row = next(r for r in appendix.split("<tr>") if ">6.8</th>" in r)
     assert "a different definition: placed more than 20 miles away" in row
+
+
+def test_a_quarterly_scorecard_beside_a_nations_published_table(batch, tmp_path):
+    """Seed 002's comparison "with other councils in Wales": with a nation's table in params (published:), the
+    glance table shows the nation's average, the council's published figure of last year and its rank among the
+    nation's councils; Appendix 3 the same (figures worked out in test_comparators' WALES table)."""
+    from test_comparators import SCORECARD, WALES
+
+    from kpi import comparators as cp
+
+    _, root = batch
+    (tmp_path / "wales.csv").write_text(WALES)
+    cp.import_published(tmp_path / "wales.csv", SCORECARD, "Wales", tmp_path / "tables")
+    (tmp_path / "figures.csv").write_text("month,measure,numerator,denominator\n2026-09,SCC/011b,45,60\n")
+    p = tmp_path / "2026-09.yaml"
+    p.write_text(
+        "month: 2026-09\ncatalogue: scorecard\naggregates: figures.csv\nla_code: W1\n"
+        "published: tables/published_wales.csv\n"
+    )
+    out = run(
+        "2026-09",
+        root / "store.duckdb",
+        params_file=p,
+        out_root=tmp_path / "o",
+        notebook_dir=_only(tmp_path, "01_summary", "03_appendices"),
+        progress=lambda s: None,
+    )
+    html = out.report.read_text().replace("<br/>", "<br>")
+    glance = html[html.index('id="glance"') : html.index("</table>", html.index('id="glance"'))]
+    rows = {re.search(r'href="#kpi-(\d+)"', r).group(1): r for r in glance.split("<tr>") if 'href="#kpi-' in r}
+    cell = re.findall(r'<td class="nowrap">(.*?)</td>', rows["1"])[-1]  # SCC/011b: 75% this quarter (45/60)
+    assert cell == "Wales average 60% (better)<br>Ours 60%, 2nd of 4 in Wales<br><small>2025-26 (published)</small>"
+    cell = re.findall(r'<td class="nowrap">(.*?)</td>', rows["3"])[-1]  # SCC/025: W1 not in the table
+    assert cell.startswith("Wales average 85% (") and "Ours" not in cell and "England" not in cell
+    appendix = html[html.index('id="appendix-comparators"') :]
+    appendix = appendix[: appendix.index("</table>")]
+    assert ">Wales average</th>" in appendix and ">Rank in Wales</th>" in appendix and "England" not in appendix
+    row = next(r for r in appendix.split("<tr>") if ">SCC/004</th>" in r)
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[-5:-3] == ["9.7%", cells[-4]] and cells[-4] in ("better", "worse", "same")  # this month's against it
+    assert cells[-3:] == ["2025-26 (published)", "10%", "3rd of 5 in Wales"]
+    assert "the mean of the councils' published figures" in html
