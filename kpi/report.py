@@ -529,7 +529,8 @@ and has not been written by a manager.{self._public_note()}{self._notes_pointer(
         if not parts:
             return '<span class="none">none published</span>'
         if m.published is not None and m.statistical_neighbours is None:  # a nation's table: where we stood (A208)
-            parts.append(f"Ours {self._fmt_threshold(m, m.published)}" + (f", {_e(m.rank)}" if m.rank else ""))
+            ours, rank = self._ours(m)
+            parts.append(f"Ours {ours}" + (f", {_e(rank)}" if rank else ""))
         if m.comparator_definition:
             parts.append("<small>a different definition: not compared</small>")
         year = f"<br><small>{_e(m.comparator_year)}</small>" if m.comparator_year else ""
@@ -783,6 +784,15 @@ Measure {m.ref}: {_e(m.title)}.</p>
             xmr = "<p><em>No XmR chart: fewer than two figures to set its limits.</em></p>"
         return f'<div class="charts"><figure>{trend}</figure><figure>{xmr}</figure></div>'
 
+    def _ours(self, m: Measure) -> tuple[str, str]:
+        """The council's own published figure and its rank as shown; in the public version a count of 1 to 5 is
+        suppressed, and its rank with it (the rank would tell it)."""
+        if m.published is None:
+            return "", m.rank or ""
+        if self.public and m.unit == "count" and privacy.small(m.published)[0]:
+            return privacy.SUPPRESSED, ""
+        return self._fmt_threshold(m, m.published), m.rank or ""
+
     def _threshold_or_blank(self, m: Measure, v: float | None) -> str:
         return "" if v is None else self._fmt_threshold(m, v)
 
@@ -872,11 +882,7 @@ Measure {m.ref}: {_e(m.title)}.</p>
                 f"<td>{self._threshold_or_blank(m, m.statistical_neighbours)}</td><td>{_e(r['vs_statistical_neighbours'] or '')}</td>"
                 f"<td>{self._threshold_or_blank(m, m.england)}</td><td>{_e(r['vs_england'] or '')}</td>"
                 f"<td>{_e(m.comparator_year or '')}</td>"
-                + (
-                    f"<td>{self._threshold_or_blank(m, m.published)}</td><td>{_e(m.rank or '')}</td>"
-                    if published
-                    else ""
-                )
+                + ("<td>{}</td><td>{}</td>".format(*map(_e, self._ours(m))) if published else "")
                 + "</tr>"
             )
         _show(f"""<h2 id="appendix-comparators">Appendix 3: comparators</h2>

@@ -733,3 +733,36 @@ def test_a_quarterly_scorecard_beside_a_nations_published_table(batch, tmp_path)
     assert cells[-5:-3] == ["9.7%", cells[-4]] and cells[-4] in ("better", "worse", "same")  # this month's against it
     assert cells[-3:] == ["2025-26 (published)", "10%", "3rd of 5 in Wales"]
     assert "the mean of the councils' published figures" in html
+
+
+def test_the_public_version_suppresses_our_published_count_of_1_to_5_and_its_rank(batch, tmp_path):
+    """SCC/002 (school moves, a count) published as 3 for our council: [c] in the public version, with no rank
+    (1st of 2 would tell it); the other councils' average is the nation's own published figures (A208)."""
+    from test_comparators import SCORECARD
+
+    from kpi import comparators as cp
+
+    _, root = batch
+    (tmp_path / "moves.csv").write_text(
+        "la_code,measure,year,value\nW1,SCC/002,2025-26,3\nW2,SCC/002,2025-26,8\nW3,SCC/002,2025-26,c\n"
+    )
+    cp.import_published(tmp_path / "moves.csv", SCORECARD, "Wales", tmp_path / "tables")
+    (tmp_path / "figures.csv").write_text("month,measure,numerator,denominator\n2026-09,SCC/002,7,\n")
+    p = tmp_path / "2026-09.yaml"
+    p.write_text(
+        "month: 2026-09\ncatalogue: scorecard\naggregates: figures.csv\nla_code: W1\npublic: true\n"
+        "published: tables/published_wales.csv\n"
+    )
+    out = run(
+        "2026-09",
+        root / "store.duckdb",
+        params_file=p,
+        out_root=tmp_path / "o",
+        notebook_dir=_only(tmp_path, "03_appendices"),
+        progress=lambda s: None,
+    )
+    appendix = out.report.read_text()
+    appendix = appendix[appendix.index('id="appendix-comparators"') :]
+    row = next(r for r in appendix[: appendix.index("</table>")].split("<tr>") if ">SCC/002</th>" in r)
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[-5:] == ["5.5", "worse", "2025-26 (published)", "[c]", ""]  # 7 moves so far against 5.5
