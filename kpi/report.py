@@ -530,7 +530,7 @@ and has not been written by a manager.{self._public_note()}{self._notes_pointer(
             return '<span class="none">none published</span>'
         if m.published is not None and m.statistical_neighbours is None:  # a nation's table: where we stood (A208)
             ours, rank = self._ours(m)
-            parts.append(f"Ours {ours}" + (f", {_e(rank)}" if rank else ""))
+            parts.append(f"Ours {ours}" + (f"<br>{_e(rank)}" if rank else ""))
         if m.comparator_definition:
             parts.append("<small>a different definition: not compared</small>")
         year = f"<br><small>{_e(m.comparator_year)}</small>" if m.comparator_year else ""
@@ -879,8 +879,13 @@ Measure {m.ref}: {_e(m.title)}.</p>
             )
             rows.append(
                 f"<tr><th scope='row'>{_e(m.ref)}</th><td>{_e(m.title)}{other}</td><td>{_e(self._display(r))}</td>"
-                f"<td>{self._threshold_or_blank(m, m.statistical_neighbours)}</td><td>{_e(r['vs_statistical_neighbours'] or '')}</td>"
-                f"<td>{self._threshold_or_blank(m, m.england)}</td><td>{_e(r['vs_england'] or '')}</td>"
+                + (  # a nation's table has no statistical neighbours: no empty columns for them
+                    ""
+                    if nation
+                    else f"<td>{self._threshold_or_blank(m, m.statistical_neighbours)}</td>"
+                    f"<td>{_e(r['vs_statistical_neighbours'] or '')}</td>"
+                )
+                + f"<td>{self._threshold_or_blank(m, m.england)}</td><td>{_e(r['vs_england'] or '')}</td>"
                 f"<td>{_e(m.comparator_year or '')}</td>"
                 + ("<td>{}</td><td>{}</td>".format(*map(_e, self._ours(m))) if published else "")
                 + "</tr>"
@@ -888,7 +893,7 @@ Measure {m.ref}: {_e(m.title)}.</p>
         _show(f"""<h2 id="appendix-comparators">Appendix 3: comparators</h2>
 <table><caption>{month_name(self.month)} against {"the " + _e(nation) if nation else "statistical neighbours and England"}</caption><thead><tr>
 <th scope="col">Ref</th><th scope="col">Measure</th><th scope="col">{month_name(self.month)}</th>
-<th scope="col">Statistical neighbours</th><th scope="col">Position</th><th scope="col">{_e(nation or "England")}</th>
+{"" if nation else '<th scope="col">Statistical neighbours</th><th scope="col">Position</th>'}<th scope="col">{_e(nation or "England")}</th>
 <th scope="col">Position</th><th scope="col">Year</th>{published_head}</tr></thead><tbody>{"".join(rows)}</tbody></table>
 {published_note}""")
 

@@ -722,12 +722,13 @@ def test_a_quarterly_scorecard_beside_a_nations_published_table(batch, tmp_path)
     glance = html[html.index('id="glance"') : html.index("</table>", html.index('id="glance"'))]
     rows = {re.search(r'href="#kpi-(\d+)"', r).group(1): r for r in glance.split("<tr>") if 'href="#kpi-' in r}
     cell = re.findall(r'<td class="nowrap">(.*?)</td>', rows["1"])[-1]  # SCC/011b: 75% this quarter (45/60)
-    assert cell == "Wales average 60% (better)<br>Ours 60%, 2nd of 4 in Wales<br><small>2025-26 (published)</small>"
+    assert cell == "Wales average 60% (better)<br>Ours 60%<br>2nd of 4 in Wales<br><small>2025-26 (published)</small>"
     cell = re.findall(r'<td class="nowrap">(.*?)</td>', rows["3"])[-1]  # SCC/025: W1 not in the table
     assert cell.startswith("Wales average 85% (") and "Ours" not in cell and "England" not in cell
     appendix = html[html.index('id="appendix-comparators"') :]
     appendix = appendix[: appendix.index("</table>")]
     assert ">Wales average</th>" in appendix and ">Rank in Wales</th>" in appendix and "England" not in appendix
+    assert "Statistical neighbours" not in appendix  # none in a nation's table: no empty columns
     row = next(r for r in appendix.split("<tr>") if ">SCC/004</th>" in r)
     cells = re.findall(r"<td>([^<]*)</td>", row)
     assert cells[-5:-3] == ["9.7%", cells[-4]] and cells[-4] in ("better", "worse", "same")  # this month's against it
