@@ -266,12 +266,14 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
         ends.append((target, f"Target {_threshold(measure, target)}", TARGET["color"]))
     if pd.notna(tolerance):
         ends.append((tolerance, f"Tolerance {_threshold(measure, tolerance)}", TOLERANCE["color"]))
-    # each with its name as shown ("England, any previous plan") and its own (the line's id)
-    comparators = [(getattr(measure, a), measure.comparator_name(a), c, d, mk, own) for a, own, c, d, mk in COMPARATORS]
+    comparators = [(getattr(measure, a), own, c, d, mk) for a, own, c, d, mk in COMPARATORS]
     comparators = [c for c in comparators if c[0] is not None]
-    ends += [(v, f"{name} {_fmt(measure, v)}", c) for v, name, c, *_ in comparators]
-    note = bool(comparators and measure.comparator_year)
-    fig, ax = _frame([t for _, t, _ in ends], note=int(note))
+    # of another definition: a short mark at the line's end ("England* 25%"), the definition in the note (A205)
+    mark = "*" if measure.comparator_definition else ""
+    ends += [(v, f"{own if own == 'Neighbours' else measure.national_name}{mark} {_fmt(measure, v)}", c)
+             for v, own, c, _, _ in comparators]  # fmt: skip
+    note = 2 if comparators and mark else int(bool(comparators and measure.comparator_year))
+    fig, ax = _frame([t for _, t, _ in ends], note=note)
     ax.set_xlim(-0.5, right)
     values = [*s["value"], *s["target"], *s["tolerance"], *(c[0] for c in comparators)]
     _set_y(ax, measure.unit, values)
@@ -286,7 +288,7 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
         ax.plot([*x, right], [*s["target"], target], zorder=2, gid="target", **TARGET)
     if s["tolerance"].notna().any():
         ax.plot([*x, right], [*s["tolerance"], tolerance], zorder=2, gid="tolerance", **TOLERANCE)
-    for value, _, colour, dashes, marker, own in comparators:  # on top of the thresholds, with a white edge
+    for value, own, colour, dashes, marker in comparators:  # on top of the thresholds, with a white edge
         ax.plot([-0.5, right], [value, value], color=colour, linestyle=dashes, linewidth=1.4, zorder=3,
                 path_effects=HALO, gid=f"comparator-{own.lower()}")  # fmt: skip
         ax.plot([right], [value], marker=marker, color=colour, markersize=6, clip_on=False, zorder=5)
@@ -311,13 +313,14 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
     ax.set_ylabel(UNIT_LABEL[measure.unit])
     ax.set_title(f"The last {n} months", loc="left")
     if note:
-        other = f"; of a different definition: {measure.comparator_definition}" if measure.comparator_definition else ""
+        other = f"\n* A different definition: {measure.comparator_definition}; not compared." if mark else ""
         names = " and ".join(
             {"england": measure.national_name, "statistical_neighbours": "statistical neighbours (their mean)"}[a]
             for a, *_ in COMPARATORS
             if getattr(measure, a) is not None
         )
-        fig.text(0.01, 0.01, f"{names}: {measure.comparator_year}{other}", fontsize=SIZE, color="#333333")
+        year = f": {measure.comparator_year}" if measure.comparator_year else ""
+        fig.text(0.01, 0.01, f"{names}{year}{other}", fontsize=SIZE, color="#333333")
     return fig
 
 
