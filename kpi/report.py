@@ -521,10 +521,10 @@ and has not been written by a manager.{self._public_note()}{self._notes_pointer(
         for which in ("statistical_neighbours", "england"):
             v, vs = getattr(m, which), r.get(f"vs_{which}")
             if v is not None and not pd.isna(v):
-                sep = ":" if m.comparator_definition else ""  # "England, any previous plan: 23%"
+                name = "Neighbours" if which == "statistical_neighbours" else m.national_name
+                mark = "*" if m.comparator_definition else ""  # another definition: said below, as on the chart
                 parts.append(
-                    f"{_e(m.comparator_name(which))}{sep} {self._fmt_threshold(m, v)}"
-                    + (f" ({_e(vs)})" if isinstance(vs, str) else "")
+                    f"{_e(name)}{mark} {self._fmt_threshold(m, v)}" + (f" ({_e(vs)})" if isinstance(vs, str) else "")
                 )
         if not parts:
             return '<span class="none">none published</span>'
@@ -532,7 +532,10 @@ and has not been written by a manager.{self._public_note()}{self._notes_pointer(
             ours, rank = self._ours(m)
             parts.append(f"Ours {ours}" + (f"<br>{_e(rank)}" if rank else ""))
         if m.comparator_definition:
-            parts.append("<small>a different definition: not compared</small>")
+            parts.append(  # may wrap: the cell stays as narrow as its figures (the table fits the screen)
+                f'<small style="white-space:normal">* {_e(m.comparator_definition)}: a different definition, '
+                "not compared</small>"
+            )
         year = f"<br><small>{_e(m.comparator_year)}</small>" if m.comparator_year else ""
         return "<br>".join(parts) + year
 

@@ -679,8 +679,8 @@ def test_a_comparator_of_another_definition_is_labelled_not_compared(batch, tmp_
     glance = html[html.index('id="glance"') : html.index("</table>", html.index('id="glance"'))]
     rows = {re.search(r'href="#kpi-(\d+)"', r).group(1): r for r in glance.split("<tr>") if 'href="#kpi-' in r}
     cell = re.findall(r'<td class="nowrap">(.*?)</td>', rows["6"])[-1]
-    assert cell.startswith("Neighbours, any previous plan: 25%<br>England, any previous plan: 25%<br>")
-    assert "a different definition: not compared" in cell
+    assert cell.startswith("Neighbours* 25%<br>England* 25%<br>")
+    assert "* any previous plan: a different definition, not compared</small>" in cell
     assert not re.search(r"better|worse|same", cell)
     assert re.search(r"England 21% \((better|worse|same)\)", rows["3"])  # 1.7: the seed's 21%, compared
     appendix = html[html.index('id="appendix-comparators"') :]
