@@ -149,6 +149,10 @@ class Measure:
     statistical_neighbours: float | None = None
     england: float | None = None
     comparator_year: str | None = None
+    # what the comparators count where it is not the measure's definition ("any previous plan"): shown beside
+    # them, and the figure is not judged better or worse against them (A205)
+    comparator_definition: str | None = None
+    national_name: str = "England"  # the name of the national figure `england` ("Wales average": A208)
     # where the DfE's published tables hold this measure: {table, value, where} (kpi.comparators)
     dfe: dict | None = None
     published: float | None = None  # the council's own published figure, for the comparator year
@@ -169,6 +173,12 @@ class Measure:
         """Its figure counts from April (year to date, or the whole year's projection): each financial year's
         series starts again."""
         return any(p.window in ("ytd", "fy") for p in self.parts)
+
+    def comparator_name(self, which: str) -> str:
+        """A comparator's name as the report shows it: "England", "Neighbours"; with its definition where it is
+        not the measure's ("England, any previous plan")."""
+        name = self.national_name if which == "england" else "Neighbours"
+        return f"{name}, {self.comparator_definition}" if self.comparator_definition else name
 
     @property
     def label(self) -> str:
@@ -269,6 +279,11 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
         not isinstance(dfe, dict) or not {"table", "value"} <= set(dfe) or set(dfe) - {"table", "value", "where"}
     ):
         raise CatalogueError(f"{where}: comparators.dfe needs `table` and `value` (and optionally `where`)")
+    unknown = set(comp) - {"statistical_neighbours", "england", "year", "dfe", "definition"}
+    if unknown:
+        raise CatalogueError(f"{where}: unknown comparators field(s) {', '.join(sorted(unknown))}")
+    if "definition" in comp and not (isinstance(comp["definition"], str) and comp["definition"].strip()):
+        raise CatalogueError(f"{where}: comparators.definition: expected what the comparators count, in words")
     window = d.get("window")  # the measure's window for every events part (a set's year-to-date version)
     parts = tuple(
         _part({**p, "window": window} if window and "events" in p else p, f"{where} part {i + 1}")
@@ -298,6 +313,7 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
         statistical_neighbours=_num(comp.get("statistical_neighbours"), where, "statistical_neighbours"),
         england=_num(comp.get("england"), where, "england"),
         comparator_year=comp.get("year"),
+        comparator_definition=" ".join(comp["definition"].split()) if comp.get("definition") else None,
         dfe={**dfe, "where": {str(k): str(v) for k, v in (dfe.get("where") or {}).items()}} if dfe else None,
         source=d.get("source", ""),
         kpi=d.get("kpi"),
@@ -378,11 +394,16 @@ def _inherit(d: dict, where: str, read: dict, seen: tuple[str, ...] = ()) -> dic
     dfe = (base.get("comparators") or {}).get("dfe")
     if d.get("unit", base.get("unit")) != base.get("unit"):
         dfe = None  # a count of what is published as a rate is not comparable with it
-    if dfe:  # where the definition is published comes with it; the other council's comparator figures do not
-        out["comparators"] = {"dfe": dfe}
+    # where the definition is published comes with it, and what that published figure counts where it differs;
+    # the other council's comparator figures do not
+    published = (
+        {"dfe": dfe} | {k: v for k, v in (base.get("comparators") or {}).items() if k == "definition"} if dfe else {}
+    )
+    if dfe:
+        out["comparators"] = published
     own = {k: v for k, v in d.items() if k != "from"}
     if dfe and "comparators" in own and "dfe" not in (own["comparators"] or {}):
-        own["comparators"] = {**own["comparators"], "dfe": dfe}
+        own["comparators"] = {**published, **own["comparators"]}
     return out | own
 
 

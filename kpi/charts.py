@@ -269,15 +269,18 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
         ends.append((target, f"Target {_threshold(measure, target)}", TARGET["color"]))
     if pd.notna(tolerance):
         ends.append((tolerance, f"Tolerance {_threshold(measure, tolerance)}", TOLERANCE["color"]))
-    comparators = [(getattr(measure, a), name, c, d, mk) for a, name, c, d, mk in COMPARATORS]
+    comparators = [(getattr(measure, a), own, c, d, mk) for a, own, c, d, mk in COMPARATORS]
     comparators = [c for c in comparators if c[0] is not None]
-    ends += [(v, f"{name} {_fmt(measure, v)}", c) for v, name, c, _, _ in comparators]
-    note = bool(comparators and measure.comparator_year)
+    # of another definition: a short mark at the line's end ("England* 25%"), the definition in the note (A205)
+    mark = "*" if measure.comparator_definition else ""
+    ends += [(v, f"{own if own == 'Neighbours' else measure.national_name}{mark} {_fmt(measure, v)}", c)
+             for v, own, c, _, _ in comparators]  # fmt: skip
+    note = 2 if comparators and mark else int(bool(comparators and measure.comparator_year))
     before = _before(measure, s)
     keyed = bool(before.notna().any())  # the previous definition's line, named in a key under the months
     # (a row more under months marked [c], whose longer labels reach down into the first)
     rows = (2 if _hidden(s).any() else 1) if keyed else 0
-    fig, ax = _frame([t for _, t, _ in ends], legend_rows=rows, note=int(note))
+    fig, ax = _frame([t for _, t, _ in ends], legend_rows=rows, note=note)
     ax.set_xlim(-0.5, right)
     values = [*s["value"], *s["target"], *s["tolerance"], *(c[0] for c in comparators), *before]
     _set_y(ax, measure.unit, values)
@@ -296,9 +299,9 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
         ax.plot([*x, right], [*s["target"], target], zorder=2, gid="target", **TARGET)
     if s["tolerance"].notna().any():
         ax.plot([*x, right], [*s["tolerance"], tolerance], zorder=2, gid="tolerance", **TOLERANCE)
-    for value, name, colour, dashes, marker in comparators:  # on top of the thresholds, with a white edge
+    for value, own, colour, dashes, marker in comparators:  # on top of the thresholds, with a white edge
         ax.plot([-0.5, right], [value, value], color=colour, linestyle=dashes, linewidth=1.4, zorder=3,
-                path_effects=HALO, gid=f"comparator-{name.lower()}")  # fmt: skip
+                path_effects=HALO, gid=f"comparator-{own.lower()}")  # fmt: skip
         ax.plot([right], [value], marker=marker, color=colour, markersize=6, clip_on=False, zorder=5)
     last = s.iloc[-1]
     if pd.notna(last["value"]):
@@ -321,8 +324,14 @@ def _trend_figure(measure: Measure, series: pd.DataFrame):
     ax.set_ylabel(UNIT_LABEL[measure.unit])
     ax.set_title(f"The last {n} months", loc="left")
     if note:
-        fig.text(0.01, 0.01, f"England and statistical neighbours (their mean): {measure.comparator_year}",
-                 fontsize=SIZE, color="#333333")  # fmt: skip
+        other = f"\n* A different definition: {measure.comparator_definition}; not compared." if mark else ""
+        names = " and ".join(
+            {"england": measure.national_name, "statistical_neighbours": "statistical neighbours (their mean)"}[a]
+            for a, *_ in COMPARATORS
+            if getattr(measure, a) is not None
+        )
+        year = f": {measure.comparator_year}" if measure.comparator_year else ""
+        fig.text(0.01, 0.01, f"{names}{year}{other}", fontsize=SIZE, color="#333333")
     return fig
 
 
@@ -387,11 +396,12 @@ def alt_text(measure: Measure, series: pd.DataFrame) -> str:
         parts.append(
             f"Target {_threshold(measure, t)}" + (f", tolerance {_threshold(measure, tol)}." if pd.notna(tol) else ".")
         )
-    shown = [(n, getattr(measure, a)) for a, n in (("england", "England"), ("statistical_neighbours", "statistical "
-             "neighbours (their mean)")) if getattr(measure, a) is not None]  # fmt: skip
+    shown = [(measure.comparator_name(a).replace("Neighbours", "statistical neighbours (their mean)"), getattr(measure, a))
+             for a in ("england", "statistical_neighbours") if getattr(measure, a) is not None]  # fmt: skip
     if shown:
         year = f" ({measure.comparator_year})" if measure.comparator_year else ""
-        parts.append(f"Comparators{year}: " + ", ".join(f"{n} {_fmt(measure, v)}" for n, v in shown) + ".")
+        other = ", of a different definition" if measure.comparator_definition else ""
+        parts.append(f"Comparators{year}{other}: " + ", ".join(f"{n} {_fmt(measure, v)}" for n, v in shown) + ".")
     return " ".join(parts)
 
 

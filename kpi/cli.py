@@ -506,6 +506,24 @@ def cmd_comparators(a) -> int:
         if a.action == "import":
             if not a.source:
                 raise UserError("import needs the folder of the DfE's CSV tables: kpi comparators import FOLDER")
+            if a.source.is_file():  # a nation's tidy table: la_code, measure, year, value
+                if not a.nation:
+                    raise UserError(
+                        f"{a.source}: a published table needs --nation, whose councils it holds (--nation Wales)"
+                    )
+                target, table, unknown = cp.import_published(a.source, cat, a.nation, a.dir)
+                print(
+                    f"{int(table['value'].notna().sum())} published figures ({int(table['value'].isna().sum())} not "
+                    f"published) of {table['la_code'].nunique()} councils of {a.nation} for "
+                    f"{table['measure'].nunique()} measures of the {cat.name} catalogue (years "
+                    f"{', '.join(sorted(table['year'].unique()))}), written to {target}; name it in a month's params "
+                    f"as published: with the council's la_code"
+                )
+                if unknown:
+                    print(f"not in the {cat.name} catalogue, so not kept: {', '.join(unknown)}")
+                return 0
+            if a.nation:
+                raise UserError("--nation: for a published table (a CSV file), not a folder of the DfE's tables")
             if not a.source.is_dir():
                 raise UserError(f"{a.source}: no such folder; expected the folder of the DfE's CSV tables")
             figures, sn, not_found = cp.import_tables(a.source, cat, a.dir)
@@ -834,10 +852,18 @@ def main(argv: list[str] | None = None) -> int:
 
     s = sub.add_parser(
         "comparators",
-        help="published comparators: import the DfE's tables; show a council's neighbours, England and rank",
+        help="published comparators: import the DfE's tables or a nation's published table; show a council's "
+        "neighbours, England and rank",
     )
     s.add_argument("action", choices=["import", "show"])
-    s.add_argument("source", nargs="?", type=Path, help="import: the folder of the DfE's CSV tables")
+    s.add_argument(
+        "source",
+        nargs="?",
+        type=Path,
+        help="import: the folder of the DfE's CSV tables, or a nation's published table (CSV: la_code, measure, "
+        "year, value) with --nation",
+    )
+    s.add_argument("--nation", help="import: whose councils a published table holds (Wales)")
     s.add_argument("--dir", type=Path, default=COMPARATORS_DIR, help="where the imported figures are kept")
     s.add_argument("--la", help="show: the council's DfE code (old_la_code, e.g. 825)")
     s.add_argument("--year", help="show: the DfE year (default: the latest published)")

@@ -22,6 +22,7 @@ neighbour groups beside it (``statistical_neighbours.csv``, from the DfE's SN mo
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -255,3 +256,164 @@ def apply(catalogue: Catalogue, table: pd.DataFrame) -> Catalogue:
         else:
             measures.append(m)
     return dataclasses.replace(catalogue, measures=measures)
+
+
+# A nation's published table (seed 002: "compared to other council's in Wales", "21st in Wales", Wales averages):
+# one row per council, measure and year, in any nation's statistics, read by `kpi comparators import FILE.csv`.
+TIDY = ["la_code", "measure", "year", "value"]
+# a figure not published: the DfE's marks (c, x, z, u, low) and StatsWales' and the ONS's (.., ., *, :, -)
+NOT_PUBLISHED = {"", "c", "x", "z", "u", "low", "..", ".", "*", ":", "-"}
+FINANCIAL_YEAR = re.compile(r"(\d{4})\s*[-/]\s*(\d{2}|\d{4})")
+
+
+def read_published_table(path: Path | str, catalogue: Catalogue) -> tuple[pd.DataFrame, list[str]]:
+    """A tidy published table (CSV: ``la_code, measure, year, value``; other columns are ignored), checked: (its
+    rows of the catalogue's measures, with the year as ``YYYY-YY`` and the value a number or empty where not
+    published; the measures it holds that the catalogue has not). A LoadError names the file, row (as a
+    spreadsheet numbers it, the header being row 1) and column of the first fault."""
+    path = Path(path)
+    df = _read_csv(path)
+    missing = [c for c in TIDY if c not in df.columns]
+    if missing:
+        raise LoadError(
+            f"{path}: row 1: missing column(s) {', '.join(missing)}; expected the columns {', '.join(TIDY)}"
+        )
+    df = df[TIDY].apply(lambda c: c.str.strip())
+    values, years, first = [], [], {}
+    for i, r in enumerate(df.itertuples(index=False), start=2):
+        for col in ("la_code", "measure"):
+            if not getattr(r, col):
+                raise LoadError(f"{path}: row {i}, column {col}: empty; expected a council's code and a measure")
+        y = FINANCIAL_YEAR.fullmatch(r.year)
+        if not y or (int(y.group(1)) + 1) % 100 != int(y.group(2)) % 100:
+            raise LoadError(f"{path}: row {i}, column year: {r.year!r} is not a financial year (2025-26 or 2025/26)")
+        years.append(f"{y.group(1)}-{(int(y.group(1)) + 1) % 100:02d}")
+        if r.value.lower() in NOT_PUBLISHED:
+            values.append(np.nan)
+        else:
+            try:
+                values.append(float(r.value.replace(",", "").rstrip("%")))
+            except ValueError:
+                raise LoadError(
+                    f"{path}: row {i}, column value: {r.value!r} is not a number (nor a mark of a figure not "
+                    f"published: empty, c, x, .., *)"
+                ) from None
+            if not np.isfinite(values[-1]):
+                raise LoadError(f"{path}: row {i}, column value: {r.value!r} is not a finite number")
+        key = (r.la_code, r.measure, years[-1])
+        if key in first:
+            raise LoadError(
+                f"{path}: row {i}, columns la_code, measure, year: {r.la_code}, {r.measure}, {years[-1]} given "
+                f"again (first at row {first[key]}); expected one figure per council, measure and year"
+            )
+        first[key] = i
+    df = df.assign(year=years, value=values)
+    known = df["measure"].isin(set(catalogue.by_ref))
+    return df[known].reset_index(drop=True), sorted(set(df.loc[~known, "measure"]))
+
+
+def import_published(
+    path: Path | str, catalogue: Catalogue, nation: str, out: Path | str = DEFAULT_DIR
+) -> tuple[Path, pd.DataFrame, list[str]]:
+    """A nation's published table, checked (:func:`read_published_table`) and written to ``out`` as
+    ``published_<nation>.csv`` (nation, la_code, measure, year, value), the file a month's params name in
+    ``published:``: (that file, its rows, the measures not in the catalogue)."""
+    table, unknown = read_published_table(path, catalogue)
+    if table.empty:
+        raise LoadError(
+            f"{path}: holds none of the {catalogue.name} catalogue's measures "
+            f"({', '.join(unknown[:5])}{'...' if len(unknown) > 5 else ''}); expected its references (SCC/011b)"
+        )
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise LoadError(f"--dir: {out} is a file; expected the folder to keep the imported figures in")
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"published_{re.sub(r'[^a-z0-9]+', '_', nation.lower()).strip('_') or 'nation'}.csv"
+    table.insert(0, "nation", nation)
+    table.to_csv(target, index=False)
+    return target, table, unknown
+
+
+def read_published(path: Path | str) -> pd.DataFrame:
+    """A table :func:`import_published` wrote (a LoadError naming the file if it is not one)."""
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype={"nation": str, "la_code": str, "measure": str, "year": str})
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
+        raise LoadError(f"{path}: cannot be read as an imported published table: {str(e).splitlines()[0]}") from None
+    missing = [c for c in ["nation", *TIDY] if c not in df.columns]
+    if missing or df.empty or df["nation"].nunique() != 1 or not pd.api.types.is_numeric_dtype(df["value"]):
+        raise LoadError(
+            f"{path}: not a table `kpi comparators import FILE.csv --nation NATION` wrote (nation, {', '.join(TIDY)})"
+        )
+    return df
+
+
+def for_nation(catalogue: Catalogue, la_code: str, table: pd.DataFrame, month: str) -> pd.DataFrame:
+    """For each measure of the catalogue in a nation's published table: the last year published before the
+    financial year of ``month`` (last year's outturn at a quarter of this one), the council's own published
+    figure then, the nation's average (the mean of the councils' published figures) and the council's rank among
+    every council with a published figure, 1st best by the measure's direction, ties sharing the better place
+    (none where the council's figure is not published, or for a volume)."""
+    y, mo = int(month[:4]), int(month[5:7])
+    before = f"{y if mo >= 4 else y - 1}-{(y + 1 if mo >= 4 else y) % 100:02d}"
+    out = []
+    for m in catalogue.measures:
+        f = table[(table["measure"] == m.ref) & (table["year"] < before)]
+        if f.empty:
+            continue
+        year = max(f["year"])
+        f = f[f["year"] == year]
+        own = f.loc[f["la_code"] == str(la_code), "value"]
+        own_v = float(own.iloc[0]) if len(own) and pd.notna(own.iloc[0]) else np.nan
+        field = f["value"].dropna()
+        rank = of = None
+        if pd.notna(own_v) and m.direction is not None:
+            rank, of = _rank(field, own_v, m.direction)
+        out.append(
+            {
+                "measure": m.ref,
+                "year": year,
+                "council": own_v,
+                "average": round(float(field.mean()), 1) if len(field) else np.nan,
+                "published": len(field),
+                "rank": rank,
+                "of": of,
+            }
+        )
+    return pd.DataFrame(out, columns=["measure", "year", "council", "average", "published", "rank", "of"])
+
+
+def apply_nation(catalogue: Catalogue, table: pd.DataFrame, nation: str) -> Catalogue:
+    """The catalogue with a nation's published figures as its comparators: the nation's average in place of
+    England's, no statistical neighbours, the council's own published figure and its rank in the nation."""
+    by = table.set_index("measure")
+    measures = []
+    for m in catalogue.measures:
+        if m.ref not in by.index:
+            measures.append(m)
+            continue
+        r = by.loc[m.ref]
+        measures.append(
+            dataclasses.replace(
+                m,
+                statistical_neighbours=None,
+                england=None if pd.isna(r["average"]) else float(r["average"]),
+                national_name=f"{nation} average",
+                comparator_year=f"{r['year']} (published)",
+                published=None if pd.isna(r["council"]) else float(r["council"]),
+                rank=f"{ordinal(int(r['rank']))} of {int(r['of'])} in {nation}" if pd.notna(r["rank"]) else None,
+            )
+        )
+    return dataclasses.replace(catalogue, measures=measures)
+
+
+def council_catalogue(
+    catalogue: Catalogue, la_code: str, month: str, year: str | None = None, published: Path | str | None = None
+) -> Catalogue:
+    """The catalogue with the council's published comparators: from a nation's imported table when ``published``
+    names one (the params' ``published:``), else from the DfE's tables (its neighbours, England and rank)."""
+    if published:
+        table = read_published(published)
+        return apply_nation(catalogue, for_nation(catalogue, la_code, table, month), table["nation"].iloc[0])
+    return apply(catalogue, for_council(catalogue, la_code, *read(), year=year))

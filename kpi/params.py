@@ -6,6 +6,10 @@
     catalogue: county
     la_code: 825             # the council's DfE code: statistical neighbours, England and rank from the
                              # DfE's published tables (data/comparators); omit: the catalogue's figures
+    published: ../data/comparators/published_wales.csv
+                             # or a nation's published table (`kpi comparators import FILE.csv --nation
+                             # Wales`): la_code is then the council's code in it (W06000010); its average,
+                             # the council's published figure and rank among the nation's councils
     commentary:              # the managers' text per measure reference; drafts are used where absent
       "1.7": |
         Re-referrals rose ...
@@ -47,6 +51,7 @@ FIELDS = {
     "la_code",
     "comparator_year",
     "aggregates",
+    "published",
 }
 
 
@@ -66,6 +71,7 @@ class MonthParams:
     la_code: str | None = None  # the council's DfE code (old_la_code): published comparators and rank
     comparator_year: str | None = None  # the DfE year to compare with (default: the latest published)
     aggregates: Path | None = None  # monthly figures of measures without records (kpi.aggregates), beside the store's
+    published: Path | None = None  # a nation's published table (kpi.comparators.import_published), la_code's in it
     path: Path | None = None
 
 
@@ -109,7 +115,21 @@ def parse(doc: dict, where: str, base: Path | None = None) -> MonthParams:
         if isinstance(v, dict | list):
             raise ParamsError(f"{where}: commentary: {k}: expected text, not a {type(v).__name__}")
     la_code = doc.get("la_code")
-    if la_code is not None and (isinstance(la_code, bool) or not re.fullmatch(r"\d{3}", str(la_code).strip())):
+    published = _text(doc, "published", where)
+    if published and la_code is not None and (isinstance(la_code, bool) or not str(la_code).strip()):
+        raise ParamsError(f"{where}: la_code: expected the council's code in the published table, not {la_code!r}")
+    if published and doc.get("comparator_year") is not None:
+        raise ParamsError(
+            f"{where}: comparator_year: a year of the DfE's figures; a published table is compared at the last year "
+            f"it holds before the month's financial year"
+        )
+    if published and la_code is None:
+        raise ParamsError(f"{where}: published: needs la_code, the council's code in the published table")
+    if (
+        not published
+        and la_code is not None
+        and (isinstance(la_code, bool) or not re.fullmatch(r"\d{3}", str(la_code).strip()))
+    ):
         raise ParamsError(
             f"{where}: la_code: expected the DfE code of an English council, three digits (825), not {la_code!r}"
         )
@@ -133,6 +153,7 @@ def parse(doc: dict, where: str, base: Path | None = None) -> MonthParams:
         la_code=str(la_code).strip() if la_code is not None else None,
         comparator_year=str(year).strip() if year is not None else None,
         aggregates=_inside(aggregates, "aggregates", where, base) if aggregates else None,
+        published=_inside(published, "published", where, base) if published else None,
     )
 
 
@@ -201,7 +222,18 @@ def check(p: MonthParams, comparators: Path | None = None):
         )
     if p.comparator_year and not p.la_code:
         raise ParamsError(f"{where}: comparator_year: needs la_code, the council whose published figures it compares")
-    if p.la_code:
+    if p.published:
+        try:
+            table = cp.read_published(p.published)
+        except LoadError as e:
+            raise ParamsError(f"{where}: published: {e}") from None
+        if p.la_code not in set(table["la_code"]):
+            raise ParamsError(
+                f"{where}: la_code: {p.la_code} is not a council of the published table {p.published} "
+                f"({table['la_code'].nunique()} councils of {table['nation'].iloc[0]})"
+            )
+        cat = cp.council_catalogue(cat, p.la_code, p.month, published=p.published)
+    elif p.la_code:
         try:
             figures, neighbours = cp.read(comparators or cp.DEFAULT_DIR)
         except LoadError as e:
@@ -256,6 +288,8 @@ def dump(p: MonthParams, titles: dict[str, str] | None = None) -> str:
         doc["comparator_year"] = p.comparator_year
     if p.aggregates:
         doc["aggregates"] = str(p.aggregates)
+    if p.published:
+        doc["published"] = str(p.published)
     doc["notes"] = p.notes
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
     if not p.commentary:

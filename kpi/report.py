@@ -47,14 +47,13 @@ SMALL = privacy.SMALL  # counts from 1 to 5 are suppressed in the public version
 
 
 def catalogue_for(p: params_mod.MonthParams) -> Catalogue:
-    """The month's catalogue, with the DfE's published comparators for the council when params give its code."""
+    """The month's catalogue, with the council's published comparators when params give its code (the DfE's, or a
+    nation's table the params name in ``published``)."""
     cat = load(p.catalogue)
     if p.la_code:
         from . import comparators
 
-        cat = comparators.apply(
-            cat, comparators.for_council(cat, p.la_code, *comparators.read(), year=p.comparator_year)
-        )
+        cat = comparators.council_catalogue(cat, p.la_code, p.month, p.comparator_year, p.published)
     return cat
 
 
@@ -553,14 +552,24 @@ and has not been written by a manager.{self._public_note()}{self._notes_pointer(
         """The latest published comparators (statistical neighbours, England), how this month's figure compares,
         and their year; "none published" where there are none (A115)."""
         parts = []
-        for name, v, vs in (
-            ("Neighbours", m.statistical_neighbours, r.get("vs_statistical_neighbours")),
-            ("England", m.england, r.get("vs_england")),
-        ):
+        for which in ("statistical_neighbours", "england"):
+            v, vs = getattr(m, which), r.get(f"vs_{which}")
             if v is not None and not pd.isna(v):
-                parts.append(f"{name} {self._fmt_threshold(m, v)}" + (f" ({_e(vs)})" if isinstance(vs, str) else ""))
+                name = "Neighbours" if which == "statistical_neighbours" else m.national_name
+                mark = "*" if m.comparator_definition else ""  # another definition: said below, as on the chart
+                parts.append(
+                    f"{_e(name)}{mark} {self._fmt_threshold(m, v)}" + (f" ({_e(vs)})" if isinstance(vs, str) else "")
+                )
         if not parts:
             return '<span class="none">none published</span>'
+        if m.published is not None and m.statistical_neighbours is None:  # a nation's table: where we stood (A208)
+            ours, rank = self._ours(m)
+            parts.append(f"Ours {ours}" + (f"<br>{_e(rank)}" if rank else ""))
+        if m.comparator_definition:
+            parts.append(  # may wrap: the cell stays as narrow as its figures (the table fits the screen)
+                f'<small style="white-space:normal">* {_e(m.comparator_definition)}: a different definition, '
+                "not compared</small>"
+            )
         year = f"<br><small>{_e(m.comparator_year)}</small>" if m.comparator_year else ""
         return "<br>".join(parts) + year
 
@@ -811,6 +820,15 @@ Measure {m.ref}: {_e(m.title)}.</p>
             xmr = "<p><em>No XmR chart: fewer than two figures to set its limits.</em></p>"
         return f'<div class="charts"><figure>{trend}</figure><figure>{xmr}</figure></div>'
 
+    def _ours(self, m: Measure) -> tuple[str, str]:
+        """The council's own published figure and its rank as shown; in the public version a count of 1 to 5 is
+        suppressed, and its rank with it (the rank would tell it)."""
+        if m.published is None:
+            return "", m.rank or ""
+        if self.public and m.unit == "count" and privacy.small(m.published)[0]:
+            return privacy.SUPPRESSED, ""
+        return self._fmt_threshold(m, m.published), m.rank or ""
+
     def _threshold_or_blank(self, m: Measure, v: float | None) -> str:
         return "" if v is None else self._fmt_threshold(m, v)
 
@@ -861,38 +879,57 @@ Measure {m.ref}: {_e(m.title)}.</p>
     def comparators(self) -> None:
         rows = []
         published = any(m.published is not None for m in self.catalogue.measures)
+        nation = next((m.national_name for m in self.catalogue.measures if m.national_name != "England"), None)
         published_head = (
-            '<th scope="col">Our published figure</th><th scope="col">Rank among neighbours; in England</th>'
+            '<th scope="col">Our published figure</th>'
+            f'<th scope="col">{"Rank in " + _e(nation.removesuffix(" average")) if nation else "Rank among neighbours; in England"}</th>'
             if published
             else ""
         )
-        published_note = (
-            "<p>Statistical neighbours, England and our own published figure are the DfE's published figures for the "
-            "year shown (the neighbours' figure is the mean of those published); the rank places the council among "
-            "itself and its ten statistical neighbours, then among every council with a published figure, 1st being best.</p>"
-            if published
-            else ""
-        )
+        if nation:  # a nation's published table (A208)
+            published_note = (
+                f"<p>The {_e(nation)} and our own published figure are from the published table of every council "
+                f"of {_e(nation.removesuffix(' average'))}, for the last year it holds before this financial year: "
+                "the average is the mean of the councils' published figures (a figure not published left out); the "
+                "rank places the council among every council with a published figure, 1st being best, ties sharing "
+                "the better place.</p>"
+            )
+        elif published:
+            published_note = (
+                "<p>Statistical neighbours, England and our own published figure are the DfE's published figures for "
+                "the year shown (the neighbours' figure is the mean of those published); the rank places the council "
+                "among itself and its ten statistical neighbours, then among every council with a published figure, "
+                "1st being best.</p>"
+            )
+        else:
+            published_note = ""
         for m in self.catalogue.measures:
             if m.statistical_neighbours is None and m.england is None:
                 continue
             r = self.latest(m.ref)
+            other = (  # published for another definition: said under the title, and no position (A205)
+                f"<br><small>Comparators of a different definition: {_e(m.comparator_definition)}; not compared."
+                "</small>"
+                if m.comparator_definition
+                else ""
+            )
             rows.append(
-                f"<tr><th scope='row'>{_e(m.ref)}</th><td>{_e(m.title)}</td><td>{_e(self._display(r))}</td>"
-                f"<td>{self._threshold_or_blank(m, m.statistical_neighbours)}</td><td>{_e(r['vs_statistical_neighbours'] or '')}</td>"
-                f"<td>{self._threshold_or_blank(m, m.england)}</td><td>{_e(r['vs_england'] or '')}</td>"
-                f"<td>{_e(m.comparator_year or '')}</td>"
-                + (
-                    f"<td>{self._threshold_or_blank(m, m.published)}</td><td>{_e(m.rank or '')}</td>"
-                    if published
-                    else ""
+                f"<tr><th scope='row'>{_e(m.ref)}</th><td>{_e(m.title)}{other}</td><td>{_e(self._display(r))}</td>"
+                + (  # a nation's table has no statistical neighbours: no empty columns for them
+                    ""
+                    if nation
+                    else f"<td>{self._threshold_or_blank(m, m.statistical_neighbours)}</td>"
+                    f"<td>{_e(r['vs_statistical_neighbours'] or '')}</td>"
                 )
+                + f"<td>{self._threshold_or_blank(m, m.england)}</td><td>{_e(r['vs_england'] or '')}</td>"
+                f"<td>{_e(m.comparator_year or '')}</td>"
+                + ("<td>{}</td><td>{}</td>".format(*map(_e, self._ours(m))) if published else "")
                 + "</tr>"
             )
         _show(f"""<h2 id="appendix-comparators">Appendix 3: comparators</h2>
-<table><caption>{month_name(self.month)} against statistical neighbours and England</caption><thead><tr>
+<table><caption>{month_name(self.month)} against {"the " + _e(nation) if nation else "statistical neighbours and England"}</caption><thead><tr>
 <th scope="col">Ref</th><th scope="col">Measure</th><th scope="col">{month_name(self.month)}</th>
-<th scope="col">Statistical neighbours</th><th scope="col">Position</th><th scope="col">England</th>
+{"" if nation else '<th scope="col">Statistical neighbours</th><th scope="col">Position</th>'}<th scope="col">{_e(nation or "England")}</th>
 <th scope="col">Position</th><th scope="col">Year</th>{published_head}</tr></thead><tbody>{"".join(rows)}</tbody></table>
 {published_note}""")
 

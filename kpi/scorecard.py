@@ -292,9 +292,12 @@ def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: 
         got = keys.assign(month=keys["month"].map(earlier)).merge(then, on=["measure", "month", "grp"], how="left")
         df[f"change_{name}"] = df["value"].to_numpy() - got["value_then"].to_numpy()
         df[f"vs_last_{name}"] = _compare(df["shown"].to_numpy(), got["shown_then"].to_numpy(), df["direction"])
+    # a comparator of another definition is shown, labelled, but the figure is not judged against it (A205)
+    other_definition = df["measure"].isin([m.ref for m in cat.measures if m.comparator_definition])
     for comp in ("statistical_neighbours", "england"):
         other = pd.to_numeric(df[comp], errors="coerce").to_numpy()
         df[f"vs_{comp}"] = _compare(df["shown"].to_numpy(), other, df["direction"])
+        df.loc[other_definition, f"vs_{comp}"] = None
     res = df[df["month"].isin(wanted)].rename(columns={"grp": "group"})
     cols = COLUMNS[:6] + (["group"] if by else []) + COLUMNS[6:]
     order = {m.ref: i for i, m in enumerate(cat.measures)}

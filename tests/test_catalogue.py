@@ -89,3 +89,42 @@ def test_a_volume_is_declared_without_a_direction():
     # the journey set's volumes have none (seed 004 judges none); the county's contacts keep theirs (seed 001)
     assert load("journey")["D1"].direction is None and load("county")["1.0"].direction == "lower"
     assert load("journey")["D4"].direction == "lower"  # repeat referrals: fewer is better
+
+
+def test_comparators_of_another_definition_are_named_by_it():
+    """A comparator declaring `definition:` counts something else than the measure: its name says what (A205)."""
+    base = """
+        sections: [{key: process, title: Process}]
+        measures:
+          - ref: R1
+            title: Repeat plans
+            section: process
+            unit: percent
+            kind: flow
+            direction: lower
+            definition: Plans started within 2 years of a previous one.
+            comparators: {definition: any previous plan, england: 23, year: 2024/25}
+            parts: [{events: cp_plans, date: start_date, num: "TRUE"}]
+    """
+    m = parse(textwrap.dedent(base))["R1"]
+    assert m.comparator_definition == "any previous plan"
+    assert (m.comparator_name("england"), m.comparator_name("statistical_neighbours")) == (
+        "England, any previous plan",
+        "Neighbours, any previous plan",
+    )
+    assert load("county")["1.7"].comparator_name("england") == "England"  # the same definition: no label
+    with pytest.raises(CatalogueError, match=r"unknown comparators field\(s\) defintion"):
+        parse(textwrap.dedent(base.replace("{definition:", "{defintion:")))
+    with pytest.raises(CatalogueError, match="comparators.definition: expected what the comparators count"):
+        parse(textwrap.dedent(base.replace("definition: any previous plan,", "definition: '',")))
+
+
+def test_5_2_and_6_8_comparators_are_labelled_as_the_definitions_they_count():
+    """The DfE's repeat plans count a previous plan "regardless of how long ago"; the seed's 6.8 figures are of
+    placements more than 20 miles away. A set reusing 5.2 keeps where it is published and what that counts."""
+    county, journey = load("county"), load("journey")
+    assert county["5.2"].comparator_definition == "any previous plan"
+    assert county["6.8"].comparator_definition == "placed more than 20 miles away"
+    assert journey["D12"].dfe == county["5.2"].dfe
+    assert journey["D12"].comparator_definition == "any previous plan"
+    assert journey["D12"].england is None  # the county's own figures still do not come along

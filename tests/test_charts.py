@@ -246,3 +246,16 @@ def test_months_without_a_figure_are_named_as_gaps():
     months = pd.period_range("2025-01", periods=14, freq="M").strftime("%Y-%m").tolist()
     text = xmr_alt_text(COUNTY["1.7"], xmr(values, months, improvement="lower"))
     assert "No figure (a gap, left out of the mean and limits): Mar-25 to Apr-25, Aug-25." in text
+
+
+def test_a_comparator_of_another_definition_is_labelled_on_the_chart_and_in_its_alt_text():
+    m = dataclasses.replace(COUNTY["5.2"], england=23.0, statistical_neighbours=None, comparator_year="2025 (DfE)")
+    fig = _trend_figure(m, series([12.0, 14.0, 13.0], target=10.0, tolerance=15.0))
+    texts = [t.get_text() for t in fig.axes[0].texts] + [t.get_text() for t in fig.texts]
+    assert "England* 23%" in texts and "England 23%" not in texts  # marked at the line's end, said in the note
+    assert any("* A different definition: any previous plan; not compared." in t for t in texts)
+    assert any(line.get_gid() == "comparator-england" for line in fig.axes[0].lines)
+    plt.close(fig)
+    text = alt_text(m, series([12.0, 14.0, 13.0], target=10.0, tolerance=15.0))
+    assert "Comparators (2025 (DfE)), of a different definition: England, any previous plan 23%." in text
+    assert "England 23%" not in text

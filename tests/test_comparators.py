@@ -149,3 +149,109 @@ def test_damaged_imported_figures_are_refused_by_name(tmp_path, damage, says):
         cp.read(tmp_path / "out")
     with pytest.raises(LoadError, match=re.escape(says)):  # nor imported over (its other figures would be lost)
         cp.import_tables(dfe_tables(tmp_path / "dfe2"), COUNTY, tmp_path / "out")
+
+
+SCORECARD = load("scorecard")
+# Five Welsh councils' published figures (seed 002's national indicators), worked by hand:
+# SCC/011b (higher is better) 2025-26: W1 60, W2 70, W3 60 (tied with W1), W4 suppressed (c), W5 50
+#   published 4, mean (60 + 70 + 60 + 50) / 4 = 60.0; W2 1st; W1 and W3 2nd (ties share the better place); W5 4th
+# SCC/025 (higher) 2025-26: W2 80, W3 90, W5 85; W1 and W4 missing: mean 85.0, W1 unranked
+# SCC/004 (lower) 2025-26: W1 10, W2 10, W3 12.5, W4 8, W5 8: W4 and W5 1st, W1 and W2 3rd of 5, W3 5th; mean 9.7
+# SCC/011b 2024-25: W1 57.4 alone: last year's at a quarter of 2025-26; XYZ/1 is no measure of the set
+WALES = """la_code,measure,year,value,la_name
+W1,SCC/011b,2025-26,60.0,Oneshire
+W2,SCC/011b,2025/26,70,Twoshire
+W3,SCC/011b,2025-26,60,Threeshire
+W4,SCC/011b,2025-26,c,Fourshire
+W5,SCC/011b,2025-26,50,Fiveshire
+W2,SCC/025,2025-26,80,
+W3,SCC/025,2025-26,90,
+W5,SCC/025,2025-26,85,
+W1,SCC/004,2025-26,10,
+W2,SCC/004,2025-26,10,
+W3,SCC/004,2025-26,12.5,
+W4,SCC/004,2025-26,8,
+W5,SCC/004,2025-26,8,
+W1,SCC/011b,2024-25,57.4,
+W1,XYZ/1,2025-26,3,
+"""
+
+
+def wales(tmp_path) -> Path:
+    (tmp_path / "wales.csv").write_text(WALES)
+    target, table, unknown = cp.import_published(tmp_path / "wales.csv", SCORECARD, "Wales", tmp_path / "out")
+    assert target == tmp_path / "out" / "published_wales.csv" and unknown == ["XYZ/1"]
+    assert len(table) == 14 and table["value"].isna().sum() == 1  # W4's c: not published
+    return target
+
+
+def test_a_nations_table_ranks_every_council_and_averages_the_published(tmp_path):
+    table = cp.read_published(wales(tmp_path))
+    t = cp.for_nation(SCORECARD, "W1", table, "2026-09").set_index("measure")
+    assert list(t.index) == ["SCC/011b", "SCC/025", "SCC/004"]  # the catalogue's order
+    assert (t.loc["SCC/011b", "year"], t.loc["SCC/011b", "council"], t.loc["SCC/011b", "average"]) == (
+        "2025-26",
+        60.0,
+        60.0,
+    )
+    assert (t.loc["SCC/011b", "rank"], t.loc["SCC/011b", "of"]) == (2, 4)
+    assert pd.isna(t.loc["SCC/025", "council"]) and pd.isna(t.loc["SCC/025", "rank"])  # W1 missing
+    assert t.loc["SCC/025", "average"] == 85.0
+    assert (t.loc["SCC/004", "rank"], t.loc["SCC/004", "of"], t.loc["SCC/004", "average"]) == (3, 5, 9.7)
+    ranks = {la: cp.for_nation(SCORECARD, la, table, "2026-09").set_index("measure").loc["SCC/011b", "rank"]
+             for la in ("W2", "W3", "W4", "W5")}  # fmt: skip
+    assert ranks["W2"] == 1 and ranks["W3"] == 2 and pd.isna(ranks["W4"]) and ranks["W5"] == 4
+    # at a quarter of 2025-26, last year is 2024-25: W1 alone published SCC/011b then; nothing else
+    t = cp.for_nation(SCORECARD, "W1", table, "2025-12").set_index("measure")
+    assert list(t.index) == ["SCC/011b"] and (t.loc["SCC/011b", "year"], t.loc["SCC/011b", "rank"]) == ("2024-25", 1)
+    cat = cp.council_catalogue(SCORECARD, "W1", "2026-09", published=tmp_path / "out" / "published_wales.csv")
+    m = cat["SCC/011b"]
+    assert (m.england, m.national_name, m.published, m.rank, m.comparator_year) == (
+        60.0,
+        "Wales average",
+        60.0,
+        "2nd of 4 in Wales",
+        "2025-26 (published)",
+    )
+    assert m.statistical_neighbours is None and m.comparator_name("england") == "Wales average"
+    assert cat["SCC/025"].published is None and cat["SCC/025"].rank is None and cat["SCC/025"].england == 85.0
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("la_code,measure,year\nW1,SCC/011b,2025-26\n", "wales.csv: row 1: missing column(s) value; expected the"),
+        ("la_code,measure,year,value\nW1,SCC/011b,2025-26,60\nW2,SCC/011b,2025-26,sixty\n",
+         "wales.csv: row 3, column value: 'sixty' is not a number"),
+        ("la_code,measure,year,value\nW1,SCC/011b,2025-26,60\nW2,SCC/011b,2025-26,70\nW1,SCC/011b,2025/26,61\n",
+         "wales.csv: row 4, columns la_code, measure, year: W1, SCC/011b, 2025-26 given again (first at row 2)"),
+        ("la_code,measure,year,value\nW1,SCC/011b,2025,60\n", "wales.csv: row 2, column year: '2025' is not a financ"),
+        ("la_code,measure,year,value\n,SCC/011b,2025-26,60\n", "wales.csv: row 2, column la_code: empty"),
+        ("la_code,measure,year,value\nW1,XYZ/1,2025-26,60\n", "holds none of the scorecard catalogue's measures"),
+    ],
+)  # fmt: skip
+def test_a_bad_published_table_is_refused_naming_its_row_and_column(tmp_path, text, expected):
+    (tmp_path / "wales.csv").write_text(text)
+    with pytest.raises(LoadError, match=re.escape(expected)):
+        cp.import_published(tmp_path / "wales.csv", SCORECARD, "Wales", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_kpi_comparators_import_reads_a_nations_table_and_refuses_a_bad_one_with_a_message(tmp_path, capsys):
+    from kpi.cli import main
+
+    (tmp_path / "wales.csv").write_text(WALES)
+    assert main(["comparators", "import", str(tmp_path / "wales.csv"), "--nation", "Wales", "--catalogue",
+                 "scorecard", "--dir", str(tmp_path / "out")]) == 0  # fmt: skip
+    said = capsys.readouterr().out
+    assert "13 published figures (1 not published) of 5 councils of Wales for 3 measures" in said
+    assert "not in the scorecard catalogue, so not kept: XYZ/1" in said
+    assert (tmp_path / "out" / "published_wales.csv").exists()
+    (tmp_path / "bad.csv").write_text("la_code,measure,year,value\nW1,SCC/011b,2025-26,6O\n")
+    for args, expected in (
+        (["--nation", "Wales"], "bad.csv: row 2, column value: '6O' is not a number"),
+        ([], "bad.csv: a published table needs --nation"),
+    ):
+        code = main(["comparators", "import", str(tmp_path / "bad.csv"), "--catalogue", "scorecard", *args])
+        err = capsys.readouterr().err
+        assert code == 2 and expected in err and "Traceback" not in err, err

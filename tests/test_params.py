@@ -156,3 +156,27 @@ def test_a_params_month_is_checked_as_every_commands_month(month):
     with pytest.raises(pm.ParamsError) as e:
         pm.parse({"month": month}, "p.yaml")
     assert str(e.value) == f"p.yaml: {said.value}"
+
+
+def test_a_nations_published_table_takes_the_councils_own_code(tmp_path):
+    """`published:` names a nation's table (kpi comparators import FILE.csv); la_code is then the council's code in
+    it, any code, and the catalogue comes back with that nation's figures."""
+    from test_comparators import SCORECARD, WALES
+
+    from kpi import comparators as cp
+
+    (tmp_path / "wales.csv").write_text(WALES)
+    cp.import_published(tmp_path / "wales.csv", SCORECARD, "Wales", tmp_path / "t")
+    ok = params(tmp_path, "catalogue: scorecard\nla_code: W1\npublished: t/published_wales.csv\n", "2026-09")
+    cat = pm.check(pm.load(ok))
+    assert (cat["SCC/011b"].rank, cat["SCC/011b"].national_name) == ("2nd of 4 in Wales", "Wales average")
+    assert "published: " in pm.dump(pm.load(ok))  # carried to next month's params
+    for text, expected in (
+        ("la_code: W9\npublished: t/published_wales.csv", "la_code: W9 is not a council of the published table"),
+        ("published: t/published_wales.csv", "published: needs la_code"),
+        ("la_code: W1\npublished: t/none.csv", "published: no file"),
+        ("la_code: W1\ncomparator_year: 2025\npublished: t/published_wales.csv", "comparator_year: a year of the DfE"),
+        ("la_code: W1\npublished: wales.csv", "published: "),  # the raw table, not imported: refused, named
+        ("la_code: W1", "la_code: expected the DfE code of an English council, three digits"),
+    ):
+        refused(params(tmp_path, "catalogue: scorecard\n" + text + "\n", "2026-09"), expected)

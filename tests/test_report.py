@@ -664,3 +664,109 @@ def test_params_new_drafts_what_moved_each_kpi(small_authority, tmp_path):
             assert "It moved from" in p.commentary[ref] and all(s in p.commentary[ref] for s in said), ref
         else:
             assert "It moved from" not in p.commentary[ref], ref
+
+
+def test_a_comparator_of_another_definition_is_labelled_not_compared(batch, tmp_path):
+    """KPI 6 (5.2, within 2 years) beside the seed's neighbours and England, which count any previous plan: the
+    glance table and Appendix 3 name that definition and say no "better" or "worse" (A205); KPI 3 (1.7), of the
+    same definition, is still compared."""
+    res, root = batch
+    out = run(
+        "2026-10",
+        root / "store.duckdb",
+        out_root=tmp_path / "o",
+        notebook_dir=_only(tmp_path, "01_summary", "03_appendices"),
+        progress=lambda s: None,
+    )
+    html = out.report.read_text().replace("<br/>", "<br>")
+    glance = html[html.index('id="glance"') : html.index("</table>", html.index('id="glance"'))]
+    rows = {re.search(r'href="#kpi-(\d+)"', r).group(1): r for r in glance.split("<tr>") if 'href="#kpi-' in r}
+    cell = re.findall(r'<td class="nowrap">(.*?)</td>', rows["6"])[-1]
+    assert cell.startswith("Neighbours* 25%<br>England* 25%<br>")
+    assert "* any previous plan: a different definition, not compared</small>" in cell
+    assert not re.search(r"better|worse|same", cell)
+    assert re.search(r"England 21% \((better|worse|same)\)", rows["3"])  # 1.7: the seed's 21%, compared
+    appendix = html[html.index('id="appendix-comparators"') :]
+    appendix = appendix[: appendix.index("</table>")]
+    row = next(r for r in appendix.split("<tr>") if ">5.2</th>" in r)
+    assert "Comparators of a different definition: any previous plan; not compared." in row
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[-5:] == ["25%", "", "25%", "", "2023/24"]  # the figures and year, no position
+    row = next(r for r in appendix.split("<tr>") if ">6.8</th>" in r)
+    assert "a different definition: placed more than 20 miles away" in row
+
+
+def test_a_quarterly_scorecard_beside_a_nations_published_table(batch, tmp_path):
+    """Seed 002's comparison "with other councils in Wales": with a nation's table in params (published:), the
+    glance table shows the nation's average, the council's published figure of last year and its rank among the
+    nation's councils; Appendix 3 the same (figures worked out in test_comparators' WALES table)."""
+    from test_comparators import SCORECARD, WALES
+
+    from kpi import comparators as cp
+
+    _, root = batch
+    (tmp_path / "wales.csv").write_text(WALES)
+    cp.import_published(tmp_path / "wales.csv", SCORECARD, "Wales", tmp_path / "tables")
+    (tmp_path / "figures.csv").write_text("month,measure,numerator,denominator\n2026-09,SCC/011b,45,60\n")
+    p = tmp_path / "2026-09.yaml"
+    p.write_text(
+        "month: 2026-09\ncatalogue: scorecard\naggregates: figures.csv\nla_code: W1\n"
+        "published: tables/published_wales.csv\n"
+    )
+    out = run(
+        "2026-09",
+        root / "store.duckdb",
+        params_file=p,
+        out_root=tmp_path / "o",
+        notebook_dir=_only(tmp_path, "01_summary", "03_appendices"),
+        progress=lambda s: None,
+    )
+    html = out.report.read_text().replace("<br/>", "<br>")
+    glance = html[html.index('id="glance"') : html.index("</table>", html.index('id="glance"'))]
+    rows = {re.search(r'href="#kpi-(\d+)"', r).group(1): r for r in glance.split("<tr>") if 'href="#kpi-' in r}
+    cell = re.findall(r'<td class="nowrap">(.*?)</td>', rows["1"])[-1]  # SCC/011b: 75% this quarter (45/60)
+    assert cell == "Wales average 60% (better)<br>Ours 60%<br>2nd of 4 in Wales<br><small>2025-26 (published)</small>"
+    cell = re.findall(r'<td class="nowrap">(.*?)</td>', rows["3"])[-1]  # SCC/025: W1 not in the table
+    assert cell.startswith("Wales average 85% (") and "Ours" not in cell and "England" not in cell
+    appendix = html[html.index('id="appendix-comparators"') :]
+    appendix = appendix[: appendix.index("</table>")]
+    assert ">Wales average</th>" in appendix and ">Rank in Wales</th>" in appendix and "England" not in appendix
+    assert "Statistical neighbours" not in appendix  # none in a nation's table: no empty columns
+    row = next(r for r in appendix.split("<tr>") if ">SCC/004</th>" in r)
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[-5:-3] == ["9.7%", cells[-4]] and cells[-4] in ("better", "worse", "same")  # this month's against it
+    assert cells[-3:] == ["2025-26 (published)", "10%", "3rd of 5 in Wales"]
+    assert "the mean of the councils' published figures" in html
+
+
+def test_the_public_version_suppresses_our_published_count_of_1_to_5_and_its_rank(batch, tmp_path):
+    """SCC/002 (school moves, a count) published as 3 for our council: [c] in the public version, with no rank
+    (1st of 2 would tell it); the other councils' average is the nation's own published figures (A208)."""
+    from test_comparators import SCORECARD
+
+    from kpi import comparators as cp
+
+    _, root = batch
+    (tmp_path / "moves.csv").write_text(
+        "la_code,measure,year,value\nW1,SCC/002,2025-26,3\nW2,SCC/002,2025-26,8\nW3,SCC/002,2025-26,c\n"
+    )
+    cp.import_published(tmp_path / "moves.csv", SCORECARD, "Wales", tmp_path / "tables")
+    (tmp_path / "figures.csv").write_text("month,measure,numerator,denominator\n2026-09,SCC/002,7,\n")
+    p = tmp_path / "2026-09.yaml"
+    p.write_text(
+        "month: 2026-09\ncatalogue: scorecard\naggregates: figures.csv\nla_code: W1\npublic: true\n"
+        "published: tables/published_wales.csv\n"
+    )
+    out = run(
+        "2026-09",
+        root / "store.duckdb",
+        params_file=p,
+        out_root=tmp_path / "o",
+        notebook_dir=_only(tmp_path, "03_appendices"),
+        progress=lambda s: None,
+    )
+    appendix = out.report.read_text()
+    appendix = appendix[appendix.index('id="appendix-comparators"') :]
+    row = next(r for r in appendix[: appendix.index("</table>")].split("<tr>") if ">SCC/002</th>" in r)
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[-5:] == ["5.5", "worse", "2025-26 (published)", "[c]", ""]  # 7 moves so far against 5.5
