@@ -26,7 +26,7 @@ def one(**over) -> str:
 
 def test_the_county_catalogue_loads():
     cat = load("county")
-    assert len(cat.measures) == 59
+    assert len(cat.measures) == 61
     assert cat["1.7"].kpi == 3 and cat["1.7"].target == 18 and cat["1.7"].tolerance == 21
     assert cat["7.4"].decimals == 1 and cat["7.4"].target == 90  # YAML merge keys carry the care leaver defaults
     assert {m.section for m in cat.measures} == {"volume", "process", "impact", "workforce", "audit"}
