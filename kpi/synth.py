@@ -1235,8 +1235,15 @@ class _Sim:
         child, start = e["child_id"].to_numpy(np.int64), e["start_date"].to_numpy(np.int64)
         age = (start - dob[child]) / YEAR
         move = (age >= 5) & (age < 16) & (rng.random(len(e)) < 0.22)
-        rows = [(c, d + r.randint(3, 42), "N") for c, d in zip(child[move], start[move], strict=True)]
         periods = self._care_periods(episodes)
+        period_end = e["period_id"].map(periods["end"]).to_numpy(np.int64)
+        rows = [
+            (c, d, "N")
+            for c, d, last in zip(
+                child[move], start[move] + rng.integers(3, 43, int(move.sum())), period_end[move], strict=True
+            )
+            if d < last  # still in care
+        ]
         for c, s, end in zip(periods["child_id"], periods["start"], periods["end"], strict=True):
             c, s, end = int(c), int(s), int(min(end, self.extract))
             d = s + int(r.expovariate(0.03 / YEAR)) if s < end else end

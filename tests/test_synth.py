@@ -281,3 +281,48 @@ def test_the_records_the_seeds_imply_are_calibrated(full_authority):
     )
     assert 0.07 <= missing.loc["M", "children"] / in_care <= 0.16, missing
     assert missing.loc["M", "most"] >= 10 and missing.loc["A", "n"] > 0
+
+
+def test_the_new_records_hang_together(small_authority):
+    """Core groups meet while their plan is open, for its child; reviews follow their plan's timetable; school
+    moves and missing episodes happen in care; no child under 3 is seen alone."""
+    root, _ = small_authority
+    con, _ = connect(root / "store.duckdb")
+
+    def one(sql):
+        return con.execute(sql).fetchall()[0][0]
+
+    assert (
+        one("""SELECT count(*) FROM core_groups g JOIN cp_plans p USING (cp_plan_id)
+               WHERE g.child_id <> p.child_id OR g.meeting_date <= p.start_date
+                  OR g.meeting_date > coalesce(p.end_date, DATE '2026-11-01')""")
+        == 0
+    )
+    # every CP review conference falls 3 months after a plan's start, then every 6 months
+    assert (
+        one("""SELECT count(*) FROM reviews r WHERE r.plan_type = 'CP' AND NOT EXISTS (SELECT 1 FROM cp_plans p
+               WHERE p.child_id = r.child_id AND (r.due_date - p.start_date) % 182 = 91
+               AND r.due_date > p.start_date AND r.due_date <= coalesce(p.end_date, DATE '2027-03-01'))""")
+        == 0
+    )
+    # the first looked after review is 20 working days (28 days or more) after a period of care starts
+    first = con.execute("""SELECT min(r.due_date - e.start_date) AS lo, max(r.due_date - e.start_date) AS hi
+                           FROM care_episodes e JOIN reviews r ON r.child_id = e.child_id AND r.plan_type = 'CLA'
+                           WHERE e.reason_new_episode = 'S' AND r.due_date > e.start_date
+                             AND r.due_date < e.start_date + 40""").fetchall()[0]
+    assert first[0] >= 28 and first[1] <= 34, first
+    for table, day in (("school_moves", "move_date"), ("missing_episodes", "start_date")):
+        outside = one(f"""SELECT count(*) FROM {table} x WHERE NOT EXISTS (SELECT 1 FROM care_episodes e
+                          WHERE e.child_id = x.child_id AND e.start_date <= x.{day}
+                          AND (e.end_date IS NULL OR e.end_date > x.{day}))""")
+        assert outside == 0, table
+    assert (
+        one("""SELECT count(*) FROM missing_episodes m JOIN children c USING (child_id)
+               WHERE m.start_date < c.date_of_birth + INTERVAL 11 YEAR""")
+        == 0
+    )
+    assert (
+        one("""SELECT count(*) FROM assessments a JOIN children c USING (child_id)
+               WHERE a.seen_alone AND a.start_date < c.date_of_birth + INTERVAL 3 YEAR""")
+        == 0
+    )
