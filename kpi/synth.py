@@ -1243,6 +1243,173 @@ class _Sim:
             frames.append(pd.DataFrame({"audit_id": done, "pillar": pillar, "grade": grade}))
         return pd.concat(frames).sort_values(["audit_id"], kind="stable").reset_index(drop=True)
 
+    # ---- the records seed 002's scorecard and seed 001's pathway plans imply (A185-A194) -----------------------
+    def _outcomes(self, rng, due: np.ndarray, on_time: float, late: float) -> np.ndarray:
+        """Held dates of reviews due: on time (up to two weeks early), late (1-30 days), or not held (-1)."""
+        x = rng.random(len(due))
+        return np.where(
+            x < on_time,
+            due - rng.integers(0, 15, len(due)),
+            np.where(x < on_time + late, due + rng.integers(1, 31, len(due)), -1),
+        )
+
+    def _workdays_after(self, days: np.ndarray, n) -> np.ndarray:
+        """The day n working days after each day (England and Wales bank holidays)."""
+        d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+        return np.busday_offset(d, n, roll="forward", holidays=self.hols).astype(np.int64)
+
+    @staticmethod
+    def _care_periods(episodes: pd.DataFrame) -> pd.DataFrame:
+        return episodes.groupby("period_id", sort=True).agg(
+            child_id=("child_id", "first"), start=("start_date", "min"), end=("end_date", "max")
+        )
+
+    def reviews(self, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        """Statutory reviews due and held (A185): child in need plans 3 months after the start then 6-monthly;
+        child protection review conferences 3 months after the initial conference then 6-monthly; looked after
+        reviews 20 working days after a period of care starts, 3 months after that, then 6-monthly; care leavers'
+        pathway plans (CL) 6-monthly from leaving care. Only dues of plans started by the extract, and up to 119
+        days after it (a review due soon is known)."""
+        rng = np.random.default_rng(self.cfg.seed + 6)
+        last = self.extract + 119
+        cin, cp = tables["cin_plans"], tables["cp_plans"]
+        periods = self._care_periods(tables["care_episodes"])
+        cl = tables["care_leavers"]
+        spans = {  # plan type: (child, start, end, first due, then every, on time, late)
+            "CIN": (cin["child_id"], cin["start_date"], cin["end_date"], 91, 182, 0.78, 0.13),
+            "CP": (cp["child_id"], cp["start_date"], cp["end_date"], 91, 182, 0.91, 0.06),
+            "CLA": (periods["child_id"], periods["start"], periods["end"], None, 182, 0.90, 0.07),
+            "CL": (cl["child_id"], cl["left_care_date"], cl["service_end_date"], 182, 182, 0.82, 0.08),
+        }
+        frames = []
+        for plan, (child, start, end, first, every, on_time, late) in spans.items():
+            child, start, end = (np.asarray(x, dtype=np.int64) for x in (child, start, end))
+            keep = start < self.extract
+            child, start, end = child[keep], start[keep], np.minimum(end[keep], last)
+            if first is None:  # looked after: the first review 20 working days in, the second 3 months later
+                first_due = self._workdays_after(start, 20)
+                idx, due = self.repeated(first_due, end, every, 91)
+                ok = first_due <= end
+                child = np.concatenate([child[ok], child[idx]])
+                due = np.concatenate([first_due[ok], due])
+            else:
+                idx, due = self.repeated(start, end, every, first)
+                child = child[idx]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "child_id": child,
+                        "plan_type": plan,
+                        "due_date": due,
+                        "review_date": self._outcomes(rng, due, on_time, late),
+                    }
+                )
+            )
+        df = pd.concat(frames)
+        df = df[df["due_date"] >= self.start - 365].sort_values(["due_date", "child_id", "plan_type"], kind="stable")
+        df["review_date"] = df["review_date"].where(df["review_date"] >= 0)
+        df.insert(0, "review_id", np.arange(1, len(df) + 1))
+        return df.reset_index(drop=True)
+
+    def core_groups(self, cp: pd.DataFrame) -> pd.DataFrame:
+        """Core group meetings of each child protection plan (A186): the first within 10 working days of the
+        initial conference for 88% of plans, 11-20 working days for 9%, none recorded for 3%; then about every six
+        weeks while the plan is open."""
+        rng = np.random.default_rng(self.cfg.seed + 7)
+        cp = cp[cp["start_date"] < self.extract]
+        plan, child = cp["cp_plan_id"].to_numpy(np.int64), cp["child_id"].to_numpy(np.int64)
+        start, end = cp["start_date"].to_numpy(np.int64), cp["end_date"].to_numpy(np.int64)
+        x = rng.random(len(cp))
+        wd = np.where(x < 0.88, rng.integers(1, 11, len(cp)), rng.integers(11, 21, len(cp)))
+        first = self._workdays_after(start, wd)
+        held = (x < 0.97) & (first <= end)
+        base = np.where(held, first, start)
+        idx, later = self.repeated(base, end, 42, 42)
+        later = later - rng.integers(0, 8, len(later))
+        df = pd.DataFrame(
+            {
+                "cp_plan_id": np.concatenate([plan[held], plan[idx]]),
+                "child_id": np.concatenate([child[held], child[idx]]),
+                "meeting_date": np.concatenate([first[held], later]),
+            }
+        ).sort_values(["meeting_date", "cp_plan_id"], kind="stable")
+        df.insert(0, "core_group_id", np.arange(1, len(df) + 1))
+        return df[["core_group_id", "child_id", "cp_plan_id", "meeting_date"]].reset_index(drop=True)
+
+    def school_moves(self, episodes: pd.DataFrame) -> pd.DataFrame:
+        """Changes of school of children in care (A187). Non-transitional: with a new placement of a child of
+        school age (5-15) a move follows within 6 weeks with chance 0.22, and a child may move school without one
+        (0.03 a year). Transitional: a child in care on 4 September of the year they start secondary school (11
+        by 31 August) moves, and 35% of those starting sixth form (16) move to a school's sixth form."""
+        rng = np.random.default_rng(self.cfg.seed + 8)
+        r = random.Random(self.cfg.seed + 8)
+        dob = np.array([ch.dob for ch in self.children], dtype=np.int64)
+        e = episodes[episodes["reason_new_episode"].isin(["S", "P"]) & (episodes["start_date"] < self.extract)]
+        child, start = e["child_id"].to_numpy(np.int64), e["start_date"].to_numpy(np.int64)
+        age = (start - dob[child]) / YEAR
+        move = (age >= 5) & (age < 16) & (rng.random(len(e)) < 0.22)
+        periods = self._care_periods(episodes)
+        period_end = e["period_id"].map(periods["end"]).to_numpy(np.int64)
+        rows = [
+            (c, d, "N")
+            for c, d, last in zip(
+                child[move], start[move] + rng.integers(3, 43, int(move.sum())), period_end[move], strict=True
+            )
+            if d < last  # still in care
+        ]
+        for c, s, end in zip(periods["child_id"], periods["start"], periods["end"], strict=True):
+            c, s, end = int(c), int(s), int(min(end, self.extract))
+            d = s + int(r.expovariate(0.03 / YEAR)) if s < end else end
+            while d < end:
+                if 5 <= (d - dob[c]) / YEAR < 16:
+                    rows.append((c, d, "N"))
+                d += int(r.expovariate(0.03 / YEAR)) + 1
+            y0, y1 = from_days(s).year, from_days(end).year
+            for y in range(y0, y1 + 1):
+                d = to_days(dt.date(y, 9, 4))
+                if not s <= d < end:
+                    continue
+                years = (to_days(dt.date(y, 8, 31)) - dob[c]) / YEAR
+                if 11 <= years < 12 or (16 <= years < 17 and r.random() < 0.35):
+                    rows.append((c, d, "Y"))
+        df = pd.DataFrame(rows, columns=["child_id", "move_date", "transitional"])
+        df = df[df["move_date"] >= self.start - 365].sort_values(["move_date", "child_id"], kind="stable")
+        df.insert(0, "move_id", np.arange(1, len(df) + 1))
+        return df.reset_index(drop=True)
+
+    def missing_episodes(self, episodes: pd.DataFrame) -> pd.DataFrame:
+        """Missing and away episodes of children in care aged 11 or more (A188): 25% of them go missing, at a
+        rate drawn for each child (most once or twice a year, a few every few weeks); 5% are away from placement
+        without authorisation now and then. Most return within a day or two."""
+        r = random.Random(self.cfg.seed + 9)
+        periods = self._care_periods(episodes)
+        rows = []
+        for c, s, end in zip(periods["child_id"], periods["start"], periods["end"], strict=True):
+            c = int(c)
+            s, end = max(int(s), self.birthday(c, 11)), int(min(end, self.extract))
+            if s >= end:
+                continue
+            for absence, share, rate in (("M", 0.25, r.lognormvariate(0.8, 1.1)), ("A", 0.05, 1.5)):
+                if r.random() >= share:
+                    continue
+                d = s + int(r.expovariate(rate / YEAR))
+                while d < end:
+                    back = d + min(int(r.expovariate(1 / 1.5)), 60)
+                    rows.append((c, absence, d, min(back, end) if r.random() < 0.98 else None))
+                    d = back + 1 + int(r.expovariate(rate / YEAR))
+        df = pd.DataFrame(rows, columns=["child_id", "absence", "start_date", "end_date"])
+        df = df[df["start_date"] >= self.start - 365].sort_values(["start_date", "child_id"], kind="stable")
+        df.insert(0, "missing_id", np.arange(1, len(df) + 1))
+        return df.reset_index(drop=True)
+
+    def seen_alone(self, assessments: pd.DataFrame) -> np.ndarray:
+        """Whether the child was seen alone during the assessment (A189): not for a child under 3 (too young to
+        be seen alone), 70% of older children."""
+        rng = np.random.default_rng(self.cfg.seed + 10)
+        dob = np.array([ch.dob for ch in self.children], dtype=np.int64)
+        age = (assessments["start_date"].to_numpy(np.int64) - dob[assessments["child_id"].to_numpy(np.int64)]) / YEAR
+        return np.where((age >= 3) & (rng.random(len(assessments)) < 0.70), "Y", "N")
+
 
 ID_PREFIX = {
     "child_id": "CH",
@@ -1268,6 +1435,10 @@ ID_PREFIX = {
     "allocation_id": "AL",
     "supervision_id": "SU",
     "audit_id": "AU",
+    "review_id": "RV",
+    "core_group_id": "CG",
+    "move_id": "SM",
+    "missing_id": "MI",
 }
 
 
@@ -1311,9 +1482,11 @@ def _generate(cfg: SynthConfig) -> dict[str, pa.Table]:
     tables["supervisions"] = sim.supervisions(alloc)
     tables["audits"] = sim.audits(alloc)
     tables["audit_pillars"] = sim.audit_pillars(tables["audits"])
-    for name in ("reviews", "core_groups", "school_moves", "missing_episodes"):  # not simulated yet
-        tables[name] = pd.DataFrame({c: pd.Series(dtype="float64") for c in model.table(name).column_names})
-    tables["assessments"]["seen_alone"] = np.nan
+    tables["reviews"] = sim.reviews(tables)
+    tables["core_groups"] = sim.core_groups(tables["cp_plans"])
+    tables["school_moves"] = sim.school_moves(tables["care_episodes"])
+    tables["missing_episodes"] = sim.missing_episodes(tables["care_episodes"])
+    tables["assessments"]["seen_alone"] = sim.seen_alone(tables["assessments"])
     return _finish(tables, cfg)
 
 

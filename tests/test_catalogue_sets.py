@@ -42,7 +42,7 @@ def test_year_end_projection_as_seed_002_works_it_out(tmp_path):
     assert got["SCC/033d-P"] == (5, 7, "71.4%", "5/7 = 0.714")
     assert got["SCC/033e"][:2] == (1, 3) and got["SCC/033e-P"][:3] == (3, 5, "60.0%")
     assert got["SCC/033f"][:2] == (1, 3) and got["SCC/033f-P"][:3] == (2, 5, "40.0%")
-    assert "SCC/041a" not in got  # supplied: no figure from records
+    assert "SCC/041a" not in got  # no pathway plan reviews loaded: no figure
     # by March every one has turned 19: the projection is the year's figure
     march = compute(ctx, SCORECARD, ["2016-03"], refs=["SCC/033d", "SCC/033d-P"]).set_index("measure")
     assert march.loc["SCC/033d", "denominator"] == march.loc["SCC/033d-P", "denominator"] == 7

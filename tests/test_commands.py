@@ -128,7 +128,7 @@ def test_a_month_after_the_extract_or_before_its_history_is_refused_by_every_com
         err = refused(capsys, "run", "--months", span, "--output", out, "--store", store)
         assert f"month {first} the data" in err and covers in err, err
     err = refused(capsys, "measures", "--month", "2021-11", "--store", store)
-    assert "the records of its icpcs and cin_plans and cp_plans start in 2021-12" in err
+    assert "the records of its icpcs and cin_plans and cp_plans and core_groups start in 2021-12" in err
     # months asked for together: every one of them is checked
     err = refused(capsys, "measures", "--month", "2022-06", "--months", "12", "--store", store)
     assert "--months 2021-07 is before the data's history" in err

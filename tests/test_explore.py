@@ -335,15 +335,21 @@ def test_the_verdict_is_a_sentence_a_small_table_and_the_chart_beside_it():
 
 
 def test_a_measure_supplied_as_figures_has_no_breakdowns_and_says_why(small_authority):
-    """The scorecard's SCC/011b is given as monthly figures (no records): nothing to break down, said."""
+    """A measure given as monthly figures (supplied, no records): nothing to break down, said."""
+    from kpi.catalogue import parse
+
     root, _ = small_authority
-    x = Explorer(root / "store.duckdb", catalogue="scorecard")
-    r = x.where("SCC/011b", "2026-10")
+    cat = parse(
+        "sections: [{key: a, title: A}]\nmeasures:\n  - {ref: SA, title: Seen alone, section: a, unit: percent, "
+        "kind: flow, direction: higher, supplied: true, definition: Given as monthly figures.}\n"
+    )
+    x = Explorer(root / "store.duckdb", catalogue=cat)
+    r = x.where("SA", "2026-10")
     assert (r["note"] == "not recorded for this measure").all() and not r.attrs["drivers"]
-    m = x.measure("SCC/011b")
+    m = x.measure("SA")
     assert where_text(m, r).endswith("No records, so no breakdowns.") and "supplied" in where_text(m, r)
     assert drivers_view(m, r.attrs["drivers"].get("locality")).empty
-    assert x.top_chart(r).heading == "No breakdown" and x.cohort("SCC/011b", "2026-10").empty
+    assert x.top_chart(r).heading == "No breakdown" and x.cohort("SA", "2026-10").empty
 
 
 def test_a_share_that_rounds_to_nothing_has_no_sign():

@@ -453,8 +453,8 @@ def test_published_comparators_and_rank_in_the_appendix(batch, tmp_path):
     ],
 )
 def test_each_councils_set_makes_its_report(batch, tmp_path, catalogue, month, sections):
-    """The params choose the set; the report follows its sections, order and KPIs. The scorecard's supplied
-    indicator comes from the aggregates file the params name."""
+    """The params choose the set; the report follows its sections, order and KPIs. A month's figure the
+    aggregates file the params name gives replaces the one computed from records."""
     _, root = batch
     (tmp_path / "figures.csv").write_text("month,measure,numerator,denominator\n2026-09,SCC/011b,45,60\n")
     p = tmp_path / f"{month}.yaml"
@@ -482,7 +482,7 @@ def test_each_councils_set_makes_its_report(batch, tmp_path, catalogue, month, s
     if catalogue == "scorecard":
         kpi1 = text[text.index('id="kpi-1"') :]
         page = kpi1[: kpi1.index("</section>")]
-        assert "September 2026: 75%" in page and "45/60 = 0.75" in page and "too few figures" in page
+        assert "September 2026: 75.0%" in page and "45/60 = 0.750" in page
         projection = text[text.index('id="kpi-4"') :]
         assert "likely year end position" in projection[: projection.index("</section>")]
 

@@ -76,8 +76,9 @@ SEED_JAN_25 = {
 }
 # Shown as "TBC", "to follow" or "Expected" in Jan-25: no figure, so not available.
 NOT_SUPPLIED = {"1.1", "1.2", "4.2", "6.8", "6.17", "9.0", "9.1", "9.2", "3.4"}
-# Named by seed 003's KPI 2 commentary and seed 001's audit section, not in the scorecard (A157): no Jan-25 figure.
-BEYOND_THE_SCORECARD = {"1.9", "1.10", "9.3", "9.4", "9.5", "9.6", "9.7", "9.8", "9.9", "9.10"}
+# Named by seed 003's KPI 2 commentary and seed 001's audit and impact sections (pathway plans up to date, visits to
+# care experienced people), not in the scorecard (A157, A190): no Jan-25 figure.
+BEYOND_THE_SCORECARD = {"1.9", "1.10", "7.9", "7.10", "9.3", "9.4", "9.5", "9.6", "9.7", "9.8", "9.9", "9.10"}
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 import filecmp
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -265,6 +266,8 @@ def test_agency_rates_against_the_establishment_in_the_seeds_range(full_authorit
         SELECT year(start_date) AS y, count(*) FROM staff WHERE overseas AND year(start_date) BETWEEN 2022 AND 2025
         GROUP BY y ORDER BY y""").fetchall()
     assert [y for y, n in overseas if n >= 4] == [2022, 2023, 2024, 2025], overseas
+
+
 def test_audits_carry_family_feedback_and_pillar_grades_as_the_seeds_report(full_authority):
     root, _ = full_authority
     con, _ = connect(root / "store.duckdb")
@@ -282,5 +285,114 @@ def test_audits_carry_family_feedback_and_pillar_grades_as_the_seeds_report(full
         con.execute(
             "SELECT count(*) FROM audits WHERE completed_date IS NULL AND family_feedback IS NOT NULL"
         ).fetchone()[0]
+        == 0
+    )
+
+
+@pytest.mark.slow
+def test_the_records_the_seeds_imply_are_calibrated(full_authority):
+    """Reviews, core groups, school moves, missing episodes and children seen alone, over the financial year
+    2025-26, in the ranges the seeds give (seed 002's appendix, seed 001's pathway plans) or the assumptions
+    log's where they give none (A185-A189)."""
+    root, _ = full_authority
+    con, _ = connect(root / "store.duckdb")
+
+    def one(sql):
+        return con.execute(sql).fetchall()[0][0]
+
+    fy = "BETWEEN DATE '2025-04-01' AND DATE '2026-03-31'"
+    on_time = {
+        p: one(f"""SELECT avg(CASE WHEN review_date <= due_date THEN 1 ELSE 0 END) FROM reviews
+                   WHERE plan_type = '{p}' AND due_date {fy}""")
+        for p in ("CIN", "CP", "CLA", "CL")
+    }
+    assert 0.595 <= on_time["CIN"] <= 0.852, on_time  # seed 002 SCC/016: 85.2% (2014/15), 59.5% (Q2)
+    assert 0.85 <= on_time["CP"] <= 0.97 and 0.85 <= on_time["CLA"] <= 0.97, on_time  # A185
+    # seed 001: "89% of pathway plans for CEP are up to date" (86% in its table): the latest review due by the
+    # year end held by then, of care leavers receiving a service then
+    up_to_date = one("""
+        SELECT avg(CASE WHEN coalesce((SELECT arg_max(v.review_date IS NOT NULL AND v.review_date <= DATE '2026-03-31',
+                   v.due_date) FROM reviews v WHERE v.child_id = l.child_id AND v.plan_type = 'CL'
+                   AND v.due_date <= DATE '2026-03-31'), TRUE) THEN 1 ELSE 0 END)
+        FROM care_leavers l WHERE l.left_care_date <= DATE '2026-03-31'
+          AND (l.service_end_date IS NULL OR l.service_end_date > DATE '2026-03-31')""")
+    assert 0.84 <= up_to_date <= 0.92, up_to_date
+    # seed 002 SCC/011b: 57.4% (2014/15), 43.2% (Q2)
+    alone = one(f"""SELECT avg(CASE WHEN seen_alone THEN 1 ELSE 0 END) FROM assessments
+                    WHERE assessment_type = 'INITIAL' AND authorised_date {fy}""")
+    assert 0.432 <= alone <= 0.574, alone
+    assert one("SELECT count(*) FROM assessments WHERE seen_alone IS NULL") == 0
+    # first core groups within 10 working days of the conference (A186): counted with numpy's working days
+    first = con.execute(f"""SELECT p.start_date, min(g.meeting_date) AS first FROM cp_plans p
+                            LEFT JOIN core_groups g USING (cp_plan_id) WHERE p.start_date {fy} GROUP BY ALL""").df()
+    from kpi.calendar import bank_holidays
+
+    held = first["first"].notna()
+    wd = np.busday_count(
+        first.loc[held, "start_date"].to_numpy("datetime64[D]") + 1,
+        first.loc[held, "first"].to_numpy("datetime64[D]") + 1,
+        holidays=bank_holidays(2025, 2026),
+    )
+    within = (wd <= 10).sum() / len(first)
+    assert 0.8 <= within <= 0.95, within
+    # seed 002 SCC/002: 15 looked after children with a non-transitional school move in 2014/15, of 108 to 121
+    in_care = one("""SELECT count(DISTINCT child_id) FROM care_episodes WHERE start_date <= DATE '2026-03-31'
+                     AND (end_date IS NULL OR end_date > DATE '2026-03-31')""")
+    moved = one(f"SELECT count(DISTINCT child_id) FROM school_moves WHERE NOT transitional AND move_date {fy}")
+    assert 0.08 <= moved / in_care <= 0.18, (moved, in_care)
+    assert one(f"SELECT count(*) FROM school_moves WHERE transitional AND move_date {fy}") > 0.2 * moved
+    # missing from care (A188): about a tenth of children in care in a year, some of them many times; M and A
+    missing = (
+        con.execute(f"""SELECT absence, count(*) AS n, count(DISTINCT child_id) AS children,
+                                     max(k) AS most FROM (SELECT *, count(*) OVER (PARTITION BY child_id, absence) AS k
+                              FROM missing_episodes WHERE start_date {fy}) GROUP BY ALL""")
+        .df()
+        .set_index("absence")
+    )
+    assert 0.07 <= missing.loc["M", "children"] / in_care <= 0.16, missing
+    assert missing.loc["M", "most"] >= 10 and missing.loc["A", "n"] > 0
+
+
+def test_the_new_records_hang_together(small_authority):
+    """Core groups meet while their plan is open, for its child; reviews follow their plan's timetable; school
+    moves and missing episodes happen in care; no child under 3 is seen alone."""
+    root, _ = small_authority
+    con, _ = connect(root / "store.duckdb")
+
+    def one(sql):
+        return con.execute(sql).fetchall()[0][0]
+
+    assert (
+        one("""SELECT count(*) FROM core_groups g JOIN cp_plans p USING (cp_plan_id)
+               WHERE g.child_id <> p.child_id OR g.meeting_date <= p.start_date
+                  OR g.meeting_date > coalesce(p.end_date, DATE '2026-11-01')""")
+        == 0
+    )
+    # every CP review conference falls 3 months after a plan's start, then every 6 months
+    assert (
+        one("""SELECT count(*) FROM reviews r WHERE r.plan_type = 'CP' AND NOT EXISTS (SELECT 1 FROM cp_plans p
+               WHERE p.child_id = r.child_id AND (r.due_date - p.start_date) % 182 = 91
+               AND r.due_date > p.start_date AND r.due_date <= coalesce(p.end_date, DATE '2027-03-01'))""")
+        == 0
+    )
+    # the first looked after review is 20 working days (28 days or more) after a period of care starts
+    first = con.execute("""SELECT min(r.due_date - e.start_date) AS lo, max(r.due_date - e.start_date) AS hi
+                           FROM care_episodes e JOIN reviews r ON r.child_id = e.child_id AND r.plan_type = 'CLA'
+                           WHERE e.reason_new_episode = 'S' AND r.due_date > e.start_date
+                             AND r.due_date < e.start_date + 40""").fetchall()[0]
+    assert first[0] >= 28 and first[1] <= 34, first
+    for table, day in (("school_moves", "move_date"), ("missing_episodes", "start_date")):
+        outside = one(f"""SELECT count(*) FROM {table} x WHERE NOT EXISTS (SELECT 1 FROM care_episodes e
+                          WHERE e.child_id = x.child_id AND e.start_date <= x.{day}
+                          AND (e.end_date IS NULL OR e.end_date > x.{day}))""")
+        assert outside == 0, table
+    assert (
+        one("""SELECT count(*) FROM missing_episodes m JOIN children c USING (child_id)
+               WHERE m.start_date < c.date_of_birth + INTERVAL 11 YEAR""")
+        == 0
+    )
+    assert (
+        one("""SELECT count(*) FROM assessments a JOIN children c USING (child_id)
+               WHERE a.seen_alone AND a.start_date < c.date_of_birth + INTERVAL 3 YEAR""")
         == 0
     )
