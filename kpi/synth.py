@@ -775,7 +775,7 @@ class _Sim:
                 if had_cp:
                     p_icpc = 0.92 if recent_cp and north else P_ICPC_AGAIN
                 x = r.random()
-                s_out = "ICPC" if x < p_icpc else ("CIN" if x < p_icpc + 0.25 else "NFA")
+                s_out = "ICPC" if x < p_icpc else ("CIN" if x < p_icpc + 0.35 else "NFA")
                 self.t["s47_enquiries"].add(s47, c, rid, sid, held, s_end, s_out, asmt_team)
                 if r.random() < 0.015 and age < 17:  # emergency admission during the enquiry
                     care_day = held + r.randint(0, 10)
@@ -801,11 +801,11 @@ class _Sim:
                 end = authorised + r.randint(0, 30)
         else:
             x = r.random()
-            if need == "N2" or x < 0.30:
+            if need == "N2" or x < 0.22:
                 outcome = "CIN"
                 end = self._cin_plan(c, rid, authorised, fs_team, need)
                 reason = "RC7"
-            elif x < 0.373 and age < 17:  # as many into care as before P_S47 rose (A181)
+            elif x < 0.293 and age < 17:  # as many into care and closed as before P_S47 rose (A181)
                 outcome = "CLA"
                 end = self._care(c, authorised, loc, rid=rid)
                 reason = "RC7"
