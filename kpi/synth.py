@@ -641,13 +641,13 @@ class _Sim:
             north = self.loc_ids[loc] == "NORTH" and self.in_anomaly(day, 4)
             p_rep = 0.20
             if self.loc_ids[loc] == "EAST" and self.in_anomaly(day, 6):
-                p_rep = 0.20 + 0.16 * (day - self.cfg.anomaly_start(6)) / (self.extract - self.cfg.anomaly_start(6))
+                p_rep = 0.20 + 0.22 * (day - self.cfg.anomaly_start(6)) / (self.extract - self.cfg.anomaly_start(6))
                 p_rep = max(p_rep, 0.27)
             c = None
             if r.random() < p_rep:
                 c = self._pool_pick(loc, day, prefer_cp=north)
-            if c is None and self.r_cp.random() < CP_RETURN:
-                c = self._cp_return_pick(loc, day)
+            if c is None and self.r_cp.random() < CP_RETURN + (0.25 * self.north_rise(day) if north else 0):
+                c = self._cp_return_pick(loc, day, recent=True if north and self.r_cp.random() < 0.5 else None)
             if c is None:
                 c = self.new_child(int(self.c_dob[i]), loc)
                 self._child_row(c)
@@ -674,14 +674,20 @@ class _Sim:
             fallback = fallback if fallback is not None else c
         return fallback
 
-    def _cp_return_pick(self, loc: int, day: int) -> int | None:
+    def north_rise(self, day: int) -> float:
+        """How far into North's anomaly of repeat plans the day is: 0 at its start, 1 at the extract (A182)."""
+        start = self.cfg.anomaly_start(4)
+        return max(0.0, (day - start) / (self.extract - start)) if self.cfg.anomalies else 0.0
+
+    def _cp_return_pick(self, loc: int, day: int, recent: bool | None = None) -> int | None:
         """A child of the locality, not open, under 17, not referred in the year before (not a re-referral, 1.7),
-        whose last plan ended within the 2 years before (chance CP_RETURN_RECENT) or longer ago (A182)."""
+        whose last plan ended within the 2 years before (``recent``; by default with chance CP_RETURN_RECENT) or
+        longer ago (A182)."""
         kids = self.cp_children[loc]
         if not kids:
             return None
         r = self.r_cp
-        recent = r.random() < CP_RETURN_RECENT
+        recent = r.random() < CP_RETURN_RECENT if recent is None else recent
         for _ in range(30):
             c = kids[r.randrange(len(kids))]
             ch = self.children[c]
@@ -774,6 +780,8 @@ class _Sim:
                 p_icpc = P_ICPC
                 if had_cp:
                     p_icpc = 0.92 if recent_cp and north else P_ICPC_AGAIN
+                elif north:  # fewer first plans in North as its anomaly rises
+                    p_icpc = P_ICPC * (1 - 0.85 * self.north_rise(day))
                 x = r.random()
                 s_out = "ICPC" if x < p_icpc else ("CIN" if x < p_icpc + 0.35 else "NFA")
                 self.t["s47_enquiries"].add(s47, c, rid, sid, held, s_end, s_out, asmt_team)

@@ -214,10 +214,12 @@ def test_child_protection_calibrated_to_the_seed_county(front_door):
     f = front_door
     assert len(f) == 24
     # 5.2 (KPI 6), repeat plans within 2 years: seed 003's months 15% to 44%, England about 23%. About 60 plans
-    # start a month, so a month's figure varies by about 6 points either way: nearly every month in the seed's
-    # range (North's anomaly, its last 4 months, lifts the county's figure too).
-    assert 22 <= f["5.2"].mean() <= 34, f["5.2"].round(1).tolist()
-    assert f["5.2"].between(15, 44).sum() >= 21, f["5.2"].round(1).tolist()
+    # start a month, so a month's figure varies by about 6 points either way: nearly every month before North's
+    # planted anomaly (its last 4 months, which lift the county's figure) lies in the seed's range.
+    before = f["5.2"].iloc[:-4]
+    assert 22 <= before.mean() <= 34, before.round(1).tolist()
+    assert before.between(15, 44).sum() >= 18, before.round(1).tolist()
+    assert f["5.2"].iloc[-4:].mean() > before.mean()
     # "ever" counts more than "within 2 years" (seed 000 changed the definition and the figure with it)
     assert (f["ever"] - f["5.2"]).mean() >= 4, (f["ever"] - f["5.2"]).round(1).tolist()
     # 3.1 over the enquiries started in the month: seed 003's months 15% to 46% (target 30%). The latest month's
