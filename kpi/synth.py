@@ -9,8 +9,9 @@ How it works, in order:
 1. Reference tables: localities, teams, the 0-17 population by year, locality, age and sex.
 2. Staff: every post of every team is held by a chain of permanent or agency workers over time, with
    intakes of newly qualified and overseas social workers; the establishment budgets each team's posts.
-3. Stocks already there when the simulation starts: children in care (with their history) and
-   care leavers who left care in the eight years before.
+3. Stocks already there when the simulation starts: children in care (with their history),
+   care leavers who left care in the eight years before, and children whose child protection plan
+   ended in the six years before (some come back: repeat plans, 5.2).
 4. Contacts, drawn day by day (weekday and seasonal pattern, August and December dips).
 5. One journey per referral, in date order: repeat referrals draw on children referred in the
    past 12 months; assessment; strategy discussion, S47, ICPC and CP plan; CIN plans; care
@@ -125,6 +126,18 @@ CONTACT_AGE /= CONTACT_AGE.sum()
 CLA_AGE = np.array([3, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 7, 7, 8, 9, 9, 9], dtype=float)
 CLA_AGE /= CLA_AGE.sum()
 
+# The front door to child protection, calibrated to seed 003 (A181): section 47 enquiries about 180 per 10,000
+# (3.0), three in ten progressing to conference (3.1), 82% of conferences making a plan, and a quarter to a third
+# of plans starting for a child who had one before (5.2; England about 23%).
+P_S47 = 0.46  # an assessment leads to a strategy discussion
+P_ICPC = 0.27  # an enquiry concludes with a conference
+P_PLAN = 0.82  # a conference makes a plan
+# A child who had a plan before (A182): more often back to conference, and a share of the referrals of children
+# not re-referred within the year is of such a child, their plan ended within 2 years or longer ago.
+P_S47_AGAIN, P_ICPC_AGAIN = 0.75, 0.55
+CP_RETURN = 0.15
+CP_RETURN_RECENT = 0.8
+
 PLACEMENTS_BY_AGE = {  # age band upper bound -> weights
     5: {"U6": 0.45, "U4": 0.15, "U3": 0.15, "U1": 0.05, "P1": 0.06, "R3": 0.04, "A6": 0.06, "U5": 0.04},
     13: {"U4": 0.36, "U6": 0.30, "U3": 0.08, "U1": 0.07, "K2": 0.09, "P1": 0.06, "S1": 0.02, "Z1": 0.02},
@@ -213,6 +226,7 @@ class _Child:
     loc: int
     open_until: int = -(10**9)
     cp_end: int | None = None  # end of the last CP plan (or a large number while open)
+    referred: int = -(10**9)  # day of the last referral
     leaver: bool = False
 
 
@@ -221,6 +235,7 @@ class _Sim:
         self.cfg = cfg
         self.rng = np.random.default_rng(cfg.seed)
         self.r = random.Random(cfg.seed)
+        self.r_cp = random.Random(cfg.seed + 1)  # children who come back to child protection (A182): their own draws
         self.s = cfg.scale
         self.start = to_days(cfg.sim_start)
         self.extract = to_days(cfg.extract_date)
@@ -308,6 +323,8 @@ class _Sim:
         # Re-referral pools per locality: referral days (ascending) and children
         self.pool_days: list[list[int]] = [[] for _ in LOCALITIES]
         self.pool_children: list[list[int]] = [[] for _ in LOCALITIES]
+        # Children who have had a child protection plan, per locality (A182)
+        self.cp_children: list[list[int]] = [[] for _ in LOCALITIES]
         self.loc_ids = [loc[0] for loc in LOCALITIES]
         self.teams: dict[str, tuple[str, str, str | None, bool]] = {}
         self._build_teams()
@@ -585,6 +602,42 @@ class _Sim:
                 )
                 self._care_leaver(c, left, loc)
 
+    def past_plans(self):
+        """Children whose child protection plan ended in the six years before the start (A182): some come back."""
+        main, self.r = self.r, self.r_cp  # their own draws: the journeys draw as they would without them
+        try:
+            self._past_plans()
+        finally:
+            self.r = main
+
+    def _past_plans(self):
+        r = self.r
+        for m in range(72):
+            for _ in range(int(14 * self.s + r.random())):
+                end = self.start - int((m + r.random()) * 30.44)
+                loc = self._pick_loc()
+                start = end - 80 - int(r.expovariate(1 / 215))
+                held = start - r.randint(7, 21)
+                ref_day = held - r.randint(5, 30)
+                c = self.new_child(min(end - int((1 + 13 * r.random()) * YEAR), ref_day - 30), loc)
+                self._child_row(c)
+                lc = self.loc_ids[loc]
+                rid, row = self._referral_row(c, None, ref_day, self.pick(CONTACT_SOURCES), "N1", False, loc)
+                self.t["assessments"].add(
+                    self.nid("assessment"), c, rid, "INITIAL", ref_day, held + 2, "S47", f"{lc}-ASMT"
+                )
+                sid, s47, icpc = self.nid("strategy"), self.nid("s47"), self.nid("icpc")
+                self.t["strategy_discussions"].add(sid, c, rid, held, held, "S47")
+                self.t["s47_enquiries"].add(
+                    s47, c, rid, sid, held, held + r.randint(5, start - held), "ICPC", f"{lc}-ASMT"
+                )
+                self.t["icpcs"].add(icpc, c, s47, start, "Y")
+                cat = r.choices(["NEG", "EMO", "PHY", "SAB", "MUL"], [0.5, 0.35, 0.07, 0.04, 0.04])[0]
+                self.t["cp_plans"].add(self.nid("cp"), c, rid, icpc, start, end, cat, f"{lc}-ASMT", f"{lc}-FS")
+                self.children[c].cp_end = end
+                self.cp_children[loc].append(c)
+                self._close_referral(row, c, end + r.randint(0, 20), "RC7")
+
     def _pick_loc(self) -> int:
         return self.r.choices(range(len(LOCALITIES)), [x[2] for x in LOCALITIES])[0]
 
@@ -669,11 +722,13 @@ class _Sim:
             north = self.loc_ids[loc] == "NORTH" and self.in_anomaly(day, 4)
             p_rep = 0.20
             if self.loc_ids[loc] == "EAST" and self.in_anomaly(day, 6):
-                p_rep = 0.20 + 0.16 * (day - self.cfg.anomaly_start(6)) / (self.extract - self.cfg.anomaly_start(6))
+                p_rep = 0.20 + 0.22 * (day - self.cfg.anomaly_start(6)) / (self.extract - self.cfg.anomaly_start(6))
                 p_rep = max(p_rep, 0.27)
             c = None
             if r.random() < p_rep:
                 c = self._pool_pick(loc, day, prefer_cp=north)
+            if c is None and self.r_cp.random() < CP_RETURN + (0.25 * self.north_rise(day) if north else 0):
+                c = self._cp_return_pick(loc, day, recent=True if north and self.r_cp.random() < 0.5 else None)
             if c is None:
                 c = self.new_child(int(self.c_dob[i]), loc)
                 self._child_row(c)
@@ -688,7 +743,7 @@ class _Sim:
             return None
         r = self.r
         fallback = None
-        for _ in range(40 if prefer_cp else 8):
+        for _ in range(20 if prefer_cp else 8):
             c = self.pool_children[loc][r.randrange(lo, hi)]
             ch = self.children[c]
             if ch.open_until >= day or self.age(c, day) >= 17.5:
@@ -699,6 +754,29 @@ class _Sim:
                 return c
             fallback = fallback if fallback is not None else c
         return fallback
+
+    def north_rise(self, day: int) -> float:
+        """How far into North's anomaly of repeat plans the day is: 0 at its start, 1 at the extract (A182)."""
+        start = self.cfg.anomaly_start(4)
+        return max(0.0, (day - start) / (self.extract - start)) if self.cfg.anomalies else 0.0
+
+    def _cp_return_pick(self, loc: int, day: int, recent: bool | None = None) -> int | None:
+        """A child of the locality, not open, under 17, not referred in the year before (not a re-referral, 1.7),
+        whose last plan ended within the 2 years before (``recent``; by default with chance CP_RETURN_RECENT) or
+        longer ago (A182)."""
+        kids = self.cp_children[loc]
+        if not kids:
+            return None
+        r = self.r_cp
+        recent = r.random() < CP_RETURN_RECENT if recent is None else recent
+        for _ in range(30):
+            c = kids[r.randrange(len(kids))]
+            ch = self.children[c]
+            if ch.open_until >= day or day - ch.referred <= 366 or self.age(c, day) >= 17:
+                continue
+            if (day - ch.cp_end < 730) == recent:
+                return c
+        return None
 
     def _referral_row(self, c, contact_id, day, source, need, homeless, loc) -> tuple[int, int]:
         """Add an open referral; returns its id and its row (for closing it later)."""
@@ -717,6 +795,7 @@ class _Sim:
             None,
         )
         self.children[c].open_until = 10**9
+        self.children[c].referred = day
         return rid, len(self.t["referrals"]) - 1
 
     def _close_referral(self, row: int, c: int, day: int, reason: str):
@@ -729,7 +808,8 @@ class _Sim:
         r = self.r
         ch = self.children[c]
         age = self.age(c, day)
-        recent_cp = ch.cp_end is not None and day - ch.cp_end < 730
+        had_cp = ch.cp_end is not None
+        recent_cp = had_cp and day - ch.cp_end < 730
         need = self.pick(PRIMARY_NEEDS)
         homeless = age >= 16 and r.random() < 0.06
         if homeless:
@@ -762,9 +842,9 @@ class _Sim:
         authorised = a_start + dur
         aid = self.nid("assessment")
         self.case_segments.append((c, asmt_team, day, authorised))
-        p_s47 = 0.36
-        if recent_cp:
-            p_s47 = 0.85 if north else 0.55
+        p_s47 = P_S47
+        if had_cp:
+            p_s47 = 0.85 if recent_cp and north else P_S47_AGAIN
         outcome = None
         end = authorised
         reason = "RC8"
@@ -778,13 +858,13 @@ class _Sim:
             if to_s47:
                 s47 = self.nid("s47")
                 s_end = held + r.randint(5, 25)
-                p_icpc = 0.46
-                if recent_cp:
-                    p_icpc = 0.92 if north else 0.6
-                elif north:
-                    p_icpc = 0.55
+                p_icpc = P_ICPC
+                if had_cp:
+                    p_icpc = 0.92 if recent_cp and north else P_ICPC_AGAIN
+                elif north:  # fewer first plans in North as its anomaly rises
+                    p_icpc = P_ICPC * (1 - 0.85 * self.north_rise(day))
                 x = r.random()
-                s_out = "ICPC" if x < p_icpc else ("CIN" if x < p_icpc + 0.25 else "NFA")
+                s_out = "ICPC" if x < p_icpc else ("CIN" if x < p_icpc + 0.35 else "NFA")
                 self.t["s47_enquiries"].add(s47, c, rid, sid, held, s_end, s_out, asmt_team)
                 if r.random() < 0.015 and age < 17:  # emergency admission during the enquiry
                     care_day = held + r.randint(0, 10)
@@ -793,7 +873,7 @@ class _Sim:
                 elif s_out == "ICPC":
                     conf = held + (r.randint(7, 21) if r.random() < 0.86 else r.randint(22, 40))
                     conf = max(conf, held + 1)
-                    p_plan = 0.92 if (recent_cp and north) else (0.85 if north else 0.78)
+                    p_plan = 0.95 if (recent_cp and north) else P_PLAN
                     plan = r.random() < p_plan
                     icpc = self.nid("icpc")
                     self.t["icpcs"].add(icpc, c, s47, conf, "Y" if plan else "N")
@@ -810,11 +890,11 @@ class _Sim:
                 end = authorised + r.randint(0, 30)
         else:
             x = r.random()
-            if need == "N2" or x < 0.30:
+            if need == "N2" or x < 0.22:
                 outcome = "CIN"
                 end = self._cin_plan(c, rid, authorised, fs_team, need)
                 reason = "RC7"
-            elif x < 0.36 and age < 17:
+            elif x < 0.293 and age < 17:  # as many into care and closed as before P_S47 rose (A181)
                 outcome = "CLA"
                 end = self._care(c, authorised, loc, rid=rid)
                 reason = "RC7"
@@ -861,6 +941,8 @@ class _Sim:
         self.t["cp_plans"].add(self.nid("cp"), c, rid, icpc, start, end, cat, asmt_team, fs_team)
         self.case_segments.append((c, fs_team, start, end))
         self.visit_segments.append((c, "CP", start, end))
+        if self.children[c].cp_end is None:
+            self.cp_children[self.children[c].loc].append(c)
         self.children[c].cp_end = end
         x = r.random()
         if x < 0.13 and self.age(c, end) < 17:
@@ -1460,6 +1542,7 @@ def _generate(cfg: SynthConfig) -> dict[str, pa.Table]:
     tables["staff"] = sim.staff()
     tables["establishment"] = sim.establishment()
     sim.initial_stocks()
+    sim.past_plans()
     sim.contacts()
     sim.journeys()
     # contacts, now that every contact has its child

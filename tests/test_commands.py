@@ -62,13 +62,13 @@ def test_the_months_a_snapshot_covers(mid_month, small_authority):
     con.close()
     assert (cov.first, cov.last, cov.partial, str(cov.to_day)) == ("2026-09", "2026-10", "2026-11", "2026-11-14")
     assert cov.starts == {"referrals": "2026-09"}
-    # the synthetic authority: its front door from 2021-11, but its first ICPC and plans in 2021-12 (scale 0.05);
-    # children in care since 2008 do not make 2015 part of its history
+    # the synthetic authority: its front door from 2021-11, when its first CIN plans start too (scale 0.05);
+    # children in care since 2008 and plans that ended before 2021-11 (A182) do not make 2015 part of its history
     root, _ = small_authority
     con, snap = connect(root / "store.duckdb")
     cov = coverage(con, snap)
     con.close()
-    assert (cov.first, cov.last, cov.partial) == ("2021-12", "2026-10", None)
+    assert (cov.first, cov.last, cov.partial) == ("2021-11", "2026-10", None)
     assert cov.starts["contacts"] == "2021-11" and cov.starts["referrals"] < "2021-01"
 
 
@@ -113,7 +113,7 @@ def test_a_month_after_the_extract_or_before_its_history_is_refused_by_every_com
     root, _ = small_authority
     store = root / "store.duckdb"
     out = tmp_path / "out"
-    covers = "covers 2021-12 to 2026-10"
+    covers = "covers 2021-11 to 2026-10"
     for month, what in (("2030-01", "is after the data"), ("2015-01", "is before the data's history")):
         for args in (
             ["run", "--month", month, "--output", out],
@@ -127,13 +127,13 @@ def test_a_month_after_the_extract_or_before_its_history_is_refused_by_every_com
     for span, first in (("2026-10..2030-01", "2026-11 is after"), ("2015-01..2026-10", "2015-01 is before")):
         err = refused(capsys, "run", "--months", span, "--output", out, "--store", store)
         assert f"month {first} the data" in err and covers in err, err
-    err = refused(capsys, "measures", "--month", "2021-11", "--store", store)
-    assert "the records of its icpcs and cin_plans and cp_plans and core_groups start in 2021-12" in err
+    err = refused(capsys, "measures", "--month", "2021-10", "--store", store)
+    assert "the records of its contacts and early_help_episodes and cin_plans start in 2021-11" in err
     # months asked for together: every one of them is checked
     err = refused(capsys, "measures", "--month", "2022-06", "--months", "12", "--store", store)
     assert "--months 2021-07 is before the data's history" in err
-    err = refused(capsys, "volumes", "--month", "2022-01", "--months", "3", "--store", store)
-    assert "--months 2021-11 is before" in err
+    err = refused(capsys, "volumes", "--month", "2022-01", "--months", "4", "--store", store)
+    assert "--months 2021-10 is before" in err
     err = refused(capsys, "measures", "--month", "2022-03", "--period", "quarter", "--months", "2", "--store", store)
     assert "--months 2021-10 is before" in err  # the quarters October to December 2021 and January to March 2022
     assert not out.exists() and not (tmp_path / "params").exists()  # nothing was made

@@ -107,6 +107,41 @@ def test_icpc_within_15_working_days_of_the_strategy_discussion(tmp_path):
     assert jan.display == "50%"
 
 
+def test_s47_to_icpc_counts_enquiries_by_the_month_they_started(tmp_path):
+    # Seed 003's 3.1 is "1/205": over the 205 enquiries started that 3.0 counts, not those that ended.
+    enquiries = [
+        (
+            "A",
+            "2024-02-29",
+            "2024-03-12",
+            "ICPC",
+        ),  # started on February's last day: February's, though it ended in March
+        ("B", "2024-03-01", "2024-03-20", "ICPC"),  # March's first day
+        ("C", "2024-03-10", "2024-03-28", "NFA"),
+        ("D", "2024-03-31", "2024-04-15", "ICPC"),  # March's last day, concluded in April
+        ("E", "2024-03-25", "", ""),  # not concluded: counted over, not yet as progressing
+        ("F", "2024-04-01", "2024-04-20", "ICPC"),  # April's
+    ]
+    rows = {"referrals": [], "strategy_discussions": [], "s47_enquiries": []}
+    for c, start, end, outcome in enquiries:
+        rows["referrals"].append(referral(f"R{c}", c, "2024-02-01"))
+        rows["strategy_discussions"].append(
+            {"strategy_id": f"SD{c}", "child_id": c, "referral_id": f"R{c}", "decision_date": start}
+            | {"held_date": start, "outcome": "S47"}
+        )
+        rows["s47_enquiries"].append(
+            {"s47_id": f"S{c}", "child_id": c, "referral_id": f"R{c}", "strategy_id": f"SD{c}", "start_date": start}
+            | {"end_date": end, "outcome": outcome}
+        )
+    ctx = build_store(tmp_path, rows, extract_date="2024-05-01")
+    march = figure(ctx, "3.1", "2024-03")
+    assert (march.numerator, march.denominator) == (2, 4)  # B, D of B C D E; A is February's, F April's
+    assert march.calculation == "2/4 = 0.50"
+    assert (figure(ctx, "3.0", "2024-03").numerator, march.denominator) == (4, 4)  # the same enquiries as 3.0
+    feb = figure(ctx, "3.1", "2024-02")
+    assert (feb.numerator, feb.denominator) == (1, 1)
+
+
 def cp(pid, child, start, end="", team="T", **kw):
     return {
         "cp_plan_id": pid,

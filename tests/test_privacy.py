@@ -434,7 +434,7 @@ def test_a_public_report_decoded_completely_holds_no_small_count(public_batch):
         spc = public.spc(m.ref)
         assert base64.b64decode(xmr.group(2)) == xmr_chart(m, spc), m.ref
         assert html.unescape(xmr.group(1)) == xmr_alt_text(m, spc), m.ref
-    assert charts >= 15
+    assert charts >= 14  # KPI 6's repeat plans are 1 to 3 a month at this scale: every month suppressed
     # Appendix 2 shows [c] wherever a real figure had a small count
     months = sorted(card["month"].unique())[-7:]
     small_cells = {(r.measure, r.month) for r in truth[_small_in_truth(truth)].itertuples()}

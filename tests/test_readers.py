@@ -235,7 +235,10 @@ def test_cin_census_records_and_measures(tmp_path):
     assert df.loc["2.2", ["numerator", "denominator", "value"]].tolist() == [1, 2, 50.0]
     assert df.loc["5.0", "numerator"] == 1  # A1 on a plan at the end of February
     card = scorecard("2024-02", context=ctx, targets=None, measures=["3.1", "1.0"]).set_index("measure")
-    assert "not record when an enquiry ended" in card.loc["3.1", "not_available"]
+    # 3.1 counts enquiries by the month they started, so the census (no end dates) gives it: A1's, started on
+    # 5 February, went to conference
+    assert card.loc["3.1", ["numerator", "denominator"]].tolist() == [1, 1]
+    assert pd.isna(card.loc["3.1", "not_available"])
     assert "the CIN census does not record it" in card.loc["1.0", "not_available"]
 
 

@@ -210,12 +210,18 @@ def test_a_windowed_measure_carries_its_own_month(ctx):
     # over the month alone carry none.
     df = scorecard("2026-10", 13, context=ctx, targets=None, measures=["6.14", "1.7"], monthly=True)
     sdq = df[df["measure"] == "6.14"].sort_values("month").reset_index(drop=True)
-    assert sdq["month_denominator"].gt(0).all()
+    # the small authority completes about 2.6 SDQs a month: a month may have none, and a year to date none yet
+    held = sdq["denominator"].notna()
+    assert held.sum() >= 10 and sdq.loc[held, "month_denominator"].gt(0).sum() >= 10
     for i in range(1, len(sdq)):
         now, before = sdq.iloc[i], sdq.iloc[i - 1]
-        rise = (0, 0) if now["month"].endswith("-04") else (before["numerator"], before["denominator"])
+        if not held[i]:
+            continue
+        fresh = now["month"].endswith("-04") or not held[i - 1]  # April, or none in the year to date before
+        rise = (0, 0) if fresh else (before["numerator"], before["denominator"])
         assert now["month_numerator"] == now["numerator"] - rise[0], now["month"]
         assert now["month_denominator"] == now["denominator"] - rise[1], now["month"]
-    assert sdq["month_value"].tolist() == pytest.approx((sdq["month_numerator"] / sdq["month_denominator"]).tolist())
+    h = sdq[held]
+    assert h["month_value"].tolist() == pytest.approx((h["month_numerator"] / h["month_denominator"]).tolist())
     assert df.loc[df["measure"] == "1.7", "month_value"].isna().all()
     assert "month_value" not in scorecard("2026-10", 2, context=ctx, targets=None, measures=["6.14"])

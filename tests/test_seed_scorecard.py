@@ -25,8 +25,8 @@ SEED_JAN_25 = {
     "2.1": ((193, 472, None), "41%", "193/472 = 0.41", "red"),
     "2.2": ((368, 472, None), "78%", "368/472 = 0.78", "red"),
     "3.0": ((205, POP, None), "167", "((205*12)/146874)*10000 = 167", "amber"),  # above 160, within 210
-    # The seed shows 0.49% (1/205 = 0.0049): its other months are 15% to 46% and 91 ICPCs were held in
-    # January, so 1 is a data error in the seed. We follow the definition and the measure's precision.
+    # The seed shows 0.49% (1/205 = 0.0049): the 205 enquiries started in January (3.0's), of which 1 had
+    # concluded with a conference when it reported (A180). We follow the measure's precision.
     "3.1": ((1, 205, None), "0%", "1/205 = 0.00", "green"),
     "3.2": ((91, POP, None), "74", "((91*12)/146874)*10000 = 74", "red"),
     "3.3": ((76, 91, None), "84%", "76/91 = 0.84", "red"),
