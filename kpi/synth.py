@@ -1361,7 +1361,7 @@ class _Sim:
             "CIN": (cin["child_id"], cin["start_date"], cin["end_date"], 91, 182, 0.78, 0.13),
             "CP": (cp["child_id"], cp["start_date"], cp["end_date"], 91, 182, 0.91, 0.06),
             "CLA": (periods["child_id"], periods["start"], periods["end"], None, 182, 0.90, 0.07),
-            "CL": (cl["child_id"], cl["left_care_date"], cl["service_end_date"], 182, 182, 0.82, 0.08),
+            "CL": (cl["child_id"], cl["left_care_date"], cl["service_end_date"], 182, 182, 0.80, 0.08),
         }
         frames = []
         for plan, (child, start, end, first, every, on_time, late) in spans.items():
@@ -1486,11 +1486,11 @@ class _Sim:
 
     def seen_alone(self, assessments: pd.DataFrame) -> np.ndarray:
         """Whether the child was seen alone during the assessment (A189): not for a child under 3 (too young to
-        be seen alone), 70% of older children."""
+        be seen alone), 68% of older children."""
         rng = np.random.default_rng(self.cfg.seed + 10)
         dob = np.array([ch.dob for ch in self.children], dtype=np.int64)
         age = (assessments["start_date"].to_numpy(np.int64) - dob[assessments["child_id"].to_numpy(np.int64)]) / YEAR
-        return np.where((age >= 3) & (rng.random(len(assessments)) < 0.70), "Y", "N")
+        return np.where((age >= 3) & (rng.random(len(assessments)) < 0.68), "Y", "N")
 
 
 ID_PREFIX = {
