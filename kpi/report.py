@@ -344,6 +344,8 @@ class Report:
             return privacy.SUPPRESSED
         if not row["display"]:
             return "not available"
+        if bool(row.get("provisional", False)):  # not final yet: shown, not judged (kpi.scorecard, A200)
+            return f"{row['display']} (provisional)"
         return row["display"]
 
     @staticmethod

@@ -770,3 +770,13 @@ def test_the_public_version_suppresses_our_published_count_of_1_to_5_and_its_ran
     row = next(r for r in appendix[: appendix.index("</table>")].split("<tr>") if ">SCC/002</th>" in r)
     cells = re.findall(r"<td>([^<]*)</td>", row)
     assert cells[-5:] == ["5.5", "worse", "2025-26 (published)", "[c]", ""]  # 7 moves so far against 5.5
+
+
+def test_a_provisional_figure_says_so_and_has_no_rag(batch):
+    """The synthetic authority's extract is of the 1st of the month after the report's: 3.1 (settles in 30 days)
+    is provisional in the report's month, shown with the word in the appendix scorecard, with no RAG (A200)."""
+    res, _ = batch
+    html = res.report.read_text()
+    row = html[html.index('<th scope="row">3.1</th>') :]
+    row = row[: row.index("</tr>")]
+    assert "(provisional)" in row and "● Green" not in row
