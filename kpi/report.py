@@ -349,6 +349,11 @@ class Report:
         return row["display"]
 
     @staticmethod
+    def _rag(row: pd.Series) -> str:
+        """A row's RAG badge; a provisional figure's says so in words, with no RAG's colour (A200)."""
+        return rag_badge(row["rag"], row["rag_text"] if bool(row.get("provisional", False)) else None)
+
+    @staticmethod
     def _before(row: pd.Series) -> str | None:
         """The previous definition's figure of a row (kpi.scorecard's ``before_display``), or None."""
         shown = row.get("before_display")
@@ -620,7 +625,7 @@ and has not been written by a manager.{self._public_note()}{self._notes_pointer(
                 f"<tr><th scope='row'><a href='#kpi-{m.kpi}'>KPI {m.kpi}</a> {_e(m.kpi_title or m.title)}</th>"
                 f"<td class='figure'><strong>{_e(self._display(r))}</strong>"
                 f"{f'<br><small>{_e(counts)}</small>' if counts else ''}</td>"
-                f"<td class='nowrap'>{self._target_cell(m, r)}</td><td>{rag_badge(r['rag'])}</td>{self._outturn_cell(m.ref)}"
+                f"<td class='nowrap'>{self._target_cell(m, r)}</td><td>{self._rag(r)}</td>{self._outturn_cell(m.ref)}"
                 f"<td class='figure'>{_e(self._figure_at(m.ref, before))}</td>"
                 f"<td class='figure'>{_e(self._figure_at(m.ref, year_ago))}</td>"
                 f"<td>{self._trend(m)}</td>{self._mdc_cells(m)}<td class='nowrap'>{self._comparator_cell(m, r)}</td></tr>"
@@ -851,7 +856,7 @@ Measure {m.ref}: {_e(m.title)}.</p>
             body.append(
                 f"<tr><th scope='row'>{_e(m.ref)}</th><td>{_e(m.title)}</td><td>{t}</td><td>{tol}</td>"
                 f"{self._outturn_cell(m.ref)}{cells}<td>{_e(self._working(m, r)) if m.unit != 'count' else ''}</td>"
-                f"<td>{rag_badge(r['rag'])}</td></tr>"
+                f"<td>{self._rag(r)}</td></tr>"
             )
         _show(f"""<table id="{anchor}"><caption>{_e(caption)}</caption><thead><tr><th scope="col">Ref</th>
 <th scope="col">Measure</th><th scope="col">Target</th><th scope="col">Tolerance</th>{self._outturn_head()}{head}

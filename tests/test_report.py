@@ -779,4 +779,4 @@ def test_a_provisional_figure_says_so_and_has_no_rag(batch):
     html = res.report.read_text()
     row = html[html.index('<th scope="row">3.1</th>') :]
     row = row[: row.index("</tr>")]
-    assert "(provisional)" in row and "● Green" not in row
+    assert "(provisional)" in row and "Provisional: not yet final" in row and "● Green" not in row
