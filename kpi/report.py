@@ -23,6 +23,7 @@ from .catalogue import KINDS, Catalogue, Measure, load
 from .prose import markdown_html
 from .spc import MONTHS as SPC_MONTHS
 from .spc import VARIATION_TEXT, spc_of
+from .status import PROVISIONAL
 
 # The store, the engine and the charting stack are imported where used: a notebook that draws no chart
 # (the summary, the appendices) then starts in half the time.
@@ -351,7 +352,10 @@ class Report:
     @staticmethod
     def _rag(row: pd.Series) -> str:
         """A row's RAG badge; a provisional figure's says so in words, with no RAG's colour (A200)."""
-        return rag_badge(row["rag"], row["rag_text"] if bool(row.get("provisional", False)) else None)
+        if bool(row.get("provisional", False)) and row["rag_text"] == PROVISIONAL:  # narrow: the words wrap
+            word, _, why = PROVISIONAL.partition(": ")
+            return f"{rag_badge(None, word)}<br><small>{_e(why)}</small>"
+        return rag_badge(row["rag"])
 
     @staticmethod
     def _before(row: pd.Series) -> str | None:

@@ -22,7 +22,7 @@ from . import aggregates as agg
 from .calendar import months_back
 from .catalogue import TARGETS, Catalogue, load, load_targets, targets_for
 from .engine import RATE, Context, compute, finish
-from .status import NO_FIGURE, RAG_TEXT, compare, rag
+from .status import NO_FIGURE, PROVISIONAL, RAG_TEXT, compare, rag
 from .store import connect
 
 DEFAULT_TARGETS = TARGETS  # the project's params/targets.yaml (used if it exists)
@@ -153,9 +153,6 @@ def scorecard(
 
 
 MONTHLY = ["month_numerator", "month_denominator", "month_value"]
-
-
-PROVISIONAL = "Provisional: not yet final"
 
 
 def _provisional(res: pd.DataFrame, cat: Catalogue, extract_date, given: set) -> pd.DataFrame:
