@@ -352,9 +352,8 @@ class Report:
     @staticmethod
     def _rag(row: pd.Series) -> str:
         """A row's RAG badge; a provisional figure's says so in words, with no RAG's colour (A200)."""
-        if bool(row.get("provisional", False)) and row["rag_text"] == PROVISIONAL:  # narrow: the words wrap
-            word, _, why = PROVISIONAL.partition(": ")
-            return f"{rag_badge(None, word)}<br><small>{_e(why)}</small>"
+        if bool(row.get("provisional", False)) and row["rag_text"] == PROVISIONAL:  # words that wrap, no badge
+            return f'<span class="rag provisional" style="color:#444444;font-weight:bold">○ {_e(PROVISIONAL)}</span>'
         return rag_badge(row["rag"])
 
     @staticmethod

@@ -779,5 +779,5 @@ def test_a_provisional_figure_says_so_and_has_no_rag(batch):
     html = res.report.read_text().replace("<br/>", "<br>")
     row = html[html.index('<th scope="row">3.1</th>') :]
     row = row[: row.index("</tr>")]
-    assert "(provisional)" in row and "○ Provisional</span><br><small>not yet final</small>" in row
+    assert "(provisional)" in row and "○ Provisional: not yet final</span>" in row
     assert "● Green" not in row
