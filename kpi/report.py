@@ -423,6 +423,8 @@ class Report:
         word = {"better": "better", "worse": "worse", "same": "no change", "higher": "a rise", "lower": "a fall"}.get(
             row["vs_last_month"], ""
         )
+        if bool(row.get("provisional", False)):  # a figure not final yet is not judged (A200)
+            word = "provisional, not judged"
         return f"{signed(ch, max(m.decimals, 1) if m.unit != 'count' else 0)}{unit} since last month ({word})."
 
     def _figures_to(self) -> str:

@@ -781,3 +781,16 @@ def test_a_provisional_figure_says_so_and_has_no_rag(batch):
     row = row[: row.index("</tr>")]
     assert "(provisional)" in row and "○ Provisional: not yet final</span>" in row
     assert "● Green" not in row
+
+
+def test_a_provisional_months_change_is_not_judged():
+    """3.1's change since last month is given, but a provisional month's is not called better or worse."""
+    from kpi.catalogue import load
+    from kpi.report import Report
+
+    m = load("county")["3.1"]
+    row = pd.Series({"month": "2026-10", "change_month": -17.0, "vs_last_month": None, "provisional": True})
+    assert Report._change(None, m, row) == "-17.0 percentage points since last month (provisional, not judged)."
+    settled = row.copy()
+    settled["provisional"], settled["vs_last_month"] = False, "better"
+    assert Report._change(None, m, settled).endswith("since last month (better).")
