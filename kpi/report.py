@@ -667,7 +667,7 @@ commentary.</p>""")
                 )
         changes = []
         for m, r in rows:
-            if m.unit == "percent" and pd.notna(r["change_month"]):
+            if m.unit == "percent" and pd.notna(r["change_month"]) and not bool(r.get("provisional", False)):
                 changes.append((abs(r["change_month"]), m, r))
         changes.sort(key=lambda x: -x[0])
         big = "".join(
