@@ -61,7 +61,7 @@ DIRECTIONS = {"higher", "lower", "none"}  # none: a volume, neither rise nor fal
 WINDOWS = {"month", "ytd", "12m", "fy"}  # fy: the whole financial year, months to come included (projections)
 # What a measure declared `from: catalogue/ref` takes from that measure: how it is computed and what it means,
 # not the other council's targets, comparators, KPI numbers or section.
-INHERITED = ("title", "unit", "kind", "direction", "definition", "parts", "decimals", "history", "source")
+INHERITED = ("title", "unit", "kind", "direction", "definition", "parts", "decimals", "history", "source", "settles")
 PART_KEYS = {
     "events",
     "open",
@@ -162,6 +162,9 @@ class Measure:
     kpi_title: str | None = None
     history: tuple[Change, ...] = ()
     supplied: bool = False  # no records in the data model: given as monthly figures (aggregates file) only
+    # days after the month's end before its figure is final (outcomes of the month's events come later): a month
+    # whose end plus these days is after the extract date is provisional (kpi.scorecard, A200)
+    settles: int | None = None
 
     @property
     def before(self) -> Change | None:
@@ -298,6 +301,12 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
     ):
         raise CatalogueError(f"{where}: a {d['unit']} needs a numerator: num or num_value, or a part with role num")
     history = _history(d, where, sections)
+    settles = d.get("settles")
+    if settles is not None and (isinstance(settles, bool) or not isinstance(settles, int) or not 0 < settles <= 366):
+        raise CatalogueError(
+            f"{where}: settles must be a whole number of days from 1 to 366 (how long after the month's end its "
+            f"figure is final), not {settles!r}"
+        )
     return Measure(
         ref=ref,
         title=d["title"],
@@ -320,6 +329,7 @@ def _measure(d: dict, where: str, sections: dict[str, Section]) -> Measure:
         kpi_title=d.get("kpi_title"),
         history=history,
         supplied=bool(d.get("supplied", False)),
+        settles=settles,
     )
 
 

@@ -206,6 +206,11 @@ def draft(measure: Measure, series: pd.DataFrame, spc=None, drivers: pd.DataFram
         return f"No figure is available for {_month(s['month'].iloc[-1])}."
     last = s.iloc[-1]
     now = _fmt(measure, last["value"], (last["target"], last["tolerance"]))
+    if bool(last.get("provisional", False)):  # not final yet: said so, not judged (kpi.scorecard, A200)
+        return (
+            f"{now} in {_month(last['month'])} is provisional: it is not final until the outcomes of the month's "
+            "cases are known, so it is not judged against the target, the month before or the comparators."
+        )
     out = []
     if len(known) >= 2:
         prev = known.iloc[-2]

@@ -23,6 +23,7 @@ from .catalogue import KINDS, Catalogue, Measure, load
 from .prose import markdown_html
 from .spc import MONTHS as SPC_MONTHS
 from .spc import VARIATION_TEXT, spc_of
+from .status import PROVISIONAL
 
 # The store, the engine and the charting stack are imported where used: a notebook that draws no chart
 # (the summary, the appendices) then starts in half the time.
@@ -344,7 +345,16 @@ class Report:
             return privacy.SUPPRESSED
         if not row["display"]:
             return "not available"
+        if bool(row.get("provisional", False)):  # not final yet: shown, not judged (kpi.scorecard, A200)
+            return f"{row['display']} (provisional)"
         return row["display"]
+
+    @staticmethod
+    def _rag(row: pd.Series) -> str:
+        """A row's RAG badge; a provisional figure's says so in words, with no RAG's colour (A200)."""
+        if bool(row.get("provisional", False)) and row["rag_text"] == PROVISIONAL:  # words that wrap, no badge
+            return f'<span class="rag provisional" style="color:#444444;font-weight:bold">○ {_e(PROVISIONAL)}</span>'
+        return rag_badge(row["rag"])
 
     @staticmethod
     def _before(row: pd.Series) -> str | None:
@@ -413,6 +423,8 @@ class Report:
         word = {"better": "better", "worse": "worse", "same": "no change", "higher": "a rise", "lower": "a fall"}.get(
             row["vs_last_month"], ""
         )
+        if bool(row.get("provisional", False)):  # a figure not final yet is not judged (A200)
+            word = "provisional, not judged"
         return f"{signed(ch, max(m.decimals, 1) if m.unit != 'count' else 0)}{unit} since last month ({word})."
 
     def _figures_to(self) -> str:
@@ -618,7 +630,7 @@ and has not been written by a manager.{self._public_note()}{self._notes_pointer(
                 f"<tr><th scope='row'><a href='#kpi-{m.kpi}'>KPI {m.kpi}</a> {_e(m.kpi_title or m.title)}</th>"
                 f"<td class='figure'><strong>{_e(self._display(r))}</strong>"
                 f"{f'<br><small>{_e(counts)}</small>' if counts else ''}</td>"
-                f"<td class='nowrap'>{self._target_cell(m, r)}</td><td>{rag_badge(r['rag'])}</td>{self._outturn_cell(m.ref)}"
+                f"<td class='nowrap'>{self._target_cell(m, r)}</td><td>{self._rag(r)}</td>{self._outturn_cell(m.ref)}"
                 f"<td class='figure'>{_e(self._figure_at(m.ref, before))}</td>"
                 f"<td class='figure'>{_e(self._figure_at(m.ref, year_ago))}</td>"
                 f"<td>{self._trend(m)}</td>{self._mdc_cells(m)}<td class='nowrap'>{self._comparator_cell(m, r)}</td></tr>"
@@ -655,7 +667,7 @@ commentary.</p>""")
                 )
         changes = []
         for m, r in rows:
-            if m.unit == "percent" and pd.notna(r["change_month"]):
+            if m.unit == "percent" and pd.notna(r["change_month"]) and not bool(r.get("provisional", False)):
                 changes.append((abs(r["change_month"]), m, r))
         changes.sort(key=lambda x: -x[0])
         big = "".join(
@@ -849,7 +861,7 @@ Measure {m.ref}: {_e(m.title)}.</p>
             body.append(
                 f"<tr><th scope='row'>{_e(m.ref)}</th><td>{_e(m.title)}</td><td>{t}</td><td>{tol}</td>"
                 f"{self._outturn_cell(m.ref)}{cells}<td>{_e(self._working(m, r)) if m.unit != 'count' else ''}</td>"
-                f"<td>{rag_badge(r['rag'])}</td></tr>"
+                f"<td>{self._rag(r)}</td></tr>"
             )
         _show(f"""<table id="{anchor}"><caption>{_e(caption)}</caption><thead><tr><th scope="col">Ref</th>
 <th scope="col">Measure</th><th scope="col">Target</th><th scope="col">Tolerance</th>{self._outturn_head()}{head}

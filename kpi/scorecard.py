@@ -22,7 +22,7 @@ from . import aggregates as agg
 from .calendar import months_back
 from .catalogue import TARGETS, Catalogue, load, load_targets, targets_for
 from .engine import RATE, Context, compute, finish
-from .status import NO_FIGURE, RAG_TEXT, compare, rag
+from .status import NO_FIGURE, PROVISIONAL, RAG_TEXT, compare, rag
 from .store import connect
 
 DEFAULT_TARGETS = TARGETS  # the project's params/targets.yaml (used if it exists)
@@ -55,6 +55,7 @@ COLUMNS = [
     "england",
     "vs_england",
     "not_available",
+    "provisional",
     *RATE,  # why a rate per 10,000 shows its count only; the population estimate a rate divides by (kpi.engine)
     *BEFORE,
 ]
@@ -144,6 +145,7 @@ def scorecard(
     )
     for c in RATE:
         res[c] = res[c].astype(object).where(res[c].notna(), None)
+    res = _provisional(res, cat, (context.snapshot or {}).get("extract_date") if context is not None else None, given)
     res = _with_before(res, context, cat, refs, span, by)
     if monthly:
         res = _with_monthly(res, context, cat, refs, span, by)
@@ -151,6 +153,34 @@ def scorecard(
 
 
 MONTHLY = ["month_numerator", "month_denominator", "month_value"]
+
+
+def _provisional(res: pd.DataFrame, cat: Catalogue, extract_date, given: set) -> pd.DataFrame:
+    """The rows with ``provisional``: True where the measure's figure settles some days after the month's end
+    (its ``settles``) and the extract was taken before then. A provisional figure is shown but not judged: no RAG,
+    no better or worse than last month, last year or the comparators (A200). A figure from an aggregates file is
+    the council's own, final (A201)."""
+    from .calendar import month_end
+
+    res = res.copy()
+    res.insert(len(res.columns) - len(RATE), "provisional", False)
+    if extract_date is None or pd.isna(extract_date):
+        return res
+    extract = pd.Timestamp(extract_date).date()
+    import datetime as dt
+
+    late = [
+        bool(cat[r].settles)
+        and r not in given
+        and pd.notna(v)
+        and month_end(m) + dt.timedelta(days=cat[r].settles) > extract
+        for r, m, v in zip(res["measure"], res["month"], res["value"], strict=True)
+    ]
+    res["provisional"] = late
+    judged = ["vs_last_month", "vs_last_year", "vs_statistical_neighbours", "vs_england"]
+    res.loc[late, ["rag", *judged]] = None
+    res.loc[late, "rag_text"] = PROVISIONAL
+    return res
 
 
 def _with_monthly(res: pd.DataFrame, context: Context | None, cat: Catalogue, refs, span, by) -> pd.DataFrame:
@@ -306,7 +336,9 @@ def _status(df: pd.DataFrame, cat: Catalogue, overrides, wanted: list[str], by: 
         key=lambda s: s.map(order) if s.name == "measure" else s,
         kind="stable",
     )
-    return res[[c for c in cols if c != "not_available" and c not in BEFORE]].reset_index(drop=True)
+    return res[[c for c in cols if c not in ("not_available", "provisional") and c not in BEFORE]].reset_index(
+        drop=True
+    )
 
 
 def _compare(a, b, direction) -> pd.Series:

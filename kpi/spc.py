@@ -276,6 +276,9 @@ def spc_of(measure, card: pd.DataFrame) -> SPC:
 
     ``SPC.basis`` says which, in words."""
     card = card.sort_values("month")
+    if "provisional" in card:  # a figure not final yet is no signal: a gap, out of the limits and rules (A202)
+        late = card["provisional"].fillna(False).astype(bool)
+        card = card.assign(**{c: card[c].where(~late) for c in ("value", "month_value") if c in card})
     months = card["month"].tolist()
     rebase = [h.start for h in measure.history if months and months[0] < h.start <= months[-1]]
     windowed = any(p.window != "month" for p in measure.parts)

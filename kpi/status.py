@@ -21,6 +21,7 @@ RAG_TEXT = {
     None: "No RAG: target or tolerance not set",
 }
 NO_FIGURE = "No RAG: no figure"
+PROVISIONAL = "Provisional: not yet final"  # a figure not final yet is not judged (kpi.scorecard, A200)
 MAX_DECIMALS = 4  # a figure is never shown with more (A104)
 NOISE = 9  # decimal places beyond which a difference is floating-point noise (7.000000000000001 is 7)
 

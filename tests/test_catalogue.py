@@ -129,3 +129,30 @@ def test_5_2_and_6_8_comparators_are_labelled_as_the_definitions_they_count():
     assert journey["D12"].dfe == county["5.2"].dfe
     assert journey["D12"].comparator_definition == "any previous plan"
     assert journey["D12"].england is None  # the county's own figures still do not come along
+
+
+def test_settles_is_a_number_of_days_and_is_inherited(tmp_path):
+    assert load("county")["3.1"].settles == 30 and load("county")["3.0"].settles is None
+    m = """
+    sections: [{key: process, title: Process}]
+    measures:
+      - ref: "1"
+        title: T
+        section: process
+        unit: percent
+        kind: flow
+        direction: lower
+        definition: d
+        parts: [{events: s47_enquiries, date: start_date, num: "t.outcome = 'ICPC'"}]
+        settles: SETTLES
+    """
+    for bad in ("soon", "0", "-3", "2.5", "true"):
+        with pytest.raises(CatalogueError, match="settles must be a whole number of days"):
+            parse(textwrap.dedent(m.replace("SETTLES", bad)))
+    assert parse(textwrap.dedent(m.replace("SETTLES", "45")))["1"].settles == 45
+    inherited = """
+    sections: [{key: process, title: Process}]
+    measures:
+      - {from: county/3.1, ref: "X", section: process}
+    """
+    assert parse(textwrap.dedent(inherited))["X"].settles == 30

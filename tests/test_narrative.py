@@ -151,3 +151,13 @@ def test_the_chart_describes_its_points_as_the_report_shows_them():
     assert text.endswith(
         "Target 18%, tolerance 21%. Comparators (2023/24): England 21%, statistical neighbours (their mean) 19%."
     )
+
+
+def test_a_provisional_figure_is_said_so_and_not_judged():
+    """3.1 (lower is better) falls from 35% to 18% in a month not final yet: no "improvement", no RAG sentence."""
+    s = series([35, 18], 30, 35).assign(provisional=[False, True])
+    assert draft(load("county")["3.1"], s) == (
+        "18% in August 2024 is provisional: it is not final until the outcomes of the month's cases are known, "
+        "so it is not judged against the target, the month before or the comparators."
+    )
+    assert "an improvement" in draft(load("county")["3.1"], s.assign(provisional=False))

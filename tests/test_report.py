@@ -770,3 +770,27 @@ def test_the_public_version_suppresses_our_published_count_of_1_to_5_and_its_ran
     row = next(r for r in appendix[: appendix.index("</table>")].split("<tr>") if ">SCC/002</th>" in r)
     cells = re.findall(r"<td>([^<]*)</td>", row)
     assert cells[-5:] == ["5.5", "worse", "2025-26 (published)", "[c]", ""]  # 7 moves so far against 5.5
+
+
+def test_a_provisional_figure_says_so_and_has_no_rag(batch):
+    """The synthetic authority's extract is of the 1st of the month after the report's: 3.1 (settles in 30 days)
+    is provisional in the report's month, shown with the word in the appendix scorecard, with no RAG (A200)."""
+    res, _ = batch
+    html = res.report.read_text().replace("<br/>", "<br>")
+    row = html[html.index('<th scope="row">3.1</th>') :]
+    row = row[: row.index("</tr>")]
+    assert "(provisional)" in row and "○ Provisional: not yet final</span>" in row
+    assert "● Green" not in row
+
+
+def test_a_provisional_months_change_is_not_judged():
+    """3.1's change since last month is given, but a provisional month's is not called better or worse."""
+    from kpi.catalogue import load
+    from kpi.report import Report
+
+    m = load("county")["3.1"]
+    row = pd.Series({"month": "2026-10", "change_month": -17.0, "vs_last_month": None, "provisional": True})
+    assert Report._change(None, m, row) == "-17.0 percentage points since last month (provisional, not judged)."
+    settled = row.copy()
+    settled["provisional"], settled["vs_last_month"] = False, "better"
+    assert Report._change(None, m, settled).endswith("since last month (better).")

@@ -225,3 +225,61 @@ def test_a_windowed_measure_carries_its_own_month(ctx):
     assert h["month_value"].tolist() == pytest.approx((h["month_numerator"] / h["month_denominator"]).tolist())
     assert df.loc[df["measure"] == "1.7", "month_value"].isna().all()
     assert "month_value" not in scorecard("2026-10", 2, context=ctx, targets=None, measures=["6.14"])
+
+
+def _s47_store(tmp_path, extract_date):
+    """Four S47 enquiries: February's A (to ICPC) and B (no further action), March's C (no further action) and D
+    (still open at the extract date)."""
+    from helpers import build_store, referral
+
+    enquiries = [
+        ("A", "2024-02-05", "2024-02-20", "ICPC"),
+        ("B", "2024-02-12", "2024-02-26", "NFA"),
+        ("C", "2024-03-04", "2024-03-18", "NFA"),
+        ("D", "2024-03-27", "", ""),
+    ]
+    rows = {"referrals": [], "strategy_discussions": [], "s47_enquiries": []}
+    for c, start, end, outcome in enquiries:
+        rows["referrals"].append(referral(f"R{c}", c, "2024-02-01"))
+        rows["strategy_discussions"].append(
+            {"strategy_id": f"SD{c}", "child_id": c, "referral_id": f"R{c}", "decision_date": start}
+            | {"held_date": start, "outcome": "S47"}
+        )
+        rows["s47_enquiries"].append(
+            {"s47_id": f"S{c}", "child_id": c, "referral_id": f"R{c}", "strategy_id": f"SD{c}", "start_date": start}
+            | {"end_date": end, "outcome": outcome}
+        )
+    return build_store(tmp_path, rows, extract_date=extract_date)
+
+
+def test_a_month_whose_figure_has_not_settled_is_provisional_and_not_judged(tmp_path):
+    """Extract of 10 April 2024, 10 days after March's end: 3.1 settles 30 days after its month, so March's 0/2
+    (D still open) is provisional, with no RAG and no comparison, though 0% would read green and better than
+    England's 32%; February (1/2 = 50%, red, worse) settled on 30 March and is judged. 3.0, which declares no
+    settling time, is never provisional."""
+    ctx = _s47_store(tmp_path, "2024-04-10")
+    card = scorecard("2024-03", 2, context=ctx, targets=None, year_on_year=False, measures=["3.1", "3.0"])
+    s = card[card["measure"] == "3.1"].set_index("month")
+    assert s["provisional"].tolist() == [False, True]
+    assert (s.loc["2024-03", "numerator"], s.loc["2024-03", "denominator"]) == (0, 2)
+    assert s.loc["2024-03", "display"] == "0%"  # still shown
+    assert s.loc["2024-03", "rag"] is None and s.loc["2024-03", "rag_text"] == "Provisional: not yet final"
+    assert s.loc["2024-03", "vs_england"] is None and s.loc["2024-03", "vs_last_month"] is None
+    assert s.loc["2024-02", "rag"] == "red" and s.loc["2024-02", "vs_england"] == "worse"
+    assert not card.loc[card["measure"] == "3.0", "provisional"].any()
+
+
+def test_a_month_settled_by_the_extract_date_is_not_provisional(tmp_path):
+    """Extract of 1 May 2024, 31 days after March's end: March's 3.1 has settled and is judged (0%: green)."""
+    ctx = _s47_store(tmp_path, "2024-05-01")
+    card = scorecard("2024-03", 1, context=ctx, targets=None, year_on_year=False, measures=["3.1"])
+    assert not card["provisional"].any() and card["rag"].tolist() == ["green"]
+
+
+def test_a_figure_from_an_aggregates_file_is_never_provisional(tmp_path):
+    """The council's own figure for March, given in an aggregates file, is final whatever the extract date."""
+    ctx = _s47_store(tmp_path, "2024-04-10")
+    path = tmp_path / "figures.csv"
+    path.write_text("month,measure,numerator,denominator,value\n2024-03,3.1,1,4,25\n")
+    card = scorecard("2024-03", 1, context=ctx, aggregates=path, targets=None, year_on_year=False, measures=["3.1"])
+    assert not card["provisional"].any() and card["rag"].tolist() == ["green"]

@@ -320,3 +320,23 @@ def test_a_period_shaped_as_a_date_must_be_one_and_columns_are_named_once(tmp_pa
     f.write_text("period,value,period\n2025-01,1,x\n")
     with pytest.raises(ValueError, match="row 1 .*period named twice"):
         read_series(f)
+
+
+def test_a_provisional_figure_is_no_signal():
+    """3.1 (lower is better) at 30-32% for a year, then 10% in a month not final yet: left out of the limits and
+    rules, it is no special cause; the same 10% settled is one (below the lower limit: improvement)."""
+    import pandas as pd
+
+    from kpi.catalogue import load
+    from kpi.spc import spc_of
+
+    m = load("county")["3.1"]
+    y = [30.0, 31.0, 32.0, 31.0] * 3 + [10.0]
+    card = pd.DataFrame(
+        {"month": pd.period_range("2025-10", periods=13, freq="M").strftime("%Y-%m"), "value": y, "target": 30.0}
+    )
+    settled = spc_of(m, card.assign(provisional=False))
+    assert settled.variation == "special_cause_improvement"
+    late = spc_of(m, card.assign(provisional=[False] * 12 + [True]))
+    assert late.variation == "common_cause"
+    assert pd.isna(late.points["value"].iloc[-1])
