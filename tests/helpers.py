@@ -144,6 +144,23 @@ def referral(rid, child, date, **kw):
     }
 
 
+def s47_rows(enquiries) -> dict[str, list[dict]]:
+    """Rows of one referral (1 February 2024), strategy discussion and S47 enquiry per child, from
+    (child, start, end, outcome) tuples: the discussion held on the day the enquiry starts."""
+    rows = {"referrals": [], "strategy_discussions": [], "s47_enquiries": []}
+    for c, start, end, outcome in enquiries:
+        rows["referrals"].append(referral(f"R{c}", c, "2024-02-01"))
+        rows["strategy_discussions"].append(
+            {"strategy_id": f"SD{c}", "child_id": c, "referral_id": f"R{c}", "decision_date": start}
+            | {"held_date": start, "outcome": "S47"}
+        )
+        rows["s47_enquiries"].append(
+            {"s47_id": f"S{c}", "child_id": c, "referral_id": f"R{c}", "strategy_id": f"SD{c}", "start_date": start}
+            | {"end_date": end, "outcome": outcome}
+        )
+    return rows
+
+
 def build_store(root: Path, tables: dict[str, list[dict]], extract_date: str = "2026-01-01"):
     """Write hand-made records (columns not given filled from the data model) and load them.
 

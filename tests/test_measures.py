@@ -6,7 +6,7 @@ early May 2024-05-06, spring 2024-05-27, Christmas 2024-12-25/26, New Year 2025-
 
 import pandas as pd
 import pytest
-from helpers import build_store, figure, leaver_contacts, referral, within_20_miles
+from helpers import build_store, figure, leaver_contacts, referral, s47_rows, within_20_miles
 
 from kpi.catalogue import load
 from kpi.engine import Context, _calendar_joined, _complete, compute, finish
@@ -122,18 +122,7 @@ def test_s47_to_icpc_counts_enquiries_by_the_month_they_started(tmp_path):
         ("E", "2024-03-25", "", ""),  # not concluded: counted over, not yet as progressing
         ("F", "2024-04-01", "2024-04-20", "ICPC"),  # April's
     ]
-    rows = {"referrals": [], "strategy_discussions": [], "s47_enquiries": []}
-    for c, start, end, outcome in enquiries:
-        rows["referrals"].append(referral(f"R{c}", c, "2024-02-01"))
-        rows["strategy_discussions"].append(
-            {"strategy_id": f"SD{c}", "child_id": c, "referral_id": f"R{c}", "decision_date": start}
-            | {"held_date": start, "outcome": "S47"}
-        )
-        rows["s47_enquiries"].append(
-            {"s47_id": f"S{c}", "child_id": c, "referral_id": f"R{c}", "strategy_id": f"SD{c}", "start_date": start}
-            | {"end_date": end, "outcome": outcome}
-        )
-    ctx = build_store(tmp_path, rows, extract_date="2024-05-01")
+    ctx = build_store(tmp_path, s47_rows(enquiries), extract_date="2024-05-01")
     march = figure(ctx, "3.1", "2024-03")
     assert (march.numerator, march.denominator) == (2, 4)  # B, D of B C D E; A is February's, F April's
     assert march.calculation == "2/4 = 0.50"

@@ -230,7 +230,7 @@ def test_a_windowed_measure_carries_its_own_month(ctx):
 def _s47_store(tmp_path, extract_date):
     """Four S47 enquiries: February's A (to ICPC) and B (no further action), March's C (no further action) and D
     (still open at the extract date)."""
-    from helpers import build_store, referral
+    from helpers import build_store, s47_rows
 
     enquiries = [
         ("A", "2024-02-05", "2024-02-20", "ICPC"),
@@ -238,18 +238,7 @@ def _s47_store(tmp_path, extract_date):
         ("C", "2024-03-04", "2024-03-18", "NFA"),
         ("D", "2024-03-27", "", ""),
     ]
-    rows = {"referrals": [], "strategy_discussions": [], "s47_enquiries": []}
-    for c, start, end, outcome in enquiries:
-        rows["referrals"].append(referral(f"R{c}", c, "2024-02-01"))
-        rows["strategy_discussions"].append(
-            {"strategy_id": f"SD{c}", "child_id": c, "referral_id": f"R{c}", "decision_date": start}
-            | {"held_date": start, "outcome": "S47"}
-        )
-        rows["s47_enquiries"].append(
-            {"s47_id": f"S{c}", "child_id": c, "referral_id": f"R{c}", "strategy_id": f"SD{c}", "start_date": start}
-            | {"end_date": end, "outcome": outcome}
-        )
-    return build_store(tmp_path, rows, extract_date=extract_date)
+    return build_store(tmp_path, s47_rows(enquiries), extract_date=extract_date)
 
 
 def test_a_month_whose_figure_has_not_settled_is_provisional_and_not_judged(tmp_path):
