@@ -144,6 +144,24 @@ def referral(rid, child, date, **kw):
     }
 
 
+def screened_contact(cid, at, done, rag="RED"):
+    """A hand-made contact of child A (police), screened RED or AMBER at ``at``, completed at ``done``, no further action."""
+    return {
+        "contact_id": cid,
+        "child_id": "A",
+        "contact_at": at,
+        "source": "6",
+        "screening_rag": rag,
+        "completed_at": done,
+        "outcome": "NFA",
+    }
+
+
+def supervision(sid, child, due, done=""):
+    """A hand-made case supervision of a child held by social worker SW1: due, and done (empty: not recorded)."""
+    return {"supervision_id": sid, "child_id": child, "staff_id": "SW1", "due_date": due, "supervision_date": done}
+
+
 def s47_rows(enquiries) -> dict[str, list[dict]]:
     """Rows of one referral (1 February 2024), strategy discussion and S47 enquiry per child, from
     (child, start, end, outcome) tuples: the discussion held on the day the enquiry starts."""

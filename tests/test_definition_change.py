@@ -9,7 +9,7 @@ import math
 
 import pytest
 import yaml
-from helpers import build_store, referral
+from helpers import build_store, referral, supervision
 
 from kpi.catalogue import OVERLAP, CatalogueError, load, parse
 from kpi.scorecard import scorecard
@@ -201,9 +201,6 @@ def test_health_assessments_up_to_date_and_initial_ones_in_timescales(tmp_path):
 def test_supervision_completed_and_overdue(tmp_path):
     """KPI 15: children whose supervision is overdue (before) against those whose supervision is done (now)."""
 
-    def sup(sid, child, due, done=""):
-        return {"supervision_id": sid, "child_id": child, "staff_id": "SW1", "due_date": due, "supervision_date": done}
-
     ctx = build_store(
         tmp_path,
         {
@@ -223,9 +220,9 @@ def test_supervision_completed_and_overdue(tmp_path):
                 for c in ("V1", "V2", "V3", "V4")
             ],
             "supervisions": [
-                sup("1", "V1", "2024-12-15", "2024-12-10"),  # done
-                sup("2", "V2", "2024-12-15"),  # overdue
-                sup("3", "V3", "2024-11-15", "2024-11-15"),  # done
+                supervision("1", "V1", "2024-12-15", "2024-12-10"),  # done
+                supervision("2", "V2", "2024-12-15"),  # overdue
+                supervision("3", "V3", "2024-11-15", "2024-11-15"),  # done
                 # V4: none due in the 3 months: up to date, not overdue
             ],
         },

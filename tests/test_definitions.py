@@ -6,7 +6,7 @@ moderation (9.2: A153), seed 001's audit measures and seed 003's red and amber c
 """
 
 import pandas as pd
-from helpers import build_store, figure, referral
+from helpers import build_store, figure, referral, screened_contact
 
 from kpi.catalogue import load
 
@@ -226,27 +226,18 @@ def test_grades_by_pillar_of_practice(tmp_path):
 
 
 def test_red_contacts_actioned_within_4_working_hours(tmp_path):
-    def contact(cid, at, done, rag="RED"):
-        return {
-            "contact_id": cid,
-            "child_id": "A",
-            "contact_at": at,
-            "source": "6",
-            "screening_rag": rag,
-            "completed_at": done,
-            "outcome": "NFA",
-        }
-
     ctx = build_store(
         tmp_path,
         {
             "contacts": [
-                contact("R1", "2026-10-06 09:00", "2026-10-06 13:00"),  # 4 hours: in time
-                contact("R2", "2026-10-06 09:00", "2026-10-06 13:01"),  # a minute over
-                contact("R3", "2026-10-09 22:00", "2026-10-12 01:00"),  # Friday night to Monday: 3 working hours
-                contact("R4", "2026-10-06 09:00", ""),  # not completed
-                contact("A1", "2026-10-06 09:00", "2026-10-07 09:00", rag="AMBER"),  # 24 hours
-                contact("A2", "2026-10-06 09:00", "2026-10-07 09:30", rag="AMBER"),
+                screened_contact("R1", "2026-10-06 09:00", "2026-10-06 13:00"),  # 4 hours: in time
+                screened_contact("R2", "2026-10-06 09:00", "2026-10-06 13:01"),  # a minute over
+                screened_contact(
+                    "R3", "2026-10-09 22:00", "2026-10-12 01:00"
+                ),  # Friday night to Monday: 3 working hours
+                screened_contact("R4", "2026-10-06 09:00", ""),  # not completed
+                screened_contact("A1", "2026-10-06 09:00", "2026-10-07 09:00", rag="AMBER"),  # 24 hours
+                screened_contact("A2", "2026-10-06 09:00", "2026-10-07 09:30", rag="AMBER"),
             ]
         },
         extract_date="2026-11-01",

@@ -6,7 +6,16 @@ early May 2024-05-06, spring 2024-05-27, Christmas 2024-12-25/26, New Year 2025-
 
 import pandas as pd
 import pytest
-from helpers import build_store, figure, leaver_contacts, referral, s47_rows, within_20_miles
+from helpers import (
+    build_store,
+    figure,
+    leaver_contacts,
+    referral,
+    s47_rows,
+    screened_contact,
+    supervision,
+    within_20_miles,
+)
 
 from kpi.catalogue import load
 from kpi.engine import Context, _calendar_joined, _complete, compute, finish
@@ -464,9 +473,6 @@ def test_visits_due_before_the_months_asked(tmp_path):
 
 
 def test_supervision_in_timescale(tmp_path):
-    def sup(sid, child, due, done=""):
-        return {"supervision_id": sid, "child_id": child, "staff_id": "SW1", "due_date": due, "supervision_date": done}
-
     ctx = build_store(
         tmp_path,
         {
@@ -504,15 +510,15 @@ def test_supervision_in_timescale(tmp_path):
                 {"allocation_id": "AV2b", "child_id": "V2", "staff_id": "TM1", "start_date": "2024-09-01"},
             ],
             "supervisions": [
-                sup("1", "V1", "2024-11-15", "2024-11-10"),
-                sup("2", "V1", "2024-12-15", "2024-12-20"),  # latest done
-                sup("3", "V2", "2024-11-15", "2024-11-15"),
-                sup("4", "V2", "2024-12-15"),  # latest not done
-                sup("5", "V3", "2024-12-31", "2025-01-02"),  # done after the month end
-                sup("6", "V4", "2024-09-30", "2024-09-20"),  # nothing due in the 3 months: up to date
+                supervision("1", "V1", "2024-11-15", "2024-11-10"),
+                supervision("2", "V1", "2024-12-15", "2024-12-20"),  # latest done
+                supervision("3", "V2", "2024-11-15", "2024-11-15"),
+                supervision("4", "V2", "2024-12-15"),  # latest not done
+                supervision("5", "V3", "2024-12-31", "2025-01-02"),  # done after the month end
+                supervision("6", "V4", "2024-09-30", "2024-09-20"),  # nothing due in the 3 months: up to date
                 # two due the same day, one recorded: done (A39), whichever row the database meets first
-                sup("7", "V6", "2024-12-10"),
-                sup("8", "V6", "2024-12-10", "2024-12-05"),
+                supervision("7", "V6", "2024-12-10"),
+                supervision("8", "V6", "2024-12-10", "2024-12-05"),
             ],
         },
         extract_date="2025-02-01",
@@ -580,26 +586,17 @@ def test_children_in_need_counted_once_at_the_month_end(tmp_path):
 
 
 def test_contacts_within_24_working_hours(tmp_path):
-    def contact(cid, at, done, rag="RED"):
-        return {
-            "contact_id": cid,
-            "child_id": "A",
-            "contact_at": at,
-            "source": "6",
-            "screening_rag": rag,
-            "completed_at": done,
-            "outcome": "NFA",
-        }
-
     ctx = build_store(
         tmp_path,
         {
             "contacts": [
-                contact("1", "2024-03-22 16:00", "2024-03-25 15:00"),  # Friday to Monday: 8 + 15 = 23 working hours
-                contact("2", "2024-03-28 10:00", "2024-04-02 09:00", "AMBER"),  # over Easter: 14 + 9 = 23
-                contact("3", "2024-03-04 09:00", "2024-03-05 09:01"),  # 24 hours and a minute
-                contact("4", "2024-03-04 09:00", "2024-03-10 09:00", "GREEN"),  # green: not in this measure
-                contact("5", "2024-03-09 10:00", "2024-03-12 09:00"),  # from a Saturday: 24 (Monday) + 9 = 33
+                screened_contact(
+                    "1", "2024-03-22 16:00", "2024-03-25 15:00"
+                ),  # Friday to Monday: 8 + 15 = 23 working hours
+                screened_contact("2", "2024-03-28 10:00", "2024-04-02 09:00", "AMBER"),  # over Easter: 14 + 9 = 23
+                screened_contact("3", "2024-03-04 09:00", "2024-03-05 09:01"),  # 24 hours and a minute
+                screened_contact("4", "2024-03-04 09:00", "2024-03-10 09:00", "GREEN"),  # green: not in this measure
+                screened_contact("5", "2024-03-09 10:00", "2024-03-12 09:00"),  # from a Saturday: 24 (Monday) + 9 = 33
             ]
         },
     )
