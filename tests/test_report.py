@@ -696,32 +696,42 @@ def test_a_comparator_of_another_definition_is_labelled_not_compared(batch, tmp_
     assert "a different definition: placed more than 20 miles away" in row
 
 
-def test_a_quarterly_scorecard_beside_a_nations_published_table(batch, tmp_path):
-    """Seed 002's comparison "with other councils in Wales": with a nation's table in params (published:), the
-    glance table shows the nation's average, the council's published figure of last year and its rank among the
-    nation's councils; Appendix 3 the same (figures worked out in test_comparators' WALES table)."""
-    from test_comparators import SCORECARD, WALES
+def _with_wales_table(root: Path, tmp_path: Path, table: str, figure: str, *books: str, public: bool = False) -> Path:
+    """The scorecard set's September 2026 report (only ``books``) with a nation's published table imported from
+    ``table`` (CSV text) and our council W1's figure ``figure`` ("measure,numerator,denominator") given."""
+    from test_comparators import SCORECARD
 
     from kpi import comparators as cp
 
-    _, root = batch
-    (tmp_path / "wales.csv").write_text(WALES)
+    (tmp_path / "wales.csv").write_text(table)
     cp.import_published(tmp_path / "wales.csv", SCORECARD, "Wales", tmp_path / "tables")
-    (tmp_path / "figures.csv").write_text("month,measure,numerator,denominator\n2026-09,SCC/011b,45,60\n")
+    (tmp_path / "figures.csv").write_text(f"month,measure,numerator,denominator\n2026-09,{figure}\n")
     p = tmp_path / "2026-09.yaml"
     p.write_text(
         "month: 2026-09\ncatalogue: scorecard\naggregates: figures.csv\nla_code: W1\n"
-        "published: tables/published_wales.csv\n"
+        + ("public: true\n" if public else "")
+        + "published: tables/published_wales.csv\n"
     )
     out = run(
         "2026-09",
         root / "store.duckdb",
         params_file=p,
         out_root=tmp_path / "o",
-        notebook_dir=_only(tmp_path, "01_summary", "03_appendices"),
+        notebook_dir=_only(tmp_path, *books),
         progress=lambda s: None,
     )
-    html = out.report.read_text().replace("<br/>", "<br>")
+    return out.report
+
+
+def test_a_quarterly_scorecard_beside_a_nations_published_table(batch, tmp_path):
+    """Seed 002's comparison "with other councils in Wales": with a nation's table in params (published:), the
+    glance table shows the nation's average, the council's published figure of last year and its rank among the
+    nation's councils; Appendix 3 the same (figures worked out in test_comparators' WALES table)."""
+    from test_comparators import WALES
+
+    _, root = batch
+    report = _with_wales_table(root, tmp_path, WALES, "SCC/011b,45,60", "01_summary", "03_appendices")
+    html = report.read_text().replace("<br/>", "<br>")
     glance = html[html.index('id="glance"') : html.index("</table>", html.index('id="glance"'))]
     rows = {re.search(r'href="#kpi-(\d+)"', r).group(1): r for r in glance.split("<tr>") if 'href="#kpi-' in r}
     cell = re.findall(r'<td class="nowrap">(.*?)</td>', rows["1"])[-1]  # SCC/011b: 75% this quarter (45/60)
@@ -742,30 +752,9 @@ def test_a_quarterly_scorecard_beside_a_nations_published_table(batch, tmp_path)
 def test_the_public_version_suppresses_our_published_count_of_1_to_5_and_its_rank(batch, tmp_path):
     """SCC/002 (school moves, a count) published as 3 for our council: [c] in the public version, with no rank
     (1st of 2 would tell it); the other councils' average is the nation's own published figures (A208)."""
-    from test_comparators import SCORECARD
-
-    from kpi import comparators as cp
-
     _, root = batch
-    (tmp_path / "moves.csv").write_text(
-        "la_code,measure,year,value\nW1,SCC/002,2025-26,3\nW2,SCC/002,2025-26,8\nW3,SCC/002,2025-26,c\n"
-    )
-    cp.import_published(tmp_path / "moves.csv", SCORECARD, "Wales", tmp_path / "tables")
-    (tmp_path / "figures.csv").write_text("month,measure,numerator,denominator\n2026-09,SCC/002,7,\n")
-    p = tmp_path / "2026-09.yaml"
-    p.write_text(
-        "month: 2026-09\ncatalogue: scorecard\naggregates: figures.csv\nla_code: W1\npublic: true\n"
-        "published: tables/published_wales.csv\n"
-    )
-    out = run(
-        "2026-09",
-        root / "store.duckdb",
-        params_file=p,
-        out_root=tmp_path / "o",
-        notebook_dir=_only(tmp_path, "03_appendices"),
-        progress=lambda s: None,
-    )
-    appendix = out.report.read_text()
+    table = "la_code,measure,year,value\nW1,SCC/002,2025-26,3\nW2,SCC/002,2025-26,8\nW3,SCC/002,2025-26,c\n"
+    appendix = _with_wales_table(root, tmp_path, table, "SCC/002,7,", "03_appendices", public=True).read_text()
     appendix = appendix[appendix.index('id="appendix-comparators"') :]
     row = next(r for r in appendix[: appendix.index("</table>")].split("<tr>") if ">SCC/002</th>" in r)
     cells = re.findall(r"<td>([^<]*)</td>", row)
