@@ -14,12 +14,13 @@ the same month last year, and comparison with statistical neighbours and England
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 
 from . import aggregates as agg
-from .calendar import months_back
+from .calendar import month_end, months_back
 from .catalogue import TARGETS, Catalogue, load, load_targets, targets_for
 from .engine import RATE, Context, compute, finish
 from .status import NO_FIGURE, PROVISIONAL, RAG_TEXT, compare, rag
@@ -160,15 +161,11 @@ def _provisional(res: pd.DataFrame, cat: Catalogue, extract_date, given: set) ->
     (its ``settles``) and the extract was taken before then. A provisional figure is shown but not judged: no RAG,
     no better or worse than last month, last year or the comparators (A200). A figure from an aggregates file is
     the council's own, final (A201)."""
-    from .calendar import month_end
-
     res = res.copy()
     res.insert(len(res.columns) - len(RATE), "provisional", False)
     if extract_date is None or pd.isna(extract_date):
         return res
     extract = pd.Timestamp(extract_date).date()
-    import datetime as dt
-
     late = [
         bool(cat[r].settles)
         and r not in given
